@@ -1,0 +1,25 @@
+using OtNative.Core;
+using OtNative.Interop;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli.Commands;
+
+/// <summary><c>otnative info</c>: what can run here.</summary>
+public sealed class InfoCommand : Command
+{
+    public override int Execute(CommandContext context, CancellationToken cancellation)
+    {
+        var cpu = (IBackend)CpuBackend.Instance;
+        var cuda = CudaDriverProbe.Probe();
+        var table = new Table().AddColumn("component").AddColumn("status");
+        table.AddRow("OtNative", typeof(EntropicOT).Assembly.GetName().Version?.ToString() ?? "?");
+        table.AddRow(".NET", Environment.Version.ToString());
+        table.AddRow("cpu backend", Markup.Escape(cpu.Description));
+        table.AddRow("cuda driver", Markup.Escape(cuda.Available
+            ? $"{cuda.DeviceCount} device(s), driver API {cuda.DriverVersion / 1000}.{cuda.DriverVersion % 1000 / 10}"
+            : $"unavailable: {cuda.Reason}"));
+        AnsiConsole.Write(table);
+        return 0;
+    }
+}

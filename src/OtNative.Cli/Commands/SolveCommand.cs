@@ -1,0 +1,38 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli.Commands;
+
+/// <summary><c>otnative solve</c>: values and diagnostics of one problem.</summary>
+public sealed class SolveCommand : Command<ProblemSettings>
+{
+    /// <summary>The JSON summary (field names are part of the CLI contract).</summary>
+    public sealed record Summary(
+        double Value, double Sharp, double Divergence, int Iterations, double MarginalError, bool Converged,
+        double Epsilon, double Seconds, int N, int M, int D, string Backend, bool DivergenceConverged);
+
+    public override int Execute(CommandContext context, ProblemSettings settings, CancellationToken cancellation)
+    {
+        var input = ProblemInput.Load(settings);
+        using var result = input.Solve();
+        var divergence = ProgressDisplay.Run("Divergence", input.Options with { Epsilon = result.Epsilon, EpsilonRelative = false },
+            o => EntropicOT.Divergence(input.X, input.Y, input.A, input.B, o));
+        var summary = new Summary(result.Value, result.SharpValue, divergence.Value, result.Iterations, result.MarginalError,
+            result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
+            divergence.Converged);
+        var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
+        table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
+        table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");
+        table.AddRow("debiased divergence", $"{summary.Divergence:G12}");
+        table.AddRow("ε (absolute)", $"{summary.Epsilon:G6}");
+        table.AddRow("iterations", $"{summary.Iterations}");
+        table.AddRow("marginal error", $"{summary.MarginalError:E3}");
+        table.AddRow("converged", summary.Converged ? "yes" : "[yellow]no[/]");
+        table.AddRow("time", $"{summary.Seconds:F3} s");
+        table.AddRow("problem", $"n={summary.N}, m={summary.M}, d={summary.D}, backend {summary.Backend}");
+        AnsiConsole.Write(table);
+        if (settings.Json is not null) JsonReport.Write(settings.Json, summary);
+        return 0;
+    }
+}

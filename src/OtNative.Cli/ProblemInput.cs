@@ -1,0 +1,28 @@
+namespace OtNative.Cli;
+
+/// <summary>The arrays and solver options a <see cref="ProblemSettings"/> names, loaded and checked.</summary>
+public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[]? B, SinkhornOptions Options)
+{
+    /// <summary>Reads the files and builds the options; file and format errors carry the file name.</summary>
+    public static ProblemInput Load(ProblemSettings s, IProgress<Core.SinkhornProgress>? progress = null)
+    {
+        var options = new SinkhornOptions
+        {
+            Epsilon = s.Eps!.Value,
+            EpsilonRelative = s.EpsRelative,
+            Tolerance = s.Tol,
+            MaxIterations = s.MaxIter,
+            Backend = Backends.Parse(s.Backend),
+            Progress = progress,
+        };
+        return new ProblemInput(
+            ArrayFile.Read(s.X!).ToMatrix(),
+            ArrayFile.Read(s.Y!).ToMatrix(),
+            s.A is null ? null : ArrayFile.Read(s.A).ToVector(),
+            s.B is null ? null : ArrayFile.Read(s.B).ToVector(),
+            options);
+    }
+
+    /// <summary>Solves it, showing progress when the solve runs past a second on an interactive terminal.</summary>
+    public SinkhornResult Solve() => ProgressDisplay.Run("Sinkhorn", Options, o => EntropicOT.Solve(X, Y, A, B, o));
+}

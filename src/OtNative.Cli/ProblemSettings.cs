@@ -1,0 +1,63 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli;
+
+/// <summary>
+/// The inputs every problem command shares (the CLI contract: names must not change). The contract's
+/// <c>--x --y --a --b</c> are single-letter long options, which Spectre.Console.Cli does not allow;
+/// <see cref="Program.NormaliseArguments"/> maps them to <c>-x -y -a -b</c>, and both spellings work.
+/// </summary>
+public class ProblemSettings : CommandSettings
+{
+    [CommandOption("-x <PATH>")]
+    [Description("Source points, n×d (.npy float64 or .csv).")]
+    public string? X { get; init; }
+
+    [CommandOption("-y <PATH>")]
+    [Description("Target points, m×d.")]
+    public string? Y { get; init; }
+
+    [CommandOption("-a <PATH>")]
+    [Description("Source weights (n); uniform when absent.")]
+    public string? A { get; init; }
+
+    [CommandOption("-b <PATH>")]
+    [Description("Target weights (m); uniform when absent.")]
+    public string? B { get; init; }
+
+    [CommandOption("--eps <E>")]
+    [Description("Regularisation ε (absolute unless --eps-relative).")]
+    public double? Eps { get; init; }
+
+    [CommandOption("--eps-relative")]
+    [Description("ε = E × weighted mean cost.")]
+    public bool EpsRelative { get; init; }
+
+    [CommandOption("--tol <TOL>")]
+    [Description("Marginal-error tolerance (default 1e-6).")]
+    [DefaultValue(1e-6)]
+    public double Tol { get; init; } = 1e-6;
+
+    [CommandOption("--max-iter <N>")]
+    [Description("Iteration cap (default 10000).")]
+    [DefaultValue(10_000)]
+    public int MaxIter { get; init; } = 10_000;
+
+    [CommandOption("--backend <NAME>")]
+    [Description("cpu, cuda or auto (default cpu).")]
+    [DefaultValue("cpu")]
+    public string Backend { get; init; } = "cpu";
+
+    [CommandOption("--json <PATH>")]
+    [Description("Write a JSON summary here.")]
+    public string? Json { get; init; }
+
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");
+        if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
+        if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
+        return Spectre.Console.ValidationResult.Success();
+    }
+}

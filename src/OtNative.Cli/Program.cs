@@ -1,0 +1,48 @@
+using OtNative.Cli.Commands;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli;
+
+/// <summary>The <c>otnative</c> command line.</summary>
+public static class Program
+{
+    /// <summary>Entry point; returns 0 on success, 1 on a failed run, 2 on bad usage or input.</summary>
+    public static int Main(string[] args) => Run(args);
+
+    /// <summary>Runs the command line in-process (the tests call this).</summary>
+    public static int Run(string[] args)
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("otnative");
+            config.AddCommand<SolveCommand>("solve").WithDescription("Solve entropic OT between two point clouds; print values and diagnostics.");
+            config.AddCommand<GradCommand>("grad").WithDescription("Gradient of the loss with respect to x (n×d) as .npy.");
+            config.AddCommand<DemoCommand>("demo").WithDescription("A small end-to-end run on the CPU that needs no input files.");
+            config.AddCommand<InfoCommand>("info").WithDescription("Backends, devices and code paths available here.");
+            config.AddBranch("bench", bench =>
+            {
+                bench.SetDescription("Benchmarks that print a table and save JSON.");
+                bench.AddCommand<BenchSinkhornCommand>("sinkhorn").WithDescription("Per-iteration time of the CPU solver against POT.");
+            });
+            config.SetExceptionHandler((ex, _) => Fail(ex));
+        });
+        return app.Run(NormaliseArguments(args));
+    }
+
+    /// <summary>Rewrites the contract's single-letter long options (<c>--x</c>, <c>--x=PATH</c>) to their short form.</summary>
+    public static string[] NormaliseArguments(IEnumerable<string> args) => args.Select(arg =>
+        arg.Length >= 3 && arg.StartsWith("--", StringComparison.Ordinal) && "xyab".Contains(arg[2]) && (arg.Length == 3 || arg[3] == '=')
+            ? "-" + arg[2..]
+            : arg).ToArray();
+
+    /// <summary>One line on standard error, no stack trace; 2 for bad input, 1 for a failed computation.</summary>
+    private static int Fail(Exception ex)
+    {
+        var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
+        Console.Error.WriteLine($"otnative: error: {inner.Message}");
+        return inner is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
+            or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
+    }
+}

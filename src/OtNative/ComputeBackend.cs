@@ -1,0 +1,46 @@
+using OtNative.Core;
+using OtNative.Interop;
+
+namespace OtNative;
+
+/// <summary>Where the computation runs.</summary>
+public enum ComputeBackend
+{
+    /// <summary>The CPU reference backend (SIMD, all cores). Always available.</summary>
+    Cpu,
+    /// <summary>An NVIDIA GPU through CUDA. Fails with <see cref="NotSupportedException"/> where it cannot run.</summary>
+    Cuda,
+    /// <summary>CUDA when it can run here, the CPU otherwise.</summary>
+    Auto,
+}
+
+/// <summary>Maps a <see cref="ComputeBackend"/> choice to a core backend, failing loudly instead of falling back silently.</summary>
+public static class Backends
+{
+    /// <summary>The backend that <paramref name="choice"/> selects on this machine.</summary>
+    /// <exception cref="NotSupportedException">CUDA was asked for and cannot run here; the message says why.</exception>
+    public static IBackend Resolve(ComputeBackend choice) => choice switch
+    {
+        ComputeBackend.Cpu => CpuBackend.Instance,
+        ComputeBackend.Auto => CpuBackend.Instance,
+        ComputeBackend.Cuda => throw new NotSupportedException(CudaUnavailableReason()),
+        _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
+    };
+
+    /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive).</summary>
+    public static ComputeBackend Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "cpu" => ComputeBackend.Cpu,
+        "cuda" => ComputeBackend.Cuda,
+        "auto" => ComputeBackend.Auto,
+        _ => throw new ArgumentException($"Unknown backend '{name}': use cpu, cuda or auto.", nameof(name)),
+    };
+
+    private static string CudaUnavailableReason()
+    {
+        var probe = CudaDriverProbe.Probe();
+        return probe.Available
+            ? $"The CUDA backend's kernels are not part of this build yet ({probe.DeviceCount} device(s) found); use the cpu backend."
+            : $"The CUDA backend cannot run here: {probe.Reason}.";
+    }
+}

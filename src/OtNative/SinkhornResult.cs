@@ -1,0 +1,84 @@
+using OtNative.Core;
+
+namespace OtNative;
+
+/// <summary>
+/// A solved entropic OT problem: values, potentials, diagnostics, and derivatives on demand.
+/// Holds the problem prepared on its backend; dispose it to release backend memory (a no-op on the CPU).
+/// </summary>
+public sealed class SinkhornResult : IDisposable
+{
+    private readonly ITransportKernel _kernel;
+    private readonly Core.SinkhornResult _result;
+    private readonly Lazy<double> _sharp;
+
+    internal SinkhornResult(ITransportKernel kernel, Core.SinkhornResult result, string backend)
+    {
+        _kernel = kernel;
+        _result = result;
+        Backend = backend;
+        _sharp = new Lazy<double>(() => Values.sharp(_kernel, _result));
+    }
+
+    /// <summary>Entropic OT value L_ε (the dual objective ⟨a,f⟩ + ⟨b,g⟩; equal to L_ε at convergence, a lower bound before).</summary>
+    public double Value => _result.Value;
+
+    /// <summary>The sharp Sinkhorn distance ⟨P, C⟩ of the computed plan (one extra pass, computed on first use).</summary>
+    public double SharpValue => _sharp.Value;
+
+    /// <summary>The primal value ⟨P,C⟩ + ε KL(P‖a⊗b) of the computed plan; equals <see cref="Value"/> at convergence.</summary>
+    public double PrimalValue() => Values.primal(_kernel, _result);
+
+    /// <summary>The absolute ε used.</summary>
+    public double Epsilon => _result.Epsilon;
+
+    /// <summary>Sinkhorn iterations run.</summary>
+    public int Iterations => _result.Iterations;
+
+    /// <summary>‖P1 − a‖₁ of the returned plan; its column marginal is exact.</summary>
+    public double MarginalError => _result.MarginalError;
+
+    /// <summary>Whether the tolerance was reached.</summary>
+    public bool Converged => _result.Converged;
+
+    /// <summary>Wall time of the solve.</summary>
+    public TimeSpan Elapsed => _result.Elapsed;
+
+    /// <summary>The backend that solved it (<c>cpu</c>, <c>cuda</c>).</summary>
+    public string Backend { get; }
+
+    /// <summary>Source potential f (a copy).</summary>
+    public double[] F => (double[])_result.F.Clone();
+
+    /// <summary>Target potential g (a copy).</summary>
+    public double[] G => (double[])_result.G.Clone();
+
+    /// <summary>Number of source points n.</summary>
+    public int N => _kernel.Problem.N;
+
+    /// <summary>Number of target points m.</summary>
+    public int M => _kernel.Problem.M;
+
+    /// <summary>∂L_ε/∂x (n×d), Theorem 1, with the plan's own marginals: exact for the computed plan.</summary>
+    /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
+    public double[,] Gradient() => Gradients.eot(_kernel, _result).ToArray2D();
+
+    /// <summary>∂L_ε/∂θ (p×d) for the linear model x = X θ, given the design matrix X (n×p).</summary>
+    public double[,] GradientLinearModel(double[,] design) =>
+        Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), Gradients.eot(_kernel, _result)).ToArray2D();
+
+    /// <summary>The transport plan P (n×m), materialised.</summary>
+    public double[,] Plan() => _kernel.Plan(_result.Epsilon, _result.F, _result.G).ToArray2D();
+
+    /// <summary>∂L_ε/∂C, which is the plan P (n×m).</summary>
+    public double[,] CostGradient() => Plan();
+
+    /// <summary>The core result, for the F# API.</summary>
+    public Core.SinkhornResult Core => _result;
+
+    /// <summary>The prepared problem, for the F# API.</summary>
+    public ITransportKernel Kernel => _kernel;
+
+    /// <inheritdoc />
+    public void Dispose() => _kernel.Dispose();
+}

@@ -1,0 +1,62 @@
+/// Independent references and fixtures for the core tests.
+module OtNative.Core.Tests.Reference
+
+open System
+open OtNative.Core
+
+/// A standard normal draw (Box–Muller).
+let gaussian (rng: Random) =
+    let u1 = 1.0 - rng.NextDouble()
+    let u2 = rng.NextDouble()
+    sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
+
+/// n points in d dimensions: a Gaussian blob around a random centre.
+let cloud (rng: Random) n d =
+    let centre = Array.init d (fun _ -> 2.0 * rng.NextDouble() - 1.0)
+    Matrix(n, d, Array.init (n * d) (fun t -> centre.[t % d] + gaussian rng))
+
+/// Positive weights summing to one: uniform, or random in [0.5, 1.5] before normalising.
+let weights (rng: Random) n uniform =
+    if uniform then Array.create n (1.0 / float n)
+    else
+        let w = Array.init n (fun _ -> 0.5 + rng.NextDouble())
+        let s = Array.sum w
+        w |> Array.map (fun v -> v / s)
+
+/// Classic Sinkhorn in the scaling domain on the dense kernel K = exp(−C/ε): u = a/(Kv), v = b/(Kᵀu).
+/// Independent of the log-domain code; valid only where exp(−C/ε) does not underflow.
+/// Returns the plan and the potentials f = ε log(u/a), g = ε log(v/b).
+let denseSinkhorn (c: float[,]) (a: float[]) (b: float[]) (eps: float) (iterations: int) =
+    let n, m = a.Length, b.Length
+    let k = Array2D.init n m (fun i j -> exp (-c.[i, j] / eps))
+    let u = Array.create n 1.0
+    let v = Array.create m 1.0
+    for _ in 1 .. iterations do
+        for j in 0 .. m - 1 do
+            let mutable s = 0.0
+            for i in 0 .. n - 1 do s <- s + k.[i, j] * u.[i]
+            v.[j] <- b.[j] / s
+        for i in 0 .. n - 1 do
+            let mutable s = 0.0
+            for j in 0 .. m - 1 do s <- s + k.[i, j] * v.[j]
+            u.[i] <- a.[i] / s
+    let plan = Array2D.init n m (fun i j -> u.[i] * k.[i, j] * v.[j])
+    plan, Array.init n (fun i -> eps * log (u.[i] / a.[i])), Array.init m (fun j -> eps * log (v.[j] / b.[j]))
+
+/// ‖a − b‖ / max(‖b‖, tiny).
+let relativeError (a: float[]) (b: float[]) =
+    let num = Array.fold2 (fun s u v -> s + (u - v) * (u - v)) 0.0 a b |> sqrt
+    let den = b |> Array.sumBy (fun v -> v * v) |> sqrt
+    num / max den 1e-300
+
+/// Options for a tightly converged solve.
+let tight eps =
+    { SinkhornOptions.Default with Epsilon = eps; Tolerance = 1e-12; MaxIterations = 50_000 }
+
+/// A property that holds for converged solves. Near-permutation plans at small ε make Sinkhorn
+/// converge sublinearly (about 1% of tiny random problems); FsCheck counts those as discarded
+/// cases rather than passes.
+let whenConverged (res: SinkhornResult) (body: unit -> unit) =
+    FsCheck.FSharp.Prop.filter res.Converged (FsCheck.FSharp.Prop.ofTestable (lazy (body ())))
+
+let cpu = CpuBackend.Instance :> IBackend

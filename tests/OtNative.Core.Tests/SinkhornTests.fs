@@ -1,0 +1,114 @@
+module OtNative.Core.Tests.SinkhornTests
+
+open System
+open Xunit
+open FsCheck.Xunit
+open OtNative.Core
+open OtNative.Core.Tests.Reference
+open OtNative.Core.Tests.Generators
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
+let ``log-domain solver matches the dense scaling-form Sinkhorn`` (spec: ProblemSpec) =
+    // The scaling form underflows at small ε; compare where it is valid.
+    let spec = { spec with EpsScale = max spec.EpsScale 0.1 }
+    let p = spec.Problem
+    let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
+    let plan, fRef, gRef = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 20_000
+    whenConverged res <| fun () ->
+    use kernel = cpu.Prepare p
+    let ours = (Gradients.cost kernel res).Data
+    let reference = Seq.cast<float> plan |> Array.ofSeq
+    Assert.True(relativeError ours reference < 1e-9, sprintf "%O: plan differs by %g" spec (relativeError ours reference))
+    let refValue = Array.fold2 (fun s a f -> s + a * f) 0.0 p.A fRef + Array.fold2 (fun s b g -> s + b * g) 0.0 p.B gRef
+    Assert.True(abs (res.Value - refValue) <= 1e-9 * (1.0 + abs refValue), sprintf "%O: value %.15g vs %.15g" spec res.Value refValue)
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
+let ``reported marginal error is the returned plan's own row error and columns are exact`` (spec: ProblemSpec) =
+    let p = spec.Problem
+    let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost spec.EpsScale; MaxIterations = 3; Tolerance = 1e-300 }
+    use kernel = cpu.Prepare p
+    let r, s = Gradients.marginals kernel res
+    let rowErr = Array.fold2 (fun acc ri ai -> acc + abs (ri - ai)) 0.0 r p.A
+    Assert.True(res.Iterations <= 3)
+    Assert.True(abs (rowErr - res.MarginalError) <= 1e-12 + 1e-9 * rowErr, sprintf "%O: reported %g, plan has %g" spec res.MarginalError rowErr)
+    Assert.True(relativeError s p.B < 1e-12, sprintf "%O: column marginal off by %g" spec (relativeError s p.B))
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+let ``cost-matrix path equals the point-cloud path`` (spec: ProblemSpec) =
+    let p = spec.Problem
+    let opts = tight (RelativeToMeanCost spec.EpsScale)
+    let fromPoints = Sinkhorn.solve cpu p opts
+    let fromCost = Sinkhorn.solve cpu (OtProblem.ofCost (OtProblem.costMatrix p) (Some p.A) (Some p.B)) opts
+    whenConverged fromPoints <| fun () ->
+    Assert.True(abs (fromPoints.Value - fromCost.Value) <= 1e-10 * (1.0 + abs fromPoints.Value))
+    Assert.True(relativeError fromCost.F fromPoints.F < 1e-8)
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+let ``primal value equals the dual value at convergence`` (spec: ProblemSpec) =
+    let p = spec.Problem
+    let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
+    whenConverged res <| fun () ->
+    use kernel = cpu.Prepare p
+    // Independent primal: ⟨P,C⟩ + ε KL(P‖a⊗b) from the materialised plan and cost.
+    let plan = Gradients.cost kernel res
+    let c = OtProblem.costMatrix p
+    let mutable primal = 0.0
+    for i in 0 .. p.N - 1 do
+        for j in 0 .. p.M - 1 do
+            let pij = plan.[i, j]
+            let q = p.A.[i] * p.B.[j]
+            primal <- primal + pij * c.[i, j] + res.Epsilon * (pij * log (pij / q) - pij + q)
+    Assert.True(abs (primal - res.Value) <= 1e-9 * (1.0 + abs primal), sprintf "%O: primal %.15g dual %.15g" spec primal res.Value)
+    Assert.True(abs (Values.primal kernel res - primal) <= 1e-9 * (1.0 + abs primal))
+
+[<Fact>]
+let ``single points: the value is the cost`` () =
+    let x = Matrix(1, 2, [| 0.5; -1.0 |])
+    let y = Matrix(1, 2, [| 2.0; 1.0 |])
+    let p = OtProblem.create x y None None
+    let res = Sinkhorn.solve cpu p (tight (Absolute 0.3))
+    Assert.Equal(1.5 * 1.5 + 2.0 * 2.0, res.Value, 12)
+    use kernel = cpu.Prepare p
+    Assert.Equal(6.25, Values.sharp kernel res, 12)
+
+[<Fact>]
+let ``warm start from converged potentials converges at once`` () =
+    let rng = Random(7)
+    let p = OtProblem.create (cloud rng 40 2) (cloud rng 30 2) None None
+    let opts = { SinkhornOptions.Default with Tolerance = 1e-10 }
+    let cold = Sinkhorn.solve cpu p opts
+    let warm = Sinkhorn.solve cpu p { opts with InitialF = Some cold.F }
+    Assert.True(cold.Iterations > 5)
+    Assert.Equal(1, warm.Iterations)
+    Assert.Equal(cold.Value, warm.Value, 9)
+    let fromG = Sinkhorn.solve cpu p { opts with InitialG = Some cold.G }
+    Assert.True(fromG.Iterations <= 2)
+
+[<Fact>]
+let ``large problem: parallel SIMD path matches the sequential reference`` () =
+    // 300×257 crosses the parallel threshold and leaves a ragged SIMD tail.
+    let rng = Random(11)
+    let p = OtProblem.create (cloud rng 300 3) (cloud rng 257 3) (Some(weights rng 300 false)) None
+    let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.5; Tolerance = 1e-12 }
+    let plan, _, _ = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 5000
+    use kernel = cpu.Prepare p
+    Assert.True(relativeError (Gradients.cost kernel res).Data (Seq.cast<float> plan |> Array.ofSeq) < 1e-9)
+
+[<Fact>]
+let ``progress is reported at the requested interval`` () =
+    let rng = Random(3)
+    let p = OtProblem.create (cloud rng 20 2) (cloud rng 20 2) None None
+    let seen = Collections.Generic.List<int>()
+    let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-12; ProgressInterval = 5; Progress = Some(fun pr -> seen.Add pr.Iteration) }
+    Assert.Equal(res.Iterations / 5, seen.Count)
+    Assert.All(seen, fun i -> Assert.Equal(0, i % 5))
+
+[<Fact>]
+let ``relative epsilon is scale times the weighted mean cost`` () =
+    let rng = Random(5)
+    let a = weights rng 6 false
+    let b = weights rng 4 false
+    let p = OtProblem.create (cloud rng 6 3) (cloud rng 4 3) (Some a) (Some b)
+    let c = OtProblem.costMatrix p
+    let direct = Seq.sum (seq { for i in 0 .. 5 do for j in 0 .. 3 -> a.[i] * b.[j] * c.[i, j] })
+    Assert.Equal(0.2 * direct, OtProblem.resolveEpsilon p (RelativeToMeanCost 0.2), 12)
