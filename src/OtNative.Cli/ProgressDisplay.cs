@@ -36,13 +36,16 @@ public static class ProgressDisplay
     public static T Run<T>(string title, Func<string> describe, Func<T> work)
     {
         var task = Task.Run(work);
-        if (task.Wait(TimeSpan.FromSeconds(1)) || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        if (Finished(task, TimeSpan.FromSeconds(1)) || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
             return task.GetAwaiter().GetResult();
         AnsiConsole.Status().Start($"{title}: {describe()}", ctx =>
         {
-            while (!task.Wait(TimeSpan.FromMilliseconds(200)))
+            while (!Finished(task, TimeSpan.FromMilliseconds(200)))
                 ctx.Status($"{Markup.Escape(title)}: {Markup.Escape(describe())}");
         });
         return task.GetAwaiter().GetResult();
     }
+
+    /// <summary>Whether the task ended (a fault counts: GetResult rethrows it unwrapped afterwards).</summary>
+    private static bool Finished(Task task, TimeSpan timeout) => ((IAsyncResult)task).AsyncWaitHandle.WaitOne(timeout);
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command of the README: restores, builds and runs every test suite on a fresh machine,
+# then prints one summary line "N passed, N failed, N skipped". Exit status 0 only when all pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+dotnet restore OtNative.sln || exit 1
+dotnet build OtNative.sln -c Release --no-restore || exit 1
+if command -v cmake >/dev/null 2>&1; then
+  cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+fi
+dotnet test OtNative.sln -c Release --no-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# dotnet test prints one "Failed: F, Passed: P, Skipped: S" line per test assembly.
+read -r passed failed skipped < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
+  awk -F'[:,]' '{f+=$2; p+=$4; s+=$6} END {print p+0, f+0, s+0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json;
+using OtNative.Cli;
+using Xunit;
+
+namespace OtNative.Tests;
+
+/// <summary>The otnative command run in-process; one at a time because it owns the console.</summary>
+[CollectionDefinition("cli", DisableParallelization = true)]
+public class CliCollection;
+
+[Collection("cli")]
+public class CliTests
+{
+    private static (int Code, string Error) Run(params string[] args)
+    {
+        var previous = Console.Error;
+        var error = new StringWriter();
+        Console.SetError(error);
+        try
+        {
+            return (Program.Run(args), error.ToString());
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+    }
+
+    private static string Inv(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void SolveWritesTheContractJsonFields()
+    {
+        var dir = TestData.TempDirectory();
+        var x = TestData.Cloud(1, 12, 2);
+        var y = TestData.Cloud(2, 9, 2, 0.3);
+        NpyFile.Write(Path.Combine(dir, "x.npy"), x);
+        NpyFile.Write(Path.Combine(dir, "y.npy"), y);
+        NpyFile.Write(Path.Combine(dir, "b.npy"), Enumerable.Repeat(1.0 / 9, 9).ToArray());
+        var json = Path.Combine(dir, "out.json");
+        var (code, error) = Run("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--b", Path.Combine(dir, "b.npy"),
+            "--eps", "0.1", "--eps-relative", "--tol", "1e-10", "--json", json);
+        Assert.True(code == 0, error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        foreach (var field in new[] { "value", "sharp", "divergence", "iterations", "marginalError", "converged", "epsilon", "seconds" })
+            Assert.True(root.TryGetProperty(field, out _), $"missing {field}");
+        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.1, Tolerance = 1e-10 });
+        Assert.Equal(reference.Value, root.GetProperty("value").GetDouble(), 12);
+        Assert.Equal(reference.SharpValue, root.GetProperty("sharp").GetDouble(), 12);
+        Assert.Equal(reference.Epsilon, root.GetProperty("epsilon").GetDouble(), 14);
+        Assert.True(root.GetProperty("converged").GetBoolean());
+    }
+
+    [Fact]
+    public void GradAgreesWithFiniteDifferencesOfSolve()
+    {
+        var dir = TestData.TempDirectory();
+        var x = TestData.Cloud(3, 4, 2);
+        var y = TestData.Cloud(4, 5, 2, 0.4);
+        string xPath = Path.Combine(dir, "x.npy"), yPath = Path.Combine(dir, "y.npy"), gPath = Path.Combine(dir, "g.npy");
+        NpyFile.Write(xPath, x);
+        NpyFile.Write(yPath, y);
+        var common = new[] { "--y", yPath, "--eps", "0.25", "--tol", "1e-13", "--max-iter", "200000" };
+        var (code, error) = Run(["grad", "--x", xPath, "--out", gPath, .. common]);
+        Assert.True(code == 0, error);
+        var g = NpyFile.Read(gPath).ToMatrix();
+        Assert.Equal(new[] { 4, 2 }, new[] { g.GetLength(0), g.GetLength(1) });
+        const double h = 1e-5;
+        var fd = new double[4, 2];
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 2; k++)
+            {
+                double ValueAt(double delta)
+                {
+                    var moved = (double[,])x.Clone();
+                    moved[i, k] += delta;
+                    var path = Path.Combine(dir, $"x_{i}_{k}_{Inv(delta)}.npy");
+                    NpyFile.Write(path, moved);
+                    var json = path + ".json";
+                    Assert.Equal(0, Run(["solve", "--x", path, "--json", json, .. common]).Code);
+                    using var doc = JsonDocument.Parse(File.ReadAllText(json));
+                    return doc.RootElement.GetProperty("value").GetDouble();
+                }
+                fd[i, k] = (ValueAt(h) - ValueAt(-h)) / (2 * h);
+            }
+        Assert.True(TestData.MaxRelativeError(g, fd) < 1e-6, $"error {TestData.MaxRelativeError(g, fd)}");
+    }
+
+    [Fact]
+    public void BadInputGivesExitCodeTwoAndOneLine()
+    {
+        var dir = TestData.TempDirectory();
+        var x = TestData.Cloud(1, 3, 2);
+        x[1, 0] = double.NaN;
+        NpyFile.Write(Path.Combine(dir, "x.npy"), x);
+        NpyFile.Write(Path.Combine(dir, "y.npy"), TestData.Cloud(2, 3, 2));
+        var (code, error) = Run("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.1");
+        Assert.Equal(2, code);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.Contains("non-finite", error);
+
+        (code, error) = Run("solve", "--x", Path.Combine(dir, "nope.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.1");
+        Assert.Equal(2, code);
+        Assert.Contains("nope.npy", error);
+        Assert.DoesNotContain(" at ", error);
+
+        (code, error) = Run("solve", "--x", Path.Combine(dir, "y.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "-1");
+        Assert.Equal(2, code);
+        Assert.Contains("epsilon", error);
+    }
+
+    [Fact]
+    public void ContractSpellingsAreAccepted()
+    {
+        Assert.Equal(new[] { "-x", "a.npy", "-y=b.npy", "--eps", "--max-iter" }, Program.NormaliseArguments(["--x", "a.npy", "--y=b.npy", "--eps", "--max-iter"]));
+    }
+
+    [Fact]
+    public void CsvInputsWork()
+    {
+        var dir = TestData.TempDirectory();
+        File.WriteAllText(Path.Combine(dir, "x.csv"), "0,0\n1,0\n0,1\n");
+        File.WriteAllText(Path.Combine(dir, "y.csv"), "x,y\n0.5,0.5\n2,2\n");
+        var json = Path.Combine(dir, "s.json");
+        var (code, error) = Run("solve", "--x", Path.Combine(dir, "x.csv"), "--y", Path.Combine(dir, "y.csv"), "--eps", "0.5", "--json", json);
+        Assert.True(code == 0, error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(3, doc.RootElement.GetProperty("n").GetInt32());
+        Assert.Equal(2, doc.RootElement.GetProperty("m").GetInt32());
+    }
+}

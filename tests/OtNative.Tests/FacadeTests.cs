@@ -1,0 +1,165 @@
+using OtNative.Core;
+using Xunit;
+
+namespace OtNative.Tests;
+
+public class FacadeTests
+{
+    [Fact]
+    public void SinglePointsHaveTheCostAsValueAndSharpValue()
+    {
+        using var r = EntropicOT.Solve(new double[,] { { 1, 2, 3 } }, new double[,] { { 0, 0, 1 } }, new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = false });
+        Assert.Equal(1 + 4 + 4, r.Value, 12);
+        Assert.Equal(9, r.SharpValue, 12);
+        Assert.True(r.Converged);
+        var g = r.Gradient();
+        Assert.Equal(new[] { 2.0, 4.0, 4.0 }, new[] { g[0, 0], g[0, 1], g[0, 2] });
+    }
+
+    [Fact]
+    public void GradientMatchesFiniteDifferencesThroughTheFacade()
+    {
+        var x = TestData.Cloud(1, 6, 2);
+        var y = TestData.Cloud(2, 8, 2, 0.5);
+        var a = new[] { 0.1, 0.2, 0.15, 0.25, 0.1, 0.2 };
+        var options = new SinkhornOptions { Epsilon = 0.2, EpsilonRelative = false, Tolerance = 1e-12 };
+        using var r = EntropicOT.Solve(x, y, a, null, options);
+        var g = r.Gradient();
+        var fd = new double[6, 2];
+        const double h = 1e-5;
+        for (int i = 0; i < 6; i++)
+            for (int k = 0; k < 2; k++)
+            {
+                double At(double delta)
+                {
+                    var moved = (double[,])x.Clone();
+                    moved[i, k] += delta;
+                    using var s = EntropicOT.Solve(moved, y, a, null, options with { InitialF = r.F });
+                    return s.Value;
+                }
+                fd[i, k] = (At(h) - At(-h)) / (2 * h);
+            }
+        Assert.True(TestData.MaxRelativeError(g, fd) < 1e-6, $"error {TestData.MaxRelativeError(g, fd)}");
+    }
+
+    [Fact]
+    public void PlanHasTheTargetMarginalAndTheReportedRowError()
+    {
+        var x = TestData.Cloud(3, 10, 3);
+        var y = TestData.Cloud(4, 7, 3);
+        using var r = EntropicOT.Solve(x, y, new SinkhornOptions { MaxIterations = 4, Tolerance = 1e-300 });
+        var plan = r.Plan();
+        double rowError = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            double s = 0;
+            for (int j = 0; j < 7; j++) s += plan[i, j];
+            rowError += Math.Abs(s - 0.1);
+        }
+        for (int j = 0; j < 7; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < 10; i++) s += plan[i, j];
+            Assert.Equal(1.0 / 7, s, 12);
+        }
+        Assert.Equal(rowError, r.MarginalError, 10);
+        Assert.False(r.Converged);
+    }
+
+    [Fact]
+    public void CostMatrixSolveEqualsPointCloudSolve()
+    {
+        var x = TestData.Cloud(5, 5, 2);
+        var y = TestData.Cloud(6, 4, 2);
+        var cost = new double[5, 4];
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 4; j++)
+                cost[i, j] = Math.Pow(x[i, 0] - y[j, 0], 2) + Math.Pow(x[i, 1] - y[j, 1], 2);
+        var options = new SinkhornOptions { Epsilon = 0.3, EpsilonRelative = false, Tolerance = 1e-12 };
+        using var fromPoints = EntropicOT.Solve(x, y, options);
+        using var fromCost = EntropicOT.SolveCost(cost, null, null, options);
+        Assert.Equal(fromPoints.Value, fromCost.Value, 10);
+        Assert.Equal(fromPoints.SharpValue, fromCost.SharpValue, 10);
+        Assert.Throws<NotSupportedException>(() => fromCost.Gradient());
+    }
+
+    [Fact]
+    public void DivergenceOfACloudWithItselfIsZeroAndPositiveOtherwise()
+    {
+        var x = TestData.Cloud(7, 20, 2);
+        var same = EntropicOT.Divergence(x, x, null, null, new SinkhornOptions { Tolerance = 1e-10 });
+        Assert.Equal(0.0, same.Value, 10);
+        var other = EntropicOT.Divergence(x, TestData.Cloud(8, 15, 2, 1.0), null, null, new SinkhornOptions { Tolerance = 1e-10 });
+        Assert.True(other.Value > 0.1);
+        Assert.Equal(other.CrossValue - 0.5 * other.SourceSelfValue - 0.5 * other.TargetSelfValue, other.Value, 12);
+    }
+
+    [Fact]
+    public void LinearModelGradientIsDesignTransposeTimesGradient()
+    {
+        var design = TestData.Cloud(9, 6, 3);
+        var theta = TestData.Cloud(10, 3, 2);
+        var x = new double[6, 2];
+        for (int i = 0; i < 6; i++)
+            for (int k = 0; k < 2; k++)
+                for (int p = 0; p < 3; p++)
+                    x[i, k] += design[i, p] * theta[p, k];
+        using var r = EntropicOT.Solve(x, TestData.Cloud(11, 5, 2));
+        var g = r.Gradient();
+        var gt = r.GradientLinearModel(design);
+        for (int p = 0; p < 3; p++)
+            for (int k = 0; k < 2; k++)
+            {
+                double expected = 0;
+                for (int i = 0; i < 6; i++) expected += design[i, p] * g[i, k];
+                Assert.Equal(expected, gt[p, k], 12);
+            }
+    }
+
+    [Fact]
+    public void BadInputsNameTheParameter()
+    {
+        var x = TestData.Cloud(1, 3, 2);
+        var y = TestData.Cloud(2, 4, 2);
+        var nan = (double[,])x.Clone();
+        nan[2, 1] = double.NaN;
+        Assert.Equal("x", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(nan, y)).ParamName);
+        Assert.Equal("x", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(null!, y)).ParamName);
+        Assert.Equal("a", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, [0.5, 0.5, 0.5], null)).ParamName);
+        Assert.Equal("b", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, null, [0.5, 0.5])).ParamName);
+        Assert.Equal("y", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, new double[4, 3])).ParamName);
+        Assert.Equal("epsilon", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = -1 })).ParamName);
+        Assert.Equal("tolerance", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Tolerance = 0 })).ParamName);
+    }
+
+    [Fact]
+    public void RenormalisationIsOptIn()
+    {
+        var x = TestData.Cloud(1, 3, 2);
+        var y = TestData.Cloud(2, 2, 2);
+        using var r = EntropicOT.Solve(x, y, [2, 1, 1], null, new SinkhornOptions { RenormalizeWeights = true, Tolerance = 1e-12 });
+        using var s = EntropicOT.Solve(x, y, [0.5, 0.25, 0.25], null, new SinkhornOptions { Tolerance = 1e-12 });
+        Assert.Equal(s.Value, r.Value, 12);
+    }
+
+    [Fact]
+    public void ProgressIsReported()
+    {
+        var seen = new List<int>();
+        var progress = new SynchronousProgress(p => seen.Add(p.Iteration));
+        using var r = EntropicOT.Solve(TestData.Cloud(1, 30, 2), TestData.Cloud(2, 30, 2), new SinkhornOptions { Epsilon = 0.01, Tolerance = 1e-12, Progress = progress, ProgressInterval = 3 });
+        Assert.Equal(r.Iterations / 3, seen.Count);
+    }
+
+    [Fact]
+    public void CudaBackendFailsLoudlyWhereItCannotRun()
+    {
+        var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.Solve(TestData.Cloud(1, 3, 2), TestData.Cloud(2, 3, 2), new SinkhornOptions { Backend = ComputeBackend.Cuda }));
+        Assert.Contains("CUDA", ex.Message);
+    }
+
+    private sealed class SynchronousProgress(Action<SinkhornProgress> report) : IProgress<SinkhornProgress>
+    {
+        public void Report(SinkhornProgress value) => report(value);
+    }
+}

@@ -1,0 +1,34 @@
+namespace OtNative.Tests;
+
+/// <summary>Seeded clouds and small helpers shared by the façade and CLI tests.</summary>
+internal static class TestData
+{
+    public static double[,] Cloud(int seed, int n, int d, double shift = 0)
+    {
+        var rng = new Random(seed);
+        var x = new double[n, d];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < d; k++)
+                x[i, k] = shift + rng.NextDouble() * 2 - 1;
+        return x;
+    }
+
+    public static double MaxRelativeError(double[,] actual, double[,] expected)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < actual.GetLength(0); i++)
+            for (int k = 0; k < actual.GetLength(1); k++)
+            {
+                num = Math.Max(num, Math.Abs(actual[i, k] - expected[i, k]));
+                den = Math.Max(den, Math.Abs(expected[i, k]));
+            }
+        return num / den;
+    }
+
+    public static string TempDirectory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "otnative-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
