@@ -1,0 +1,77 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace OtNative.Interop;
+
+/// <summary>
+/// Raw bindings to the machine's LAPACKE and CBLAS (Debian: <c>liblapacke</c>, <c>libopenblas0-pthread</c>),
+/// resolved at run time through versioned candidate lists. Check <see cref="IsAvailable"/> before calling:
+/// without the libraries every entry point throws <see cref="DllNotFoundException"/>.
+/// </summary>
+public static unsafe class NativeLapack
+{
+    private const string LapackeName = "otnative-lapacke";
+    private const string CblasName = "otnative-cblas";
+
+    /// <summary>LAPACKE candidates, most specific first.</summary>
+    public static readonly string[] LapackeCandidates = ["liblapacke.so.3", "liblapacke.so", "liblapacke.dylib"];
+
+    /// <summary>CBLAS candidates: OpenBLAS first (it carries the CBLAS symbols), then the reference CBLAS.</summary>
+    public static readonly string[] CblasCandidates = ["libopenblas.so.0", "libopenblas.so", "libcblas.so.3", "libblas.so.3"];
+
+    private static readonly Lazy<(LoadedLibrary? Lapacke, LoadedLibrary? Cblas)> Libraries = new(() =>
+        (NativeLibraryProbe.TryLoad(LapackeCandidates), NativeLibraryProbe.TryLoad(CblasCandidates)));
+
+    static NativeLapack()
+    {
+        NativeLibrary.SetDllImportResolver(typeof(NativeLapack).Assembly, Resolve);
+    }
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name switch
+    {
+        LapackeName => Libraries.Value.Lapacke?.Handle ?? IntPtr.Zero,
+        CblasName => Libraries.Value.Cblas?.Handle ?? IntPtr.Zero,
+        _ => IntPtr.Zero,
+    };
+
+    /// <summary>True when both LAPACKE (with dsyevd) and CBLAS (with dgemm) loaded.</summary>
+    public static bool IsAvailable =>
+        Libraries.Value is { Lapacke: { } l, Cblas: { } c } && l.Export("LAPACKE_dsyevd") != IntPtr.Zero && c.Export("cblas_dgemm") != IntPtr.Zero;
+
+    /// <summary>Which libraries loaded, or why not.</summary>
+    public static string Description => Libraries.Value switch
+    {
+        { Lapacke: { } l, Cblas: { } c } => $"{l.Name} + {c.Name}",
+        { Lapacke: null } => "no LAPACKE (apt-get install liblapacke libopenblas0-pthread)",
+        _ => "no CBLAS (apt-get install libopenblas0-pthread)",
+    };
+
+    /// <summary>Row-major layout flag of LAPACKE and CBLAS.</summary>
+    public const int RowMajor = 101;
+    /// <summary>CBLAS: no transpose.</summary>
+    public const int NoTrans = 111;
+    /// <summary>CBLAS: transpose.</summary>
+    public const int Trans = 112;
+    /// <summary>CBLAS: lower triangle.</summary>
+    public const int Lower = 122;
+
+    /// <summary>Symmetric eigen-decomposition by divide and conquer; eigenvalues ascending in w, vectors in a's columns.</summary>
+    [DllImport(LapackeName, EntryPoint = "LAPACKE_dsyevd")]
+    public static extern int Dsyevd(int layout, byte jobz, byte uplo, int n, double* a, int lda, double* w);
+
+    /// <summary>Cholesky factorisation.</summary>
+    [DllImport(LapackeName, EntryPoint = "LAPACKE_dpotrf")]
+    public static extern int Dpotrf(int layout, byte uplo, int n, double* a, int lda);
+
+    /// <summary>Solve with a Cholesky factor.</summary>
+    [DllImport(LapackeName, EntryPoint = "LAPACKE_dpotrs")]
+    public static extern int Dpotrs(int layout, byte uplo, int n, int nrhs, double* a, int lda, double* b, int ldb);
+
+    /// <summary>C = alpha op(A) op(B) + beta C.</summary>
+    [DllImport(CblasName, EntryPoint = "cblas_dgemm")]
+    public static extern void Dgemm(int layout, int transA, int transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
+
+    /// <summary>C = alpha A Aᵀ + beta C (one triangle).</summary>
+    [DllImport(CblasName, EntryPoint = "cblas_dsyrk")]
+    public static extern void Dsyrk(int layout, int uplo, int trans, int n, int k, double alpha, double* a, int lda, double beta, double* c, int ldc);
+}
