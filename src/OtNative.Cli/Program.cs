@@ -19,6 +19,9 @@ public static class Program
             config.SetApplicationName("otnative");
             config.AddCommand<SolveCommand>("solve").WithDescription("Solve entropic OT between two point clouds; print values and diagnostics.");
             config.AddCommand<GradCommand>("grad").WithDescription("Gradient of the loss with respect to x (n×d) as .npy.");
+            config.AddCommand<HessianCommand>("hessian").WithDescription("Dense Hessian of entropic OT w.r.t. x ((n·d)×(n·d)) as .npy.");
+            config.AddCommand<HvpCommand>("hvp").WithDescription("Hessian-vector product without forming the Hessian.");
+            config.AddCommand<SpectrumCommand>("spectrum").WithDescription("Eigenvalues and conditioning of the H-matrix as JSON.");
             config.AddCommand<DemoCommand>("demo").WithDescription("A small end-to-end run on the CPU that needs no input files.");
             config.AddCommand<InfoCommand>("info").WithDescription("Backends, devices and code paths available here.");
             config.AddBranch("bench", bench =>

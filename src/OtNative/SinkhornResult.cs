@@ -73,8 +73,28 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>∂L_ε/∂C, which is the plan P (n×m).</summary>
     public double[,] CostGradient() => Plan();
 
+    /// <summary>
+    /// The dense Hessian ∇²ₓL_ε ((n·d)×(n·d), index k·d + q) by Algorithm 1 (<see cref="HessianMethod.Eigen"/>),
+    /// the Schur fast path, or without regularisation; eigenvalues ≤ threshold (absolute, or × λ_max when relative) are dropped.
+    /// </summary>
+    public HessianResult Hessian(HessianMethod? method = null, double threshold = 1e-10, bool relative = false) =>
+        OtNative.Core.Hessian.compute(_kernel, _result, new HessianOptions(method ?? HessianMethod.Eigen, threshold, relative, null));
+
+    /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradient); CG settings default to <see cref="CgOptions.Default"/>.</summary>
+    public HessianOperator HessianOperator(CgOptions? cg = null) => new(_kernel, _result, cg ?? CgOptions.Default);
+
+    /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian.</summary>
+    public double[,] HessianVectorProduct(double[,] direction) =>
+        HessianOperator().Apply(Arrays.ToMatrix(direction, nameof(direction))).Item1.ToArray2D();
+
+    /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2), one CG solve on the Schur complement.</summary>
+    public double[,] SharpGradient() => HessianOperator().SharpGradient().Item1.ToArray2D();
+
+    /// <summary>Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number.</summary>
+    public HSpectrum Spectrum() => HMatrix.spectrum(LinearAlgebra.get(), _kernel.Plan(_result.Epsilon, _result.F, _result.G));
+
     /// <summary>The core result, for the F# API.</summary>
-    public Core.SinkhornResult Core => _result;
+    public Core.SinkhornResult CoreResult => _result;
 
     /// <summary>The prepared problem, for the F# API.</summary>
     public ITransportKernel Kernel => _kernel;

@@ -30,9 +30,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     {
         var input = ProblemInput.Load(settings);
         using var result = input.Solve();
-        if (settings.Loss == "sharp")
-            throw new NotSupportedException("--loss sharp (Proposition 2) needs the H-matrix solve of the second-order module, which this build does not have yet.");
-        var gradient = result.Gradient();
+        var gradient = settings.Loss == "sharp" ? result.SharpGradient() : result.Gradient();
         NpyFile.Write(settings.Out!, gradient);
         AnsiConsole.MarkupLine($"gradient of [bold]{settings.Loss}[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
                                $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}");

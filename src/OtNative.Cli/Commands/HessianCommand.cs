@@ -1,0 +1,53 @@
+using System.ComponentModel;
+using OtNative.Core;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli.Commands;
+
+/// <summary><c>otnative hessian</c>: the dense (n·d)×(n·d) Hessian of entropic OT as .npy.</summary>
+public sealed class HessianCommand : Command<HessianCommand.Settings>
+{
+    public sealed class Settings : ProblemSettings
+    {
+        [CommandOption("--method <METHOD>")]
+        [Description("eigen (Algorithm 1, default), schur (fast path) or noreg (no regularisation).")]
+        [DefaultValue("eigen")]
+        public string Method { get; init; } = "eigen";
+
+        [CommandOption("--threshold <TAU>")]
+        [Description("Drop eigenvalues ≤ TAU (default 1e-10).")]
+        [DefaultValue(1e-10)]
+        public double Threshold { get; init; } = 1e-10;
+
+        [CommandOption("--relative-threshold")]
+        [Description("TAU is relative to the largest eigenvalue.")]
+        public bool RelativeThreshold { get; init; }
+
+        [CommandOption("--out <PATH>")]
+        [Description("Where to write the Hessian (.npy).")]
+        public string? Out { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Out is null) return ValidationResult.Error("--out is required.");
+            if (Method is not ("eigen" or "schur" or "noreg")) return ValidationResult.Error($"--method must be eigen, schur or noreg, got '{Method}'.");
+            return base.Validate();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var input = ProblemInput.Load(settings);
+        using var result = input.Solve();
+        var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
+        var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
+        NpyFile.Write(settings.Out!, hessian.Hessian.ToArray2D());
+        var marginal = Hessian.marginalError(hessian.Hessian, input.X.GetLength(1), result.Kernel.Problem.A);
+        AnsiConsole.MarkupLine($"Hessian ({hessian.Hessian.Rows}×{hessian.Hessian.Cols}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
+                               $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped, smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
+        if (settings.Json is not null)
+            JsonReport.Write(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+using System.ComponentModel;
+using OtNative.Core;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli.Commands;
+
+/// <summary><c>otnative hvp</c>: a Hessian-vector product without forming the Hessian.</summary>
+public sealed class HvpCommand : Command<HvpCommand.Settings>
+{
+    public sealed class Settings : ProblemSettings
+    {
+        [CommandOption("--direction <PATH>")]
+        [Description("Direction A (n×d, .npy or .csv).")]
+        public string? Direction { get; init; }
+
+        [CommandOption("--out <PATH>")]
+        [Description("Where to write the product (n×d .npy).")]
+        public string? Out { get; init; }
+
+        [CommandOption("--cg-tol <TOL>")]
+        [Description("CG relative residual (default 1e-10).")]
+        [DefaultValue(1e-10)]
+        public double CgTol { get; init; } = 1e-10;
+
+        [CommandOption("--max-cg <N>")]
+        [Description("CG iteration cap (default 500).")]
+        [DefaultValue(500)]
+        public int MaxCg { get; init; } = 500;
+
+        public override ValidationResult Validate()
+        {
+            if (Direction is null) return ValidationResult.Error("--direction is required.");
+            if (Out is null) return ValidationResult.Error("--out is required.");
+            return base.Validate();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var input = ProblemInput.Load(settings);
+        var direction = ArrayFile.Read(settings.Direction!).ToMatrix();
+        using var result = input.Solve();
+        var op = result.HessianOperator(new CgOptions(settings.CgTol, settings.MaxCg, CgOptions.Default.RidgeTau2, CgOptions.Default.Neumann));
+        var (product, report) = ProgressDisplay.Run("HVP", () => "CG", () => op.Apply(Matrix.OfArray2D(direction)).ToValueTuple());
+        NpyFile.Write(settings.Out!, product.ToArray2D());
+        AnsiConsole.MarkupLine($"HVP ({product.Rows}×{product.Cols}) written to {Markup.Escape(settings.Out!)}: CG {report.Iterations} iterations, residual {report.Residual:E2}" +
+                               (report.Converged ? "" : " [yellow](CG did not converge)[/]"));
+        if (settings.Json is not null)
+            JsonReport.Write(settings.Json, new { cgIterations = report.Iterations, cgResidual = report.Residual, cgConverged = report.Converged, iterations = result.Iterations, epsilon = result.Epsilon });
+        return report.Converged ? 0 : 1;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using OtNative.Cli;
+using Xunit;
+
+namespace OtNative.Tests;
+
+[Collection("cli")]
+public class CliSecondOrderTests
+{
+    [Fact]
+    public void HessianMatchesFiniteDifferencesOfGradAndHvpAndSpectrumAgree()
+    {
+        var dir = TestData.TempDirectory();
+        var x = TestData.Cloud(5, 4, 2);
+        string P(string f) => Path.Combine(dir, f);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), TestData.Cloud(6, 5, 2, 0.2));
+        var common = new[] { "--y", P("y.npy"), "--eps", "0.3", "--tol", "1e-13", "--max-iter", "200000" };
+        Assert.Equal(0, Program.Run(["hessian", "--x", P("x.npy"), "--out", P("h.npy"), .. common]));
+        Assert.Equal(0, Program.Run(["hessian", "--x", P("x.npy"), "--out", P("hs.npy"), "--method", "schur", .. common]));
+        var h = NpyFile.Read(P("h.npy")).ToMatrix();
+        Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("hs.npy")).ToMatrix(), h) < 1e-9);
+
+        const double step = 1e-5;
+        var fd = new double[8, 8];
+        for (int t = 0; t < 8; t++)
+        {
+            double[] GradAt(double delta)
+            {
+                var moved = (double[,])x.Clone();
+                moved[t / 2, t % 2] += delta;
+                NpyFile.Write(P("xm.npy"), moved);
+                Assert.Equal(0, Program.Run(["grad", "--x", P("xm.npy"), "--out", P("gm.npy"), .. common]));
+                return NpyFile.Read(P("gm.npy")).Data;
+            }
+            var plus = GradAt(step);
+            var minus = GradAt(-step);
+            for (int u = 0; u < 8; u++) fd[u, t] = (plus[u] - minus[u]) / (2 * step);
+        }
+        Assert.True(TestData.MaxRelativeError(h, fd) < 1e-5, $"error {TestData.MaxRelativeError(h, fd)}");
+
+        var a = TestData.Cloud(7, 4, 2);
+        NpyFile.Write(P("a.npy"), a);
+        Assert.Equal(0, Program.Run(["hvp", "--x", P("x.npy"), "--direction", P("a.npy"), "--out", P("ha.npy"), .. common]));
+        var ha = NpyFile.Read(P("ha.npy")).ToMatrix();
+        var expected = new double[4, 2];
+        for (int u = 0; u < 8; u++)
+            for (int t = 0; t < 8; t++)
+                expected[u / 2, u % 2] += h[u, t] * a[t / 2, t % 2];
+        Assert.True(TestData.MaxRelativeError(ha, expected) < 1e-8);
+
+        Assert.Equal(0, Program.Run(["spectrum", "--x", P("x.npy"), "--json", P("s.json"), .. common]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(P("s.json")));
+        var values = doc.RootElement.GetProperty("eigenvalues").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Assert.Equal(9, values.Length);
+        Assert.True(values.Zip(values.Skip(1)).All(p => p.First <= p.Second));
+        Assert.Equal(values[1], doc.RootElement.GetProperty("smallestPositive").GetDouble());
+        Assert.Equal(values[^1] / values[1], doc.RootElement.GetProperty("conditionNumber").GetDouble(), 6);
+    }
+
+    [Fact]
+    public void SharpGradientThroughTheCliMatchesFiniteDifferencesOfSolve()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(8, 3, 2);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), TestData.Cloud(9, 4, 2, 0.3));
+        var common = new[] { "--y", P("y.npy"), "--eps", "0.4", "--tol", "1e-13", "--max-iter", "200000" };
+        Assert.Equal(0, Program.Run(["grad", "--x", P("x.npy"), "--loss", "sharp", "--out", P("g.npy"), .. common]));
+        var g = NpyFile.Read(P("g.npy")).ToMatrix();
+        var fd = new double[3, 2];
+        const double step = 1e-5;
+        for (int t = 0; t < 6; t++)
+        {
+            double SharpAt(double delta)
+            {
+                var moved = (double[,])x.Clone();
+                moved[t / 2, t % 2] += delta;
+                NpyFile.Write(P("xm.npy"), moved);
+                Assert.Equal(0, Program.Run(["solve", "--x", P("xm.npy"), "--json", P("s.json"), .. common]));
+                using var doc = JsonDocument.Parse(File.ReadAllText(P("s.json")));
+                return doc.RootElement.GetProperty("sharp").GetDouble();
+            }
+            fd[t / 2, t % 2] = (SharpAt(step) - SharpAt(-step)) / (2 * step);
+        }
+        Assert.True(TestData.MaxRelativeError(g, fd) < 1e-5, $"error {TestData.MaxRelativeError(g, fd)}");
+    }
+}
