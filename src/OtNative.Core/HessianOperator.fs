@@ -58,15 +58,15 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
         if ridge = 0.0 then
             let mean = Array.average v
             for j in 0 .. v.Length - 1 do v.[j] <- v.[j] - mean
+    /// Pᵀ diag(1/r) P v, two streamed passes.
+    let coupled (v: float[]) =
+        let pv = (rows (Matrix.Column v) false).Data
+        (cols (Matrix.Column(Array.mapi (fun k t -> t / r.[k]) pv)) false).Data
     /// S v + ridge v.
     let applyS (v: float[]) =
-        let pv = (rows (Matrix.Column v) false).Data
-        let back = (cols (Matrix.Column(Array.mapi (fun k t -> t / r.[k]) pv)) false).Data
+        let back = coupled v
         Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])
-    let applyB (v: float[]) =
-        let pv = (rows (Matrix.Column v) false).Data
-        let back = (cols (Matrix.Column(Array.mapi (fun k t -> t / r.[k]) pv)) false).Data
-        Array.mapi (fun j t -> t / s.[j]) back
+    let applyB (v: float[]) = Array.mapi (fun j t -> t / s.[j]) (coupled v)
     let precondition (v: float[]) =
         if cg.Neumann then
             let mutable t = Array.mapi (fun j a -> a / s.[j]) v
