@@ -26,10 +26,3 @@ module Gradients =
 
     /// ∂L_ε/∂C = P, the materialised plan (n×m).
     let cost (kernel: ITransportKernel) (res: SinkhornResult) = kernel.Plan(res.Epsilon, res.F, res.G)
-
-    /// The plan's own marginals r = P1 and s = Pᵀ1.
-    let marginals (kernel: ITransportKernel) (res: SinkhornResult) =
-        let p = kernel.Problem
-        let r = kernel.Apply(Rows, res.Epsilon, res.F, res.G, Matrix.Column(Array.create p.M 1.0), false).Data
-        let s = kernel.Apply(Cols, res.Epsilon, res.F, res.G, Matrix.Column(Array.create p.N 1.0), false).Data
-        r, s

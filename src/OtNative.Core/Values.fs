@@ -8,12 +8,17 @@ module Values =
         let pc = kernel.Apply(Rows, r.Epsilon, r.F, r.G, ones, true)
         Array.sum pc.Data
 
+    /// The plan's own marginals r = P1 and s = Pᵀ1 (two streamed passes).
+    let marginals (kernel: ITransportKernel) (res: SinkhornResult) =
+        let p = kernel.Problem
+        let r = kernel.Apply(Rows, res.Epsilon, res.F, res.G, Matrix.Column(Array.create p.M 1.0), false).Data
+        let s = kernel.Apply(Cols, res.Epsilon, res.F, res.G, Matrix.Column(Array.create p.N 1.0), false).Data
+        r, s
+
     /// Primal entropic OT ⟨P,C⟩ + ε KL(P ‖ a⊗b) of the computed plan, through the potentials:
     /// ⟨r,f⟩ + ⟨s,g⟩ − ε(ΣP − 1) with the plan's own marginals r, s. Equals `Value` at the optimum.
     let primal (kernel: ITransportKernel) (res: SinkhornResult) =
-        let p = kernel.Problem
-        let rowMass = kernel.Apply(Rows, res.Epsilon, res.F, res.G, Matrix.Column(Array.create p.M 1.0), false).Data
-        let colMass = kernel.Apply(Cols, res.Epsilon, res.F, res.G, Matrix.Column(Array.create p.N 1.0), false).Data
+        let rowMass, colMass = marginals kernel res
         let total = Array.sum rowMass
         Array.fold2 (fun s ri fi -> s + ri * fi) 0.0 rowMass res.F
         + Array.fold2 (fun s sj gj -> s + sj * gj) 0.0 colMass res.G

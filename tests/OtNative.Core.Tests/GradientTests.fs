@@ -43,7 +43,7 @@ let ``translation invariance and the gradient-sum identity (SPEC 7.7)`` (spec: P
     Assert.True(abs (moved.Value - res.Value) <= 1e-9 * (1.0 + abs res.Value), sprintf "%O: %.15g vs %.15g" spec moved.Value res.Value)
     use kernel = cpu.Prepare p
     let g = Gradients.eot kernel res
-    let r, s = Gradients.marginals kernel res
+    let r, s = Values.marginals kernel res
     for q in 0 .. spec.D - 1 do
         let lhs = Seq.sum (seq { for k in 0 .. p.N - 1 -> g.[k, q] })
         let rhs = 2.0 * (Seq.sum (seq { for k in 0 .. p.N - 1 -> r.[k] * p.X.[k, q] }) - Seq.sum (seq { for j in 0 .. p.M - 1 -> s.[j] * p.Y.[j, q] }))

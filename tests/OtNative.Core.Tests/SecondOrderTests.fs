@@ -76,7 +76,7 @@ let ``marginal identity with the plan's own marginals holds to rounding (SPEC 7.
     // plan removes that component, so those rare cases are discarded rather than counted.
     FsCheck.FSharp.Prop.filter (hr.Dropped = 1) (FsCheck.FSharp.Prop.ofTestable (lazy (
     let h = hr.Hessian
-    let r, _ = Gradients.marginals kernel res
+    let r, _ = Values.marginals kernel res
     let scale = 1.0 + Array.max (Array.map abs h.Data)
     Assert.True(Hessian.marginalError h p.X.Cols r / scale < 1e-11, sprintf "%O: %g (scale %g)" spec (Hessian.marginalError h p.X.Cols r) scale))))
 
@@ -179,8 +179,7 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     Assert.True(Array.forall Double.IsFinite truncated.Hessian.Data)
     Assert.True(truncated.Dropped >= 1)
     let errTruncated = Hessian.marginalError truncated.Hessian 2 p.A
-    // Reported, not asserted: the paper finds the unregularised variant fails only in some settings.
-    let errNoReg = Hessian.marginalError noReg.Hessian 2 p.A
-    Assert.False(Double.IsNaN errNoReg && Array.forall Double.IsFinite noReg.Hessian.Data)
+    // The unregularised variant inverts every eigenvalue (nothing dropped). Its accuracy is not asserted:
+    // the paper finds it fails only in some settings.
     Assert.True(errTruncated < 0.1, sprintf "truncated marginal error %g" errTruncated)
     Assert.Equal(0, noReg.Dropped)

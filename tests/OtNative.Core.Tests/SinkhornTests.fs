@@ -27,7 +27,7 @@ let ``reported marginal error is the returned plan's own row error and columns a
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost spec.EpsScale; MaxIterations = 3; Tolerance = 1e-300 }
     use kernel = cpu.Prepare p
-    let r, s = Gradients.marginals kernel res
+    let r, s = Values.marginals kernel res
     let rowErr = Array.fold2 (fun acc ri ai -> acc + abs (ri - ai)) 0.0 r p.A
     Assert.True(res.Iterations <= 3)
     Assert.True(abs (rowErr - res.MarginalError) <= 1e-12 + 1e-9 * rowErr, sprintf "%O: reported %g, plan has %g" spec res.MarginalError rowErr)
