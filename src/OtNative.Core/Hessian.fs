@@ -6,7 +6,8 @@ open System.Diagnostics
 type HessianMethod =
     /// Algorithm 1: truncated eigen-decomposition of the (n+m)×(n+m) H-matrix.
     | Eigen
-    /// Fast path: eliminate the f-block, truncated eigen-decomposition of the m×m Schur complement.
+    /// Fast path: eliminate the larger block (f when n ≥ m, else g), truncated eigen-decomposition of
+    /// the min(n, m)-sized Schur complement.
     | Schur
     /// No regularisation: every eigenvalue of H inverted, as a plain solve would (comparison only).
     | NoRegularisation
@@ -99,6 +100,21 @@ module Hessian =
     let private threshold (o: HessianOptions) (values: float[]) =
         if o.Relative then o.Threshold * Array.max values else o.Threshold
 
+    /// Rᵀ M⁺ R with M⁺ the truncated pseudo-inverse of the symmetric M (H or a Schur complement),
+    /// and the spectrum diagnostics.
+    let private truncatedGram (la: ILinearAlgebra) (o: HessianOptions) (sym: Matrix) (r: Matrix) =
+        let values, vectors = la.SymmetricEigen sym
+        let tau = threshold o values
+        let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
+        let h = weightedGram la r vectors (Array.map (fun v -> 1.0 / v) values) keep
+        h, keep.Length, values.Length - keep.Length, (if keep.Length > 0 then values.[keep.[0]] else nan), tau
+
+    /// diag(kept) − coupled, in place.
+    let private schurComplement (coupled: Matrix) (kept: float[]) =
+        for i in 0 .. coupled.Data.Length - 1 do coupled.Data.[i] <- -coupled.Data.[i]
+        for j in 0 .. kept.Length - 1 do coupled.[j, j] <- coupled.[j, j] + kept.[j]
+        coupled
+
     /// The dense (n·d)×(n·d) Hessian.
     let internal computeWith (la: ILinearAlgebra) (pm: PlanMoments) (o: HessianOptions) =
         Validation.positive "threshold" o.Threshold
@@ -113,32 +129,37 @@ module Hessian =
                 for k in 0 .. n - 1 do
                     for q in 0 .. d - 1 do rfull.[k, k * d + q] <- pm.G.[k, q]
                 Array.blit rg.Data 0 rfull.Data (n * n * d) rg.Data.Length
-                let values, vectors = la.SymmetricEigen(HMatrix.dense pm.Plan)
-                if o.Method = Eigen then
-                    let tau = threshold o values
-                    let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
-                    let h = weightedGram la rfull vectors (Array.map (fun v -> 1.0 / v) values) keep
-                    h, keep.Length, values.Length - keep.Length, (if keep.Length > 0 then values.[keep.[0]] else nan), tau
+                if o.Method = Eigen then truncatedGram la o (HMatrix.dense pm.Plan) rfull
                 else
+                    let values, vectors = la.SymmetricEigen(HMatrix.dense pm.Plan)
                     // Rᵀ V Λ⁻¹ Vᵀ R without truncation: tiny or negative eigenvalues are inverted as they are.
                     let proj = la.Multiply(vectors, true, rfull, false)
                     let scaled = Matrix(proj.Rows, proj.Cols, Array.mapi (fun t v -> v / values.[t / proj.Cols]) proj.Data)
                     la.Multiply(proj, true, scaled, false), values.Length, 0, values.[0], 0.0
-            | Schur ->
-                // S = diag(s) − Pᵀ diag(1/r) P; Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
+            | Schur when n >= m ->
+                // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
+                // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
                 let q = Matrix(n, m, Array.mapi (fun t v -> v / sqrt pm.R.[t / m]) pm.Plan.Data)
-                let sMat = la.Multiply(q, true, q, false)
-                for i in 0 .. sMat.Data.Length - 1 do sMat.Data.[i] <- -sMat.Data.[i]
-                for j in 0 .. m - 1 do sMat.[j, j] <- sMat.[j, j] + pm.S.[j]
-                let values, vectors = la.SymmetricEigen sMat
-                let tau = threshold o values
-                let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
-                let h = weightedGram la (gBlock pm true) vectors (Array.map (fun v -> 1.0 / v) values) keep
+                let h, kept, dropped, smallest, tau = truncatedGram la o (schurComplement (la.Multiply(q, true, q, false)) pm.S) (gBlock pm true)
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
                         for b in 0 .. d - 1 do
                             h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / pm.R.[k]
-                h, keep.Length, values.Length - keep.Length, (if keep.Length > 0 then values.[keep.[0]] else nan), tau
+                h, kept, dropped, smallest, tau
+            | Schur ->
+                // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
+                // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
+                let q = Matrix(n, m, Array.mapi (fun t v -> v / sqrt pm.S.[t % m]) pm.Plan.Data)
+                let rg = gBlock pm false
+                let rgScaled = Matrix(m, n * d, Array.mapi (fun t v -> v / sqrt pm.S.[t / (n * d)]) rg.Data)
+                let rs = la.Multiply(q, false, rgScaled, false)
+                for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
+                for k in 0 .. n - 1 do
+                    for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.G.[k, a]
+                let h, kept, dropped, smallest, tau = truncatedGram la o (schurComplement (la.Gram q) pm.R) rs
+                let direct = la.Multiply(rgScaled, true, rgScaled, false)
+                for i in 0 .. h.Data.Length - 1 do h.Data.[i] <- h.Data.[i] + direct.Data.[i]
+                h, kept, dropped, smallest, tau
         for i in 0 .. hess.Data.Length - 1 do hess.Data.[i] <- hess.Data.[i] / pm.Eps
         addBlockDiagonal pm hess
         { Hessian = hess; Method = o.Method; Kept = kept; Dropped = dropped; SmallestKept = smallest; Threshold = tau; Elapsed = sw.Elapsed }

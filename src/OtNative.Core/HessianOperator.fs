@@ -35,23 +35,25 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
         if cg.RidgeTau2 < 0.0 || not (Double.IsFinite cg.RidgeTau2) then raise (ArgumentException("ridgeTau2 must be finite and ≥ 0.", "ridgeTau2"))
     let p = kernel.Problem
     let n, m = p.N, p.M
-    let x, y = p.X, p.Y
-    let d = x.Cols
     let eps = solution.Epsilon
     let rows (v: Matrix) weighted = kernel.Apply(Rows, eps, solution.F, solution.G, v, weighted)
     let cols (v: Matrix) weighted = kernel.Apply(Cols, eps, solution.F, solution.G, v, weighted)
     let ones count = Matrix.Column(Array.create count 1.0)
-    // One pass for r = P1, P y and M2_k = Σ_j P_kj y_j y_jᵀ; one for s = Pᵀ1.
-    let moments =
-        let w = 1 + d + d * d
-        rows (Matrix(m, w, Array.init (m * w) (fun t ->
-            let j, c = t / w, t % w
-            if c = 0 then 1.0 elif c <= d then y.[j, c - 1] else let c = c - 1 - d in y.[j, c / d] * y.[j, c % d]))) false
-    let r = Array.init n (fun k -> moments.[k, 0])
+    let r = (rows (ones m) false).Data
     let s = (cols (ones n) false).Data
-    let py k q = moments.[k, 1 + q]
-    let m2 k a b = moments.[k, 1 + d + a * d + b]
-    let gradient = Matrix(n, d, Array.init (n * d) (fun t -> let k, q = t / d, t % d in 2.0 * (r.[k] * x.[k, q] - py k q)))
+    // The coordinate-dependent moments, on first use (a cost-matrix problem has none):
+    // one pass for P y and M2_k = Σ_j P_kj y_j y_jᵀ, and the gradient G.
+    let coordinates =
+        lazy
+            (let x, y = p.X, p.Y
+             let d = x.Cols
+             let w = d + d * d
+             let moments =
+                 rows (Matrix(m, w, Array.init (m * w) (fun t ->
+                     let j, c = t / w, t % w
+                     if c < d then y.[j, c] else let c = c - d in y.[j, c / d] * y.[j, c % d]))) false
+             let gradient = Matrix(n, d, Array.init (n * d) (fun t -> let k, q = t / d, t % d in 2.0 * (r.[k] * x.[k, q] - moments.[k, q])))
+             x, y, d, moments, gradient)
     let ridge = eps * cg.RidgeTau2
     let dot (u: float[]) (v: float[]) = Array.fold2 (fun acc a b -> acc + a * b) 0.0 u v
     let project (v: float[]) =
@@ -118,6 +120,7 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
 
     /// Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k), with P w returned too.
     let contract (w: float[]) =
+        let x, y, d, _, _ = coordinates.Force()
         let pw = rows (Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, c = t / (d + 1), t % (d + 1) in if c = 0 then w.[j] else w.[j] * y.[j, c - 1]))) false
         let out = Matrix(n, d, Array.init (n * d) (fun t -> let k, q = t / d, t % d in 2.0 * (x.[k, q] * pw.[k, 0] - pw.[k, q + 1])))
         out, Array.init n (fun k -> pw.[k, 0])
@@ -127,12 +130,15 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
     /// The plan's column mass s = Pᵀ1.
     member _.ColumnMass = Array.copy s
     /// The EOT gradient G (n×d), Theorem 1.
-    member _.Gradient = gradient.Copy()
+    member _.Gradient = let _, _, _, _, gradient = coordinates.Force() in gradient.Copy()
     /// The CG settings.
     member _.Options = cg
 
     /// Hessian-vector product ∇²L_ε · A for a direction A (n×d), with the CG report.
     member _.Apply(direction: Matrix) =
+        let x, y, d, moments, gradient = coordinates.Force()
+        let py k q = moments.[k, q]
+        let m2 k a b = moments.[k, d + a * d + b]
         Validation.shape "direction" n d direction
         let rf = Array.init n (fun k -> let mutable t = 0.0 in (for q in 0 .. d - 1 do t <- t + gradient.[k, q] * direction.[k, q]); t)
         // r_g[j] = 2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j) in one pass.
@@ -163,6 +169,7 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
     /// (p·d)×(p·d), index p'·d + q. Returns the worst CG report.
     member this.ParameterHessian(design: Matrix) =
         if design.Rows <> n then raise (ArgumentException(sprintf "design has %d rows but there are %d points." design.Rows n, "design"))
+        let d = this.Gradient.Cols
         let pCount = design.Cols
         let size = pCount * d
         let h = Matrix.Zeros(size, size)
@@ -186,6 +193,7 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
     /// one H-solve: u = [(P∘C)1; (P∘C)ᵀ1], H w = u,
     /// ∂S/∂x_k = (1/ε)(w_k G_k + Σ_j w_{n+j} P_kj ∇c_kj − Σ_j P_kj C_kj ∇c_kj) + G_k.
     member _.SharpGradient() =
+        let x, y, d, _, gradient = coordinates.Force()
         let pc = rows (Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, c = t / (d + 1), t % (d + 1) in if c = 0 then 1.0 else y.[j, c - 1]))) true
         let uf = Array.init n (fun k -> pc.[k, 0])
         let ug = (cols (ones n) true).Data
@@ -197,4 +205,21 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
             for q in 0 .. d - 1 do
                 let pcGrad = 2.0 * (x.[k, q] * uf.[k] - pc.[k, q + 1])
                 out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
+        out, report
+
+    /// Derivative of the sharp distance with respect to the cost matrix (SPEC §2, n×m, dense):
+    /// ∂S/∂C = P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P with H [w_f; w_g] = [(P∘C)1; (P∘C)ᵀ1].
+    /// Works for point clouds and cost matrices alike.
+    member _.SharpCostGradient() =
+        let uf = (rows (ones m) true).Data
+        let ug = (cols (ones n) true).Data
+        let wg, report = solveH uf ug
+        let pw = (rows (Matrix.Column wg) false).Data
+        let plan = kernel.Plan(eps, solution.F, solution.G)
+        let cost = OtProblem.costMatrix p
+        let out = Matrix.Zeros(n, m)
+        for k in 0 .. n - 1 do
+            let wf = (uf.[k] - pw.[k]) / r.[k]
+            for j in 0 .. m - 1 do
+                out.[k, j] <- plan.[k, j] * (1.0 + (wf + wg.[j] - cost.[k, j]) / eps)
         out, report

@@ -90,6 +90,19 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2), one CG solve on the Schur complement.</summary>
     public double[,] SharpGradient() => HessianOperator().SharpGradient().Item1.ToArray2D();
 
+    /// <summary>
+    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix (SPEC §2):
+    /// P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P with H w = [(P∘C)1; (P∘C)ᵀ1] solved by CG. Works for cost-matrix problems too.
+    /// </summary>
+    public double[,] SharpCostGradient() => HessianOperator().SharpCostGradient().Item1.ToArray2D();
+
+    /// <summary>
+    /// ∇²_θ L_ε ((p·d)×(p·d), index p'·d + q) for the linear model x = X θ, from the dense Hessian or from p·d
+    /// Hessian-vector products, whichever is cheaper (<see cref="ParameterHessianResult.Path"/> says which).
+    /// </summary>
+    public ParameterHessianResult ParameterHessian(double[,] design, CgOptions? cg = null) =>
+        Core.ParameterHessian.compute(_kernel, _result, Arrays.ToMatrix(design, nameof(design)), cg ?? CgOptions.Default);
+
     /// <summary>Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number.</summary>
     public HSpectrum Spectrum() => HMatrix.spectrum(LinearAlgebra.get(), _kernel.Plan(_result.Epsilon, _result.F, _result.G));
 

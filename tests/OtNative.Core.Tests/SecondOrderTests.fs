@@ -183,3 +183,63 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     // the paper finds it fails only in some settings.
     Assert.True(errTruncated < 0.1, sprintf "truncated marginal error %g" errTruncated)
     Assert.Equal(0, noReg.Dropped)
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
+let ``sharp loss derivative with respect to the cost matrix equals finite differences (SPEC 2)`` (spec: ProblemSpec) =
+    let spec = { spec with EpsScale = max spec.EpsScale 0.05 }
+    let cost = OtProblem.costMatrix spec.Problem
+    let p = OtProblem.ofCost cost (Some spec.Problem.A) (Some spec.Problem.B)
+    let eps = spec.EpsScale * OtProblem.meanCost p
+    let res = Sinkhorn.solve cpu p (tight (Absolute eps))
+    whenConverged res <| fun () ->
+    use kernel = cpu.Prepare p
+    let dc, report = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 }).SharpCostGradient()
+    Assert.True(report.Converged)
+    let sharpAt (c: Matrix) =
+        let q = OtProblem.ofCost c (Some p.A) (Some p.B)
+        let r = Sinkhorn.solve cpu q { tight (Absolute eps) with InitialF = Some res.F }
+        use k = cpu.Prepare q
+        Values.sharp k r
+    let step = 1e-6 * (1.0 + Array.max (Array.map abs cost.Data))
+    let fd = Array.init cost.Data.Length (fun t ->
+        let at delta = (let c = cost.Copy() in c.Data.[t] <- c.Data.[t] + delta; sharpAt c)
+        (at step - at -step) / (2.0 * step))
+    let err = relativeError dc.Data fd
+    Assert.True(err < 1e-5, sprintf "%O: ∂S/∂C vs FD %g" spec err)
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
+let ``parameter Hessian: dense path, HVP path and finite differences of the parameter gradient agree`` (spec: ProblemSpec) =
+    let spec, p, res = solveSpec spec
+    whenConverged res <| fun () ->
+    let rng = Random(spec.Seed)
+    let pCount = 1 + spec.Seed % 3
+    let design = Matrix(p.N, pCount, Array.init (p.N * pCount) (fun _ -> gaussian rng))
+    let d = p.X.Cols
+    use kernel = cpu.Prepare p
+    let la = LinearAlgebra.get ()
+    let dense = ParameterHessian.ofDense la (hessian p res Schur la) design d
+    let viaHvp, _ = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000 }).ParameterHessian design
+    Assert.True(relativeError viaHvp.Data dense.Data < 1e-7, sprintf "%O: HVP vs dense %g" spec (relativeError viaHvp.Data dense.Data))
+    // θ is only implicit: perturb x along X e_a ⊗ e_q and differentiate Xᵀ G.
+    let paramGradAt (x: Matrix) =
+        let q = { p with Geometry = PointClouds(x, p.Y) }
+        let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
+        use k = cpu.Prepare q
+        (Gradients.linearModel design (Gradients.eot k r)).Data
+    let step = 1e-5
+    let size = pCount * d
+    let fd = Matrix.Zeros(size, size)
+    for a in 0 .. pCount - 1 do
+        for q in 0 .. d - 1 do
+            let at delta = paramGradAt (Matrix(p.N, d, Array.mapi (fun t v -> if t % d = q then v + delta * design.[t / d, a] else v) p.X.Data))
+            let plus, minus = at step, at -step
+            for u in 0 .. size - 1 do fd.[u, a * d + q] <- (plus.[u] - minus.[u]) / (2.0 * step)
+    Assert.True(relativeError dense.Data fd.Data < 1e-5, sprintf "%O: dense vs FD %g" spec (relativeError dense.Data fd.Data))
+    let chosen = ParameterHessian.compute kernel res design CgOptions.Default
+    Assert.Equal(FromDenseHessian, chosen.Path)
+    Assert.True(relativeError chosen.Hessian.Data dense.Data < 1e-12)
+
+[<Fact>]
+let ``parameter Hessian prefers HVPs when the dense Hessian would not fit`` () =
+    Assert.True(ParameterHessian.preferDense 500 500 2 5)
+    Assert.False(ParameterHessian.preferDense 20_000 20_000 2 5)

@@ -85,5 +85,17 @@ public class CliSecondOrderTests
             fd[t / 2, t % 2] = (SharpAt(step) - SharpAt(-step)) / (2 * step);
         }
         Assert.True(TestData.MaxRelativeError(g, fd) < 1e-5, $"error {TestData.MaxRelativeError(g, fd)}");
+
+        // ∂S/∂C through the chain rule ∂C_kj/∂x_k = 2(x_k − y_j) must give the same x-gradient.
+        Assert.Equal(0, Program.Run(["grad", "--x", P("x.npy"), "--loss", "sharp", "--wrt", "cost", "--out", P("dc.npy"), .. common]));
+        var dc = NpyFile.Read(P("dc.npy")).ToMatrix();
+        var y = NpyFile.Read(P("y.npy")).ToMatrix();
+        Assert.Equal(4, dc.GetLength(1));
+        var chained = new double[3, 2];
+        for (int k = 0; k < 3; k++)
+            for (int j = 0; j < 4; j++)
+                for (int q = 0; q < 2; q++)
+                    chained[k, q] += dc[k, j] * 2 * (x[k, q] - y[j, q]);
+        Assert.True(TestData.MaxRelativeError(chained, g) < 1e-8, $"chain rule error {TestData.MaxRelativeError(chained, g)}");
     }
 }

@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace OtNative.Cli.Commands;
 
-/// <summary><c>otnative grad</c>: ∂loss/∂x written as an n×d float64 .npy.</summary>
+/// <summary><c>otnative grad</c>: ∂loss/∂x (n×d) or ∂loss/∂C (n×m) written as a float64 .npy.</summary>
 public sealed class GradCommand : Command<GradCommand.Settings>
 {
     public sealed class Settings : ProblemSettings
@@ -14,14 +14,20 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         [DefaultValue("eot")]
         public string Loss { get; init; } = "eot";
 
+        [CommandOption("--wrt <VAR>")]
+        [Description("x (the source points, n×d, default) or cost (the cost matrix, n×m).")]
+        [DefaultValue("x")]
+        public string Wrt { get; init; } = "x";
+
         [CommandOption("--out <PATH>")]
-        [Description("Where to write the n×d gradient (.npy).")]
+        [Description("Where to write the gradient (.npy): n×d for --wrt x, n×m for --wrt cost.")]
         public string? Out { get; init; }
 
         public override ValidationResult Validate()
         {
             if (Out is null) return ValidationResult.Error("--out is required.");
             if (Loss is not ("eot" or "sharp")) return ValidationResult.Error($"--loss must be eot or sharp, got '{Loss}'.");
+            if (Wrt is not ("x" or "cost")) return ValidationResult.Error($"--wrt must be x or cost, got '{Wrt}'.");
             return base.Validate();
         }
     }
@@ -30,12 +36,18 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     {
         var input = ProblemInput.Load(settings);
         using var result = input.Solve();
-        var gradient = settings.Loss == "sharp" ? result.SharpGradient() : result.Gradient();
+        var gradient = (settings.Loss, settings.Wrt) switch
+        {
+            ("sharp", "cost") => result.SharpCostGradient(),
+            ("sharp", _) => result.SharpGradient(),
+            (_, "cost") => result.CostGradient(),
+            _ => result.Gradient(),
+        };
         NpyFile.Write(settings.Out!, gradient);
         AnsiConsole.MarkupLine($"gradient of [bold]{settings.Loss}[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
                                $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}");
         if (settings.Json is not null)
-            JsonReport.Write(settings.Json, new { loss = settings.Loss, value = result.Value, iterations = result.Iterations, marginalError = result.MarginalError, converged = result.Converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out });
+            JsonReport.Write(settings.Json, new { loss = settings.Loss, wrt = settings.Wrt, value = result.Value, iterations = result.Iterations, marginalError = result.MarginalError, converged = result.Converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out });
         return 0;
     }
 }
