@@ -24,10 +24,17 @@ public static class Program
             config.AddCommand<SpectrumCommand>("spectrum").WithDescription("Eigenvalues and conditioning of the H-matrix as JSON.");
             config.AddCommand<DemoCommand>("demo").WithDescription("A small end-to-end run on the CPU that needs no input files.");
             config.AddCommand<InfoCommand>("info").WithDescription("Backends, devices and code paths available here.");
+            config.AddBranch("regress", regress =>
+            {
+                regress.SetDescription("Shuffled regression and registration: SGD → Newton against SGD → GD, with plots.");
+                regress.AddCommand<RegressGmmCommand>("gmm").WithDescription("The paper's Gaussian-mixture experiment (or --x/--y data).");
+                regress.AddCommand<RegressPointCloudCommand>("pointcloud").WithDescription("Point-cloud registration with unknown correspondence.");
+            });
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Benchmarks that print a table and save JSON.");
                 bench.AddCommand<BenchSinkhornCommand>("sinkhorn").WithDescription("Per-iteration time of the CPU solver against POT.");
+                bench.AddCommand<BenchHessianCommand>("hessian").WithDescription("Dense Hessian against numpy Algorithm 1; matrix-free HVP at large n.");
             });
             config.SetExceptionHandler((ex, _) => Fail(ex));
         });

@@ -12,6 +12,15 @@ type HessianMethod =
     /// No regularisation: every eigenvalue of H inverted, as a plain solve would (comparison only).
     | NoRegularisation
 
+/// How the (pseudo-)inverse of H or of its Schur complement was applied.
+type HPlusFactorisation =
+    /// Eigen-decomposition with eigenvalues ≤ τ dropped (Algorithm 1).
+    | TruncatedEigen
+    /// Schur fast path when a Cholesky factorisation of S + c·11ᵀ − τI succeeded: by Sylvester's inertia every
+    /// eigenvalue of S except the null one exceeds τ, so the truncation drops only the null vector and
+    /// Rᵀ S⁺ R = ‖L⁻¹ R‖² with L the Cholesky factor of S + c·11ᵀ (R ⟂ 1). Same result, no eigen-decomposition.
+    | CertifiedCholesky
+
 /// Options of the dense Hessian.
 type HessianOptions =
     { Method: HessianMethod
@@ -32,8 +41,10 @@ type HessianResult =
       /// Eigenvalues kept and dropped by the truncation.
       Kept: int
       Dropped: int
-      /// Smallest eigenvalue kept (of H, or of the Schur complement).
+      /// Smallest eigenvalue kept (of H, or of the Schur complement): exact after an eigen-decomposition, an
+      /// inverse-iteration estimate (from above; τ bounds it from below) after a certified Cholesky.
       SmallestKept: float
+      Factorisation: HPlusFactorisation
       /// The absolute threshold applied.
       Threshold: float
       Elapsed: System.TimeSpan }
@@ -56,12 +67,9 @@ module internal PlanMoments =
         let r, s = HMatrix.marginals plan
         let x, y = p.X, p.Y
         let d = x.Cols
-        let g = Matrix.Zeros(p.N, d)
-        for k in 0 .. p.N - 1 do
-            for j in 0 .. p.M - 1 do
-                let pkj = plan.[k, j]
-                for q in 0 .. d - 1 do
-                    g.[k, q] <- g.[k, q] + 2.0 * pkj * (x.[k, q] - y.[j, q])
+        // G = 2 (r x − P y).
+        let py = Dense.times plan y
+        let g = Matrix(p.N, d, Array.init (p.N * d) (fun t -> 2.0 * (r.[t / d] * x.Data.[t] - py.Data.[t])))
         { Plan = plan; X = x; Y = y; R = r; S = s; G = g; Eps = res.Epsilon }
 
 /// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, SPEC §3).
@@ -69,33 +77,55 @@ module Hessian =
     /// The block-diagonal part: δ_kl (−(1/ε) Σ_j P_kj ∇c ∇cᵀ + 2 r_k I).
     let private addBlockDiagonal (pm: PlanMoments) (h: Matrix) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
+        let plan, x, y, hd = pm.Plan.Data, pm.X.Data, pm.Y.Data, h.Data
+        let nd = n * d
         let diff = Array.zeroCreate d
         for k in 0 .. n - 1 do
+            let block = (k * d) * nd + k * d
             for j in 0 .. m - 1 do
-                let w = 4.0 * pm.Plan.[k, j] / pm.Eps
-                for q in 0 .. d - 1 do diff.[q] <- pm.X.[k, q] - pm.Y.[j, q]
+                let w = 4.0 * plan.[k * m + j] / pm.Eps
+                for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
                 for q in 0 .. d - 1 do
+                    let wq = w * diff.[q]
                     for t in 0 .. d - 1 do
-                        h.[k * d + q, k * d + t] <- h.[k * d + q, k * d + t] - w * diff.[q] * diff.[t]
+                        hd.[block + q * nd + t] <- hd.[block + q * nd + t] - wq * diff.[t]
             for q in 0 .. d - 1 do
-                h.[k * d + q, k * d + q] <- h.[k * d + q, k * d + q] + 2.0 * pm.R.[k]
+                hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * pm.R.[k]
 
     /// R_g (m × nd): R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k.
     let private gBlock (pm: PlanMoments) (schur: bool) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
-        let rg = Matrix.Zeros(m, n * d)
+        let rg = Array.zeroCreate (m * n * d)
+        let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
+        let shift = Array.init (n * d) (fun t -> 2.0 * x.[t] - (if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0))
         for j in 0 .. m - 1 do
+            let row = j * n * d
             for k in 0 .. n - 1 do
-                let pkj = pm.Plan.[k, j]
+                let pkj = plan.[k * m + j]
                 for q in 0 .. d - 1 do
-                    let v = 2.0 * (pm.X.[k, q] - pm.Y.[j, q]) - (if schur then pm.G.[k, q] / pm.R.[k] else 0.0)
-                    rg.[j, k * d + q] <- pkj * v
-        rg
+                    rg.[row + k * d + q] <- pkj * (shift.[k * d + q] - 2.0 * y.[j * d + q])
+        Matrix(m, n * d, rg)
+
+    /// diag(w) A.
+    let private scaleRows (w: float[]) (a: Matrix) =
+        let out = Array.zeroCreate a.Data.Length
+        for i in 0 .. a.Rows - 1 do
+            let wi = w.[i]
+            for j in i * a.Cols .. (i + 1) * a.Cols - 1 do out.[j] <- a.Data.[j] * wi
+        Matrix(a.Rows, a.Cols, out)
+
+    /// A diag(w).
+    let private scaleColumns (w: float[]) (a: Matrix) =
+        let out = Array.zeroCreate a.Data.Length
+        for i in 0 .. a.Rows - 1 do
+            let row = i * a.Cols
+            for j in 0 .. a.Cols - 1 do out.[row + j] <- a.Data.[row + j] * w.[j]
+        Matrix(a.Rows, a.Cols, out)
 
     /// Σ_i (vᵢᵀ R)ᵀ (vᵢᵀ R) wᵢ over kept eigenpairs, as one Gram product of R's projections scaled by √wᵢ.
     let private weightedGram (la: ILinearAlgebra) (r: Matrix) (vectors: Matrix) (weights: float[]) (keep: int[]) =
         let kept = Matrix(vectors.Rows, keep.Length, Array.init (vectors.Rows * keep.Length) (fun t -> vectors.[t / keep.Length, keep.[t % keep.Length]] * sqrt weights.[keep.[t % keep.Length]]))
-        la.Gram(la.Multiply(r, true, kept, false))
+        la.Gram(la.Multiply(r, true, kept, false), false)
 
     let private threshold (o: HessianOptions) (values: float[]) =
         if o.Relative then o.Threshold * Array.max values else o.Threshold
@@ -107,7 +137,40 @@ module Hessian =
         let tau = threshold o values
         let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
         let h = weightedGram la r vectors (Array.map (fun v -> 1.0 / v) values) keep
-        h, keep.Length, values.Length - keep.Length, (if keep.Length > 0 then values.[keep.[0]] else nan), tau
+        h, keep.Length, values.Length - keep.Length, (if keep.Length > 0 then values.[keep.[0]] else nan), tau, TruncatedEigen
+
+    /// Smallest eigenvalue of L Lᵀ by inverse iteration (an estimate from above).
+    let private smallestByInverseIteration (la: ILinearAlgebra) (l: Matrix) =
+        let m = l.Rows
+        let mutable v = Matrix.Column(Array.init m (fun i -> 1.0 + float (i % 7) / 7.0))
+        let mutable estimate = nan
+        for _ in 1 .. 12 do
+            let w = la.SolveLower(l, la.SolveLower(l, v, false), true)
+            estimate <- (Array.fold2 (fun acc a b -> acc + a * b) 0.0 v.Data w.Data) / (Array.sumBy (fun a -> a * a) w.Data)
+            let norm = sqrt (Array.sumBy (fun a -> a * a) w.Data)
+            v <- Matrix.Column(Array.map (fun a -> a / norm) w.Data)
+        estimate
+
+    /// Rᵀ S⁺ R for a Schur complement S with null vector 1 and 1ᵀR = 0: the certified Cholesky when it
+    /// applies (see `CertifiedCholesky`), the truncated eigen-decomposition otherwise.
+    let private schurGram (la: ILinearAlgebra) (o: HessianOptions) (sMat: Matrix) (r: Matrix) =
+        let m = sMat.Rows
+        let trace = Array.init m (fun j -> sMat.[j, j]) |> Array.sum
+        // An upper bound on τ: λ_max ≤ the largest absolute row sum (Gershgorin).
+        let tauUpper =
+            if o.Relative then o.Threshold * (Array.init m (fun j -> Array.sumBy abs (sMat.Data.[j * m .. j * m + m - 1])) |> Array.max)
+            else o.Threshold
+        // c·m = trace/m puts the lifted null direction at the mean eigenvalue.
+        let lift = trace / float (m * m)
+        let shifted (diagShift: float) =
+            let a = Array.map (fun v -> v + lift) sMat.Data
+            for j in 0 .. m - 1 do a.[j * m + j] <- a.[j * m + j] - diagShift
+            Matrix(m, m, a)
+        match (if m > 1 then la.CholeskyFactor(shifted tauUpper) else None) |> Option.bind (fun _ -> la.CholeskyFactor(shifted 0.0)) with
+        | Some l ->
+            let h = la.Gram(la.SolveLower(l, r, false), true)
+            h, m - 1, 1, smallestByInverseIteration la l, tauUpper, CertifiedCholesky
+        | None -> truncatedGram la o sMat r
 
     /// diag(kept) − coupled, in place.
     let private schurComplement (coupled: Matrix) (kept: float[]) =
@@ -120,7 +183,7 @@ module Hessian =
         Validation.positive "threshold" o.Threshold
         let sw = Stopwatch.StartNew()
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
-        let hess, kept, dropped, smallest, tau =
+        let hess, kept, dropped, smallest, tau, factorisation =
             match o.Method with
             | Eigen | NoRegularisation ->
                 // R = [R_f; R_g] with R_f[k, k·d+q] = G_kq.
@@ -135,34 +198,34 @@ module Hessian =
                     // Rᵀ V Λ⁻¹ Vᵀ R without truncation: tiny or negative eigenvalues are inverted as they are.
                     let proj = la.Multiply(vectors, true, rfull, false)
                     let scaled = Matrix(proj.Rows, proj.Cols, Array.mapi (fun t v -> v / values.[t / proj.Cols]) proj.Data)
-                    la.Multiply(proj, true, scaled, false), values.Length, 0, values.[0], 0.0
+                    la.Multiply(proj, true, scaled, false), values.Length, 0, values.[0], 0.0, TruncatedEigen
             | Schur when n >= m ->
                 // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
                 // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
-                let q = Matrix(n, m, Array.mapi (fun t v -> v / sqrt pm.R.[t / m]) pm.Plan.Data)
-                let h, kept, dropped, smallest, tau = truncatedGram la o (schurComplement (la.Multiply(q, true, q, false)) pm.S) (gBlock pm true)
+                let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.R) pm.Plan
+                let h, kept, dropped, smallest, tau, fact = schurGram la o (schurComplement (la.Gram(q, true)) pm.S) (gBlock pm true)
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
                         for b in 0 .. d - 1 do
                             h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / pm.R.[k]
-                h, kept, dropped, smallest, tau
+                h, kept, dropped, smallest, tau, fact
             | Schur ->
                 // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
                 // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
-                let q = Matrix(n, m, Array.mapi (fun t v -> v / sqrt pm.S.[t % m]) pm.Plan.Data)
+                let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.S) pm.Plan
                 let rg = gBlock pm false
-                let rgScaled = Matrix(m, n * d, Array.mapi (fun t v -> v / sqrt pm.S.[t / (n * d)]) rg.Data)
+                let rgScaled = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.S) rg
                 let rs = la.Multiply(q, false, rgScaled, false)
                 for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.G.[k, a]
-                let h, kept, dropped, smallest, tau = truncatedGram la o (schurComplement (la.Gram q) pm.R) rs
-                let direct = la.Multiply(rgScaled, true, rgScaled, false)
+                let h, kept, dropped, smallest, tau, fact = schurGram la o (schurComplement (la.Gram(q, false)) pm.R) rs
+                let direct = la.Gram(rgScaled, true)
                 for i in 0 .. h.Data.Length - 1 do h.Data.[i] <- h.Data.[i] + direct.Data.[i]
-                h, kept, dropped, smallest, tau
+                h, kept, dropped, smallest, tau, fact
         for i in 0 .. hess.Data.Length - 1 do hess.Data.[i] <- hess.Data.[i] / pm.Eps
         addBlockDiagonal pm hess
-        { Hessian = hess; Method = o.Method; Kept = kept; Dropped = dropped; SmallestKept = smallest; Threshold = tau; Elapsed = sw.Elapsed }
+        { Hessian = hess; Method = o.Method; Kept = kept; Dropped = dropped; SmallestKept = smallest; Factorisation = factorisation; Threshold = tau; Elapsed = sw.Elapsed }
 
     /// The dense Hessian of a solved point-cloud problem.
     let compute (kernel: ITransportKernel) (res: SinkhornResult) (o: HessianOptions) =

@@ -2,6 +2,16 @@ namespace OtNative.Core
 
 open System
 
+/// Preconditioner of the CG solves on the Schur complement.
+type CgPreconditioner =
+    /// Plain CG.
+    | Identity
+    /// diag(1/s): free, and on the benchmark's problems the fewest streamed passes per solve.
+    | Jacobi
+    /// The truncated Neumann series (I + B + … + B^terms) diag(1/s), B = diag(1/s) Pᵀ diag(1/r) P: fewer
+    /// iterations, but each costs 2·terms extra streamed passes.
+    | Neumann of terms: int
+
 /// Options of the conjugate-gradient solves on the Schur complement S = diag(s) − Pᵀ diag(1/r) P.
 type CgOptions =
     { /// Stop when ‖residual‖ ≤ tolerance · ‖right-hand side‖.
@@ -10,11 +20,10 @@ type CgOptions =
       /// τ² of the ridge ετ² added to S (0: none, the right-hand side is projected onto 1_m^⊥
       /// instead; the reference implementation uses 1e-5).
       RidgeTau2: float
-      /// Precondition with the truncated Neumann series (I + B + B² + B³) diag(1/s), B = diag(1/s) Pᵀ diag(1/r) P.
-      Neumann: bool }
+      Preconditioner: CgPreconditioner }
 
-    /// Relative residual 1e-10, 500 iterations, no ridge, Neumann preconditioner.
-    static member Default = { Tolerance = 1e-10; MaxIterations = 500; RidgeTau2 = 0.0; Neumann = true }
+    /// Relative residual 1e-10, 500 iterations, no ridge, Jacobi preconditioner.
+    static member Default = { Tolerance = 1e-10; MaxIterations = 500; RidgeTau2 = 0.0; Preconditioner = Jacobi }
 
 /// What a CG solve did.
 type CgReport =
@@ -33,6 +42,9 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
         Validation.positive "tolerance" cg.Tolerance
         if cg.MaxIterations < 1 then raise (ArgumentException("maxIterations must be at least 1.", "maxIterations"))
         if cg.RidgeTau2 < 0.0 || not (Double.IsFinite cg.RidgeTau2) then raise (ArgumentException("ridgeTau2 must be finite and ≥ 0.", "ridgeTau2"))
+        match cg.Preconditioner with
+        | Neumann terms when terms < 1 -> raise (ArgumentException("the Neumann series needs at least one term.", "preconditioner"))
+        | _ -> ()
     let p = kernel.Problem
     let n, m = p.N, p.M
     let eps = solution.Epsilon
@@ -60,70 +72,96 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
         if ridge = 0.0 then
             let mean = Array.average v
             for j in 0 .. v.Length - 1 do v.[j] <- v.[j] - mean
-    /// Pᵀ diag(1/r) P v, two streamed passes.
-    let coupled (v: float[]) =
-        let pv = (rows (Matrix.Column v) false).Data
-        (cols (Matrix.Column(Array.mapi (fun k t -> t / r.[k]) pv)) false).Data
+    // Several vectors travel through one streamed pass as the columns of one matrix: the pass's cost is
+    // its exponentials, shared by all columns.
+    let pack (vs: float[][]) =
+        let k, len = vs.Length, vs.[0].Length
+        Matrix(len, k, Array.init (len * k) (fun t -> vs.[t % k].[t / k]))
+    let unpack (mat: Matrix) = Array.init mat.Cols (fun c -> Array.init mat.Rows (fun i -> mat.Data.[i * mat.Cols + c]))
+    /// Pᵀ diag(1/r) u for each u (n-vectors), one pass.
+    let coupledBack (us: float[][]) =
+        let k = us.Length
+        unpack (cols (Matrix(n, k, Array.init (n * k) (fun t -> us.[t % k].[t / k] / r.[t / k]))) false)
+    /// Pᵀ diag(1/r) P v for each v, two streamed passes in all.
+    let coupled (vs: float[][]) = coupledBack (unpack (rows (pack vs) false))
     /// S v + ridge v.
-    let applyS (v: float[]) =
-        let back = coupled v
-        Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])
-    let applyB (v: float[]) = Array.mapi (fun j t -> t / s.[j]) (coupled v)
-    let precondition (v: float[]) =
-        if cg.Neumann then
-            let mutable t = Array.mapi (fun j a -> a / s.[j]) v
-            let acc = Array.copy t
-            for _ in 1 .. 3 do
-                t <- applyB t
-                for j in 0 .. m - 1 do acc.[j] <- acc.[j] + t.[j]
-            project acc
+    let applyS (vs: float[][]) =
+        Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)
+    let bySum (v: float[]) = Array.mapi (fun j a -> a / s.[j]) v
+    let precondition (vs: float[][]) =
+        match cg.Preconditioner with
+        | Identity -> Array.map Array.copy vs
+        | Jacobi -> vs |> Array.map (fun v -> let t = bySum v in project t; t)
+        | Neumann terms ->
+            let mutable t = Array.map bySum vs
+            let acc = Array.map Array.copy t
+            for _ in 1 .. terms do
+                t <- Array.map bySum (coupled t)
+                for c in 0 .. vs.Length - 1 do
+                    for j in 0 .. m - 1 do acc.[c].[j] <- acc.[c].[j] + t.[c].[j]
+            Array.iter project acc
             acc
-        else Array.copy v
 
-    /// Preconditioned CG on (S + ridge I) z = b.
-    let solveS (b: float[]) =
-        let b = Array.copy b
-        project b
-        let bNorm = sqrt (dot b b)
-        let z = Array.zeroCreate m
-        if bNorm = 0.0 then z, { Iterations = 0; Residual = 0.0; Converged = true }
-        else
-            let res = Array.copy b
-            let mutable pre = precondition res
-            let dir = Array.copy pre
-            let mutable rz = dot res pre
-            let mutable iter = 0
-            let mutable rel = 1.0
-            while rel > cg.Tolerance && iter < cg.MaxIterations do
-                let sd = applyS dir
-                let alpha = rz / dot dir sd
+    /// Preconditioned CG on (S + ridge I) z = b for every b at once: each column keeps its own step
+    /// sizes and stops on its own residual; the streamed passes are shared. Reports the worst column.
+    let solveS (bs: float[][]) =
+        let k = bs.Length
+        let b = Array.map Array.copy bs
+        Array.iter project b
+        let bNorm = b |> Array.map (fun v -> sqrt (dot v v))
+        let z = Array.init k (fun _ -> Array.zeroCreate m)
+        let res = Array.map Array.copy b
+        let rel = bNorm |> Array.map (fun v -> if v = 0.0 then 0.0 else 1.0)
+        let iterations = Array.zeroCreate k
+        let active () = [| for c in 0 .. k - 1 do if rel.[c] > cg.Tolerance && iterations.[c] < cg.MaxIterations then yield c |]
+        let mutable live = active ()
+        let pre = Array.zeroCreate k
+        let dir = Array.zeroCreate k
+        let rz = Array.zeroCreate k
+        if live.Length > 0 then
+            let p0 = precondition (live |> Array.map (fun c -> res.[c]))
+            live |> Array.iteri (fun i c -> pre.[c] <- p0.[i]; dir.[c] <- Array.copy p0.[i]; rz.[c] <- dot res.[c] p0.[i])
+        while live.Length > 0 do
+            let sd = applyS (live |> Array.map (fun c -> dir.[c]))
+            live |> Array.iteri (fun i c ->
+                let alpha = rz.[c] / dot dir.[c] sd.[i]
                 if not (Double.IsFinite alpha) then
-                    raise (NumericalFailureException(sprintf "CG on the Schur complement broke down at iteration %d (residual %g)." iter rel, iter, rel))
+                    raise (NumericalFailureException(sprintf "CG on the Schur complement broke down at iteration %d (residual %g)." iterations.[c] rel.[c], iterations.[c], rel.[c]))
                 for j in 0 .. m - 1 do
-                    z.[j] <- z.[j] + alpha * dir.[j]
-                    res.[j] <- res.[j] - alpha * sd.[j]
-                project res
-                rel <- sqrt (dot res res) / bNorm
-                iter <- iter + 1
-                pre <- precondition res
-                let rzNext = dot res pre
-                let beta = rzNext / rz
-                rz <- rzNext
-                for j in 0 .. m - 1 do dir.[j] <- pre.[j] + beta * dir.[j]
-            z, { Iterations = iter; Residual = rel; Converged = rel <= cg.Tolerance }
+                    z.[c].[j] <- z.[c].[j] + alpha * dir.[c].[j]
+                    res.[c].[j] <- res.[c].[j] - alpha * sd.[i].[j]
+                project res.[c]
+                rel.[c] <- sqrt (dot res.[c] res.[c]) / bNorm.[c]
+                iterations.[c] <- iterations.[c] + 1)
+            live <- active ()
+            if live.Length > 0 then
+                let next = precondition (live |> Array.map (fun c -> res.[c]))
+                live |> Array.iteri (fun i c ->
+                    let rzNext = dot res.[c] next.[i]
+                    let beta = rzNext / rz.[c]
+                    rz.[c] <- rzNext
+                    for j in 0 .. m - 1 do dir.[c].[j] <- next.[i].[j] + beta * dir.[c].[j])
+        let worst = Array.max rel
+        z, { Iterations = Array.max iterations; Residual = worst; Converged = worst <= cg.Tolerance }
 
-    /// Solves H [w_f; w_g] = [u_f; u_g] by eliminating the f-block.
-    let solveH (uf: float[]) (ug: float[]) =
-        let back = (cols (Matrix.Column(Array.mapi (fun k u -> u / r.[k]) uf)) false).Data
-        let wg, report = solveS (Array.mapi (fun j u -> u - back.[j]) ug)
-        wg, report
+    /// Solves H [w_f; w_g] = [u_f; u_g] for each pair by eliminating the f-block; returns the w_g.
+    let solveH (ufs: float[][]) (ugs: float[][]) =
+        let back = coupledBack ufs
+        solveS (Array.map2 (fun (ug: float[]) (bk: float[]) -> Array.mapi (fun j u -> u - bk.[j]) ug) ugs back)
 
-    /// Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k), with P w returned too.
-    let contract (w: float[]) =
+    /// For each w: Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k) and P w, in one pass.
+    let contract (ws: float[][]) =
         let x, y, d, _, _ = coordinates.Force()
-        let pw = rows (Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, c = t / (d + 1), t % (d + 1) in if c = 0 then w.[j] else w.[j] * y.[j, c - 1]))) false
-        let out = Matrix(n, d, Array.init (n * d) (fun t -> let k, q = t / d, t % d in 2.0 * (x.[k, q] * pw.[k, 0] - pw.[k, q + 1])))
-        out, Array.init n (fun k -> pw.[k, 0])
+        let w1 = d + 1
+        let k = ws.Length
+        let pw = rows (Matrix(m, k * w1, Array.init (m * k * w1) (fun t ->
+                    let j, col = t / (k * w1), t % (k * w1)
+                    let c, q = col / w1, col % w1
+                    if q = 0 then ws.[c].[j] else ws.[c].[j] * y.[j, q - 1]))) false
+        ws |> Array.mapi (fun c _ ->
+            let at kk q = pw.Data.[kk * k * w1 + c * w1 + q]
+            Matrix(n, d, Array.init (n * d) (fun t -> let kk, q = t / d, t % d in 2.0 * (x.[kk, q] * at kk 0 - at kk (q + 1)))),
+            Array.init n (fun kk -> at kk 0))
 
     /// The plan's row mass r = P1.
     member _.RowMass = Array.copy r
@@ -134,60 +172,76 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
     /// The CG settings.
     member _.Options = cg
 
-    /// Hessian-vector product ∇²L_ε · A for a direction A (n×d), with the CG report.
-    member _.Apply(direction: Matrix) =
+    /// Hessian-vector products ∇²L_ε · A for several directions A (n×d) at the cost of about one: every
+    /// streamed pass carries all of them. Returns the products and the worst CG report.
+    member _.ApplyMany(directions: Matrix[]) =
         let x, y, d, moments, gradient = coordinates.Force()
-        let py k q = moments.[k, q]
-        let m2 k a b = moments.[k, d + a * d + b]
-        Validation.shape "direction" n d direction
-        let rf = Array.init n (fun k -> let mutable t = 0.0 in (for q in 0 .. d - 1 do t <- t + gradient.[k, q] * direction.[k, q]); t)
-        // r_g[j] = 2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j) in one pass.
-        let pa = cols (Matrix(n, d + 1, Array.init (n * (d + 1)) (fun t ->
-                    let k, c = t / (d + 1), t % (d + 1)
-                    if c = 0 then (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + x.[k, q] * direction.[k, q]); v)
-                    else direction.[k, c - 1]))) false
-        let rg = Array.init m (fun j -> let mutable v = pa.[j, 0] in (for q in 0 .. d - 1 do v <- v - y.[j, q] * pa.[j, q + 1]); 2.0 * v)
-        let zg, report = solveH rf rg
-        let pz, pzVec = contract zg
-        let out = Matrix.Zeros(n, d)
-        for k in 0 .. n - 1 do
-            let zf = (rf.[k] - pzVec.[k]) / r.[k]
-            let mutable xa = 0.0
-            let mutable pya = 0.0
-            for q in 0 .. d - 1 do
-                xa <- xa + x.[k, q] * direction.[k, q]
-                pya <- pya + py k q * direction.[k, q]
-            for a in 0 .. d - 1 do
-                let mutable m2a = 0.0
-                for b in 0 .. d - 1 do m2a <- m2a + m2 k a b * direction.[k, b]
-                // Σ_j P_kj ∇c (∇c · A_k) = 4 (r_k x_k (x_k·A_k) − x_k ((Py)_k·A_k) − (Py)_k (x_k·A_k) + M2_k A_k)
-                let outer = 4.0 * (r.[k] * x.[k, a] * xa - x.[k, a] * pya - py k a * xa + m2a)
-                out.[k, a] <- (zf * gradient.[k, a] + pz.[k, a] - outer) / eps + 2.0 * r.[k] * direction.[k, a]
-        out, report
+        if isNull directions || directions.Length = 0 then raise (ArgumentException("give at least one direction.", "directions"))
+        directions |> Array.iteri (fun i a -> Validation.shape (sprintf "directions[%d]" i) n d a)
+        let k = directions.Length
+        let py kk q = moments.[kk, q]
+        let m2 kk a b = moments.[kk, d + a * d + b]
+        let rfs = directions |> Array.map (fun a -> Array.init n (fun kk -> let mutable t = 0.0 in (for q in 0 .. d - 1 do t <- t + gradient.[kk, q] * a.[kk, q]); t))
+        // r_g[j] = 2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j), all directions in one pass.
+        let w1 = d + 1
+        let pa = cols (Matrix(n, k * w1, Array.init (n * k * w1) (fun t ->
+                    let kk, col = t / (k * w1), t % (k * w1)
+                    let a, c = directions.[col / w1], col % w1
+                    if c = 0 then (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + x.[kk, q] * a.[kk, q]); v)
+                    else a.[kk, c - 1]))) false
+        let rgs = Array.init k (fun c ->
+            let at j q = pa.Data.[j * k * w1 + c * w1 + q]
+            Array.init m (fun j -> let mutable v = at j 0 in (for q in 0 .. d - 1 do v <- v - y.[j, q] * at j (q + 1)); 2.0 * v))
+        let zgs, report = solveH rfs rgs
+        let contracted = contract zgs
+        let products =
+            Array.init k (fun c ->
+                let direction, rf = directions.[c], rfs.[c]
+                let pz, pzVec = contracted.[c]
+                let out = Matrix.Zeros(n, d)
+                for kk in 0 .. n - 1 do
+                    let zf = (rf.[kk] - pzVec.[kk]) / r.[kk]
+                    let mutable xa = 0.0
+                    let mutable pya = 0.0
+                    for q in 0 .. d - 1 do
+                        xa <- xa + x.[kk, q] * direction.[kk, q]
+                        pya <- pya + py kk q * direction.[kk, q]
+                    for a in 0 .. d - 1 do
+                        let mutable m2a = 0.0
+                        for b in 0 .. d - 1 do m2a <- m2a + m2 kk a b * direction.[kk, b]
+                        // Σ_j P_kj ∇c (∇c · A_k) = 4 (r_k x_k (x_k·A_k) − x_k ((Py)_k·A_k) − (Py)_k (x_k·A_k) + M2_k A_k)
+                        let outer = 4.0 * (r.[kk] * x.[kk, a] * xa - x.[kk, a] * pya - py kk a * xa + m2a)
+                        out.[kk, a] <- (zf * gradient.[kk, a] + pz.[kk, a] - outer) / eps + 2.0 * r.[kk] * direction.[kk, a]
+                out)
+        products, report
 
-    /// ∇²_θ L for the linear model x = Xθ (design X: n×p), from p·d Hessian-vector products;
-    /// (p·d)×(p·d), index p'·d + q. Returns the worst CG report.
+    /// Hessian-vector product ∇²L_ε · A for a direction A (n×d), with the CG report.
+    member this.Apply(direction: Matrix) =
+        let products, report = this.ApplyMany [| direction |]
+        products.[0], report
+
+    /// ∇²_θ L for the linear model x = Xθ (design X: n×p), from p·d Hessian-vector products sharing
+    /// their streamed passes; (p·d)×(p·d), index p'·d + q. Returns the CG report.
     member this.ParameterHessian(design: Matrix) =
         if design.Rows <> n then raise (ArgumentException(sprintf "design has %d rows but there are %d points." design.Rows n, "design"))
-        let d = this.Gradient.Cols
+        let _, _, d, _, _ = coordinates.Force()
         let pCount = design.Cols
         let size = pCount * d
+        let directions = Array.init size (fun col ->
+            let pp, q = col / d, col % d
+            Matrix(n, d, Array.init (n * d) (fun t -> if t % d = q then design.[t / d, pp] else 0.0)))
+        let products, report = this.ApplyMany directions
         let h = Matrix.Zeros(size, size)
-        let mutable worst = { Iterations = 0; Residual = 0.0; Converged = true }
-        for pp in 0 .. pCount - 1 do
-            for q in 0 .. d - 1 do
-                let dir = Matrix(n, d, Array.init (n * d) (fun t -> if t % d = q then design.[t / d, pp] else 0.0))
-                let hd, report = this.Apply dir
-                if report.Residual > worst.Residual || not report.Converged then worst <- report
-                let col = Dense.transposeTimes design hd
-                for a in 0 .. pCount - 1 do
-                    for b in 0 .. d - 1 do h.[a * d + b, pp * d + q] <- col.[a, b]
+        products |> Array.iteri (fun col hd ->
+            let lifted = Dense.transposeTimes design hd
+            for a in 0 .. pCount - 1 do
+                for b in 0 .. d - 1 do h.[a * d + b, col] <- lifted.[a, b])
         for i in 0 .. size - 1 do
             for j in i + 1 .. size - 1 do
                 let v = 0.5 * (h.[i, j] + h.[j, i])
                 h.[i, j] <- v
                 h.[j, i] <- v
-        h, worst
+        h, report
 
     /// Gradient of the sharp Sinkhorn distance S_ε = ⟨P, C⟩ with respect to x (Proposition 2),
     /// one H-solve: u = [(P∘C)1; (P∘C)ᵀ1], H w = u,
@@ -197,8 +251,8 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
         let pc = rows (Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, c = t / (d + 1), t % (d + 1) in if c = 0 then 1.0 else y.[j, c - 1]))) true
         let uf = Array.init n (fun k -> pc.[k, 0])
         let ug = (cols (ones n) true).Data
-        let wg, report = solveH uf ug
-        let pw, pwVec = contract wg
+        let wgs, report = solveH [| uf |] [| ug |]
+        let pw, pwVec = (contract wgs).[0]
         let out = Matrix.Zeros(n, d)
         for k in 0 .. n - 1 do
             let wf = (uf.[k] - pwVec.[k]) / r.[k]
@@ -213,7 +267,8 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
     member _.SharpCostGradient() =
         let uf = (rows (ones m) true).Data
         let ug = (cols (ones n) true).Data
-        let wg, report = solveH uf ug
+        let wgs, report = solveH [| uf |] [| ug |]
+        let wg = wgs.[0]
         let pw = (rows (Matrix.Column wg) false).Data
         let plan = kernel.Plan(eps, solution.F, solution.G)
         let cost = OtProblem.costMatrix p

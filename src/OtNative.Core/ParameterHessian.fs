@@ -28,15 +28,16 @@ module ParameterHessian =
                 for q in 0 .. d - 1 do lift.[k * d + q, a * d + q] <- design.[k, a]
         la.Multiply(lift, true, la.Multiply(hess, false, lift, false), false)
 
-    /// Whether the dense path is expected to be cheaper: it costs about n·m·min(n,m) + min(n,m)³ +
-    /// (n·d)²·min(n,m) flops and n·m + (n·d)² doubles; the matrix-free path p·d CG solves of ~50
-    /// iterations with 8 streamed passes of ~10 flops per pair. Dense only under 2 GiB.
+    /// Whether the dense path is expected to be cheaper: it costs about n·m·min(n,m) + 10·min(n,m)³ +
+    /// (n·d)²·min(n,m) flops and 3·n·m + 3·(n·d)² doubles; the matrix-free path ~50 block-CG iterations of
+    /// two streamed passes, each pair costing an exponential (~100 BLAS flops' time) plus 4 flops per
+    /// direction. Dense only under 2 GiB.
     let preferDense (n: int) (m: int) (d: int) (pCount: int) =
         let n, m, d, pc = float n, float m, float d, float pCount
         let k = min n m
         let denseFlops = n * m * k + 10.0 * k ** 3.0 + (n * d) ** 2.0 * k
         let denseBytes = 8.0 * (3.0 * n * m + 3.0 * (n * d) ** 2.0 + k * k)
-        let matrixFreeFlops = pc * d * 50.0 * 8.0 * 10.0 * n * m
+        let matrixFreeFlops = 50.0 * 2.0 * n * m * (100.0 + 4.0 * pc * d)
         denseBytes < 2.0 * 1024.0 ** 3.0 && denseFlops < matrixFreeFlops
 
     /// The parameter Hessian of a solved point-cloud problem, by the cheaper path.

@@ -54,6 +54,10 @@ public static unsafe class NativeLapack
     public const int Trans = 112;
     /// <summary>CBLAS: lower triangle.</summary>
     public const int Lower = 122;
+    /// <summary>CBLAS: non-unit diagonal.</summary>
+    public const int NonUnit = 131;
+    /// <summary>CBLAS: triangular matrix on the left.</summary>
+    public const int Left = 141;
 
     /// <summary>Symmetric eigen-decomposition by divide and conquer; eigenvalues ascending in w, vectors in a's columns.</summary>
     [DllImport(LapackeName, EntryPoint = "LAPACKE_dsyevd")]
@@ -74,4 +78,8 @@ public static unsafe class NativeLapack
     /// <summary>C = alpha A Aᵀ + beta C (one triangle).</summary>
     [DllImport(CblasName, EntryPoint = "cblas_dsyrk")]
     public static extern void Dsyrk(int layout, int uplo, int trans, int n, int k, double alpha, double* a, int lda, double beta, double* c, int ldc);
+
+    /// <summary>B = alpha op(A)⁻¹ B for triangular A (side Left).</summary>
+    [DllImport(CblasName, EntryPoint = "cblas_dtrsm")]
+    public static extern void Dtrsm(int layout, int side, int uplo, int transA, int diag, int m, int n, double alpha, double* a, int lda, double* b, int ldb);
 }

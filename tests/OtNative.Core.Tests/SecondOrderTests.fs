@@ -58,12 +58,13 @@ let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (S
         Assert.True(relativeError schur.Data eigen.Data < 1e-9, sprintf "%O (%s): Schur vs eigen %g" spec la.Name (relativeError schur.Data eigen.Data))
     let dense = hessian p res Eigen (LinearAlgebra.get ())
     use kernel = cpu.Prepare p
-    let op = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000 })
     let rng = Random(spec.Seed)
     let a = Matrix(p.N, p.X.Cols, Array.init (p.N * p.X.Cols) (fun _ -> gaussian rng))
-    let hv, report = op.Apply a
     let expected = Dense.times dense (Matrix.Column a.Data)
-    Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "%O: HVP vs dense %g (CG %d its, residual %g)" spec (relativeError hv.Data expected.Data) report.Iterations report.Residual)
+    for pre in [ Identity; Jacobi; Neumann 3 ] do
+        let op = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000; Preconditioner = pre })
+        let hv, report = op.Apply a
+        Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "%O (%A): HVP vs dense %g (CG %d its, residual %g)" spec pre (relativeError hv.Data expected.Data) report.Iterations report.Residual)
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
 let ``marginal identity with the plan's own marginals holds to rounding (SPEC 7.5)`` (spec: ProblemSpec) =
@@ -150,7 +151,7 @@ let ``linear algebra providers agree with direct computations`` (name: string) =
     let la = provider name
     let rng = Random(1)
     let a = Matrix(6, 4, Array.init 24 (fun _ -> gaussian rng))
-    let gram = la.Gram a
+    let gram = la.Gram(a, false)
     Assert.True(relativeError gram.Data (Dense.times a (a.Transpose())).Data < 1e-14)
     let prod = la.Multiply(a, true, a, false)
     Assert.True(relativeError prod.Data (Dense.transposeTimes a a).Data < 1e-14)
@@ -163,8 +164,43 @@ let ``linear algebra providers agree with direct computations`` (name: string) =
     let xs = la.CholeskySolve(spd, b)
     Assert.True(relativeError (Dense.times spd xs).Data b.Data < 1e-12)
     Assert.Throws<NotPositiveDefiniteException>(fun () -> la.CholeskySolve(Matrix(2, 2, [| 1.0; 2.0; 2.0; 1.0 |]), b |> fun _ -> Matrix(2, 1, [| 1.0; 1.0 |])) |> ignore) |> ignore
+    Assert.True(relativeError (la.Gram(a, true)).Data prod.Data < 1e-14)
+    let l = (la.CholeskyFactor spd).Value
+    Assert.True(relativeError (Dense.times l (l.Transpose())).Data spd.Data < 1e-14)
+    Assert.True(Array.forall ((=) 0.0) [| for i in 0 .. 5 do for j in i + 1 .. 5 -> l.[i, j] |])
+    Assert.True(relativeError (Dense.times l (la.SolveLower(l, b, false))).Data b.Data < 1e-13)
+    Assert.True(relativeError (Dense.times (l.Transpose()) (la.SolveLower(l, b, true))).Data b.Data < 1e-13)
+    Assert.True((la.CholeskyFactor(Matrix(2, 2, [| 1.0; 2.0; 2.0; 1.0 |]))).IsNone)
+
+/// The Schur fast path certifies a Cholesky exactly when S's spectrum (computed independently here)
+/// has nothing but the null eigenvalue at or below τ; returns the Schur Hessian.
+let private schurMatchesItsSpectrum (kernel: ITransportKernel) (res: SinkhornResult) =
+    let schur = Hessian.compute kernel res { HessianOptions.Default with Method = Schur }
+    let plan = kernel.Plan(res.Epsilon, res.F, res.G)
+    let r, s = HMatrix.marginals plan
+    let n, m = plan.Rows, plan.Cols
+    let sMat = Matrix(m, m, Array.init (m * m) (fun t ->
+        let i, j = t / m, t % m
+        (if i = j then s.[i] else 0.0) - Array.sum (Array.init n (fun k -> plan.[k, i] * plan.[k, j] / r.[k]))))
+    let values, _ = LinearAlgebra.managed.SymmetricEigen sMat
+    let droppedBySpectrum = values |> Array.filter (fun v -> v <= 1e-10) |> Array.length
+    Assert.Equal((if droppedBySpectrum = 1 then CertifiedCholesky else TruncatedEigen), schur.Factorisation)
+    Assert.Equal(droppedBySpectrum, schur.Dropped)
+    schur
+
+[<Fact>]
+let ``Schur fast path falls back to truncation on the circle at small epsilon`` () =
+    // λ_{2n−1} ≈ (4π²/n³) exp(−4 sin²(π/n)/ε) ≈ 5e-14 < τ for n = 12, ε = 0.01 (SPEC 4).
+    let x, _ = HMatrix.circle 12 0.01
+    let p = OtProblem.create x x None None
+    let res = Sinkhorn.solve cpu p (tight (Absolute 0.01))
+    use kernel = cpu.Prepare p
+    let schur = schurMatchesItsSpectrum kernel res
+    Assert.Equal(TruncatedEigen, schur.Factorisation)
+    Assert.True(Hessian.marginalError schur.Hessian 2 p.A < 1e-6, sprintf "marginal error %g" (Hessian.marginalError schur.Hessian 2 p.A))
 
 [<Theory>]
+[<InlineData(20)>]
 [<InlineData(60)>]
 [<InlineData(180)>]
 let ``ill-conditioned regime: truncation stays finite and accurate, no-regularisation error is reported`` (n: int) =
@@ -183,6 +219,8 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     // the paper finds it fails only in some settings.
     Assert.True(errTruncated < 0.1, sprintf "truncated marginal error %g" errTruncated)
     Assert.Equal(0, noReg.Dropped)
+    let schur = schurMatchesItsSpectrum kernel res
+    Assert.True(Hessian.marginalError schur.Hessian 2 p.A < 0.1, sprintf "Schur marginal error %g" (Hessian.marginalError schur.Hessian 2 p.A))
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
 let ``sharp loss derivative with respect to the cost matrix equals finite differences (SPEC 2)`` (spec: ProblemSpec) =

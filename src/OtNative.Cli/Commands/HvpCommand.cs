@@ -28,8 +28,23 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         [DefaultValue(500)]
         public int MaxCg { get; init; } = 500;
 
+        [CommandOption("--preconditioner <NAME>")]
+        [Description("jacobi (default), none, or neumann (I + B + B² + B³, SPEC 3).")]
+        [DefaultValue("jacobi")]
+        public string Preconditioner { get; init; } = "jacobi";
+
+        /// <summary>The preconditioner the name stands for.</summary>
+        public CgPreconditioner ParsedPreconditioner => Preconditioner switch
+        {
+            "none" => CgPreconditioner.Identity,
+            "neumann" => CgPreconditioner.NewNeumann(3),
+            _ => CgPreconditioner.Jacobi,
+        };
+
         public override ValidationResult Validate()
         {
+            if (Preconditioner is not ("jacobi" or "none" or "neumann"))
+                return ValidationResult.Error($"--preconditioner must be jacobi, none or neumann, got '{Preconditioner}'.");
             if (Direction is null) return ValidationResult.Error("--direction is required.");
             if (Out is null) return ValidationResult.Error("--out is required.");
             return base.Validate();
@@ -41,7 +56,7 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         var input = ProblemInput.Load(settings);
         var direction = ArrayFile.Read(settings.Direction!).ToMatrix();
         using var result = input.Solve();
-        var op = result.HessianOperator(new CgOptions(settings.CgTol, settings.MaxCg, CgOptions.Default.RidgeTau2, CgOptions.Default.Neumann));
+        var op = result.HessianOperator(new CgOptions(settings.CgTol, settings.MaxCg, CgOptions.Default.RidgeTau2, settings.ParsedPreconditioner));
         var (product, report) = ProgressDisplay.Run("HVP", () => "CG", () => op.Apply(Matrix.OfArray2D(direction)).ToValueTuple());
         NpyFile.Write(settings.Out!, product.ToArray2D());
         AnsiConsole.MarkupLine($"HVP ({product.Rows}×{product.Cols}) written to {Markup.Escape(settings.Out!)}: CG {report.Iterations} iterations, residual {report.Residual:E2}" +

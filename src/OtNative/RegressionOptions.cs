@@ -1,0 +1,49 @@
+using Microsoft.FSharp.Core;
+using OtNative.Core;
+
+namespace OtNative;
+
+/// <summary>
+/// Settings of shuffled regression by SGD → relaxed Newton (Algorithm 2, SPEC §5) and of its gradient-descent
+/// baseline. Immutable; use <c>with</c>. Defaults follow the paper's Gaussian-mixture experiment
+/// (see <see cref="ShuffledRegressionOptions.Default"/> for the two rates scaled to the generated data).
+/// </summary>
+public sealed record RegressionOptions
+{
+    private static readonly ShuffledRegressionOptions Defaults = ShuffledRegressionOptions.Default;
+
+    /// <summary>Absolute ε of the loss L_ε(Xθ, Y). Default 0.05.</summary>
+    public double Epsilon { get; init; } = 0.05;
+    /// <summary>Sinkhorn tolerance; null = the paper's 0.01 / n^0.33.</summary>
+    public double? SinkhornTolerance { get; init; }
+    /// <summary>Rows of X per SGD step. Default 100.</summary>
+    public int BatchSize { get; init; } = Defaults.BatchSize;
+    /// <summary>SGD learning rate.</summary>
+    public double SgdLearningRate { get; init; } = Defaults.SgdLearningRate;
+    /// <summary>SGD steps at most before Newton. Default 15.</summary>
+    public int MaxSgd { get; init; } = Defaults.MaxSgd;
+    /// <summary>Relaxed Newton step η_N. Default 0.5.</summary>
+    public double NewtonLearningRate { get; init; } = Defaults.NewtonLearningRate;
+    /// <summary>Newton steps at most. Default 50.</summary>
+    public int MaxNewton { get; init; } = Defaults.MaxNewton;
+    /// <summary>Gradient-descent learning rate of the baseline.</summary>
+    public double GdLearningRate { get; init; } = Defaults.GdLearningRate;
+    /// <summary>Gradient-descent steps at most. Default 2000.</summary>
+    public int MaxGd { get; init; } = Defaults.MaxGd;
+    /// <summary>Seeds the mini-batches.</summary>
+    public int Seed { get; init; }
+    /// <summary>Receives every iteration as it is measured.</summary>
+    public IProgress<RegressionIteration>? Progress { get; init; }
+
+    internal ShuffledRegressionOptions ToCore()
+    {
+        var progress = Progress;
+        return new ShuffledRegressionOptions(
+            Core.Epsilon.NewAbsolute(Epsilon),
+            SinkhornTolerance is { } tol ? FSharpOption<double>.Some(tol) : null,
+            Defaults.SinkhornMaxIterations, BatchSize, SgdLearningRate, MaxSgd, Defaults.HessianCheckEvery,
+            NewtonLearningRate, Defaults.MaxBacktracking, MaxNewton, Defaults.Patience, Defaults.MinImprovement,
+            GdLearningRate, MaxGd, Defaults.GdLossGap, Seed, Defaults.Cg,
+            progress is null ? null : FSharpOption<FSharpFunc<RegressionIteration, Unit>>.Some(FuncConvert.FromAction<RegressionIteration>(progress.Report)));
+    }
+}
