@@ -68,6 +68,11 @@ public class RegressSettings : CommandSettings
     [DefaultValue(2000)]
     public int MaxGd { get; init; } = 2000;
 
+    [CommandOption("--gd-gap <G>")]
+    [Description("GD stops within this absolute distance of Newton's final loss (default 1e-2, the paper's; scale it with your loss).")]
+    [DefaultValue(1e-2)]
+    public double GdGap { get; init; } = 1e-2;
+
     [CommandOption("--plots <DIR>")]
     [Description("Folder for loss.png, param-error.png and clouds.png (default regress-plots).")]
     [DefaultValue("regress-plots")]
@@ -81,7 +86,7 @@ public class RegressSettings : CommandSettings
     public RegressionOptions Options(IProgress<Core.RegressionIteration>? progress) => new()
     {
         Epsilon = Eps, BatchSize = Batch, SgdLearningRate = SgdLr, MaxSgd = MaxSgd, NewtonLearningRate = NewtonLr,
-        MaxNewton = MaxNewton, GdLearningRate = GdLr, MaxGd = MaxGd, Seed = Seed, Progress = progress,
+        MaxNewton = MaxNewton, GdLearningRate = GdLr, MaxGd = MaxGd, GdLossGap = GdGap, Seed = Seed, Progress = progress,
     };
 
     public override ValidationResult Validate()

@@ -178,15 +178,15 @@ module ShuffledRegression =
         Matrix(theta.Rows, theta.Cols, Array.mapi (fun i v -> v - rate * direction.[i]) theta.Data)
 
     /// A Newton direction H⁻¹g from the eigen-decomposition of the small (p·d)² Hessian. When H is not
-    /// positive definite the step is damped: each eigenvalue is replaced by max(|λ|, 1e-2·λ_max), which
-    /// turns ascent directions into descent and bounds the step (a "saddle-free" Newton step), and flagged.
+    /// positive definite the step is damped: each eigenvalue is replaced by max(|λ|, 1e-2·max|λ|), which
+    /// turns ascent directions into descent and bounds the step (a "saddle-free" Newton step), and flagged;
+    /// a zero Hessian gives the gradient direction.
     let private newtonDirection (hess: Matrix) (grad: float[]) =
         let values, vectors = LinearAlgebra.get().SymmetricEigen hess
         let lmin, lmax = values.[0], values.[values.Length - 1]
-        if not (lmax > 0.0) then
-            raise (NumericalFailureException(sprintf "the parameter Hessian has no positive eigenvalue (largest %g): no Newton step exists." lmax, 0, lmax))
-        let damped = lmin <= 1e-12 * lmax
-        let effective = values |> Array.map (fun v -> if damped then max (abs v) (1e-2 * lmax) else v)
+        let scale = values |> Array.map abs |> Array.max
+        let damped = lmin <= 1e-12 * scale
+        let effective = values |> Array.map (fun v -> if scale = 0.0 then 1.0 elif damped then max (abs v) (1e-2 * scale) else v)
         let size = grad.Length
         let proj = Array.init size (fun i -> (Array.init size (fun k -> vectors.[k, i] * grad.[k]) |> Array.sum) / effective.[i])
         Array.init size (fun k -> Array.init size (fun i -> vectors.[k, i] * proj.[i]) |> Array.sum), lmin, lmax, damped
@@ -206,14 +206,21 @@ module ShuffledRegression =
             o.Progress |> Option.iter (fun report -> report it)
         member _.History = history.ToArray()
 
-    /// Stage 1: SGD on mini-batches until the full parameter Hessian is positive definite (checked every
-    /// `HessianCheckEvery` steps) or `MaxSgd` steps. Returns θ and the SGD iterations.
-    let stochasticStage (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
+    /// Checks the inputs and starts the clock, the evaluator and the history of one stage.
+    let private startStage problem (theta0: Matrix) o =
         validate problem o
         Validation.shape "theta0" problem.Design.Cols problem.Targets.Cols theta0
         let clock = Stopwatch.StartNew()
-        let eval = Evaluator(problem, o)
-        let record = Recorder(problem, o, clock)
+        clock, Evaluator(problem, o), Recorder(problem, o, clock)
+
+    let private finish problem (record: Recorder) (clock: Stopwatch) theta steps loss reason =
+        { Parameters = theta; History = record.History; Iterations = steps; Seconds = clock.Elapsed.TotalSeconds
+          FinalLoss = loss; ParameterError = parameterError problem theta; StopReason = reason }
+
+    /// Stage 1: SGD on mini-batches until the full parameter Hessian is positive definite (checked every
+    /// `HessianCheckEvery` steps) or `MaxSgd` steps. Returns θ and the SGD iterations.
+    let stochasticStage (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
+        let clock, eval, record = startStage problem theta0 o
         let rng = Random(o.Seed)
         let n = problem.Design.Rows
         let mutable theta = theta0
@@ -237,11 +244,7 @@ module ShuffledRegression =
     /// `MinImprovement` for `Patience` steps in a row or `MaxNewton` steps. A step that would raise the loss
     /// is retried with η halved, at most `MaxBacktracking` times.
     let relaxedNewton (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
-        validate problem o
-        Validation.shape "theta0" problem.Design.Cols problem.Targets.Cols theta0
-        let clock = Stopwatch.StartNew()
-        let eval = Evaluator(problem, o)
-        let record = Recorder(problem, o, clock)
+        let clock, eval, record = startStage problem theta0 o
         let mutable theta = theta0
         let mutable current = eval.Evaluate(theta, None, true)
         let mutable previous = infinity
@@ -278,18 +281,12 @@ module ShuffledRegression =
                     theta <- step theta eta direction
                     current <- candidate
                     k <- k + 1
-        let history = record.History
-        { Parameters = theta; History = history; Iterations = k; Seconds = clock.Elapsed.TotalSeconds
-          FinalLoss = last; ParameterError = parameterError problem theta; StopReason = reason }
+        finish problem record clock theta k last reason
 
     /// The baseline: full-batch gradient descent from θ0 until the loss is within `GdLossGap` of
     /// `targetLoss` (Newton's final loss) or `MaxGd` steps.
     let gradientDescent (problem: ShuffledRegressionProblem) (theta0: Matrix) (targetLoss: float) (o: ShuffledRegressionOptions) =
-        validate problem o
-        Validation.shape "theta0" problem.Design.Cols problem.Targets.Cols theta0
-        let clock = Stopwatch.StartNew()
-        let eval = Evaluator(problem, o)
-        let record = Recorder(problem, o, clock)
+        let clock, eval, record = startStage problem theta0 o
         let mutable theta = theta0
         let mutable k = 0
         let mutable reached = false
@@ -302,10 +299,8 @@ module ShuffledRegression =
             if not reached then
                 theta <- step theta o.GdLearningRate grad.Data
                 k <- k + 1
-        let history = record.History
-        { Parameters = theta; History = history; Iterations = k; Seconds = clock.Elapsed.TotalSeconds
-          FinalLoss = last; ParameterError = parameterError problem theta
-          StopReason = if reached then sprintf "loss within %g of the target %g" o.GdLossGap targetLoss else sprintf "reached maxGd = %d" o.MaxGd }
+        finish problem record clock theta k last
+            (if reached then sprintf "loss within %g of the target %g" o.GdLossGap targetLoss else sprintf "reached maxGd = %d" o.MaxGd)
 
     /// Algorithm 2 and its baseline from the same start: the SGD stage once, then relaxed Newton, then GD
     /// until it comes within `GdLossGap` of Newton's final loss.

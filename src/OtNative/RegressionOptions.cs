@@ -30,6 +30,8 @@ public sealed record RegressionOptions
     public double GdLearningRate { get; init; } = Defaults.GdLearningRate;
     /// <summary>Gradient-descent steps at most. Default 2000.</summary>
     public int MaxGd { get; init; } = Defaults.MaxGd;
+    /// <summary>Gradient descent stops within this absolute distance of Newton's final loss. Default 1e-2.</summary>
+    public double GdLossGap { get; init; } = Defaults.GdLossGap;
     /// <summary>Seeds the mini-batches.</summary>
     public int Seed { get; init; }
     /// <summary>Receives every iteration as it is measured.</summary>
@@ -43,7 +45,7 @@ public sealed record RegressionOptions
             SinkhornTolerance is { } tol ? FSharpOption<double>.Some(tol) : null,
             Defaults.SinkhornMaxIterations, BatchSize, SgdLearningRate, MaxSgd, Defaults.HessianCheckEvery,
             NewtonLearningRate, Defaults.MaxBacktracking, MaxNewton, Defaults.Patience, Defaults.MinImprovement,
-            GdLearningRate, MaxGd, Defaults.GdLossGap, Seed, Defaults.Cg,
+            GdLearningRate, MaxGd, GdLossGap, Seed, Defaults.Cg,
             progress is null ? null : FSharpOption<FSharpFunc<RegressionIteration, Unit>>.Some(FuncConvert.FromAction<RegressionIteration>(progress.Report)));
     }
 }
