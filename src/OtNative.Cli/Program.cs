@@ -30,10 +30,18 @@ public static class Program
                 regress.AddCommand<RegressGmmCommand>("gmm").WithDescription("The paper's Gaussian-mixture experiment (or --x/--y data).");
                 regress.AddCommand<RegressPointCloudCommand>("pointcloud").WithDescription("Point-cloud registration with unknown correspondence.");
             });
+            config.AddBranch("report", report =>
+            {
+                report.SetDescription("Reproducible reports under docs/, generated from a fresh run.");
+                report.AddCommand<ReportBenchmarksCommand>("benchmarks").WithDescription("docs/benchmarks.md: Table 1 beside the paper's, runtimes, plots, batch throughput.");
+                report.AddCommand<ReportExperimentsCommand>("experiments").WithDescription("docs/experiments.md: the mixture and registration experiments with plots.");
+            });
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Benchmarks that print a table and save JSON.");
                 bench.AddCommand<BenchSinkhornCommand>("sinkhorn").WithDescription("Per-iteration time of the CPU solver against POT.");
+                bench.AddCommand<BenchBatchCommand>("batch").WithDescription("Problems per second of the batched API against a loop of single solves.");
+                bench.AddCommand<BenchCompareCommand>("compare").WithDescription("Hessian accuracy, success rate and runtime: unroll, implicit, analytic (paper §5).");
                 bench.AddCommand<BenchHessianCommand>("hessian").WithDescription("Dense Hessian against numpy Algorithm 1; matrix-free HVP at large n.");
             });
             config.SetExceptionHandler((ex, _) => Fail(ex));

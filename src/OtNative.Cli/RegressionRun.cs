@@ -83,10 +83,12 @@ public static class RegressionRun
         Enumerable.Range(0, m.GetLength(0)).Select(i => Enumerable.Range(0, m.GetLength(1)).Select(j => m[i, j]).ToArray()).ToArray();
 
     /// <summary>Keeps the latest iteration for the status line.</summary>
-    private sealed class LatestIteration : IProgress<RegressionIteration>
+    public sealed class LatestIteration : IProgress<RegressionIteration>
     {
         private RegressionIteration? _latest;
+        /// <inheritdoc />
         public void Report(RegressionIteration value) => Volatile.Write(ref _latest, value);
+        /// <summary>A one-line description of the latest iteration.</summary>
         public string Describe() => Volatile.Read(ref _latest) is { } i
             ? $"{i.Stage} iteration {i.Iteration}, loss {i.Loss:G6}, ‖∇‖ {i.GradientNorm:G3}, {i.Seconds:F1} s"
             : "starting";

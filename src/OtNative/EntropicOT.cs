@@ -58,6 +58,23 @@ public static class EntropicOT
     public static double MeanCost(double[,] x, double[,] y, double[]? a = null, double[]? b = null) =>
         OtProblemModule.meanCost(OtProblemModule.create(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b)));
 
+    /// <summary>
+    /// Solves many independent problems (sizes may differ, uniform weights) on all cores, one problem per worker,
+    /// and returns per problem the solution and, as asked, the gradient, the dense Hessian (Schur fast path) and a
+    /// Hessian-vector product along <paramref name="hvpDirections"/>[i]. Results are in the problems' order.
+    /// </summary>
+    /// <exception cref="AggregateException">A problem failed; the message names its index.</exception>
+    public static BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        options ??= SinkhornOptions.Default;
+        var core = problems.Select((p, i) => OtProblemModule.createWith(Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, false)).ToArray();
+        var directions = hvpDirections?.Select((d, i) => Arrays.ToMatrix(d, $"hvpDirections[{i}]")).ToArray();
+        var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions));
+        return Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(), request);
+    }
+
     private static SinkhornResult Run(OtProblem problem, SinkhornOptions options)
     {
         var backend = Backends.Resolve(options.Backend);

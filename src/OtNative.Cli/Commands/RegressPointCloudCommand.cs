@@ -26,6 +26,11 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
         [DefaultValue("room")]
         public string Object { get; init; } = "room";
 
+        [CommandOption("--density <F>")]
+        [Description("Fraction of the paper's point counts (500/1500/1500) to sample for the room and its objects (default 1).")]
+        [DefaultValue(1.0)]
+        public double Density { get; init; } = 1.0;
+
         [CommandOption("--scale <S>")]
         [Description("The scale s of the true map (default 1.2).")]
         [DefaultValue(1.2)]
@@ -59,7 +64,8 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
         }
         else
         {
-            source = SceneOrObject(rng, s.Object);
+            if (!(s.Density > 0 && s.Density <= 10)) throw new ArgumentException("--density must be in (0, 10].");
+            source = SceneOrObject(rng, s.Object, s.Density);
             name = $"{s.Object} ({source.Rows} points)";
         }
         var (problem, theta0) = Core.Synthetic.registrationProblem(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
@@ -67,15 +73,16 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
     }
 
     /// <summary>One object, or the room: chair, desk and sofa placed side by side.</summary>
-    private static Matrix SceneOrObject(Random rng, string name)
+    private static Matrix SceneOrObject(Random rng, string name, double density)
     {
-        var objects = Shapes.room.ToDictionary(o => o.Item1, o => (o.Item2, o.Item3));
+        int Count(int paper) => Math.Max(4, (int)Math.Round(paper * density));
+        var objects = Shapes.room.ToDictionary(o => o.Item1, o => (o.Item2, Count(o.Item3)));
         if (name == "room")
         {
             var offsets = new Dictionary<string, double[]> { ["chair"] = [0.2, 1.4, 0], ["desk"] = [0, 2.0, 0], ["sofa"] = [2.0, 0, 0] };
             var parts = Shapes.room.Select(o =>
             {
-                var pts = Shapes.sampleSurface(rng, o.Item2, o.Item3);
+                var pts = Shapes.sampleSurface(rng, o.Item2, Count(o.Item3));
                 var off = offsets[o.Item1];
                 return new Matrix(pts.Rows, 3, pts.Data.Select((v, t) => v + off[t % 3]).ToArray());
             }).ToArray();

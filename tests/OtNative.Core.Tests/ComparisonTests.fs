@@ -1,0 +1,88 @@
+module OtNative.Core.Tests.ComparisonTests
+
+open System
+open Xunit
+open OtNative.Core
+open OtNative.Core.Tests.Reference
+
+let private wellConditioned seed =
+    let rng = Random(seed)
+    let p = OtProblem.create (cloud rng 6 2) (cloud rng 5 2) (Some(weights rng 6 false)) None
+    let eps = 0.5 * OtProblem.meanCost p
+    let tol = 1e-12
+    let res = Sinkhorn.solve cpu p (tight (Absolute eps))
+    p, res, tol
+
+[<Theory>]
+[<InlineData(1)>]
+[<InlineData(2)>]
+[<InlineData(3)>]
+let ``unroll, implicit and the analytic Hessians agree on well-conditioned problems`` (seed: int) =
+    let p, res, tol = wellConditioned seed
+    use kernel = cpu.Prepare p
+    let run m = HessianComparison.run kernel res tol 100_000 0.0 m
+    let reference = (run AnalyticTruncated).Hessian
+    let check m bound =
+        let r = run m
+        let err = relativeError r.Hessian.Data reference.Data
+        Assert.True(err < bound, sprintf "%A: relative error %g" m err)
+        r
+    let unrolled = check Unroll 1e-8
+    Assert.True(unrolled.InnerIterations > 1)
+    let implicitRun = check Implicit 1e-4
+    Assert.Equal(0, implicitRun.Unconverged)
+    check AnalyticNoRegularisation 1e-9 |> ignore
+    check AnalyticSchur 1e-9 |> ignore
+
+[<Fact>]
+let ``unroll runs the same iterations as the solver and its Hessian is the early-stopped map's`` () =
+    let p, _, _ = wellConditioned 4
+    let eps = 0.5 * OtProblem.meanCost p
+    let loose = 1e-3
+    let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = Absolute eps; Tolerance = loose }
+    let h, iterations = HessianComparison.unroll p.X p.Y p.A p.B eps loose 100_000
+    Assert.Equal(res.Iterations, iterations)
+    // Stopped early, its marginal identity holds only to about the solver's tolerance.
+    Assert.True(Array.forall Double.IsFinite h.Data)
+
+[<Fact>]
+let ``the marginal error matches a hand-computed case`` () =
+    // n = 2, d = 1: row sums 3 + 1 = 4 and 1 + 2 = 3 against 2·w = 2 and 1: errors 2 and 2, norm √8.
+    let h = Matrix(2, 2, [| 3.0; 1.0; 1.0; 2.0 |])
+    Assert.Equal(sqrt 8.0, Hessian.marginalError h 1 [| 1.0; 0.5 |], 15)
+    // d = 2, n = 1: Hess = [[2w+1, 0.5], [0.5, 2w]] with w = 0.25 → errors 1, 0.5, 0.5, 0: √1.5.
+    let h2 = Matrix(2, 2, [| 1.5; 0.5; 0.5; 0.5 |])
+    Assert.Equal(sqrt 1.5, Hessian.marginalError h2 2 [| 0.25 |], 15)
+
+[<Fact>]
+let ``the batch API equals single solves`` () =
+    let rng = Random(11)
+    let problems =
+        Array.init 24 (fun i ->
+            let n, m = 3 + i % 5, 4 + i % 3
+            OtProblem.create (cloud rng n 3) (cloud rng m 3) None (Some(weights rng m false)))
+    let directions = problems |> Array.map (fun p -> Matrix(p.N, 3, Array.init (p.N * 3) (fun _ -> gaussian rng)))
+    let opts = { SinkhornOptions.Default with Tolerance = 1e-10 }
+    let request = { Gradients = true; Hessians = true; HvpDirections = Some directions }
+    let batch = Batch.solve cpu problems opts request
+    Assert.Equal(problems.Length, batch.Length)
+    for i in 0 .. problems.Length - 1 do
+        let p = problems.[i]
+        let single = Sinkhorn.solve cpu p opts
+        use kernel = cpu.Prepare p
+        let item = batch.[i]
+        Assert.Equal<float[]>(single.F, item.Solution.F)
+        Assert.Equal(single.Value, item.Solution.Value)
+        Assert.Equal<float[]>((Gradients.eot kernel single).Data, item.Gradient.Value.Data)
+        let dense = (Hessian.compute kernel single { HessianOptions.Default with Method = Schur }).Hessian
+        Assert.Equal<float[]>(dense.Data, item.Hessian.Value.Data)
+        let hv, _ = HessianOperator(kernel, single, CgOptions.Default).Apply directions.[i]
+        Assert.Equal<float[]>(hv.Data, item.HessianVectorProduct.Value.Data)
+
+[<Fact>]
+let ``a batch rejects a direction count that does not match its problems`` () =
+    let rng = Random(2)
+    let good = OtProblem.create (cloud rng 4 2) (cloud rng 4 2) None None
+    let ex = Assert.Throws<ArgumentException>(fun () ->
+        Batch.solve cpu [| good; good |] SinkhornOptions.Default { BatchRequest.Default with HvpDirections = Some [| Matrix.Zeros(4, 2) |] } |> ignore)
+    Assert.Contains("one per problem", ex.Message)

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using OtNative.Cli;
+using Xunit;
+
+namespace OtNative.Tests;
+
+[Collection("cli")]
+public class CliBenchTests
+{
+    [Fact]
+    public void QuickCompareMeasuresEveryMethodAndTheTruncatedHessianAlwaysSucceeds()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        Assert.Equal(0, Program.Run(["bench", "compare", "--quick", "--json", P("c.json"), "--plots", P("plots")]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(P("c.json")));
+        var cells = doc.RootElement.GetProperty("accuracy").EnumerateArray().ToArray();
+        // 3 scales × 3 sizes × 5 methods, 3 seeds each.
+        Assert.Equal(45, cells.Length);
+        Assert.All(cells, c => Assert.Equal(3, c.GetProperty("trials").GetInt32()));
+        Assert.All(cells.Where(c => c.GetProperty("method").GetString() is "analytic-reg" or "analytic-schur"),
+            c => Assert.Equal(1.0, c.GetProperty("successRate").GetDouble()));
+        var runtime = doc.RootElement.GetProperty("runtime").EnumerateArray().ToArray();
+        // Comparison methods stop at n = 40 in the quick protocol and say so; ours run to n = 200.
+        Assert.Contains(runtime, c => c.GetProperty("method").GetString() == "implicit" && c.GetProperty("n").GetInt32() == 200
+                                      && c.GetProperty("status").GetString()!.StartsWith("not run", StringComparison.Ordinal));
+        Assert.Contains(runtime, c => c.GetProperty("method").GetString() == "analytic-schur" && c.GetProperty("n").GetInt32() == 200
+                                      && c.GetProperty("status").GetString() == "ok" && c.GetProperty("medianSeconds").GetDouble() > 0);
+        Assert.True(new FileInfo(P(Path.Combine("plots", "runtime.png"))).Length > 1000);
+        Assert.True(new FileInfo(P(Path.Combine("plots", "error.png"))).Length > 1000);
+    }
+
+    [Fact]
+    public void BatchBenchAgreesWithTheLoop()
+    {
+        var dir = TestData.TempDirectory();
+        Assert.Equal(0, Program.Run(["bench", "batch", "--problems", "200", "--size", "16", "--hvp", "--json", Path.Combine(dir, "b.json")]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "b.json")));
+        var result = doc.RootElement.GetProperty("result");
+        Assert.Equal(0.0, result.GetProperty("maxValueDifference").GetDouble());
+        Assert.True(result.GetProperty("batchProblemsPerSecond").GetDouble() > 0);
+    }
+}
