@@ -22,6 +22,10 @@ if command -v cmake >/dev/null 2>&1; then
 fi
 dotnet test OtNative.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The second-order properties once more on the managed (Math.NET) linear-algebra provider.
+OTNATIVE_LINALG=managed dotnet test tests/OtNative.Core.Tests -c Release --no-build \
+  --filter "FullyQualifiedName~SecondOrderTests|FullyQualifiedName~ComparisonTests" 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # dotnet test prints one "Failed: F, Passed: P, Skipped: S" line per test assembly.
 read -r passed failed skipped < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |

@@ -4,7 +4,8 @@ using Spectre.Console;
 namespace OtNative.Cli;
 
 /// <summary>The data of one regression experiment: design, targets, start and (when known) the truth.</summary>
-public sealed record RegressionData(string Name, double[,] X, double[,] Y, double[,] Theta0, double[,]? ThetaStar);
+/// <remarks>With <paramref name="Map"/> and <paramref name="Phi0"/> the fit is over φ with θ = map(φ) (e.g. rotation + scale); Theta0 is then map(φ₀).</remarks>
+public sealed record RegressionData(string Name, double[,] X, double[,] Y, double[,] Theta0, double[,]? ThetaStar, ParameterMap? Map = null, double[]? Phi0 = null);
 
 /// <summary>Runs SGD → Newton and SGD → GD on one data set, prints the comparison, writes plots and JSON.</summary>
 public static class RegressionRun
@@ -39,7 +40,7 @@ public static class RegressionRun
                                $"Y {data.Y.GetLength(0)}×{data.Y.GetLength(1)}, ε = {s.Eps}");
         var latest = new LatestIteration();
         var run = ProgressDisplay.Run($"regress {experiment}", latest.Describe,
-            () => ShuffledRegression.Compare(data.X, data.Y, data.Theta0, data.ThetaStar, s.Options(latest)));
+            () => Fit(data, s.Options(latest)));
         var table = new Table().Title($"Shuffled regression, {Markup.Escape(data.Name)}")
             .AddColumns("method", "iterations", "seconds", "final loss", "‖θ − θ*‖", "stopped because");
         foreach (var (name, fit) in new[] { ("SGD → Newton", run.Newton), ("SGD → GD", run.GradientDescent) })
@@ -61,6 +62,12 @@ public static class RegressionRun
         }
         return 0;
     }
+
+    /// <summary>SGD → Newton and SGD → GD on the data, over θ or over φ when the data carry a map.</summary>
+    public static RegressionComparison Fit(RegressionData data, RegressionOptions options) =>
+        data.Map is { } map
+            ? ShuffledRegression.Compare(data.X, data.Y, map, data.Phi0!, data.ThetaStar, options)
+            : ShuffledRegression.Compare(data.X, data.Y, data.Theta0, data.ThetaStar, options);
 
     private static object Fit(RegressionFit fit) => new
     {

@@ -15,11 +15,11 @@ type RegressionIteration =
       Stage: RegressionStage
       /// L_ε(Xθ, Y) on the full data.
       Loss: float
-      /// ‖∇_θ L‖_F on the full data.
+      /// ‖∇_φ L‖ on the full data (φ = θ for a general linear map).
       GradientNorm: float
       /// ‖θ − θ*‖_F when θ* is known, NaN otherwise.
       ParameterError: float
-      /// Eigenvalue range of ∇²_θ L where it was computed (Newton steps, SGD switch checks), NaN elsewhere.
+      /// Eigenvalue range of ∇²_φ L where it was computed (Newton steps, SGD switch checks), NaN elsewhere.
       MinEigenvalue: float
       MaxEigenvalue: float
       /// The Newton system was not positive definite and a damped step was taken.
@@ -98,9 +98,24 @@ type ShuffledRegressionProblem =
       /// θ* when known (p×d), for the parameter error.
       TrueParameters: Matrix option }
 
+/// How the fitted parameters φ (k of them) give the linear map θ (p×d) of x = Xθ: the identity for a
+/// general linear map, or a constrained family such as rotation + scale.
+type ParameterMap =
+    { Name: string
+      /// k, the number of parameters.
+      Size: int
+      ToTheta: float[] -> Matrix
+      /// ∂vec(θ)/∂φ, (p·d)×k.
+      Jacobian: float[] -> Matrix
+      /// Σ_i (∇_θ L)_i ∇²_φ θ_i (k×k) at φ for a θ-gradient: the chain rule's second term.
+      Curvature: float[] -> Matrix -> Matrix }
+
 /// The outcome of one fit.
 type RegressionFit =
-    { Parameters: Matrix
+    { /// θ at the end.
+      Parameters: Matrix
+      /// φ at the end (θ's entries for a general linear map).
+      MapParameters: float[]
       History: RegressionIteration[]
       /// Steps taken by this stage (Newton or GD), not counting the shared SGD stage.
       Iterations: int
@@ -116,8 +131,49 @@ type RegressionComparison =
     { /// The shared stage-1 iterations and where they ended.
       Sgd: RegressionIteration[]
       SgdParameters: Matrix
+      SgdMapParameters: float[]
       Newton: RegressionFit
       GradientDescent: RegressionFit }
+
+/// Parameterisations of the linear map.
+module ParameterMap =
+    /// θ itself (p×d), φ = vec(θ) row-major: J = I and no curvature term.
+    let linear (p: int) (d: int) =
+        { Name = "linear"; Size = p * d
+          ToTheta = fun phi -> Matrix(p, d, Array.copy phi)
+          Jacobian = fun _ -> Matrix(p * d, p * d, Array.init (p * d * p * d) (fun t -> if t / (p * d) = t % (p * d) then 1.0 else 0.0))
+          Curvature = fun _ _ -> Matrix.Zeros(p * d, p * d) }
+
+    /// The rotation exp([ω]×) by Rodrigues' formula.
+    let rotation (omega: float[]) =
+        let angle = sqrt (Array.sumBy (fun v -> v * v) omega)
+        let k = Matrix(3, 3, [| 0.0; -omega.[2]; omega.[1]; omega.[2]; 0.0; -omega.[0]; -omega.[1]; omega.[0]; 0.0 |])
+        let k2 = Dense.times k k
+        // sin(a)/a and (1 − cos a)/a², by their series near 0.
+        let a, b = if angle < 1e-4 then 1.0 - angle * angle / 6.0, 0.5 - angle * angle / 24.0 else sin angle / angle, (1.0 - cos angle) / (angle * angle)
+        Matrix(3, 3, Array.init 9 (fun t -> (if t / 3 = t % 3 then 1.0 else 0.0) + a * k.Data.[t] + b * k2.Data.[t]))
+
+    /// φ = (log s, ω₁, ω₂, ω₃) ↦ θ = s · exp([ω]×)ᵀ, the point map x ↦ s Q x written for row vectors. The
+    /// Jacobian and the curvature term are taken by central differences of this smooth 4-parameter map
+    /// (steps 1e-6 and 1e-4: errors ~1e-10 and ~1e-8, far below what a Newton step needs).
+    let rotationScale =
+        let toTheta (phi: float[]) =
+            let q = rotation phi.[1..3]
+            let s = exp phi.[0]
+            Matrix(3, 3, Array.init 9 (fun t -> s * q.[t % 3, t / 3]))
+        let shifted (phi: float[]) i h = Array.mapi (fun j v -> if j = i then v + h else v) phi
+        let jacobian (phi: float[]) =
+            let h = 1e-6
+            let cols = Array.init 4 (fun i -> Array.map2 (fun a b -> (a - b) / (2.0 * h)) (toTheta (shifted phi i h)).Data (toTheta (shifted phi i -h)).Data)
+            Matrix(9, 4, Array.init 36 (fun t -> cols.[t % 4].[t / 4]))
+        let curvature (phi: float[]) (gradTheta: Matrix) =
+            let h = 1e-4
+            let jg (at: float[]) = Dense.transposeTimes (jacobian at) (Matrix.Column gradTheta.Data)
+            let c = Matrix(4, 4, Array.init 16 (fun t ->
+                let i, j = t / 4, t % 4
+                ((jg (shifted phi j h)).Data.[i] - (jg (shifted phi j -h)).Data.[i]) / (2.0 * h)))
+            Matrix(4, 4, Array.init 16 (fun t -> 0.5 * (c.Data.[t] + c.Data.[(t % 4) * 4 + t / 4])))
+        { Name = "rotation+scale"; Size = 4; ToTheta = toTheta; Jacobian = jacobian; Curvature = curvature }
 
 /// Shuffled regression by SGD → relaxed Newton (Algorithm 2, SPEC §5) and the gradient-descent baseline.
 module ShuffledRegression =
@@ -142,15 +198,16 @@ module ShuffledRegression =
         if values.[0] <= 1e-12 * values.[values.Length - 1] then
             raise (ArgumentException(sprintf "the design X (%d×%d) has rank below %d: the Newton system would be singular. Remove dependent columns." x.Rows x.Cols x.Cols, "design"))
 
-    /// Evaluates L, ∇_θ L and optionally ∇²_θ L at θ on the rows `rows` of X (all when None),
-    /// warm-starting Sinkhorn from the previous g.
-    type private Evaluator(problem: ShuffledRegressionProblem, o: ShuffledRegressionOptions) =
+    /// Evaluates L, ∇_φ L and optionally ∇²_φ L at φ on the rows `rows` of X (all when None),
+    /// warm-starting Sinkhorn from the previous g: ∇_φ = Jᵀ ∇_θ, ∇²_φ = Jᵀ ∇²_θ J + the curvature term.
+    type private Evaluator(problem: ShuffledRegressionProblem, map: ParameterMap, o: ShuffledRegressionOptions) =
         let x, y = problem.Design, problem.Targets
         let n = x.Rows
         let tolerance = defaultArg o.SinkhornTolerance (0.01 / (float n ** 0.33))
         let mutable warmG: float[] option = None
 
-        member _.Evaluate(theta: Matrix, rows: int[] option, withHessian: bool) =
+        member _.Evaluate(phi: float[], rows: int[] option, withHessian: bool) =
+            let theta = map.ToTheta phi
             let design, weights =
                 match rows with
                 | None -> x, problem.DesignWeights
@@ -165,8 +222,16 @@ module ShuffledRegression =
             let res = Sinkhorn.solve CpuBackend.Instance ot opts
             warmG <- Some res.G
             use kernel = (CpuBackend.Instance :> IBackend).Prepare ot
-            let grad = Gradients.linearModel design (Gradients.eot kernel res)
-            let hess = if withHessian then Some (ParameterHessian.compute kernel res design o.Cg).Hessian else None
+            let gradTheta = Gradients.linearModel design (Gradients.eot kernel res)
+            let jac = map.Jacobian phi
+            let grad = (Dense.transposeTimes jac (Matrix.Column gradTheta.Data)).Data
+            let hess =
+                if withHessian then
+                    let hTheta = (ParameterHessian.compute kernel res design o.Cg).Hessian
+                    let chained = Dense.transposeTimes jac (Dense.times hTheta jac)
+                    let curvature = map.Curvature phi gradTheta
+                    Some(Matrix(map.Size, map.Size, Array.map2 (+) chained.Data curvature.Data))
+                else None
             res, grad, hess
 
     let private parameterError (problem: ShuffledRegressionProblem) (theta: Matrix) =
@@ -174,8 +239,7 @@ module ShuffledRegression =
         | Some t -> frobenius (Matrix(t.Rows, t.Cols, Array.map2 (-) theta.Data t.Data))
         | None -> nan
 
-    let private step (theta: Matrix) (rate: float) (direction: float[]) =
-        Matrix(theta.Rows, theta.Cols, Array.mapi (fun i v -> v - rate * direction.[i]) theta.Data)
+    let private step (phi: float[]) (rate: float) (direction: float[]) = Array.mapi (fun i v -> v - rate * direction.[i]) phi
 
     /// A Newton direction H⁻¹g from the eigen-decomposition of the small (p·d)² Hessian. When H is not
     /// positive definite the step is damped: each eigenvalue is replaced by max(|λ|, 1e-2·max|λ|), which
@@ -195,58 +259,80 @@ module ShuffledRegression =
         let values, _ = LinearAlgebra.get().SymmetricEigen hess
         values.[0], values.[values.Length - 1]
 
-    type private Recorder(problem, o: ShuffledRegressionOptions, clock: Stopwatch) =
+    type private Recorder(problem, map: ParameterMap, o: ShuffledRegressionOptions, clock: Stopwatch) =
         let history = ResizeArray<RegressionIteration>()
-        member _.Add(stage, theta, res: SinkhornResult, grad, lmin, lmax, damped, stepSize) =
+        member _.Add(stage, phi, res: SinkhornResult, grad: float[], lmin, lmax, damped, stepSize) =
             let it =
-                { Iteration = history.Count; Stage = stage; Loss = res.Value; GradientNorm = frobenius grad
-                  ParameterError = parameterError problem theta; MinEigenvalue = lmin; MaxEigenvalue = lmax
+                { Iteration = history.Count; Stage = stage; Loss = res.Value; GradientNorm = sqrt (Array.sumBy (fun v -> v * v) grad)
+                  ParameterError = parameterError problem (map.ToTheta phi); MinEigenvalue = lmin; MaxEigenvalue = lmax
                   Damped = damped; StepSize = stepSize; SinkhornIterations = res.Iterations; Seconds = clock.Elapsed.TotalSeconds }
             history.Add it
             o.Progress |> Option.iter (fun report -> report it)
         member _.History = history.ToArray()
 
     /// Checks the inputs and starts the clock, the evaluator and the history of one stage.
-    let private startStage problem (theta0: Matrix) o =
+    let private startStage problem (map: ParameterMap) (phi0: float[]) o =
         validate problem o
-        Validation.shape "theta0" problem.Design.Cols problem.Targets.Cols theta0
+        Validation.vector "phi0" map.Size phi0
+        Validation.shape "theta0" problem.Design.Cols problem.Targets.Cols (map.ToTheta phi0)
         let clock = Stopwatch.StartNew()
-        clock, Evaluator(problem, o), Recorder(problem, o, clock)
+        clock, Evaluator(problem, map, o), Recorder(problem, map, o, clock)
 
-    let private finish problem (record: Recorder) (clock: Stopwatch) theta steps loss reason =
-        { Parameters = theta; History = record.History; Iterations = steps; Seconds = clock.Elapsed.TotalSeconds
+    let private finish problem (map: ParameterMap) (record: Recorder) (clock: Stopwatch) phi steps loss reason =
+        let theta = map.ToTheta phi
+        { Parameters = theta; MapParameters = phi; History = record.History; Iterations = steps; Seconds = clock.Elapsed.TotalSeconds
           FinalLoss = loss; ParameterError = parameterError problem theta; StopReason = reason }
+
+    let private linearOf (problem: ShuffledRegressionProblem) = ParameterMap.linear problem.Design.Cols problem.Targets.Cols
+
+    let private linearStart (problem: ShuffledRegressionProblem) (theta0: Matrix) =
+        Validation.shape "theta0" problem.Design.Cols problem.Targets.Cols theta0
+        theta0.Data
+
+    /// The loss L_ε(X·map(φ), Y) on all rows, its gradient in φ and, when asked, its Hessian in φ — for
+    /// custom optimisers and for checking a parameterisation.
+    let objective (map: ParameterMap) (problem: ShuffledRegressionProblem) (phi: float[]) (withHessian: bool) (o: ShuffledRegressionOptions) =
+        validate problem o
+        Validation.vector "phi" map.Size phi
+        let res, grad, hess = Evaluator(problem, map, o).Evaluate(phi, None, withHessian)
+        res.Value, grad, hess
 
     /// Stage 1: SGD on mini-batches until the full parameter Hessian is positive definite (checked every
     /// `HessianCheckEvery` steps) or `MaxSgd` steps. Returns θ and the SGD iterations.
-    let stochasticStage (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
-        let clock, eval, record = startStage problem theta0 o
+    let stochasticStageWith (map: ParameterMap) (problem: ShuffledRegressionProblem) (phi0: float[]) (o: ShuffledRegressionOptions) =
+        let clock, eval, record = startStage problem map phi0 o
         let rng = Random(o.Seed)
         let n = problem.Design.Rows
-        let mutable theta = theta0
+        let mutable phi = phi0
         let mutable stop = false
         let mutable t = 0
         while not stop && t < o.MaxSgd do
             let check = t % o.HessianCheckEvery = 0
-            let res, grad, hess = eval.Evaluate(theta, None, check)
+            let res, grad, hess = eval.Evaluate(phi, None, check)
             let lmin, lmax = match hess with Some h -> minMax h | None -> nan, nan
             let switch = check && lmin > 0.0
-            record.Add(StochasticGradient, theta, res, grad, lmin, lmax, false, (if switch then 0.0 else o.SgdLearningRate))
+            record.Add(StochasticGradient, phi, res, grad, lmin, lmax, false, (if switch then 0.0 else o.SgdLearningRate))
             if switch then stop <- true
             else
                 let batch = Array.init n id |> Array.sortBy (fun _ -> rng.Next()) |> Array.truncate o.BatchSize |> Array.sort
-                let _, batchGrad, _ = eval.Evaluate(theta, Some batch, false)
-                theta <- step theta o.SgdLearningRate batchGrad.Data
+                let _, batchGrad, _ = eval.Evaluate(phi, Some batch, false)
+                phi <- step phi o.SgdLearningRate batchGrad
                 t <- t + 1
-        theta, record.History
+        phi, record.History
+
+    /// Stage 1 for the general linear map θ (p×d).
+    let stochasticStage (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
+        let map = linearOf problem
+        let phi, history = stochasticStageWith map problem (linearStart problem theta0) o
+        map.ToTheta phi, history
 
     /// Stage 2: relaxed Newton θ ← θ − η_N (∇²_θ L)⁻¹ ∇_θ L from θ0, until the loss improves by less than
     /// `MinImprovement` for `Patience` steps in a row or `MaxNewton` steps. A step that would raise the loss
     /// is retried with η halved, at most `MaxBacktracking` times.
-    let relaxedNewton (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
-        let clock, eval, record = startStage problem theta0 o
-        let mutable theta = theta0
-        let mutable current = eval.Evaluate(theta, None, true)
+    let relaxedNewtonWith (map: ParameterMap) (problem: ShuffledRegressionProblem) (phi0: float[]) (o: ShuffledRegressionOptions) =
+        let clock, eval, record = startStage problem map phi0 o
+        let mutable phi = phi0
+        let mutable current = eval.Evaluate(phi, None, true)
         let mutable previous = infinity
         let mutable flat = 0
         let mutable k = 0
@@ -255,57 +341,69 @@ module ShuffledRegression =
         let mutable stop = false
         while not stop do
             let res, grad, hess = current
-            let direction, lmin, lmax, damped = newtonDirection hess.Value grad.Data
+            let direction, lmin, lmax, damped = newtonDirection hess.Value grad
             last <- res.Value
             if previous - res.Value < o.MinImprovement then flat <- flat + 1 else flat <- 0
             previous <- min previous res.Value
             if flat >= o.Patience || k >= o.MaxNewton then
                 if flat >= o.Patience then reason <- sprintf "loss improved by less than %g for %d steps" o.MinImprovement o.Patience
-                record.Add(RelaxedNewton, theta, res, grad, lmin, lmax, damped, 0.0)
+                record.Add(RelaxedNewton, phi, res, grad, lmin, lmax, damped, 0.0)
                 stop <- true
             else
                 let mutable eta = o.NewtonLearningRate
-                let mutable candidate = eval.Evaluate(step theta eta direction, None, true)
+                let mutable candidate = eval.Evaluate(step phi eta direction, None, true)
                 let mutable halvings = 0
                 let loss (r: SinkhornResult, _, _) = r.Value
                 while loss candidate > res.Value && halvings < o.MaxBacktracking do
                     eta <- 0.5 * eta
                     halvings <- halvings + 1
-                    candidate <- eval.Evaluate(step theta eta direction, None, true)
+                    candidate <- eval.Evaluate(step phi eta direction, None, true)
                 if loss candidate > res.Value then
                     reason <- sprintf "no step along the Newton direction lowers the loss (η down to %g)" eta
-                    record.Add(RelaxedNewton, theta, res, grad, lmin, lmax, damped, 0.0)
+                    record.Add(RelaxedNewton, phi, res, grad, lmin, lmax, damped, 0.0)
                     stop <- true
                 else
-                    record.Add(RelaxedNewton, theta, res, grad, lmin, lmax, damped, eta)
-                    theta <- step theta eta direction
+                    record.Add(RelaxedNewton, phi, res, grad, lmin, lmax, damped, eta)
+                    phi <- step phi eta direction
                     current <- candidate
                     k <- k + 1
-        finish problem record clock theta k last reason
+        finish problem map record clock phi k last reason
+
+    /// Stage 2 for the general linear map θ (p×d).
+    let relaxedNewton (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
+        relaxedNewtonWith (linearOf problem) problem (linearStart problem theta0) o
 
     /// The baseline: full-batch gradient descent from θ0 until the loss is within `GdLossGap` of
     /// `targetLoss` (Newton's final loss) or `MaxGd` steps.
-    let gradientDescent (problem: ShuffledRegressionProblem) (theta0: Matrix) (targetLoss: float) (o: ShuffledRegressionOptions) =
-        let clock, eval, record = startStage problem theta0 o
-        let mutable theta = theta0
+    let gradientDescentWith (map: ParameterMap) (problem: ShuffledRegressionProblem) (phi0: float[]) (targetLoss: float) (o: ShuffledRegressionOptions) =
+        let clock, eval, record = startStage problem map phi0 o
+        let mutable phi = phi0
         let mutable k = 0
         let mutable reached = false
         let mutable last = nan
         while k < o.MaxGd && not reached do
-            let res, grad, _ = eval.Evaluate(theta, None, false)
+            let res, grad, _ = eval.Evaluate(phi, None, false)
             last <- res.Value
             reached <- res.Value <= targetLoss + o.GdLossGap
-            record.Add(GradientDescent, theta, res, grad, nan, nan, false, (if reached then 0.0 else o.GdLearningRate))
+            record.Add(GradientDescent, phi, res, grad, nan, nan, false, (if reached then 0.0 else o.GdLearningRate))
             if not reached then
-                theta <- step theta o.GdLearningRate grad.Data
+                phi <- step phi o.GdLearningRate grad
                 k <- k + 1
-        finish problem record clock theta k last
+        finish problem map record clock phi k last
             (if reached then sprintf "loss within %g of the target %g" o.GdLossGap targetLoss else sprintf "reached maxGd = %d" o.MaxGd)
+
+    /// The baseline for the general linear map θ (p×d).
+    let gradientDescent (problem: ShuffledRegressionProblem) (theta0: Matrix) (targetLoss: float) (o: ShuffledRegressionOptions) =
+        gradientDescentWith (linearOf problem) problem (linearStart problem theta0) targetLoss o
 
     /// Algorithm 2 and its baseline from the same start: the SGD stage once, then relaxed Newton, then GD
     /// until it comes within `GdLossGap` of Newton's final loss.
+    let compareWith (map: ParameterMap) (problem: ShuffledRegressionProblem) (phi0: float[]) (o: ShuffledRegressionOptions) =
+        let phiSgd, sgd = stochasticStageWith map problem phi0 o
+        let newton = relaxedNewtonWith map problem phiSgd o
+        let gd = gradientDescentWith map problem phiSgd newton.FinalLoss o
+        { Sgd = sgd; SgdParameters = map.ToTheta phiSgd; SgdMapParameters = phiSgd; Newton = newton; GradientDescent = gd }
+
+    /// `compareWith` for the general linear map θ (p×d).
     let compare (problem: ShuffledRegressionProblem) (theta0: Matrix) (o: ShuffledRegressionOptions) =
-        let thetaSgd, sgd = stochasticStage problem theta0 o
-        let newton = relaxedNewton problem thetaSgd o
-        let gd = gradientDescent problem thetaSgd newton.FinalLoss o
-        { Sgd = sgd; SgdParameters = thetaSgd; Newton = newton; GradientDescent = gd }
+        compareWith (linearOf problem) problem (linearStart problem theta0) o

@@ -100,3 +100,18 @@ module Synthetic =
         let targets = permuteRows (permutation rng moved.Rows) noisy
         { Design = source; Targets = targets; DesignWeights = None; TargetWeights = None; TrueParameters = Some thetaStar },
         Matrix(d, d, Array.map (fun v -> v + startStd * gaussian rng) thetaStar.Data)
+
+    /// Registration with a rotation + scale model: φ* = (log s, ω*) with a uniformly random axis and an angle
+    /// uniform in [0, π), θ* = `ParameterMap.rotationScale`(φ*), and φ₀ = φ* + N(0, startStd²) per entry.
+    let registrationRotationScale (rng: Random) (source: Matrix) (scale: float) (noise: float) (startStd: float) =
+        let axis = Array.init 3 (fun _ -> gaussian rng)
+        let norm = sqrt (Array.sumBy (fun v -> v * v) axis)
+        let angle = Math.PI * rng.NextDouble()
+        let phiStar = Array.append [| log scale |] (axis |> Array.map (fun v -> angle * v / norm))
+        let map = ParameterMap.rotationScale
+        let thetaStar = map.ToTheta phiStar
+        let moved = Dense.times source thetaStar
+        let noisy = Matrix(moved.Rows, 3, Array.map (fun v -> v + noise * gaussian rng) moved.Data)
+        let targets = permuteRows (permutation rng moved.Rows) noisy
+        { Design = source; Targets = targets; DesignWeights = None; TargetWeights = None; TrueParameters = Some thetaStar },
+        Array.map (fun v -> v + startStd * gaussian rng) phiStar

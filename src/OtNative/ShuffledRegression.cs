@@ -22,6 +22,13 @@ public static class ShuffledRegression
     public static RegressionComparison Compare(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null) =>
         Core.ShuffledRegression.compare(Problem(x, y, thetaStar), Arrays.ToMatrix(theta0, nameof(theta0)), (options ?? new RegressionOptions()).ToCore());
 
+    /// <summary>
+    /// <see cref="Compare(double[,], double[,], double[,], double[,], RegressionOptions)"/> for a constrained map θ = map(φ), e.g.
+    /// <see cref="Core.ParameterMapModule.rotationScale"/> (φ = log s and a rotation vector) for registration.
+    /// </summary>
+    public static RegressionComparison Compare(double[,] x, double[,] y, ParameterMap map, double[] phi0, double[,]? thetaStar = null, RegressionOptions? options = null) =>
+        Core.ShuffledRegression.compareWith(map, Problem(x, y, thetaStar), phi0, (options ?? new RegressionOptions()).ToCore());
+
     /// <summary>SGD stage then relaxed Newton only; returns the Newton fit (its history excludes the SGD steps).</summary>
     public static RegressionFit FitNewton(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null)
     {

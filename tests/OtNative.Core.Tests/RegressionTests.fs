@@ -66,3 +66,37 @@ let ``synthetic data are deterministic under a seed and rotations are proper`` (
     Assert.Equal(1.0, det, 12)
     let perm = Synthetic.permutation (Random 5) 50
     Assert.Equal<int[]>(Array.init 50 id, Array.sort perm)
+
+[<Fact>]
+let ``rotation + scale: θ is s times a rotation, and the φ-Hessian equals finite differences of the φ-gradient`` () =
+    let map = ParameterMap.rotationScale
+    let phi = [| log 1.3; 0.4; -0.9; 0.2 |]
+    let theta = map.ToTheta phi
+    let qtq = Dense.transposeTimes theta theta
+    for i in 0 .. 2 do
+        for j in 0 .. 2 do Assert.Equal((if i = j then 1.3 * 1.3 else 0.0), qtq.[i, j], 12)
+    let rng = Random(8)
+    let source = Shapes.centre (Shapes.sampleSurface rng Shapes.chair 60)
+    let problem, _ = Synthetic.registrationRotationScale rng source 1.3 0.01 0.2
+    let o = { ShuffledRegressionOptions.Default with BatchSize = 30; SinkhornTolerance = Some 1e-12; Cg = { CgOptions.Default with Tolerance = 1e-13 } }
+    let _, grad, hess = ShuffledRegression.objective map problem phi true o
+    let h = 1e-5
+    let fd = Matrix(4, 4, Array.init 16 (fun t ->
+        let i, j = t / 4, t % 4
+        let at delta = (let _, g, _ = ShuffledRegression.objective map problem (Array.mapi (fun k v -> if k = j then v + delta else v) phi) false o in g)
+        ((at h).[i] - (at -h).[i]) / (2.0 * h)))
+    Assert.True(Reference.relativeError hess.Value.Data fd.Data < 1e-5, sprintf "φ-Hessian vs FD: %g" (Reference.relativeError hess.Value.Data fd.Data))
+    // The gradient itself against differences of the loss.
+    let lossAt (p: float[]) = (let l, _, _ = ShuffledRegression.objective map problem p false o in l)
+    let fdGrad = Array.init 4 (fun j -> (lossAt (Array.mapi (fun k v -> if k = j then v + h else v) phi) - lossAt (Array.mapi (fun k v -> if k = j then v - h else v) phi)) / (2.0 * h))
+    Assert.True(Reference.relativeError grad fdGrad < 1e-6, sprintf "φ-gradient vs FD: %g" (Reference.relativeError grad fdGrad))
+
+[<Fact>]
+let ``registration with the rotation + scale model beats gradient descent`` () =
+    let rng = Random(3)
+    let source = Shapes.centre (Shapes.sampleSurface rng (Shapes.merge [ Shapes.chair; Shapes.box [| 1.0; 0.0; 0.0 |] [| 1.6; 0.4; 0.3 |] ]) 150)
+    let problem, phi0 = Synthetic.registrationRotationScale rng source 1.2 0.01 0.2
+    let o = { ShuffledRegressionOptions.Default with Epsilon = Absolute 0.01; BatchSize = 50; GdLossGap = 1e-4 }
+    let run = ShuffledRegression.compareWith ParameterMap.rotationScale problem phi0 o
+    Assert.True(run.Newton.ParameterError < run.GradientDescent.ParameterError, sprintf "Newton %g, GD %g" run.Newton.ParameterError run.GradientDescent.ParameterError)
+    Assert.True(5 * run.Newton.Iterations < run.GradientDescent.Iterations, sprintf "Newton %d, GD %d iterations" run.Newton.Iterations run.GradientDescent.Iterations)

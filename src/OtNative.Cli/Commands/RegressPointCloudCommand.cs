@@ -31,6 +31,11 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
         [DefaultValue(1.0)]
         public double Density { get; init; } = 1.0;
 
+        [CommandOption("--model <MODEL>")]
+        [Description("linear (a general 3×3 map, as the paper; default) or rotation-scale (θ = s·Qᵀ, 4 parameters).")]
+        [DefaultValue("linear")]
+        public string Model { get; init; } = "linear";
+
         [CommandOption("--scale <S>")]
         [Description("The scale s of the true map (default 1.2).")]
         [DefaultValue(1.2)]
@@ -68,6 +73,14 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
             source = SceneOrObject(rng, s.Object, s.Density);
             name = $"{s.Object} ({source.Rows} points)";
         }
+        if (s.Model == "rotation-scale")
+        {
+            var (rs, phi0) = Core.Synthetic.registrationRotationScale(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
+            var map = ParameterMapModule.rotationScale;
+            return new RegressionData($"{name}, rotation+scale", rs.Design.ToArray2D(), rs.Targets.ToArray2D(), map.ToTheta.Invoke(phi0).ToArray2D(),
+                rs.TrueParameters.Value.ToArray2D(), map, phi0);
+        }
+        if (s.Model != "linear") throw new ArgumentException($"--model must be linear or rotation-scale, got '{s.Model}'.");
         var (problem, theta0) = Core.Synthetic.registrationProblem(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
         return new RegressionData(name, problem.Design.ToArray2D(), problem.Targets.ToArray2D(), theta0.ToArray2D(), problem.TrueParameters.Value.ToArray2D());
     }

@@ -49,7 +49,7 @@ public sealed class ReportExperimentsCommand : Command<ReportExperimentsCommand.
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(e.Title)}[/]: {Markup.Escape(e.Data.Name)}");
             var latest = new RegressionRun.LatestIteration();
             var run = ProgressDisplay.Run(e.Title, latest.Describe,
-                () => ShuffledRegression.Compare(e.Data.X, e.Data.Y, e.Data.Theta0, e.Data.ThetaStar, e.Settings.Options(latest)));
+                () => RegressionRun.Fit(e.Data, e.Settings.Options(latest)));
             RegressionPlots.Write(e.Settings.Plots, e.Data.Name, run, e.Data.X, e.Data.Y);
             AnsiConsole.MarkupLine($"  Newton {run.Newton.Iterations} it / {run.Newton.Seconds:F2} s / error {run.Newton.ParameterError:G3}; " +
                                    $"GD {run.GradientDescent.Iterations} it / {run.GradientDescent.Seconds:F2} s / error {run.GradientDescent.ParameterError:G3}");
