@@ -17,9 +17,16 @@ fi
 
 dotnet restore OtNative.sln || exit 1
 dotnet build OtNative.sln -c Release --no-restore || exit 1
-if command -v cmake >/dev/null 2>&1; then
-  cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+# NVRTC compile-checks every CUDA kernel on machines without a GPU (Debian non-free libnvrtc11.2).
+if build/install-nvrtc.sh >/dev/null; then export OTNATIVE_REQUIRE_NVRTC=1; fi
+# The kernels' shared arithmetic, compiled by g++ and tested by CTest (GoogleTest).
+if [ "$(id -u)" = 0 ] && ! [ -f /usr/lib/x86_64-linux-gnu/libgtest.a ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev cmake g++ >/dev/null || exit 1
 fi
+cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+cmake --build build/cmake >/dev/null || exit 1
+(cd build/cmake && ctest --output-on-failure) 2>&1 | tee "$log.ctest"
+ctest_status=${PIPESTATUS[0]}
 dotnet test OtNative.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # The second-order properties once more on the managed (Math.NET) linear-algebra provider.
@@ -30,6 +37,11 @@ OTNATIVE_LINALG=managed dotnet test tests/OtNative.Core.Tests -c Release --no-bu
 # dotnet test prints one "Failed: F, Passed: P, Skipped: S" line per test assembly.
 read -r passed failed skipped < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
   awk -F'[:,]' '{f+=$2; p+=$4; s+=$6} END {print p+0, f+0, s+0}')
+# CTest: "N% tests passed, F tests failed out of T".
+read -r c_failed c_total < <(grep -oE '[0-9]+ tests failed out of [0-9]+' "$log.ctest" | awk '{print $1, $6}')
+passed=$((passed + ${c_total:-0} - ${c_failed:-0})); failed=$((failed + ${c_failed:-0}))
+[ "$ctest_status" -eq 0 ] || status=1
+rm -f "$log.ctest"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
