@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 
 namespace OtNative.Interop;
@@ -10,36 +9,19 @@ namespace OtNative.Interop;
 /// </summary>
 public static unsafe class NativeLapack
 {
-    private const string LapackeName = "otnative-lapacke";
-    private const string CblasName = "otnative-cblas";
+    /// <summary>Logical name of LAPACKE (candidates in <see cref="NativeResolver.Candidates"/>).</summary>
+    public const string LapackeName = "otnative-lapacke";
+    /// <summary>Logical name of CBLAS: OpenBLAS first (it carries the CBLAS symbols), then the reference CBLAS.</summary>
+    public const string CblasName = "otnative-cblas";
 
-    /// <summary>LAPACKE candidates, most specific first.</summary>
-    public static readonly string[] LapackeCandidates = ["liblapacke.so.3", "liblapacke.so", "liblapacke.dylib"];
-
-    /// <summary>CBLAS candidates: OpenBLAS first (it carries the CBLAS symbols), then the reference CBLAS.</summary>
-    public static readonly string[] CblasCandidates = ["libopenblas.so.0", "libopenblas.so", "libcblas.so.3", "libblas.so.3"];
-
-    private static readonly Lazy<(LoadedLibrary? Lapacke, LoadedLibrary? Cblas)> Libraries = new(() =>
-        (NativeLibraryProbe.TryLoad(LapackeCandidates), NativeLibraryProbe.TryLoad(CblasCandidates)));
-
-    static NativeLapack()
-    {
-        NativeLibrary.SetDllImportResolver(typeof(NativeLapack).Assembly, Resolve);
-    }
-
-    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name switch
-    {
-        LapackeName => Libraries.Value.Lapacke?.Handle ?? IntPtr.Zero,
-        CblasName => Libraries.Value.Cblas?.Handle ?? IntPtr.Zero,
-        _ => IntPtr.Zero,
-    };
+    private static (LoadedLibrary? Lapacke, LoadedLibrary? Cblas) Libraries => (NativeResolver.Get(LapackeName), NativeResolver.Get(CblasName));
 
     /// <summary>True when both LAPACKE (with dsyevd) and CBLAS (with dgemm) loaded.</summary>
     public static bool IsAvailable =>
-        Libraries.Value is { Lapacke: { } l, Cblas: { } c } && l.Export("LAPACKE_dsyevd") != IntPtr.Zero && c.Export("cblas_dgemm") != IntPtr.Zero;
+        Libraries is { Lapacke: { } l, Cblas: { } c } && l.Export("LAPACKE_dsyevd") != IntPtr.Zero && c.Export("cblas_dgemm") != IntPtr.Zero;
 
     /// <summary>Which libraries loaded, or why not.</summary>
-    public static string Description => Libraries.Value switch
+    public static string Description => Libraries switch
     {
         { Lapacke: { } l, Cblas: { } c } => $"{l.Name} + {c.Name}",
         { Lapacke: null } => "no LAPACKE (apt-get install liblapacke libopenblas0-pthread)",

@@ -22,10 +22,12 @@ public static class Backends
     public static IBackend Resolve(ComputeBackend choice) => choice switch
     {
         ComputeBackend.Cpu => CpuBackend.Instance,
-        ComputeBackend.Auto => CpuBackend.Instance,
-        ComputeBackend.Cuda => throw new NotSupportedException(CudaUnavailableReason()),
+        ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : CpuBackend.Instance,
+        ComputeBackend.Cuda => CudaAvailable ? CudaBackend.Instance : throw new NotSupportedException(CudaUnavailableReason()),
         _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
     };
+
+    private static bool CudaAvailable => ((IBackend)CudaBackend.Instance).IsAvailable;
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive).</summary>
     public static ComputeBackend Parse(string name) => name.ToLowerInvariant() switch
@@ -36,11 +38,5 @@ public static class Backends
         _ => throw new ArgumentException($"Unknown backend '{name}': use cpu, cuda or auto.", nameof(name)),
     };
 
-    private static string CudaUnavailableReason()
-    {
-        var probe = CudaDriverProbe.Probe();
-        return probe.Available
-            ? $"The CUDA backend's kernels are not part of this build yet ({probe.DeviceCount} device(s) found); use the cpu backend."
-            : $"The CUDA backend cannot run here: {probe.Reason}.";
-    }
+    private static string CudaUnavailableReason() => $"The CUDA backend cannot run here: {CudaDriverProbe.Probe().Reason}.";
 }

@@ -152,10 +152,18 @@ public class FacadeTests
     }
 
     [Fact]
-    public void CudaBackendFailsLoudlyWhereItCannotRun()
+    public void CudaBackendFailsLoudlyWhereItCannotRunAndAutoFallsBackToTheCpu()
     {
+        if (((Core.IBackend)Core.CudaBackend.Instance).IsAvailable)
+        {
+            Assert.Equal("cuda", Backends.Resolve(ComputeBackend.Cuda).Name);
+            Assert.Equal("cuda", Backends.Resolve(ComputeBackend.Auto).Name);
+            return;
+        }
         var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.Solve(TestData.Cloud(1, 3, 2), TestData.Cloud(2, 3, 2), new SinkhornOptions { Backend = ComputeBackend.Cuda }));
         Assert.Contains("CUDA", ex.Message);
+        Assert.Equal("cpu", Backends.Resolve(ComputeBackend.Auto).Name);
+        Assert.StartsWith("CUDA unavailable", ((Core.IBackend)Core.CudaBackend.Instance).Description);
     }
 
     private sealed class SynchronousProgress(Action<SinkhornProgress> report) : IProgress<SinkhornProgress>

@@ -20,6 +20,13 @@ public sealed class InfoCommand : Command
         table.AddRow("cuda driver", Markup.Escape(cuda.Available
             ? $"{cuda.DeviceCount} device(s), driver API {cuda.DriverVersion / 1000}.{cuda.DriverVersion % 1000 / 10}"
             : $"unavailable: {cuda.Reason}"));
+        foreach (var device in CudaContext.Devices())
+            table.AddRow($"cuda device {device.Ordinal}", Markup.Escape($"{device.Name}, compute {device.ComputeMajor}.{device.ComputeMinor}, " +
+                $"{device.TotalMemoryBytes / 1073741824.0:F1} GiB, {device.Multiprocessors} SMs"));
+        table.AddRow("cuda backend", Markup.Escape(((IBackend)CudaBackend.Instance).Description));
+        table.AddRow("nvrtc", Markup.Escape(Nvrtc.Description));
+        foreach (var (name, logical) in new[] { ("cublas", CuBlas.Library), ("cusolver", CuSolver.Library) })
+            table.AddRow(name, Markup.Escape(NativeResolver.Get(logical)?.Name ?? "not found (" + string.Join(", ", NativeResolver.Candidates[logical]) + ")"));
         AnsiConsole.Write(table);
         return 0;
     }
