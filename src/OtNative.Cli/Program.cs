@@ -41,6 +41,7 @@ public static class Program
                 bench.SetDescription("Benchmarks that print a table and save JSON.");
                 bench.AddCommand<BenchSinkhornCommand>("sinkhorn").WithDescription("Per-iteration time of the CPU solver against POT.");
                 bench.AddCommand<BenchBatchCommand>("batch").WithDescription("Problems per second of the batched API against a loop of single solves.");
+                bench.AddCommand<BenchGpuCommand>("gpu").WithDescription("CUDA half-step throughput, solve, HVP and dense Hessian against PyTorch (needs a GPU).");
                 bench.AddCommand<BenchCompareCommand>("compare").WithDescription("Hessian accuracy, success rate and runtime: unroll, implicit, analytic (paper §5).");
                 bench.AddCommand<BenchHessianCommand>("hessian").WithDescription("Dense Hessian against numpy Algorithm 1; matrix-free HVP at large n.");
             });

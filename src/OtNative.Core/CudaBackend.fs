@@ -120,6 +120,7 @@ type CudaBackend private () =
     let probe = lazy (CudaDriverProbe.Probe())
     let context = lazy (CudaContext.Open 0)
     let kernels = lazy (CudaKernelLoader.load context.Value)
+    let linearAlgebra = lazy (CudaLinearAlgebra(context.Value) :> ILinearAlgebra)
 
     /// The shared instance (one primary context per process).
     static member Instance = instance
@@ -127,6 +128,12 @@ type CudaBackend private () =
     /// Why the backend cannot run here, or None when it can.
     member _.UnavailableReason =
         if probe.Value.Available then None else Some probe.Value.Reason
+
+    /// cuBLAS/cuSOLVER dense linear algebra on this backend's device (for `HessianOptions.LinearAlgebra`).
+    member this.LinearAlgebra =
+        match this.UnavailableReason with
+        | Some reason -> raise (NotSupportedException("CUDA linear algebra cannot run here: " + reason))
+        | None -> linearAlgebra.Value
 
     interface IBackend with
         member _.Name = "cuda"

@@ -8,8 +8,8 @@ public static unsafe class CuBlas
     /// <summary>Logical library name (candidates in <see cref="NativeResolver.Candidates"/>).</summary>
     public const string Library = "otnative-cublas";
 
-    /// <summary>CUBLAS_OP_N, CUBLAS_OP_T; CUBLAS_FILL_MODE_LOWER.</summary>
-    public const int OpN = 0, OpT = 1, FillLower = 0;
+    /// <summary>CUBLAS_OP_N, CUBLAS_OP_T; CUBLAS_FILL_MODE_LOWER/UPPER; CUBLAS_SIDE_RIGHT; CUBLAS_DIAG_NON_UNIT.</summary>
+    public const int OpN = 0, OpT = 1, FillLower = 0, FillUpper = 1, SideRight = 1, DiagNonUnit = 0;
 
     [DllImport(Library)] public static extern int cublasCreate_v2(IntPtr* handle);
     [DllImport(Library)] public static extern int cublasDestroy_v2(IntPtr handle);
@@ -19,6 +19,9 @@ public static unsafe class CuBlas
         double* alpha, ulong a, int lda, ulong b, int ldb, double* beta, ulong c, int ldc);
     [DllImport(Library)] public static extern int cublasDsyrk_v2(IntPtr handle, int uplo, int trans, int n, int k,
         double* alpha, ulong a, int lda, double* beta, ulong c, int ldc);
+
+    [DllImport(Library)] public static extern int cublasDtrsm_v2(IntPtr handle, int side, int uplo, int trans, int diag, int m, int n,
+        double* alpha, ulong a, int lda, ulong b, int ldb);
 
     /// <summary>Throws <see cref="CudaException"/> for a non-zero cublasStatus_t.</summary>
     public static void Check(int status, string call)
@@ -41,6 +44,8 @@ public static unsafe class CuSolver
     [DllImport(Library)] public static extern int cusolverDnSetStream(IntPtr handle, IntPtr stream);
     [DllImport(Library)] public static extern int cusolverDnDsyevd_bufferSize(IntPtr handle, int jobz, int uplo, int n, ulong a, int lda, ulong w, int* lwork);
     [DllImport(Library)] public static extern int cusolverDnDsyevd(IntPtr handle, int jobz, int uplo, int n, ulong a, int lda, ulong w, ulong work, int lwork, ulong devInfo);
+    [DllImport(Library)] public static extern int cusolverDnDpotrf_bufferSize(IntPtr handle, int uplo, int n, ulong a, int lda, int* lwork);
+    [DllImport(Library)] public static extern int cusolverDnDpotrf(IntPtr handle, int uplo, int n, ulong a, int lda, ulong work, int lwork, ulong devInfo);
 
     /// <summary>Throws <see cref="CudaException"/> for a non-zero cusolverStatus_t.</summary>
     public static void Check(int status, string call)

@@ -78,4 +78,31 @@ public class CudaBackendTests
         var dg = Core.Hessian.compute(kg, rg, HessianOptions.Default).Hessian;
         Assert.True(Rel(dg.Data, dc.Data) < 1e-9);
     }
+
+    [CudaFact]
+    public void CudaLinearAlgebraAgreesWithTheManagedProvider()
+    {
+        var gpu = CudaBackend.Instance.LinearAlgebra;
+        var cpu = Core.LinearAlgebra.managed;
+        var rng = new Random(2);
+        var a = new Matrix(70, 40, Enumerable.Range(0, 2800).Select(_ => rng.NextDouble() - 0.5).ToArray());
+        var b = new Matrix(70, 30, Enumerable.Range(0, 2100).Select(_ => rng.NextDouble() - 0.5).ToArray());
+        Assert.True(Rel(gpu.Multiply(a, true, b, false).Data, cpu.Multiply(a, true, b, false).Data) < 1e-12);
+        Assert.True(Rel(gpu.Multiply(b, true, a, false).Data, cpu.Multiply(b, true, a, false).Data) < 1e-12);
+        Assert.True(Rel(gpu.Gram(a, false).Data, cpu.Gram(a, false).Data) < 1e-12);
+        var spd = gpu.Gram(a, true);
+        for (int i = 0; i < 40; i++) spd[i, i] += 1.0;
+        var (values, vectors) = gpu.SymmetricEigen(spd).ToValueTuple();
+        var (cpuValues, _) = cpu.SymmetricEigen(spd).ToValueTuple();
+        Assert.True(Rel(values, cpuValues) < 1e-12);
+        var v0 = Enumerable.Range(0, 40).Select(i => vectors[i, 0]).ToArray();
+        var sv0 = Enumerable.Range(0, 40).Select(i => Enumerable.Range(0, 40).Sum(j => spd[i, j] * v0[j])).ToArray();
+        Assert.True(Rel(sv0, v0.Select(v => v * values[0]).ToArray()) < 1e-10);
+        var l = gpu.CholeskyFactor(spd).Value;
+        Assert.True(Rel(l.Data, cpu.CholeskyFactor(spd).Value.Data) < 1e-12);
+        var rhs = new Matrix(40, 3, Enumerable.Range(0, 120).Select(_ => rng.NextDouble()).ToArray());
+        Assert.True(Rel(gpu.SolveLower(l, rhs, false).Data, cpu.SolveLower(l, rhs, false).Data) < 1e-12);
+        Assert.True(Rel(gpu.SolveLower(l, rhs, true).Data, cpu.SolveLower(l, rhs, true).Data) < 1e-12);
+        Assert.Null(gpu.CholeskyFactor(new Matrix(2, 2, [1.0, 2.0, 2.0, 1.0])));
+    }
 }
