@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Globalization;
 using OtNative.Core;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -53,12 +52,10 @@ public sealed class BenchCompareCommand : Command<BenchCompareCommand.Settings>
         public ProtocolSettings Protocol()
         {
             var p = Quick ? ProtocolSettings.Quick : ProtocolSettings.Full;
-            static int[] Parse(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             return p with
             {
-                Seeds = Seeds ?? p.Seeds, AccuracySizes = Sizes is null ? p.AccuracySizes : Parse(Sizes),
-                RuntimeSizes = RuntimeSizes is null ? p.RuntimeSizes : Parse(RuntimeSizes), BudgetSeconds = Budget ?? p.BudgetSeconds, Ridge = Ridge,
+                Seeds = Seeds ?? p.Seeds, AccuracySizes = Sizes is null ? p.AccuracySizes : ListOption.Ints(Sizes),
+                RuntimeSizes = RuntimeSizes is null ? p.RuntimeSizes : ListOption.Ints(RuntimeSizes), BudgetSeconds = Budget ?? p.BudgetSeconds, Ridge = Ridge,
             };
         }
 

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Globalization;
 using OtNative.Core;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -43,9 +42,6 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
     /// <summary>One dense Hessian size.</summary>
     public sealed record HessianRow(int N, double Seconds, string Factorisation, double MarginalError);
 
-    private static int[] Parse(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var gpu = CudaBackend.Instance;
@@ -54,8 +50,8 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         string torchReason = "skipped (--no-torch)";
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
         AnsiConsole.MarkupLine($"[bold]bench gpu[/]: {Markup.Escape(backend.Description)}; baseline: {Markup.Escape(torchReason)}");
-        var stream = Parse(settings.Sizes).Select(n => Streamed(backend, n, torch, torchReason)).ToList();
-        var dense = Parse(settings.HessianSizes).Select(n => Dense(backend, gpu.LinearAlgebra, n)).ToList();
+        var stream = ListOption.Ints(settings.Sizes).Select(n => Streamed(backend, n, torch, torchReason)).ToList();
+        var dense = ListOption.Ints(settings.HessianSizes).Select(n => Dense(backend, gpu.LinearAlgebra, n)).ToList();
         var t1 = new Table().Title("CUDA streamed primitives (float64, d = 3, ε = 0.05 × mean cost)")
             .AddColumns("n = m", "half-step ms", "pairs/s", "PyTorch half-step ms", "speed-up", "solve s (iters)", "HVP s (CG)");
         foreach (var r in stream)

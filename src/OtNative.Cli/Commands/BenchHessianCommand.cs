@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Globalization;
 using OtNative.Core;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -61,8 +60,8 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
         var numpy = settings.NoNumpy ? null : AlgorithmOneBaseline.TryFind(out numpyReason);
         AnsiConsole.MarkupLine($"[bold]bench hessian[/]: linear algebra {Markup.Escape(Core.LinearAlgebra.get().Name)}; baseline: {Markup.Escape(numpyReason)}");
         WarmUp();
-        var dense = Sizes(settings.Sizes).Select(n => DenseSize(n, Math.Max(1, settings.Repeats), numpy, numpyReason)).ToList();
-        var hvp = Sizes(settings.HvpSizes).Select(n => HvpSize(n, settings.HvpTolerance)).ToList();
+        var dense = ListOption.Ints(settings.Sizes).Select(n => DenseSize(n, Math.Max(1, settings.Repeats), numpy, numpyReason)).ToList();
+        var hvp = ListOption.Ints(settings.HvpSizes).Select(n => HvpSize(n, settings.HvpTolerance)).ToList();
 
         var table = new Table().Title("Dense Hessian (CPU, float64, d = 2, ε = 0.05 × mean cost, τ = 1e-10), best-of-N seconds")
             .AddColumns("n = m", "Algorithm 1 (ours)", "Schur (ours)", "numpy Algorithm 1", "speed-up Schur", "marginal error ours / numpy");
@@ -82,9 +81,6 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
         AnsiConsole.MarkupLine($"saved {Markup.Escape(settings.Json)}");
         return 0;
     }
-
-    private static int[] Sizes(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 
     private static (double[,] X, double[,] Y) Clouds(int n)
     {

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Globalization;
 using OtNative.Core;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -45,8 +44,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        var sizes = settings.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var sizes = ListOption.Ints(settings.Sizes);
         string potReason = "skipped (--no-pot)";
         var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
         AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baseline: {Markup.Escape(potReason)}");
