@@ -112,11 +112,15 @@ let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) =
                 if tmax > Double.NegativeInfinity then
                     let shift = Vector<float>(tmax)
                     let mutable vs = Vector<float>.Zero
+                    let mutable vs2 = Vector<float>.Zero
                     let mutable q = 0
-                    while q < t1 - t0 do
+                    // Two independent exponentials per step: their long FMA chains overlap.
+                    while q + 2 * lanes <= t1 - t0 do
                         vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
-                        q <- q + lanes
-                    let s = Vector.Sum vs
+                        vs2 <- vs2 + SimdMath.exp(Vector<float>(z, q + lanes) - shift)
+                        q <- q + 2 * lanes
+                    if q < t1 - t0 then vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
+                    let s = Vector.Sum(vs + vs2)
                     if tmax > runMax then
                         runSum <- runSum * exp (runMax - tmax) + s
                         runMax <- tmax
