@@ -140,7 +140,7 @@ public static class ComparisonProtocol
                 foreach (var m in Methods)
                 {
                     string? reason = stopped.GetValueOrDefault(m);
-                    if (reason is null && !IsOurs(m) && n > s.ComparisonMaxN) reason = $"not run above n = {s.ComparisonMaxN} (the protocol's range for comparison methods)";
+                    if (reason is null && !IsOurs(m) && n > s.ComparisonMaxN) reason = $"not run: n > {s.ComparisonMaxN}, the protocol's range for comparison methods";
                     if (reason is null && PredictedBytes(m, n) > available) reason = $"over memory budget (needs ~{PredictedBytes(m, n) / 1073741824.0:F1} GiB)";
                     if (reason is null && last.TryGetValue(m, out var prev) && prev.Seconds * Math.Pow((double)n / prev.N, 3) > s.BudgetSeconds)
                         reason = $"over time budget (~{prev.Seconds * Math.Pow((double)n / prev.N, 3):F0} s predicted > {s.BudgetSeconds} s)";

@@ -45,9 +45,9 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         NpyFile.Write(settings.Out!, hessian.Hessian.ToArray2D());
         var marginal = Hessian.marginalError(hessian.Hessian, input.X.GetLength(1), result.Kernel.Problem.A);
         AnsiConsole.MarkupLine($"Hessian ({hessian.Hessian.Rows}×{hessian.Hessian.Cols}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
-                               $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped, smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
+                               $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
         if (settings.Json is not null)
-            JsonReport.Write(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });
+            JsonReport.Write(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });
         return 0;
     }
 }

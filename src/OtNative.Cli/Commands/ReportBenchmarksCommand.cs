@@ -109,13 +109,13 @@ public sealed class ReportBenchmarksCommand : Command<ReportBenchmarksCommand.Se
         md.AppendLine("## Runtime and memory");
         md.AppendLine();
         md.AppendLine("Median seconds of the Hessian alone (the Sinkhorn solve is shared and listed separately; unroll's includes its own solve with tangents) " +
-                      "and the managed memory it allocated (an upper bound on its peak). A method past its reach says why.");
+                      $"and the managed memory it allocated (an upper bound on its peak). —: not run, the comparison methods stop at n = {p.ComparisonMaxN} as the protocol says; a method past its time or memory budget says so.");
         md.AppendLine();
         md.AppendLine($"| s | n | Sinkhorn s | {string.Join(" | ", methods)} |");
         md.AppendLine($"|---|---|---|{string.Concat(methods.Select(_ => "---|"))}");
         foreach (var g in c.Runtime.GroupBy(x => (x.Scale, x.N)))
             md.AppendLine($"| {g.Key.Scale} | {g.Key.N} | {F(g.First().SolveSeconds, "F3")} | " + string.Join(" | ", methods.Select(m => g.First(x => x.Method == m) is var x && x.MedianSeconds is { } sec
-                ? $"{F(sec, "G3")} s, {F(x.AllocatedMiB!.Value, "F1")} MiB" : $"— ({x.Status})")) + " |");
+                ? $"{F(sec, "G3")} s, {F(x.AllocatedMiB!.Value, "F1")} MiB" : x.Status.StartsWith("not run", StringComparison.Ordinal) ? "—" : $"— ({x.Status})")) + " |");
         md.AppendLine();
         md.AppendLine("![runtime](" + rel + "/runtime.png)");
         md.AppendLine();
