@@ -21,5 +21,5 @@ timeout 420 "$runner" cli bench gpu --json "$out/bench-gpu.json" 2>&1 | tee "$ou
 bench_status=${PIPESTATUS[0]}
 echo "== summary =="
 tail -1 "$out/tests.txt"
-grep -E '^\|' "$out/bench.txt" || true
+grep -E '│|┌|└|├' "$out/bench.txt" || true
 [ "$tests_status" -eq 0 ] && [ "$bench_status" -eq 0 ]
