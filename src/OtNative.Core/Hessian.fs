@@ -79,8 +79,9 @@ module Hessian =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let plan, x, y, hd = pm.Plan.Data, pm.X.Data, pm.Y.Data, h.Data
         let nd = n * d
-        let diff = Array.zeroCreate d
-        for k in 0 .. n - 1 do
+        // Each k writes only its own d×d block: the rows run in parallel.
+        System.Threading.Tasks.Parallel.For(0, n, fun k ->
+            let diff = Array.zeroCreate d
             let block = (k * d) * nd + k * d
             for j in 0 .. m - 1 do
                 let w = 4.0 * plan.[k * m + j] / pm.Eps
@@ -90,7 +91,8 @@ module Hessian =
                     for t in 0 .. d - 1 do
                         hd.[block + q * nd + t] <- hd.[block + q * nd + t] - wq * diff.[t]
             for q in 0 .. d - 1 do
-                hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * pm.R.[k]
+                hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * pm.R.[k])
+        |> ignore
 
     /// R_g (m × nd): R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k.
     let private gBlock (pm: PlanMoments) (schur: bool) =
@@ -98,12 +100,13 @@ module Hessian =
         let rg = Array.zeroCreate (m * n * d)
         let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
         let shift = Array.init (n * d) (fun t -> 2.0 * x.[t] - (if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0))
-        for j in 0 .. m - 1 do
+        System.Threading.Tasks.Parallel.For(0, m, fun j ->
             let row = j * n * d
             for k in 0 .. n - 1 do
                 let pkj = plan.[k * m + j]
                 for q in 0 .. d - 1 do
-                    rg.[row + k * d + q] <- pkj * (shift.[k * d + q] - 2.0 * y.[j * d + q])
+                    rg.[row + k * d + q] <- pkj * (shift.[k * d + q] - 2.0 * y.[j * d + q]))
+        |> ignore
         Matrix(m, n * d, rg)
 
     /// diag(w) A.
