@@ -104,16 +104,21 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
 
     /// Preconditioned CG on (S + ridge I) z = b for every b at once: each column keeps its own step
     /// sizes and stops on its own residual; the streamed passes are shared. Reports the worst column.
-    let solveS (bs: float[][]) =
+    /// A right-hand side that is zero up to rounding against `scales` (the sizes of the terms it was
+    /// formed from) lies in S's numerical null space — a plan that is a permutation up to 1e-16 — and
+    /// gets z = 0, as truncating S's spectrum would give it; a direction of zero curvature stops its
+    /// column with the residual reported, never an infinite step.
+    let solveS (bs: float[][]) (scales: float[]) =
         let k = bs.Length
         let b = Array.map Array.copy bs
         Array.iter project b
-        let bNorm = b |> Array.map (fun v -> sqrt (dot v v))
+        let bNorm = b |> Array.mapi (fun c v -> let norm = sqrt (dot v v) in if norm <= 1e-12 * scales.[c] then 0.0 else norm)
         let z = Array.init k (fun _ -> Array.zeroCreate m)
         let res = Array.map Array.copy b
         let rel = bNorm |> Array.map (fun v -> if v = 0.0 then 0.0 else 1.0)
+        let stalled = Array.zeroCreate k
         let iterations = Array.zeroCreate k
-        let active () = [| for c in 0 .. k - 1 do if rel.[c] > cg.Tolerance && iterations.[c] < cg.MaxIterations then yield c |]
+        let active () = [| for c in 0 .. k - 1 do if rel.[c] > cg.Tolerance && iterations.[c] < cg.MaxIterations && not stalled.[c] then yield c |]
         let mutable live = active ()
         let pre = Array.zeroCreate k
         let dir = Array.zeroCreate k
@@ -124,15 +129,16 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
         while live.Length > 0 do
             let sd = applyS (live |> Array.map (fun c -> dir.[c]))
             live |> Array.iteri (fun i c ->
-                let alpha = rz.[c] / dot dir.[c] sd.[i]
-                if not (Double.IsFinite alpha) then
-                    raise (NumericalFailureException(sprintf "CG on the Schur complement broke down at iteration %d (residual %g)." iterations.[c] rel.[c], iterations.[c], rel.[c]))
-                for j in 0 .. m - 1 do
-                    z.[c].[j] <- z.[c].[j] + alpha * dir.[c].[j]
-                    res.[c].[j] <- res.[c].[j] - alpha * sd.[i].[j]
-                project res.[c]
-                rel.[c] <- sqrt (dot res.[c] res.[c]) / bNorm.[c]
-                iterations.[c] <- iterations.[c] + 1)
+                let curvature = dot dir.[c] sd.[i]
+                let alpha = rz.[c] / curvature
+                if not (curvature > 0.0 && Double.IsFinite alpha) then stalled.[c] <- true
+                else
+                    for j in 0 .. m - 1 do
+                        z.[c].[j] <- z.[c].[j] + alpha * dir.[c].[j]
+                        res.[c].[j] <- res.[c].[j] - alpha * sd.[i].[j]
+                    project res.[c]
+                    rel.[c] <- sqrt (dot res.[c] res.[c]) / bNorm.[c]
+                    iterations.[c] <- iterations.[c] + 1)
             live <- active ()
             if live.Length > 0 then
                 let next = precondition (live |> Array.map (fun c -> res.[c]))
@@ -147,7 +153,8 @@ type HessianOperator(kernel: ITransportKernel, solution: SinkhornResult, cg: CgO
     /// Solves H [w_f; w_g] = [u_f; u_g] for each pair by eliminating the f-block; returns the w_g.
     let solveH (ufs: float[][]) (ugs: float[][]) =
         let back = coupledBack ufs
-        solveS (Array.map2 (fun (ug: float[]) (bk: float[]) -> Array.mapi (fun j u -> u - bk.[j]) ug) ugs back)
+        let scales = Array.map2 (fun (ug: float[]) (bk: float[]) -> sqrt (dot ug ug) + sqrt (dot bk bk)) ugs back
+        solveS (Array.map2 (fun (ug: float[]) (bk: float[]) -> Array.mapi (fun j u -> u - bk.[j]) ug) ugs back) scales
 
     /// For each w: Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k) and P w, in one pass.
     let contract (ws: float[][]) =

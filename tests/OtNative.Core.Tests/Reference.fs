@@ -23,23 +23,29 @@ let weights (rng: Random) n uniform =
         let s = Array.sum w
         w |> Array.map (fun v -> v / s)
 
-/// Classic Sinkhorn in the scaling domain on the dense kernel K = exp(−C/ε): u = a/(Kv), v = b/(Kᵀu).
-/// Independent of the log-domain code; valid only where exp(−C/ε) does not underflow.
-/// Returns the plan and the potentials f = ε log(u/a), g = ε log(v/b).
-let denseSinkhorn (c: float[,]) (a: float[]) (b: float[]) (eps: float) (iterations: int) =
+/// Classic Sinkhorn in the scaling domain on the dense kernel K = exp(−C/ε): u = a/(Kv), v = b/(Kᵀu),
+/// until the row marginal Σ|u∘(Kv) − a| is below 1e-15 (or `maxIterations`: near-permutation plans
+/// converge sublinearly). Independent of the log-domain code; valid only where exp(−C/ε) does not
+/// underflow. Returns the plan and the potentials f = ε log(u/a), g = ε log(v/b).
+let denseSinkhorn (c: float[,]) (a: float[]) (b: float[]) (eps: float) (maxIterations: int) =
     let n, m = a.Length, b.Length
     let k = Array2D.init n m (fun i j -> exp (-c.[i, j] / eps))
     let u = Array.create n 1.0
     let v = Array.create m 1.0
-    for _ in 1 .. iterations do
+    let mutable err = infinity
+    let mutable iteration = 0
+    while err >= 1e-15 && iteration < maxIterations do
         for j in 0 .. m - 1 do
             let mutable s = 0.0
             for i in 0 .. n - 1 do s <- s + k.[i, j] * u.[i]
             v.[j] <- b.[j] / s
+        err <- 0.0
         for i in 0 .. n - 1 do
             let mutable s = 0.0
             for j in 0 .. m - 1 do s <- s + k.[i, j] * v.[j]
+            err <- err + abs (u.[i] * s - a.[i])
             u.[i] <- a.[i] / s
+        iteration <- iteration + 1
     let plan = Array2D.init n m (fun i j -> u.[i] * k.[i, j] * v.[j])
     plan, Array.init n (fun i -> eps * log (u.[i] / a.[i])), Array.init m (fun j -> eps * log (v.[j] / b.[j]))
 

@@ -285,3 +285,17 @@ let ``parameter Hessian: dense path, HVP path and finite differences of the para
 let ``parameter Hessian prefers HVPs when the dense Hessian would not fit`` () =
     Assert.True(ParameterHessian.preferDense 500 500 2 5)
     Assert.False(ParameterHessian.preferDense 20_000 20_000 2 5)
+
+[<Fact>]
+let ``an HVP on a plan that is a permutation up to rounding matches the truncated dense Hessian`` () =
+    // The FsCheck draw that once broke CG: n = m = 2, d = 4, ε = 0.02 × mean cost, off-diagonal plan entries
+    // ~1e-22, so S vanishes on 1⊥ and the right-hand side is zero up to rounding.
+    let spec = { Seed = 222357613; N = 2; M = 2; D = 4; EpsScale = 0.02; Uniform = true }
+    let _, p, res = solveSpec spec
+    use kernel = cpu.Prepare p
+    let dense = hessian p res Eigen (LinearAlgebra.get ())
+    let a = Matrix(2, 4, [| 0.3; -1.2; 0.5; 2.0; -0.7; 0.1; 1.1; -0.4 |])
+    let hv, report = HessianOperator(kernel, res, CgOptions.Default).Apply a
+    Assert.True(report.Converged)
+    let expected = Dense.times dense (Matrix.Column a.Data)
+    Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "HVP vs dense %g" (relativeError hv.Data expected.Data))

@@ -13,7 +13,7 @@ let ``log-domain solver matches the dense scaling-form Sinkhorn`` (spec: Problem
     let spec = { spec with EpsScale = max spec.EpsScale 0.1 }
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
-    let plan, fRef, gRef = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 20_000
+    let plan, fRef, gRef = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 200_000
     whenConverged res <| fun () ->
     use kernel = cpu.Prepare p
     let ours = (Gradients.cost kernel res).Data
