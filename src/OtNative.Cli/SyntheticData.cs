@@ -23,7 +23,6 @@ public static class SyntheticData
         return x;
     }
 
-    /// <summary>A standard normal draw (Box–Muller).</summary>
-    public static double NextGaussian(this Random rng) =>
-        Math.Sqrt(-2.0 * Math.Log(1.0 - rng.NextDouble())) * Math.Cos(2.0 * Math.PI * rng.NextDouble());
+    /// <summary>A standard normal draw (the core's Box–Muller).</summary>
+    public static double NextGaussian(this Random rng) => Core.Synthetic.gaussian(rng);
 }

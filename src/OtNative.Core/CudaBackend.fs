@@ -61,9 +61,21 @@ type internal CudaTransportKernel(problem: OtProblem, context: CudaContext, kern
 
     let grid count = uint ((count + int block - 1) / int block)
 
-    let withBuffer (values: float[]) (body: DeviceBuffer<float> -> 'T) =
-        use b = DeviceBuffer<float>.Upload(ReadOnlySpan values)
-        body b
+    // Device scratch kept across calls, keyed by role and length: a Sinkhorn or CG loop calls the same
+    // primitives with the same sizes every iteration (the two half-steps alternating n and m), and
+    // cuMemAlloc/cuMemFree per half-step would cost more than the transfer.
+    let scratch = Collections.Generic.Dictionary<struct (string * int), DeviceBuffer<float>>()
+    let buffer role length =
+        match scratch.TryGetValue(struct (role, length)) with
+        | true, b -> b
+        | _ ->
+            let fresh = DeviceBuffer<float>.Allocate length
+            scratch.[struct (role, length)] <- fresh
+            fresh
+    let upload role (values: float[]) =
+        let b = buffer role values.Length
+        b.CopyFrom(ReadOnlySpan values)
+        b
 
     interface ITransportKernel with
         member _.Problem = problem
@@ -71,11 +83,10 @@ type internal CudaTransportKernel(problem: OtProblem, context: CudaContext, kern
         member _.Softmin(side, eps, other, result) =
             context.MakeCurrent()
             let rows, cols, nRows, nCols, _, logCols = oriented side
-            let colTerm = Array.init nCols (fun j -> other.[j] / eps + logCols.[j])
-            withBuffer colTerm (fun term ->
-                use out = DeviceBuffer<float>.Allocate nRows
-                kernels.Softmin.Launch(grid nRows, block, context.Stream, rows, cols, term, nRows, nCols, d, eps, out)
-                Array.blit (out.Download()) 0 result 0 nRows)
+            let term = upload "colTerm" (Array.init nCols (fun j -> other.[j] / eps + logCols.[j]))
+            let out = buffer "rowOut" nRows
+            kernels.Softmin.Launch(grid nRows, block, context.Stream, rows, cols, term, nRows, nCols, d, eps, out)
+            Array.blit (out.Download()) 0 result 0 nRows
 
         member _.Apply(side, eps, f, g, v, costWeighted) =
             context.MakeCurrent()
@@ -85,32 +96,34 @@ type internal CudaTransportKernel(problem: OtProblem, context: CudaContext, kern
             let rowTerm = Array.init nRows (fun i -> rowPot.[i] / eps + logRows.[i])
             let colTerm = Array.init nCols (fun j -> colPot.[j] / eps + logCols.[j])
             let out = Matrix.Zeros(nRows, v.Cols)
-            withBuffer rowTerm (fun rt ->
-                withBuffer colTerm (fun ct ->
-                    // At most 16 columns per launch (the kernel's register accumulators).
-                    for c0 in 0 .. maxColumns .. v.Cols - 1 do
-                        let k = min maxColumns (v.Cols - c0)
-                        let chunk = Array.init (nCols * k) (fun t -> v.[t / k, c0 + t % k])
-                        withBuffer chunk (fun vb ->
-                            use res = DeviceBuffer<float>.Allocate(nRows * k)
-                            kernels.Apply.Launch(grid nRows, block, context.Stream, rows, cols, rt, ct, vb, nRows, nCols, d, k, eps, (if costWeighted then 1 else 0), res)
-                            let host = res.Download()
-                            for i in 0 .. nRows - 1 do
-                                for q in 0 .. k - 1 do out.[i, c0 + q] <- host.[i * k + q])))
+            let rt = upload "rowTerm" rowTerm
+            let ct = upload "colTerm" colTerm
+            // At most 16 columns per launch (the kernel's register accumulators).
+            for c0 in 0 .. maxColumns .. v.Cols - 1 do
+                let k = min maxColumns (v.Cols - c0)
+                let vb = upload "v" (Array.init (nCols * k) (fun t -> v.[t / k, c0 + t % k]))
+                let res = buffer "applyOut" (nRows * k)
+                kernels.Apply.Launch(grid nRows, block, context.Stream, rows, cols, rt, ct, vb, nRows, nCols, d, k, eps, (if costWeighted then 1 else 0), res)
+                let host = res.Download()
+                for i in 0 .. nRows - 1 do
+                    for q in 0 .. k - 1 do out.[i, c0 + q] <- host.[i * k + q]
             out
 
         member _.Plan(eps, f, g) =
             context.MakeCurrent()
             let n, m = problem.N, problem.M
-            withBuffer (Array.init n (fun i -> f.[i] / eps + logA.[i])) (fun rt ->
-                withBuffer (Array.init m (fun j -> g.[j] / eps + logB.[j])) (fun ct ->
-                    use out = DeviceBuffer<float>.Allocate(n * m)
-                    kernels.Plan.Launch(uint ((int64 n * int64 m + int64 block - 1L) / int64 block), block, context.Stream, xs, ys, rt, ct, n, m, d, eps, out)
-                    Matrix(n, m, out.Download())))
+            let rt = upload "rowTerm" (Array.init n (fun i -> f.[i] / eps + logA.[i]))
+            let ct = upload "colTerm" (Array.init m (fun j -> g.[j] / eps + logB.[j]))
+            // The n×m plan is asked for once per dense Hessian: not worth keeping on the device.
+            use out = DeviceBuffer<float>.Allocate(n * m)
+            kernels.Plan.Launch(uint ((int64 n * int64 m + int64 block - 1L) / int64 block), block, context.Stream, xs, ys, rt, ct, n, m, d, eps, out)
+            Matrix(n, m, out.Download())
 
         member _.Dispose() =
             xs.Dispose()
             ys.Dispose()
+            for b in scratch.Values do b.Dispose()
+            scratch.Clear()
 
 /// The CUDA backend: the same primitives as the CPU reference, on device 0 through our own interop. Without a
 /// driver or device `IsAvailable` is false and nothing is loaded; `Prepare` then fails with the reason.

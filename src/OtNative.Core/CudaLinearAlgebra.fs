@@ -14,7 +14,8 @@ type CudaLinearAlgebra(context: CudaContext) =
     let blas = lazy (BlasHandle.Create context)
     let solver = lazy (SolverHandle.Create context)
     let upload (m: Matrix) = DeviceBuffer<float>.Upload(ReadOnlySpan m.Data)
-    let transposeSquare n (data: float[]) = Array.init (n * n) (fun t -> data.[(t % n) * n + t / n])
+    /// A column-major n×n download as a row-major matrix.
+    let ofColumnMajor n (data: float[]) = Matrix(n, n, data).Transpose()
     let mirrorLower n (c: float[]) =
         Symmetric.mirrorLower n c
         c
@@ -48,7 +49,7 @@ type CudaLinearAlgebra(context: CudaContext) =
             CuBlas.Check(CuBlas.cublasDsyrk_v2(blas.Value.Handle, CuBlas.FillLower, (if transposed then CuBlas.OpN else CuBlas.OpT),
                                                n, k, &&one, da.Pointer, max 1 a.Cols, &&zero, dc.Pointer, max 1 n), "cublasDsyrk_v2")
             // Column-major lower = row-major upper: transpose, then mirror.
-            Matrix(n, n, mirrorLower n (transposeSquare n (dc.Download())))
+            Matrix(n, n, mirrorLower n (ofColumnMajor n (dc.Download())).Data)
 
         member _.SymmetricEigen a =
             context.MakeCurrent()
@@ -62,7 +63,7 @@ type CudaLinearAlgebra(context: CudaContext) =
             CuSolver.Check(CuSolver.cusolverDnDsyevd(solver.Value.Handle, CuSolver.EigModeVector, CuBlas.FillLower, n, da.Pointer, n, dw.Pointer, work.Pointer, lwork, info.Pointer), "cusolverDnDsyevd")
             SolverHandle.CheckInfo(info, "cusolverDnDsyevd")
             // Eigenvectors come back as columns of a column-major matrix.
-            dw.Download(), Matrix(n, n, transposeSquare n (da.Download()))
+            dw.Download(), ofColumnMajor n (da.Download())
 
         member _.CholeskyFactor a =
             context.MakeCurrent()
@@ -75,7 +76,7 @@ type CudaLinearAlgebra(context: CudaContext) =
             CuSolver.Check(CuSolver.cusolverDnDpotrf(solver.Value.Handle, CuBlas.FillLower, n, da.Pointer, n, work.Pointer, lwork, info.Pointer), "cusolverDnDpotrf")
             match info.Download().[0] with
             | 0 ->
-                let l = transposeSquare n (da.Download())
+                let l = (ofColumnMajor n (da.Download())).Data
                 for i in 0 .. n - 1 do Array.fill l (i * n + i + 1) (n - i - 1) 0.0
                 Some(Matrix(n, n, l))
             | v when v > 0 -> None
