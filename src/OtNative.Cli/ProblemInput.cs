@@ -1,3 +1,4 @@
+using OtNative.Terminal;
 namespace OtNative.Cli;
 
 /// <summary>The arrays and solver options a <see cref="ProblemSettings"/> names, loaded and checked.</summary>

@@ -1,3 +1,4 @@
+using OtNative.Benchmarks.Commands;
 using OtNative.Cli.Commands;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,3 +1,4 @@
+using OtNative.Applications;
 using OtNative.Core;
 using ScottPlot;
 

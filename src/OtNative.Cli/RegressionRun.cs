@@ -1,3 +1,5 @@
+using OtNative.Applications;
+using OtNative.Terminal;
 using OtNative.Core;
 using Spectre.Console;
 
@@ -29,7 +31,7 @@ public static class RegressionRun
         var t = new double[p, d];
         for (int i = 0; i < p; i++)
             for (int j = 0; j < d; j++)
-                t[i, j] = p == d ? (i == j ? 1.0 : 0.0) : rng.NextGaussian() / Math.Sqrt(p);
+                t[i, j] = p == d ? (i == j ? 1.0 : 0.0) : Synthetic.gaussian(rng) / Math.Sqrt(p);
         return t;
     }
 

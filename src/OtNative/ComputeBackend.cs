@@ -27,6 +27,24 @@ public static class Backends
         _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
     };
 
+    /// <summary>
+    /// The backend that <paramref name="choice"/> selects for <paramref name="problem"/>: <see cref="ComputeBackend.Auto"/>
+    /// takes CUDA only when it supports the problem (device present, point clouds, d within the kernels' limit) and
+    /// otherwise the CPU, saying why in <c>FallbackReason</c>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">CUDA was asked for explicitly and cannot take this problem; the message says why.</exception>
+    public static (IBackend Backend, string? FallbackReason) Resolve(ComputeBackend choice, OtProblem problem)
+    {
+        if (choice == ComputeBackend.Cpu) return (CpuBackend.Instance, null);
+        IBackend cuda = CudaBackend.Instance;
+        var support = cuda.Supports(problem);
+        if (support is BackendSupport.Unsupported unsupported)
+            return choice == ComputeBackend.Auto
+                ? (CpuBackend.Instance, $"CPU instead of CUDA: {unsupported.reason}")
+                : throw new NotSupportedException($"The CUDA backend cannot take this problem: {unsupported.reason}.");
+        return (cuda, null);
+    }
+
     private static bool CudaAvailable => ((IBackend)CudaBackend.Instance).IsAvailable;
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive).</summary>

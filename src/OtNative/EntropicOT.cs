@@ -50,8 +50,9 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var problem = OtProblemModule.createWith(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b), options.RenormalizeWeights);
-        var (value, xy, xx, yy) = Values.divergence(Backends.Resolve(options.Backend), problem, options.ToCore());
-        return new DivergenceResult(value, xy.Value, xx.Value, yy.Value, xy.Epsilon, xy.Converged && xx.Converged && yy.Converged);
+        var d = Values.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore());
+        return new DivergenceResult(d.Value, d.Cross.Value, d.SourceSelf.Value, d.TargetSelf.Value, d.Cross.Epsilon,
+            d.Cross.Converged && d.SourceSelf.Converged && d.TargetSelf.Converged);
     }
 
     /// <summary>The weighted mean cost Σ a_i b_j ‖x_i − y_j‖², the unit of a relative ε.</summary>
@@ -77,16 +78,7 @@ public static class EntropicOT
 
     private static SinkhornResult Run(OtProblem problem, SinkhornOptions options)
     {
-        var backend = Backends.Resolve(options.Backend);
-        var kernel = backend.Prepare(problem);
-        try
-        {
-            return new SinkhornResult(kernel, Sinkhorn.solveWith(kernel, options.ToCore()), backend.Name);
-        }
-        catch
-        {
-            kernel.Dispose();
-            throw;
-        }
+        var (backend, note) = Backends.Resolve(options.Backend, problem);
+        return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore()), note);
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.FSharp.Core;
+using OtNative.Applications;
 using OtNative.Core;
 
 namespace OtNative;
@@ -34,6 +35,8 @@ public sealed record RegressionOptions
     public double GdLossGap { get; init; } = Defaults.GdLossGap;
     /// <summary>Seeds the mini-batches.</summary>
     public int Seed { get; init; }
+    /// <summary>Where the solves, Hessians and Newton systems run. Default the CPU.</summary>
+    public ComputeBackend Backend { get; init; } = ComputeBackend.Cpu;
     /// <summary>Receives every iteration as it is measured.</summary>
     public IProgress<RegressionIteration>? Progress { get; init; }
 
@@ -45,7 +48,7 @@ public sealed record RegressionOptions
             SinkhornTolerance is { } tol ? FSharpOption<double>.Some(tol) : null,
             Defaults.SinkhornMaxIterations, BatchSize, SgdLearningRate, MaxSgd, Defaults.HessianCheckEvery,
             NewtonLearningRate, Defaults.MaxBacktracking, MaxNewton, Defaults.Patience, Defaults.MinImprovement,
-            GdLearningRate, MaxGd, GdLossGap, Seed, Defaults.Cg,
+            GdLearningRate, MaxGd, GdLossGap, Seed, Defaults.Cg, Backends.Resolve(Backend),
             progress is null ? null : FSharpOption<FSharpFunc<RegressionIteration, Unit>>.Some(FuncConvert.FromAction<RegressionIteration>(progress.Report)));
     }
 }

@@ -1,3 +1,4 @@
+using OtNative.Applications;
 using OtNative.Core;
 
 namespace OtNative;
@@ -20,22 +21,22 @@ public static class ShuffledRegression
     /// <param name="options">Settings; null = <see cref="RegressionOptions"/> defaults.</param>
     /// <exception cref="ArgumentException">Bad shapes or settings, or a rank-deficient X (singular Newton system).</exception>
     public static RegressionComparison Compare(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null) =>
-        Core.ShuffledRegression.compare(Problem(x, y, thetaStar), Arrays.ToMatrix(theta0, nameof(theta0)), (options ?? new RegressionOptions()).ToCore());
+        Applications.ShuffledRegression.compare(Problem(x, y, thetaStar), Arrays.ToMatrix(theta0, nameof(theta0)), (options ?? new RegressionOptions()).ToCore());
 
     /// <summary>
     /// <see cref="Compare(double[,], double[,], double[,], double[,], RegressionOptions)"/> for a constrained map θ = map(φ), e.g.
-    /// <see cref="Core.ParameterMapModule.rotationScale"/> (φ = log s and a rotation vector) for registration.
+    /// <see cref="Applications.ParameterMapModule.rotationScale"/> (φ = log s and a rotation vector) for registration.
     /// </summary>
     public static RegressionComparison Compare(double[,] x, double[,] y, ParameterMap map, double[] phi0, double[,]? thetaStar = null, RegressionOptions? options = null) =>
-        Core.ShuffledRegression.compareWith(map, Problem(x, y, thetaStar), phi0, (options ?? new RegressionOptions()).ToCore());
+        Applications.ShuffledRegression.compareWith(map, Problem(x, y, thetaStar), phi0, (options ?? new RegressionOptions()).ToCore());
 
     /// <summary>SGD stage then relaxed Newton only; returns the Newton fit (its history excludes the SGD steps).</summary>
     public static RegressionFit FitNewton(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null)
     {
         var o = (options ?? new RegressionOptions()).ToCore();
         var problem = Problem(x, y, thetaStar);
-        var (thetaSgd, _) = Core.ShuffledRegression.stochasticStage(problem, Arrays.ToMatrix(theta0, nameof(theta0)), o);
-        return Core.ShuffledRegression.relaxedNewton(problem, thetaSgd, o);
+        var (thetaSgd, _) = Applications.ShuffledRegression.stochasticStage(problem, Arrays.ToMatrix(theta0, nameof(theta0)), o);
+        return Applications.ShuffledRegression.relaxedNewton(problem, thetaSgd, o);
     }
 
     private static ShuffledRegressionProblem Problem(double[,] x, double[,] y, double[,]? thetaStar) =>

@@ -4,20 +4,24 @@ namespace OtNative;
 
 /// <summary>
 /// A solved entropic OT problem: values, potentials, diagnostics, and derivatives on demand.
-/// Holds the problem prepared on its backend; dispose it to release backend memory (a no-op on the CPU).
+/// Holds the solved plan on its backend (computed marginals, the Hessian operator are cached there); dispose it
+/// to release backend memory. A disposed result throws <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class SinkhornResult : IDisposable
 {
-    private readonly ITransportKernel _kernel;
+    private readonly SolvedPlan _plan;
     private readonly Core.SinkhornResult _result;
     private readonly Lazy<double> _sharp;
+    private readonly Lazy<HessianOperator> _operator;
 
-    internal SinkhornResult(ITransportKernel kernel, Core.SinkhornResult result, string backend)
+    internal SinkhornResult(SolvedPlan plan, string? backendNote = null)
     {
-        _kernel = kernel;
-        _result = result;
-        Backend = backend;
-        _sharp = new Lazy<double>(() => Values.sharp(_kernel, _result));
+        _plan = plan;
+        _result = plan.Solution;
+        Backend = plan.Backend.Name;
+        BackendNote = backendNote;
+        _sharp = new Lazy<double>(() => Values.sharp(_plan));
+        _operator = new Lazy<HessianOperator>(() => new HessianOperator(_plan, CgOptions.Default));
     }
 
     /// <summary>Entropic OT value L_ε (the dual objective ⟨a,f⟩ + ⟨b,g⟩; equal to L_ε at convergence, a lower bound before).</summary>
@@ -27,7 +31,7 @@ public sealed class SinkhornResult : IDisposable
     public double SharpValue => _sharp.Value;
 
     /// <summary>The primal value ⟨P,C⟩ + ε KL(P‖a⊗b) of the computed plan; equals <see cref="Value"/> at convergence.</summary>
-    public double PrimalValue() => Values.primal(_kernel, _result);
+    public double PrimalValue() => Values.primal(_plan);
 
     /// <summary>The absolute ε used.</summary>
     public double Epsilon => _result.Epsilon;
@@ -47,6 +51,9 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>The backend that solved it (<c>cpu</c>, <c>cuda</c>).</summary>
     public string Backend { get; }
 
+    /// <summary>Why an automatic backend choice fell back to the CPU, or null when it did not.</summary>
+    public string? BackendNote { get; }
+
     /// <summary>Source potential f (a copy).</summary>
     public double[] F => (double[])_result.F.Clone();
 
@@ -54,21 +61,21 @@ public sealed class SinkhornResult : IDisposable
     public double[] G => (double[])_result.G.Clone();
 
     /// <summary>Number of source points n.</summary>
-    public int N => _kernel.Problem.N;
+    public int N => _plan.Problem.N;
 
     /// <summary>Number of target points m.</summary>
-    public int M => _kernel.Problem.M;
+    public int M => _plan.Problem.M;
 
     /// <summary>∂L_ε/∂x (n×d), Theorem 1, with the plan's own marginals: exact for the computed plan.</summary>
     /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
-    public double[,] Gradient() => Gradients.eot(_kernel, _result).ToArray2D();
+    public double[,] Gradient() => Gradients.eot(_plan).ToArray2D();
 
     /// <summary>∂L_ε/∂θ (p×d) for the linear model x = X θ, given the design matrix X (n×p).</summary>
     public double[,] GradientLinearModel(double[,] design) =>
-        Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), Gradients.eot(_kernel, _result)).ToArray2D();
+        Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), Gradients.eot(_plan)).ToArray2D();
 
     /// <summary>The transport plan P (n×m), materialised.</summary>
-    public double[,] Plan() => _kernel.Plan(_result.Epsilon, _result.F, _result.G).ToArray2D();
+    public double[,] Plan() => _plan.Materialise().ToArray2D();
 
     /// <summary>∂L_ε/∂C, which is the plan P (n×m).</summary>
     public double[,] CostGradient() => Plan();
@@ -78,10 +85,10 @@ public sealed class SinkhornResult : IDisposable
     /// the Schur fast path, or without regularisation; eigenvalues ≤ threshold (absolute, or × λ_max when relative) are dropped.
     /// </summary>
     public HessianResult Hessian(HessianMethod? method = null, double threshold = 1e-10, bool relative = false) =>
-        OtNative.Core.Hessian.compute(_kernel, _result, new HessianOptions(method ?? HessianMethod.Eigen, threshold, relative, null));
+        OtNative.Core.Hessian.compute(_plan, new HessianOptions(method ?? HessianMethod.Eigen, threshold, relative));
 
     /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradient); CG settings default to <see cref="CgOptions.Default"/>.</summary>
-    public HessianOperator HessianOperator(CgOptions? cg = null) => new(_kernel, _result, cg ?? CgOptions.Default);
+    public HessianOperator HessianOperator(CgOptions? cg = null) => cg is null ? _operator.Value : new(_plan, cg);
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian.</summary>
     public double[,] HessianVectorProduct(double[,] direction) =>
@@ -101,17 +108,14 @@ public sealed class SinkhornResult : IDisposable
     /// Hessian-vector products, whichever is cheaper (<see cref="ParameterHessianResult.Path"/> says which).
     /// </summary>
     public ParameterHessianResult ParameterHessian(double[,] design, CgOptions? cg = null) =>
-        Core.ParameterHessian.compute(_kernel, _result, Arrays.ToMatrix(design, nameof(design)), cg ?? CgOptions.Default);
+        Core.ParameterHessian.compute(_plan, Arrays.ToMatrix(design, nameof(design)), cg ?? CgOptions.Default);
 
     /// <summary>Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number.</summary>
-    public HSpectrum Spectrum() => HMatrix.spectrum(LinearAlgebra.get(), _kernel.Plan(_result.Epsilon, _result.F, _result.G));
+    public HSpectrum Spectrum() => HMatrix.spectrum(_plan.LinearAlgebra, _plan.Materialise());
 
-    /// <summary>The core result, for the F# API.</summary>
-    public Core.SinkhornResult CoreResult => _result;
-
-    /// <summary>The prepared problem, for the F# API.</summary>
-    public ITransportKernel Kernel => _kernel;
+    /// <summary>The core's solved plan, for the F# API.</summary>
+    public SolvedPlan CorePlan => _plan;
 
     /// <inheritdoc />
-    public void Dispose() => _kernel.Dispose();
+    public void Dispose() => ((IDisposable)_plan).Dispose();
 }

@@ -3,6 +3,7 @@ module OtNative.Core.Tests.ComparisonTests
 open System
 open Xunit
 open OtNative.Core
+open OtNative.Comparison
 open OtNative.Core.Tests.Reference
 
 let private wellConditioned seed =
@@ -19,8 +20,7 @@ let private wellConditioned seed =
 [<InlineData(3)>]
 let ``unroll, implicit and the analytic Hessians agree on well-conditioned problems`` (seed: int) =
     let p, res, tol = wellConditioned seed
-    use kernel = cpu.Prepare p
-    let run m = HessianComparison.run kernel res tol 100_000 0.0 m
+    let run m = HessianComparison.run res tol 100_000 0.0 m
     let reference = (run AnalyticTruncated).Hessian
     let check m bound =
         let r = run m
@@ -40,7 +40,7 @@ let ``unroll runs the same iterations as the solver and its Hessian is the early
     let eps = 0.5 * OtProblem.meanCost p
     let loose = 1e-3
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = Absolute eps; Tolerance = loose }
-    let h, iterations = HessianComparison.unroll p.X p.Y p.A p.B eps loose 100_000
+    let h, iterations = HessianComparison.unroll res.LinearAlgebra p.X p.Y p.A p.B eps loose 100_000
     Assert.Equal(res.Iterations, iterations)
     // Stopped early, its marginal identity holds only to about the solver's tolerance.
     Assert.True(Array.forall Double.IsFinite h.Data)
@@ -69,14 +69,13 @@ let ``the batch API equals single solves`` () =
     for i in 0 .. problems.Length - 1 do
         let p = problems.[i]
         let single = Sinkhorn.solve cpu p opts
-        use kernel = cpu.Prepare p
         let item = batch.[i]
         Assert.Equal<float[]>(single.F, item.Solution.F)
         Assert.Equal(single.Value, item.Solution.Value)
-        Assert.Equal<float[]>((Gradients.eot kernel single).Data, item.Gradient.Value.Data)
-        let dense = (Hessian.compute kernel single { HessianOptions.Default with Method = Schur }).Hessian
+        Assert.Equal<float[]>((Gradients.eot single).Data, item.Gradient.Value.Data)
+        let dense = (Hessian.compute single { HessianOptions.Default with Method = Schur }).Hessian
         Assert.Equal<float[]>(dense.Data, item.Hessian.Value.Data)
-        let hv, _ = HessianOperator(kernel, single, CgOptions.Default).Apply directions.[i]
+        let hv, _ = HessianOperator(single, CgOptions.Default).Apply directions.[i]
         Assert.Equal<float[]>(hv.Data, item.HessianVectorProduct.Value.Data)
 
 [<Fact>]

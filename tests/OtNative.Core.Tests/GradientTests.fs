@@ -17,8 +17,7 @@ let ``EOT gradient equals central finite differences (SPEC 7.1)`` (spec: Problem
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
     whenConverged res <| fun () ->
-    use kernel = cpu.Prepare p
-    let g = Gradients.eot kernel res
+    let g = Gradients.eot res
     let h = 1e-5
     let fd =
         Array.init g.Data.Length (fun t ->
@@ -41,9 +40,8 @@ let ``translation invariance and the gradient-sum identity (SPEC 7.7)`` (spec: P
     let moved = Sinkhorn.solve cpu { p with Geometry = PointClouds(move p.X, move p.Y) } { opts with Epsilon = Absolute res.Epsilon }
     whenConverged res <| fun () ->
     Assert.True(abs (moved.Value - res.Value) <= 1e-9 * (1.0 + abs res.Value), sprintf "%O: %.15g vs %.15g" spec moved.Value res.Value)
-    use kernel = cpu.Prepare p
-    let g = Gradients.eot kernel res
-    let r, s = Values.marginals kernel res
+    let g = Gradients.eot res
+    let r, s = res.RowMass, res.ColumnMass
     for q in 0 .. spec.D - 1 do
         let lhs = Seq.sum (seq { for k in 0 .. p.N - 1 -> g.[k, q] })
         let rhs = 2.0 * (Seq.sum (seq { for k in 0 .. p.N - 1 -> r.[k] * p.X.[k, q] }) - Seq.sum (seq { for j in 0 .. p.M - 1 -> s.[j] * p.Y.[j, q] }))
@@ -58,8 +56,7 @@ let ``linear-model gradient equals finite differences in theta`` () =
     let problemAt (th: Matrix) = OtProblem.create (Dense.times design th) y None None
     let opts = tight (Absolute 0.5)
     let res = Sinkhorn.solve cpu (problemAt theta) opts
-    use kernel = cpu.Prepare(problemAt theta)
-    let grad = Gradients.linearModel design (Gradients.eot kernel res)
+    let grad = Gradients.linearModel design (Gradients.eot res)
     let h = 1e-5
     let fd =
         Array.init theta.Data.Length (fun t ->
@@ -78,8 +75,7 @@ let ``cost gradient is the plan and matches finite differences in C`` () =
     let b = weights rng 5 false
     let opts = tight (Absolute 0.3)
     let res = Sinkhorn.solve cpu (OtProblem.ofCost c (Some a) (Some b)) opts
-    use kernel = cpu.Prepare(OtProblem.ofCost c (Some a) (Some b))
-    let plan = Gradients.cost kernel res
+    let plan = res.Materialise()
     let h = 1e-6
     let fd =
         Array.init 20 (fun t ->

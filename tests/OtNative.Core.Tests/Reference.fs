@@ -62,7 +62,7 @@ let tight eps =
 /// A property that holds for converged solves. Near-permutation plans at small ε make Sinkhorn
 /// converge sublinearly (about 1% of tiny random problems); FsCheck counts those as discarded
 /// cases rather than passes.
-let whenConverged (res: SinkhornResult) (body: unit -> unit) =
+let whenConverged (res: SolvedPlan) (body: unit -> unit) =
     FsCheck.FSharp.Prop.filter res.Converged (FsCheck.FSharp.Prop.ofTestable (lazy (body ())))
 
 let cpu = CpuBackend.Instance :> IBackend

@@ -3,6 +3,7 @@ module OtNative.Core.Tests.RegressionTests
 open System
 open Xunit
 open OtNative.Core
+open OtNative.Applications
 
 let private smallGmm seed =
     Synthetic.gaussianMixtureRegression seed 120 3 2

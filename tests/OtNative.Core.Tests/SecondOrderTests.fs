@@ -12,10 +12,10 @@ let providers : obj[] seq = seq { [| box "managed" |]; [| box "native" |] }
 /// The native provider must load where the tests run: build/test.sh installs liblapacke and OpenBLAS.
 let private provider name =
     if name = "native" then
-        match LinearAlgebra.native with
+        match LinearAlgebraProviders.native with
         | Some la -> la
         | None -> failwith ("native LAPACK is not loadable here: " + OtNative.Interop.NativeLapack.Description)
-    else LinearAlgebra.managed
+    else LinearAlgebraProviders.managed
 
 /// Second-order properties need ε ≥ 0.02 × mean cost (issue 3's range) and a converged plan.
 let private solveSpec (spec: ProblemSpec) =
@@ -23,21 +23,21 @@ let private solveSpec (spec: ProblemSpec) =
     let p = spec.Problem
     spec, p, Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
 
-let private hessian (p: OtProblem) res meth la =
-    use kernel = cpu.Prepare p
-    (Hessian.compute kernel res { HessianOptions.Default with Method = meth; LinearAlgebra = Some la }).Hessian
+/// The dense Hessian of a solved plan, computed on a CPU backend with the given linear algebra.
+let private hessian (p: OtProblem) (res: SolvedPlan) meth la =
+    use onProvider = new SolvedPlan((CpuBackend(la) :> IBackend).Prepare p, res.Solution, true)
+    (Hessian.compute onProvider { HessianOptions.Default with Method = meth }).Hessian
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
 let ``dense Hessian equals finite differences of the gradient and is symmetric (SPEC 7.3)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
-    let h = hessian p res Eigen (LinearAlgebra.get ())
+    let h = hessian p res Eigen (LinearAlgebraProviders.preferred)
     let nd = p.N * p.X.Cols
     let gradAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
         let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
-        use k = cpu.Prepare q
-        (Gradients.eot k r).Data
+        (Gradients.eot r).Data
     let step = 1e-5
     let fd = Matrix.Zeros(nd, nd)
     for t in 0 .. nd - 1 do
@@ -52,17 +52,16 @@ let ``dense Hessian equals finite differences of the gradient and is symmetric (
 let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (SPEC 7.4)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
-    for la in [ LinearAlgebra.managed; LinearAlgebra.get () ] do
+    for la in [ LinearAlgebraProviders.managed; LinearAlgebraProviders.preferred ] do
         let eigen = hessian p res Eigen la
         let schur = hessian p res Schur la
         Assert.True(relativeError schur.Data eigen.Data < 1e-9, sprintf "%O (%s): Schur vs eigen %g" spec la.Name (relativeError schur.Data eigen.Data))
-    let dense = hessian p res Eigen (LinearAlgebra.get ())
-    use kernel = cpu.Prepare p
+    let dense = hessian p res Eigen (LinearAlgebraProviders.preferred)
     let rng = Random(spec.Seed)
     let a = Matrix(p.N, p.X.Cols, Array.init (p.N * p.X.Cols) (fun _ -> gaussian rng))
     let expected = Dense.times dense (Matrix.Column a.Data)
     for pre in [ Identity; Jacobi; Neumann 3 ] do
-        let op = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000; Preconditioner = pre })
+        let op = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000; Preconditioner = pre })
         let hv, report = op.Apply a
         Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "%O (%A): HVP vs dense %g (CG %d its, residual %g)" spec pre (relativeError hv.Data expected.Data) report.Iterations report.Residual)
 
@@ -71,31 +70,29 @@ let ``marginal identity with the plan's own marginals holds to rounding (SPEC 7.
     // Any plan, converged or not: stop early on purpose.
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost (max spec.EpsScale 0.02); MaxIterations = 5 }
-    use kernel = cpu.Prepare p
-    let hr = Hessian.compute kernel res HessianOptions.Default
+    let hr = Hessian.compute res HessianOptions.Default
     // Exact in exact arithmetic; truncating a genuine (non-null) tiny eigenvalue of a near-degenerate
     // plan removes that component, so those rare cases are discarded rather than counted.
     FsCheck.FSharp.Prop.filter (hr.Dropped = 1) (FsCheck.FSharp.Prop.ofTestable (lazy (
     let h = hr.Hessian
-    let r, _ = Values.marginals kernel res
+    let r, _ = res.RowMass, res.ColumnMass
     let scale = 1.0 + Array.max (Array.map abs h.Data)
     Assert.True(Hessian.marginalError h p.X.Cols r / scale < 1e-11, sprintf "%O: %g (scale %g)" spec (Hessian.marginalError h p.X.Cols r) scale))))
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
 let ``H has the simple kernel (1,-1) and Lemma 6 holds (SPEC 7.6)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
-    use kernel = cpu.Prepare p
-    let plan = kernel.Plan(res.Epsilon, res.F, res.G)
+    let plan = res.Materialise()
     let h = HMatrix.dense plan
     let v = Array.init (p.N + p.M) (fun i -> if i < p.N then 1.0 else -1.0)
     let hv = Dense.times h (Matrix.Column v)
     Assert.True(Array.forall (fun t -> abs t < 1e-14) hv.Data)
-    let spectrum = HMatrix.spectrum (LinearAlgebra.get ()) plan
+    let spectrum = HMatrix.spectrum (LinearAlgebraProviders.preferred) plan
     Assert.True(abs spectrum.Eigenvalues.[0] < 1e-13)
     // Lemma 6 through the symmetric similar matrix diag(r)^{-1/2} P diag(1/s) Pᵀ diag(r)^{-1/2}.
     let r, s = HMatrix.marginals plan
     let q = Matrix(p.N, p.M, Array.init (p.N * p.M) (fun t -> plan.Data.[t] / sqrt (r.[t / p.M] * s.[t % p.M])))
-    let values, _ = (LinearAlgebra.get ()).SymmetricEigen(Dense.times q (q.Transpose()))
+    let values, _ = (LinearAlgebraProviders.preferred).SymmetricEigen(Dense.times q (q.Transpose()))
     Assert.Equal(1.0, values.[values.Length - 1], 12)
     // Theorem 5 needs P > 0: at small ε a plan can be numerically block-disconnected (entries ~1e-70 beside
     // ~0.1), and then H has a second genuine near-zero eigenvalue. FsCheck discards those draws.
@@ -109,7 +106,7 @@ let ``permutation couplings have eigenvalues 2/n and 0 (Proposition 8)`` () =
     for n in [ 3; 7; 12 ] do
         let perm = Array.init n id |> Array.sortBy (fun _ -> rng.Next())
         let plan = Matrix(n, n, Array.init (n * n) (fun t -> if perm.[t / n] = t % n then 1.0 / float n else 0.0))
-        let values = (HMatrix.spectrum (LinearAlgebra.get ()) plan).Eigenvalues
+        let values = (HMatrix.spectrum (LinearAlgebraProviders.preferred) plan).Eigenvalues
         Assert.All(values.[0 .. n - 1], fun v -> Assert.Equal(0.0, v, 13))
         Assert.All(values.[n ..], fun v -> Assert.Equal(2.0 / float n, v, 13))
 
@@ -119,7 +116,7 @@ let ``permutation couplings have eigenvalues 2/n and 0 (Proposition 8)`` () =
 [<InlineData(30, 0.3)>]
 let ``circle spectrum matches the circulant closed form (SPEC 4)`` (n: int, eps: float) =
     let _, plan = HMatrix.circle n eps
-    let spectrum = HMatrix.spectrum (LinearAlgebra.get ()) plan
+    let spectrum = HMatrix.spectrum (LinearAlgebraProviders.preferred) plan
     Assert.Equal(HMatrix.circleSmallestPositive n eps, spectrum.SmallestPositive, 12)
     Assert.Equal(2.0 / float n, spectrum.Eigenvalues.[2 * n - 1], 12)
 
@@ -127,21 +124,18 @@ let ``circle spectrum matches the circulant closed form (SPEC 4)`` (n: int, eps:
 let ``the circle plan is what Sinkhorn computes`` () =
     let x, plan = HMatrix.circle 12 0.2
     let res = Sinkhorn.solve cpu (OtProblem.create x x None None) (tight (Absolute 0.2))
-    use kernel = cpu.Prepare(OtProblem.create x x None None)
-    Assert.True(relativeError (kernel.Plan(res.Epsilon, res.F, res.G)).Data plan.Data < 1e-10)
+    Assert.True(relativeError (res.Materialise()).Data plan.Data < 1e-10)
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 20)>]
 let ``sharp distance gradient equals finite differences (SPEC 7.2)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
-    use kernel = cpu.Prepare p
-    let op = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 })
+    let op = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 })
     let g, _ = op.SharpGradient()
     let sharpAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
         let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
-        use k = cpu.Prepare q
-        Values.sharp k r
+        Values.sharp r
     let step = 1e-5
     let fd = Array.init g.Data.Length (fun t ->
         let at delta = (let x = p.X.Copy() in x.Data.[t] <- x.Data.[t] + delta; sharpAt x)
@@ -178,15 +172,15 @@ let ``linear algebra providers agree with direct computations`` (name: string) =
 
 /// The Schur fast path certifies a Cholesky exactly when S's spectrum (computed independently here)
 /// has nothing but the null eigenvalue at or below τ; returns the Schur Hessian.
-let private schurMatchesItsSpectrum (kernel: ITransportKernel) (res: SinkhornResult) =
-    let schur = Hessian.compute kernel res { HessianOptions.Default with Method = Schur }
-    let plan = kernel.Plan(res.Epsilon, res.F, res.G)
+let private schurMatchesItsSpectrum (res: SolvedPlan) =
+    let schur = Hessian.compute res { HessianOptions.Default with Method = Schur }
+    let plan = res.Materialise()
     let r, s = HMatrix.marginals plan
     let n, m = plan.Rows, plan.Cols
     let sMat = Matrix(m, m, Array.init (m * m) (fun t ->
         let i, j = t / m, t % m
         (if i = j then s.[i] else 0.0) - Array.sum (Array.init n (fun k -> plan.[k, i] * plan.[k, j] / r.[k]))))
-    let values, _ = LinearAlgebra.managed.SymmetricEigen sMat
+    let values, _ = LinearAlgebraProviders.managed.SymmetricEigen sMat
     let droppedBySpectrum = values |> Array.filter (fun v -> v <= 1e-10) |> Array.length
     Assert.Equal((if droppedBySpectrum = 1 then CertifiedCholesky else TruncatedEigen), schur.Factorisation)
     Assert.Equal(droppedBySpectrum, schur.Dropped)
@@ -198,8 +192,7 @@ let ``Schur fast path falls back to truncation on the circle at small epsilon`` 
     let x, _ = HMatrix.circle 12 0.01
     let p = OtProblem.create x x None None
     let res = Sinkhorn.solve cpu p (tight (Absolute 0.01))
-    use kernel = cpu.Prepare p
-    let schur = schurMatchesItsSpectrum kernel res
+    let schur = schurMatchesItsSpectrum res
     Assert.Equal(TruncatedEigen, schur.Factorisation)
     Assert.True(Hessian.marginalError schur.Hessian 2 p.A < 1e-6, sprintf "marginal error %g" (Hessian.marginalError schur.Hessian 2 p.A))
 
@@ -213,9 +206,8 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     let x = Matrix(n, 2, Array.init (2 * n) (fun _ -> rng.NextDouble()))
     let p = OtProblem.create x x None None
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.005; Tolerance = 0.01 / (float n ** 0.33); MaxIterations = 100_000 }
-    use kernel = cpu.Prepare p
-    let truncated = Hessian.compute kernel res HessianOptions.Default
-    let noReg = Hessian.compute kernel res { HessianOptions.Default with Method = NoRegularisation }
+    let truncated = Hessian.compute res HessianOptions.Default
+    let noReg = Hessian.compute res { HessianOptions.Default with Method = NoRegularisation }
     Assert.True(Array.forall Double.IsFinite truncated.Hessian.Data)
     Assert.True(truncated.Dropped >= 1)
     let errTruncated = Hessian.marginalError truncated.Hessian 2 p.A
@@ -223,7 +215,7 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     // the paper finds it fails only in some settings.
     Assert.True(errTruncated < 0.1, sprintf "truncated marginal error %g" errTruncated)
     Assert.Equal(0, noReg.Dropped)
-    let schur = schurMatchesItsSpectrum kernel res
+    let schur = schurMatchesItsSpectrum res
     Assert.True(Hessian.marginalError schur.Hessian 2 p.A < 0.1, sprintf "Schur marginal error %g" (Hessian.marginalError schur.Hessian 2 p.A))
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
@@ -234,14 +226,12 @@ let ``sharp loss derivative with respect to the cost matrix equals finite differ
     let eps = spec.EpsScale * OtProblem.meanCost p
     let res = Sinkhorn.solve cpu p (tight (Absolute eps))
     whenConverged res <| fun () ->
-    use kernel = cpu.Prepare p
-    let dc, report = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 }).SharpCostGradient()
+    let dc, report = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 }).SharpCostGradient()
     Assert.True(report.Converged)
     let sharpAt (c: Matrix) =
         let q = OtProblem.ofCost c (Some p.A) (Some p.B)
         let r = Sinkhorn.solve cpu q { tight (Absolute eps) with InitialF = Some res.F }
-        use k = cpu.Prepare q
-        Values.sharp k r
+        Values.sharp r
     let step = 1e-6 * (1.0 + Array.max (Array.map abs cost.Data))
     let fd = Array.init cost.Data.Length (fun t ->
         let at delta = (let c = cost.Copy() in c.Data.[t] <- c.Data.[t] + delta; sharpAt c)
@@ -257,17 +247,15 @@ let ``parameter Hessian: dense path, HVP path and finite differences of the para
     let pCount = 1 + spec.Seed % 3
     let design = Matrix(p.N, pCount, Array.init (p.N * pCount) (fun _ -> gaussian rng))
     let d = p.X.Cols
-    use kernel = cpu.Prepare p
-    let la = LinearAlgebra.get ()
+    let la = LinearAlgebraProviders.preferred
     let dense = ParameterHessian.ofDense la (hessian p res Schur la) design d
-    let viaHvp, _ = HessianOperator(kernel, res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000 }).ParameterHessian design
+    let viaHvp, _ = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000 }).ParameterHessian design
     Assert.True(relativeError viaHvp.Data dense.Data < 1e-7, sprintf "%O: HVP vs dense %g" spec (relativeError viaHvp.Data dense.Data))
     // θ is only implicit: perturb x along X e_a ⊗ e_q and differentiate Xᵀ G.
     let paramGradAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
         let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
-        use k = cpu.Prepare q
-        (Gradients.linearModel design (Gradients.eot k r)).Data
+        (Gradients.linearModel design (Gradients.eot r)).Data
     let step = 1e-5
     let size = pCount * d
     let fd = Matrix.Zeros(size, size)
@@ -277,7 +265,7 @@ let ``parameter Hessian: dense path, HVP path and finite differences of the para
             let plus, minus = at step, at -step
             for u in 0 .. size - 1 do fd.[u, a * d + q] <- (plus.[u] - minus.[u]) / (2.0 * step)
     Assert.True(relativeError dense.Data fd.Data < 1e-5, sprintf "%O: dense vs FD %g" spec (relativeError dense.Data fd.Data))
-    let chosen = ParameterHessian.compute kernel res design CgOptions.Default
+    let chosen = ParameterHessian.compute res design CgOptions.Default
     Assert.Equal(FromDenseHessian, chosen.Path)
     Assert.True(relativeError chosen.Hessian.Data dense.Data < 1e-12)
 
@@ -292,10 +280,9 @@ let ``an HVP on a plan that is a permutation up to rounding matches the truncate
     // ~1e-22, so S vanishes on 1⊥ and the right-hand side is zero up to rounding.
     let spec = { Seed = 222357613; N = 2; M = 2; D = 4; EpsScale = 0.02; Uniform = true }
     let _, p, res = solveSpec spec
-    use kernel = cpu.Prepare p
-    let dense = hessian p res Eigen (LinearAlgebra.get ())
+    let dense = hessian p res Eigen (LinearAlgebraProviders.preferred)
     let a = Matrix(2, 4, [| 0.3; -1.2; 0.5; 2.0; -0.7; 0.1; 1.1; -0.4 |])
-    let hv, report = HessianOperator(kernel, res, CgOptions.Default).Apply a
+    let hv, report = HessianOperator(res, CgOptions.Default).Apply a
     Assert.True(report.Converged)
     let expected = Dense.times dense (Matrix.Column a.Data)
     Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "HVP vs dense %g" (relativeError hv.Data expected.Data))

@@ -3,6 +3,7 @@ module OtNative.Core.Tests.ShapeTests
 open System
 open Xunit
 open OtNative.Core
+open OtNative.Applications
 
 /// A unit square (one quad face, fan-triangulated) and, in the plane z = 1, a triangle of area 3.
 let private twoParts = """OFF

@@ -15,8 +15,7 @@ let ``log-domain solver matches the dense scaling-form Sinkhorn`` (spec: Problem
     let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
     let plan, fRef, gRef = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 200_000
     whenConverged res <| fun () ->
-    use kernel = cpu.Prepare p
-    let ours = (Gradients.cost kernel res).Data
+    let ours = (res.Materialise()).Data
     let reference = Seq.cast<float> plan |> Array.ofSeq
     Assert.True(relativeError ours reference < 1e-9, sprintf "%O: plan differs by %g" spec (relativeError ours reference))
     let refValue = Array.fold2 (fun s a f -> s + a * f) 0.0 p.A fRef + Array.fold2 (fun s b g -> s + b * g) 0.0 p.B gRef
@@ -26,8 +25,7 @@ let ``log-domain solver matches the dense scaling-form Sinkhorn`` (spec: Problem
 let ``reported marginal error is the returned plan's own row error and columns are exact`` (spec: ProblemSpec) =
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost spec.EpsScale; MaxIterations = 3; Tolerance = 1e-300 }
-    use kernel = cpu.Prepare p
-    let r, s = Values.marginals kernel res
+    let r, s = res.RowMass, res.ColumnMass
     let rowErr = Array.fold2 (fun acc ri ai -> acc + abs (ri - ai)) 0.0 r p.A
     Assert.True(res.Iterations <= 3)
     Assert.True(abs (rowErr - res.MarginalError) <= 1e-12 + 1e-9 * rowErr, sprintf "%O: reported %g, plan has %g" spec res.MarginalError rowErr)
@@ -48,9 +46,8 @@ let ``primal value equals the dual value at convergence`` (spec: ProblemSpec) =
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
     whenConverged res <| fun () ->
-    use kernel = cpu.Prepare p
     // Independent primal: ⟨P,C⟩ + ε KL(P‖a⊗b) from the materialised plan and cost.
-    let plan = Gradients.cost kernel res
+    let plan = res.Materialise()
     let c = OtProblem.costMatrix p
     let mutable primal = 0.0
     for i in 0 .. p.N - 1 do
@@ -59,7 +56,7 @@ let ``primal value equals the dual value at convergence`` (spec: ProblemSpec) =
             let q = p.A.[i] * p.B.[j]
             primal <- primal + pij * c.[i, j] + res.Epsilon * (pij * log (pij / q) - pij + q)
     Assert.True(abs (primal - res.Value) <= 1e-9 * (1.0 + abs primal), sprintf "%O: primal %.15g dual %.15g" spec primal res.Value)
-    Assert.True(abs (Values.primal kernel res - primal) <= 1e-9 * (1.0 + abs primal))
+    Assert.True(abs (Values.primal res - primal) <= 1e-9 * (1.0 + abs primal))
 
 [<Fact>]
 let ``single points: the value is the cost`` () =
@@ -68,8 +65,7 @@ let ``single points: the value is the cost`` () =
     let p = OtProblem.create x y None None
     let res = Sinkhorn.solve cpu p (tight (Absolute 0.3))
     Assert.Equal(1.5 * 1.5 + 2.0 * 2.0, res.Value, 12)
-    use kernel = cpu.Prepare p
-    Assert.Equal(6.25, Values.sharp kernel res, 12)
+    Assert.Equal(6.25, Values.sharp res, 12)
 
 [<Fact>]
 let ``warm start from converged potentials converges at once`` () =
@@ -91,8 +87,7 @@ let ``large problem: parallel SIMD path matches the sequential reference`` () =
     let p = OtProblem.create (cloud rng 300 3) (cloud rng 257 3) (Some(weights rng 300 false)) None
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.5; Tolerance = 1e-12 }
     let plan, _, _ = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 5000
-    use kernel = cpu.Prepare p
-    Assert.True(relativeError (Gradients.cost kernel res).Data (Seq.cast<float> plan |> Array.ofSeq) < 1e-9)
+    Assert.True(relativeError (res.Materialise()).Data (Seq.cast<float> plan |> Array.ofSeq) < 1e-9)
 
 [<Fact>]
 let ``progress is reported at the requested interval`` () =

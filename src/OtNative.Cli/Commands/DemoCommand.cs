@@ -1,3 +1,4 @@
+using OtNative.Applications;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,3 +1,4 @@
+using OtNative.Terminal;
 using System.ComponentModel;
 using OtNative.Core;
 using Spectre.Console;
@@ -43,7 +44,7 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
         NpyFile.Write(settings.Out!, hessian.Hessian.ToArray2D());
-        var marginal = Hessian.marginalError(hessian.Hessian, input.X.GetLength(1), result.Kernel.Problem.A);
+        var marginal = Hessian.marginalError(hessian.Hessian, input.X.GetLength(1), result.CorePlan.Problem.A);
         AnsiConsole.MarkupLine($"Hessian ({hessian.Hessian.Rows}×{hessian.Hessian.Cols}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
                                $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
         if (settings.Json is not null)

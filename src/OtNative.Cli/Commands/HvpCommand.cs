@@ -1,3 +1,4 @@
+using OtNative.Terminal;
 using System.ComponentModel;
 using OtNative.Core;
 using Spectre.Console;

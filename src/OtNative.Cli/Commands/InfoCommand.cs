@@ -16,7 +16,7 @@ public sealed class InfoCommand : Command
         table.AddRow("OtNative", typeof(EntropicOT).Assembly.GetName().Version?.ToString() ?? "?");
         table.AddRow(".NET", Environment.Version.ToString());
         table.AddRow("cpu backend", Markup.Escape(cpu.Description));
-        table.AddRow("linear algebra", Markup.Escape(LinearAlgebra.get().Name + (LinearAlgebra.native is null ? $" — native unavailable: {NativeLapack.Description}" : "")));
+        table.AddRow("linear algebra", Markup.Escape(((IBackend)CpuBackend.Instance).LinearAlgebra.Name + (LinearAlgebraProviders.native is null ? $" — native unavailable: {NativeLapack.Description}" : "")));
         table.AddRow("cuda driver", Markup.Escape(cuda.Available
             ? $"{cuda.DeviceCount} device(s), driver API {cuda.DriverVersion / 1000}.{cuda.DriverVersion % 1000 / 10}"
             : $"unavailable: {cuda.Reason}"));

@@ -1,3 +1,4 @@
+using OtNative.Applications;
 using System.ComponentModel;
 using OtNative.Core;
 using Spectre.Console.Cli;
@@ -75,13 +76,13 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
         }
         if (s.Model == "rotation-scale")
         {
-            var (rs, phi0) = Core.Synthetic.registrationRotationScale(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
+            var (rs, phi0) = Applications.Synthetic.registrationRotationScale(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
             var map = ParameterMapModule.rotationScale;
             return new RegressionData($"{name}, rotation+scale", rs.Design.ToArray2D(), rs.Targets.ToArray2D(), map.ToTheta.Invoke(phi0).ToArray2D(),
                 rs.TrueParameters.Value.ToArray2D(), map, phi0);
         }
         if (s.Model != "linear") throw new ArgumentException($"--model must be linear or rotation-scale, got '{s.Model}'.");
-        var (problem, theta0) = Core.Synthetic.registrationProblem(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
+        var (problem, theta0) = Applications.Synthetic.registrationProblem(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
         return new RegressionData(name, problem.Design.ToArray2D(), problem.Targets.ToArray2D(), theta0.ToArray2D(), problem.TrueParameters.Value.ToArray2D());
     }
 

@@ -1,3 +1,4 @@
+using OtNative.Terminal;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;

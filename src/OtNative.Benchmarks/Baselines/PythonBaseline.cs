@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace OtNative.Benchmarks;
+
+/// <summary>
+/// Runs a reference script (numpy, POT) in a child Python process on arrays passed as .npy files, so that
+/// baselines are timed on the same data in the same run. A missing Python or module makes the baseline
+/// unavailable with a reason, never an error.
+/// </summary>
+public sealed class PythonBaseline
+{
+    private readonly string _python;
+
+    private PythonBaseline(string python, string version)
+    {
+        _python = python;
+        Version = version;
+    }
+
+    /// <summary>The version the probe printed (of the first module).</summary>
+    public string Version { get; }
+
+    /// <summary>Finds a Python that imports every module in <paramref name="modules"/>; the first one's version is reported.</summary>
+    public static PythonBaseline? TryFind(string[] modules, string installHint, out string reason)
+    {
+        var probe = $"import {string.Join(", ", modules)}; print({modules[0]}.__version__)";
+        foreach (var python in new[] { "python3", "/usr/bin/python3" })
+        {
+            var (code, output) = RunProcess(python, ["-c", probe]);
+            if (code == 0)
+            {
+                reason = $"{modules[0]} {output.Trim()} via {python}";
+                return new PythonBaseline(python, output.Trim());
+            }
+        }
+        reason = $"no python3 with {string.Join(" and ", modules)} ({installHint}); baseline skipped";
+        return null;
+    }
+
+    /// <summary>
+    /// Runs the baseline script <paramref name="scriptName"/> (one of <c>Baselines/python/*.py</c>, embedded in this
+    /// assembly) with the arrays written as <c>NAME.npy</c> in a temporary folder (passed as the first argument)
+    /// followed by <paramref name="args"/>; returns the numbers on its last output line, or null with the error.
+    /// </summary>
+    public double[]? Run(string scriptName, IReadOnlyDictionary<string, NumericArray> arrays, IEnumerable<string> args, out string? error)
+    {
+        var dir = Directory.CreateTempSubdirectory("otnative-baseline-");
+        try
+        {
+            foreach (var (name, array) in arrays) NpyFile.Write(Path.Combine(dir.FullName, name + ".npy"), array);
+            var scriptPath = Path.Combine(dir.FullName, scriptName);
+            File.WriteAllText(scriptPath, Script(scriptName));
+            var (code, output) = RunProcess(_python, [scriptPath, dir.FullName, .. args]);
+            if (code != 0)
+            {
+                error = $"python exited with {code}: {output.Trim().Split('\n').LastOrDefault()}";
+                return null;
+            }
+            error = null;
+            return output.Trim().Split('\n').Last().Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    /// <summary>The text of an embedded baseline script.</summary>
+    public static string Script(string name)
+    {
+        using var stream = typeof(PythonBaseline).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The baseline script {name} is not embedded in {typeof(PythonBaseline).Assembly.GetName().Name}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static (int Code, string Output) RunProcess(string file, string[] args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            p.WaitForExit();
+            return (p.ExitCode, p.ExitCode == 0 ? stdout.Result : stderr.Result + stdout.Result);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return (-1, ex.Message);
+        }
+    }
+}

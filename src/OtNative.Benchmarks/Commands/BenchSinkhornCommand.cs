@@ -1,0 +1,84 @@
+using OtNative.Applications;
+using System.ComponentModel;
+using OtNative.Core;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+using OtNative.Terminal;
+
+namespace OtNative.Benchmarks.Commands;
+
+/// <summary>
+/// <c>otnative bench sinkhorn</c>: per-iteration time of the CPU log-domain solver on uniform clouds
+/// in the unit square (d = 2, ε = 0.05 × mean cost), against POT's sinkhorn_log on the same data in the same run.
+/// </summary>
+public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--sizes <LIST>")]
+        [Description("Comma-separated n = m values (default 1000,4000,10000).")]
+        [DefaultValue("1000,4000,10000")]
+        public string Sizes { get; init; } = "1000,4000,10000";
+
+        [CommandOption("--iterations <N>")]
+        [Description("Timed iterations per size for OtNative (default 20).")]
+        [DefaultValue(20)]
+        public int Iterations { get; init; } = 20;
+
+        [CommandOption("--pot-iterations <N>")]
+        [Description("Timed iterations per size for POT (default 5).")]
+        [DefaultValue(5)]
+        public int PotIterations { get; init; } = 5;
+
+        [CommandOption("--no-pot")]
+        [Description("Skip the POT baseline.")]
+        public bool NoPot { get; init; }
+
+        [CommandOption("--json <PATH>")]
+        [Description("JSON output (default bench-sinkhorn.json).")]
+        [DefaultValue("bench-sinkhorn.json")]
+        public string Json { get; init; } = "bench-sinkhorn.json";
+    }
+
+    /// <summary>One size's measurements.</summary>
+    public sealed record Row(int N, int D, double Epsilon, int Iterations, double MsPerIteration, double PairsPerSecond,
+        double? PotMsPerIteration, double? SpeedupVsPot, string? PotNote);
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var sizes = ListOption.Ints(settings.Sizes);
+        string potReason = "skipped (--no-pot)";
+        var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
+        AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baseline: {Markup.Escape(potReason)}");
+        var rows = new List<Row>();
+        foreach (var n in sizes)
+        {
+            var rng = new Random(n);
+            var x = Synthetic.uniformCube(rng, n, 2).ToArray2D();
+            var y = Synthetic.uniformCube(rng, n, 2).ToArray2D();
+            var timed = new SinkhornOptions { Epsilon = 0.05, Tolerance = 1e-300, MaxIterations = settings.Iterations };
+            ProgressDisplay.Run($"OtNative n={n}", () => "warm-up", () => { using var _ = EntropicOT.Solve(x, y, timed with { MaxIterations = 2 }); return 0; });
+            using var result = ProgressDisplay.Run($"OtNative n={n}", timed, o => EntropicOT.Solve(x, y, o));
+            double ms = result.Elapsed.TotalMilliseconds / result.Iterations;
+            double? potMs = null;
+            string? note = pot is null ? potReason : null;
+            if (pot is not null)
+            {
+                potMs = ProgressDisplay.Run($"POT n={n}", () => "running", () => pot.MillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out note));
+            }
+            var row = new Row(n, 2, result.Epsilon, result.Iterations, ms, 2.0 * n * n / (ms / 1000.0), potMs, potMs / ms, note);
+            rows.Add(row);
+            AnsiConsole.MarkupLine($"  n = {n}: {ms:F2} ms/iter" + (potMs is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : ""));
+        }
+        var table = new Table().Title("Sinkhorn per-iteration time (CPU, float64, d = 2, ε = 0.05 × mean cost)")
+            .AddColumns("n = m", "OtNative ms/iter", "pair evals/s", "POT sinkhorn_log ms/iter", "speed-up");
+        foreach (var r in rows)
+            table.AddRow($"{r.N}", $"{r.MsPerIteration:F2}", $"{r.PairsPerSecond:E2}",
+                r.PotMsPerIteration is { } p ? $"{p:F1}" : "—", r.SpeedupVsPot is { } s ? $"{s:F1}×" : "—");
+        AnsiConsole.Write(table);
+        JsonReport.Write(settings.Json, new { benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, rows });
+        AnsiConsole.MarkupLine($"saved {Markup.Escape(settings.Json)}");
+        return 0;
+    }
+}

@@ -1,0 +1,22 @@
+using System.Text.Json;
+
+namespace OtNative.Terminal;
+
+/// <summary>Writes JSON summaries with the contract's camelCase field names.</summary>
+public static class JsonReport
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Serialises <paramref name="value"/> to <paramref name="path"/> (directories created as needed).</summary>
+    public static void Write(string path, object value)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, JsonSerializer.Serialize(value, value.GetType(), Options));
+    }
+}

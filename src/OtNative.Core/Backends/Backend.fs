@@ -1,0 +1,49 @@
+namespace OtNative.Core
+
+open System
+
+/// Which marginal a primitive works along: `Rows` updates or reduces over the source index i
+/// (one output per source point), `Cols` over the target index j.
+type Side =
+    | Rows
+    | Cols
+
+/// Whether a backend can run a problem, and if not, why.
+type BackendSupport =
+    | Supported
+    | Unsupported of reason: string
+
+/// A problem prepared on one backend (data uploaded, layouts transposed): the transport operator every
+/// solver and derivative works through. Every primitive is streamed: the plan
+/// P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε) is evaluated on the fly unless `Plan` is asked for.
+type ITransportOperator =
+    inherit IDisposable
+    /// The (validated) problem this operator was prepared for.
+    abstract Problem: OtProblem
+    /// The backend that prepared it, whose linear algebra the dense derivatives use.
+    abstract Backend: IBackend
+    /// One Sinkhorn half-step. `Rows`: result_i = −ε LSE_j(log b_j + (other_j − C_ij)/ε)
+    /// (the f-update from g); `Cols`: result_j = −ε LSE_i(log a_i + (other_i − C_ij)/ε).
+    abstract Softmin: side: Side * eps: float * other: float[] * result: float[] -> unit
+    /// Transport application. `Rows`: out (n×k) = (P ∘ W) V for V (m×k);
+    /// `Cols`: out (m×k) = (P ∘ W)ᵀ V for V (n×k); W = C when `costWeighted`, else all ones.
+    abstract Apply: side: Side * eps: float * f: float[] * g: float[] * v: Matrix * costWeighted: bool -> Matrix
+    /// The materialised n×m plan.
+    abstract Plan: eps: float * f: float[] * g: float[] -> Matrix
+
+/// A compute backend (CPU reference, CUDA): the streamed transport primitives and the dense linear
+/// algebra that runs beside them. Unsupported operations throw NotSupportedException naming the
+/// operation; `Supports` says so in advance, which is what an automatic choice falls back on.
+and IBackend =
+    /// Short name used in diagnostics and on the command line (`cpu`, `cuda`).
+    abstract Name: string
+    /// Whether the backend can run here (a CUDA backend without a device says false).
+    abstract IsAvailable: bool
+    /// A human-readable description of the hardware and code paths in use.
+    abstract Description: string
+    /// The dense linear algebra of this backend (Hessians, spectra, Newton systems).
+    abstract LinearAlgebra: ILinearAlgebra
+    /// Whether `Prepare` can take this problem here (device present, geometry and dimension handled).
+    abstract Supports: problem: OtProblem -> BackendSupport
+    /// Prepares a problem for the primitives.
+    abstract Prepare: problem: OtProblem -> ITransportOperator

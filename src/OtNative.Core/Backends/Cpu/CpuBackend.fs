@@ -1,0 +1,73 @@
+namespace OtNative.Core
+
+open System
+open System.Numerics
+
+/// The CPU problem: both sides' SIMD layouts and the log-weights, built once.
+[<Sealed>]
+type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
+    let logA = Array.map log problem.A
+    let logB = Array.map log problem.B
+    let rowsLayout, colsLayout =
+        match problem.Geometry with
+        | PointClouds (x, y) -> CpuKernels.layoutOfPoints x y, CpuKernels.layoutOfPoints y x
+        | CostMatrix c -> CpuKernels.layoutOfCost c, CpuKernels.layoutOfCost (c.Transpose())
+
+    /// The layout reducing over `side`'s opposite index, with the row and column log-weights.
+    let oriented side =
+        match side with
+        | Rows -> rowsLayout, logA, logB
+        | Cols -> colsLayout, logB, logA
+
+    /// V (count × k, count = the opposite side's size) as k padded coordinate rows.
+    let transposePadded (l: CpuKernels.CostLayout) (v: Matrix) =
+        let k = v.Cols
+        let vt = Array.zeroCreate (k * l.ColsPadded)
+        for j in 0 .. v.Rows - 1 do
+            for q in 0 .. k - 1 do
+                vt.[q * l.ColsPadded + j] <- v.[j, q]
+        vt
+
+    interface ITransportOperator with
+        member _.Problem = problem
+        member _.Backend = backend
+
+        member _.Softmin(side, eps, other, result) =
+            let l, _, logCols = oriented side
+            CpuKernels.softmin l eps (CpuKernels.columnTerm l eps other logCols) result
+
+        member _.Apply(side, eps, f, g, v, costWeighted) =
+            let l, logRows, logCols = oriented side
+            let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
+            Validation.shape "v" l.Cols v.Cols v
+            let rowTerm = Array.init l.Rows (fun i -> rowPot.[i] / eps + logRows.[i])
+            CpuKernels.apply l eps rowTerm (CpuKernels.columnTerm l eps colPot logCols) (transposePadded l v) v.Cols costWeighted
+
+        member _.Plan(eps, f, g) =
+            let rowTerm = Array.init problem.N (fun i -> f.[i] / eps + logA.[i])
+            CpuKernels.plan rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB)
+
+        member _.Dispose() = ()
+
+/// The reference backend: defines the semantics every other backend must reproduce. Its dense linear
+/// algebra is a CPU provider (native LAPACK/BLAS or managed Math.NET).
+[<Sealed>]
+type CpuBackend(linearAlgebra: ILinearAlgebra) =
+    static let instance = CpuBackend(LinearAlgebraProviders.preferred)
+    static let managed = CpuBackend(LinearAlgebraProviders.managed)
+
+    /// The shared instance on the preferred provider (native unless OTNATIVE_LINALG=managed).
+    static member Instance = instance
+
+    /// The shared instance on the managed Math.NET provider.
+    static member Managed = managed
+
+    interface IBackend with
+        member _.Name = "cpu"
+        member _.IsAvailable = true
+        member _.Description =
+            sprintf "CPU, %d threads, SIMD %d×float64 (%s); linear algebra %s" Environment.ProcessorCount Vector<float>.Count
+                (if Vector.IsHardwareAccelerated then "hardware accelerated" else "software") linearAlgebra.Name
+        member _.LinearAlgebra = linearAlgebra
+        member _.Supports _ = Supported
+        member this.Prepare problem = new CpuTransportOperator(problem, this) :> ITransportOperator

@@ -1,0 +1,56 @@
+namespace OtNative.Core
+
+open System
+open System.Threading.Tasks
+
+/// What to compute for every problem of a batch besides the solve itself.
+type BatchRequest =
+    { /// ∂L_ε/∂x (Theorem 1).
+      Gradients: bool
+      /// The dense Hessian (Schur fast path); for small problems.
+      Hessians: bool
+      /// One direction (n×d) per problem for a Hessian-vector product, or None.
+      HvpDirections: Matrix[] option }
+
+    /// Values and gradients.
+    static member Default = { Gradients = true; Hessians = false; HvpDirections = None }
+
+/// One problem's results.
+type BatchItem =
+    { Solution: SinkhornResult
+      Gradient: Matrix option
+      Hessian: Matrix option
+      HessianVectorProduct: Matrix option }
+
+/// Many independent problems (sizes may differ) solved on all cores: one problem per worker, so each
+/// small problem runs its kernels single-threaded and without hand-off costs.
+module Batch =
+    let private one (backend: IBackend) (opts: SinkhornOptions) (request: BatchRequest) (i: int) (problem: OtProblem) =
+        use plan = Sinkhorn.solve backend problem opts
+        { Solution = plan.Solution
+          Gradient = if request.Gradients then Some(Gradients.eot plan) else None
+          Hessian = if request.Hessians then Some (Hessian.compute plan { HessianOptions.Default with Method = Schur }).Hessian else None
+          HessianVectorProduct =
+            request.HvpDirections |> Option.map (fun dirs -> fst (HessianOperator(plan, CgOptions.Default).Apply dirs.[i])) }
+
+    /// Solves every problem with the same options and computes what `request` asks for, in parallel.
+    /// Results are in the order of the problems; the first failure is rethrown with the problem's index.
+    let solve (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
+        if isNull problems then raise (ArgumentNullException "problems")
+        request.HvpDirections |> Option.iter (fun dirs ->
+            if dirs.Length <> problems.Length then
+                raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
+        let results = Array.zeroCreate problems.Length
+        let failures = Collections.Concurrent.ConcurrentBag<int * exn>()
+        Parallel.For(0, problems.Length, fun i ->
+            try results.[i] <- one backend opts request i problems.[i]
+            with e -> failures.Add((i, e)))
+        |> ignore
+        if not failures.IsEmpty then
+            let i, e = failures |> Seq.minBy fst
+            raise (AggregateException(sprintf "problem %d of the batch failed: %s" i e.Message, e))
+        results
+
+    /// The same work one problem after another: the baseline `bench batch` compares against.
+    let solveSequentially (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
+        problems |> Array.mapi (one backend opts request)

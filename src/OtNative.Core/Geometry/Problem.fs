@@ -1,0 +1,130 @@
+namespace OtNative.Core
+
+/// Where the ground cost comes from.
+type Geometry =
+    /// Two point clouds (one point per row, same dimension) with the squared Euclidean cost
+    /// c(x, y) = ‖x − y‖² (no ½), evaluated on the fly.
+    | PointClouds of x: Matrix * y: Matrix
+    /// A user-given n×m cost matrix (materialised; for small problems or custom costs).
+    | CostMatrix of cost: Matrix
+
+/// A validated discrete OT problem: source weights a (n), target weights b (m), and a geometry.
+/// Build it with `OtProblem.create` / `OtProblem.ofCost`, which check every input.
+type OtProblem =
+    { Geometry: Geometry
+      A: float[]
+      B: float[] }
+
+    member p.N = p.A.Length
+    member p.M = p.B.Length
+
+    /// The source cloud; fails for a cost-matrix problem.
+    member p.X =
+        match p.Geometry with
+        | PointClouds (x, _) -> x
+        | CostMatrix _ -> raise (System.NotSupportedException "This problem was given as a cost matrix: it has no point coordinates.")
+
+    /// The target cloud; fails for a cost-matrix problem.
+    member p.Y =
+        match p.Geometry with
+        | PointClouds (_, y) -> y
+        | CostMatrix _ -> raise (System.NotSupportedException "This problem was given as a cost matrix: it has no point coordinates.")
+
+/// How ε is given.
+type Epsilon =
+    /// ε itself.
+    | Absolute of float
+    /// ε = scale · (weighted) mean cost Σ a_i b_j C_ij — the paper's protocol.
+    | RelativeToMeanCost of scale: float
+
+module OtProblem =
+    let private uniform n = Array.create n (1.0 / float n)
+
+    let private resolveWeights param n (w: float[] option) renormalise =
+        match w with
+        | None -> uniform n
+        | Some w when renormalise ->
+            Validation.finite param w
+            let total = Array.sum w
+            let scaled = Array.map (fun v -> v / total) w
+            Validation.weights param n scaled
+            scaled
+        | Some w ->
+            Validation.weights param n w
+            Array.copy w
+
+    /// Point-cloud problem with the squared Euclidean cost. Missing weights are uniform;
+    /// `renormalise` scales given positive weights to sum 1 instead of rejecting them.
+    let createWith (x: Matrix) (y: Matrix) (a: float[] option) (b: float[] option) (renormalise: bool) =
+        Validation.pointCloud "x" x
+        Validation.pointCloud "y" y
+        if x.Cols <> y.Cols then
+            raise (System.ArgumentException(sprintf "y has dimension %d but x has dimension %d." y.Cols x.Cols, "y"))
+        { Geometry = PointClouds(x, y)
+          A = resolveWeights "a" x.Rows a renormalise
+          B = resolveWeights "b" y.Rows b renormalise }
+
+    /// Point-cloud problem; weights must be positive and sum to one.
+    let create x y a b = createWith x y a b false
+
+    /// Problem from an n×m cost matrix (any finite real costs).
+    let ofCost (cost: Matrix) (a: float[] option) (b: float[] option) =
+        if isNull cost then raise (System.ArgumentNullException "cost")
+        if cost.Rows = 0 || cost.Cols = 0 then
+            raise (System.ArgumentException("cost is empty: it needs at least one row and one column.", "cost"))
+        Validation.finite "cost" cost.Data
+        { Geometry = CostMatrix cost
+          A = resolveWeights "a" cost.Rows a false
+          B = resolveWeights "b" cost.Cols b false }
+
+    /// Weighted mean cost Σ a_i b_j C_ij; O((n+m)d) for point clouds via
+    /// Σa‖x‖² + Σb‖y‖² − 2 x̄·ȳ, computed after centring so it does not cancel.
+    let meanCost (p: OtProblem) =
+        match p.Geometry with
+        | PointClouds (x, y) ->
+            let xm = Dense.weightedMeanRow x p.A
+            let ym = Dense.weightedMeanRow y p.B
+            let spread (z: Matrix) (w: float[]) (mean: float[]) =
+                let mutable s = 0.0
+                for i in 0 .. z.Rows - 1 do
+                    for k in 0 .. z.Cols - 1 do
+                        let t = z.[i, k] - mean.[k]
+                        s <- s + w.[i] * t * t
+                s
+            let shift = Array.map2 (fun u v -> (u - v) * (u - v)) xm ym |> Array.sum
+            spread x p.A xm + spread y p.B ym + shift
+        | CostMatrix c ->
+            let mutable s = 0.0
+            for i in 0 .. c.Rows - 1 do
+                for j in 0 .. c.Cols - 1 do
+                    s <- s + p.A.[i] * p.B.[j] * c.[i, j]
+            s
+
+    /// The absolute ε for this problem; fails unless it is positive and finite.
+    let resolveEpsilon (p: OtProblem) (eps: Epsilon) =
+        match eps with
+        | Absolute e ->
+            Validation.positive "epsilon" e
+            e
+        | RelativeToMeanCost s ->
+            Validation.positive "epsilon" s
+            let mc = meanCost p
+            if not (mc > 0.0) then
+                raise (System.ArgumentException(sprintf "A relative ε needs a positive mean cost, but the mean cost is %g (all points coincide?)." mc, "epsilon"))
+            s * mc
+
+    /// Materialised cost matrix (n×m); O(nm) memory, for small problems and tests.
+    let costMatrix (p: OtProblem) =
+        match p.Geometry with
+        | CostMatrix c -> c
+        | PointClouds (x, y) ->
+            let d = x.Cols
+            let c = Matrix.Zeros(x.Rows, y.Rows)
+            for i in 0 .. x.Rows - 1 do
+                for j in 0 .. y.Rows - 1 do
+                    let mutable s = 0.0
+                    for k in 0 .. d - 1 do
+                        let t = x.[i, k] - y.[j, k]
+                        s <- s + t * t
+                    c.[i, j] <- s
+            c

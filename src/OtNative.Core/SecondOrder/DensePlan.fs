@@ -1,0 +1,48 @@
+namespace OtNative.Core
+
+/// A materialised plan with the pieces every dense second-order formula uses, computed from the plan
+/// itself (its own marginals, never the input weights).
+type DensePlan =
+    { Plan: Matrix
+      X: Matrix
+      Y: Matrix
+      /// r = P1.
+      R: float[]
+      /// s = Pᵀ1.
+      S: float[]
+      /// G_k = Σ_j P_kj ∇c_kj (Theorem 1).
+      G: Matrix
+      Eps: float }
+
+module DensePlan =
+    /// From a materialised plan between the clouds x and y at ε.
+    let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
+        let r, s = HMatrix.marginals plan
+        { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps }
+
+    /// Materialises a solved point-cloud plan.
+    let ofSolved (plan: SolvedPlan) =
+        ofMatrix plan.Problem.X plan.Problem.Y (plan.Materialise()) plan.Epsilon
+
+/// The block-diagonal part of the Hessian (SPEC §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
+module BlockDiagonal =
+    /// Adds it to the (n·d)×(n·d) matrix h in place.
+    let addTo (dp: DensePlan) (h: Matrix) =
+        let n, m, d = dp.Plan.Rows, dp.Plan.Cols, dp.X.Cols
+        let plan, x, y, hd = dp.Plan.Data, dp.X.Data, dp.Y.Data, h.Data
+        let nd = n * d
+        // Each k writes only its own d×d block: the rows run in parallel.
+        System.Threading.Tasks.Parallel.For(0, n, fun k ->
+            let diff = Array.zeroCreate d
+            let block = (k * d) * nd + k * d
+            for j in 0 .. m - 1 do
+                // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
+                let w = 4.0 * plan.[k * m + j] / dp.Eps
+                for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
+                for q in 0 .. d - 1 do
+                    let wq = w * diff.[q]
+                    for t in 0 .. d - 1 do
+                        hd.[block + q * nd + t] <- hd.[block + q * nd + t] - wq * diff.[t]
+            for q in 0 .. d - 1 do
+                hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * dp.R.[k])
+        |> ignore

@@ -1,0 +1,224 @@
+namespace OtNative.Core
+
+open System.Diagnostics
+
+/// How H⁺ is formed in the dense Hessian (SPEC §3).
+type HessianMethod =
+    /// Algorithm 1: truncated eigen-decomposition of the (n+m)×(n+m) H-matrix.
+    | Eigen
+    /// Fast path: eliminate the larger block (f when n ≥ m, else g), truncated eigen-decomposition of
+    /// the min(n, m)-sized Schur complement.
+    | Schur
+    /// No regularisation: every eigenvalue of H inverted, as a plain solve would (comparison only).
+    | NoRegularisation
+
+/// How the (pseudo-)inverse of H or of its Schur complement was applied.
+type HPlusFactorisation =
+    /// Eigen-decomposition with eigenvalues ≤ τ dropped (Algorithm 1).
+    | TruncatedEigen
+    /// Eigen-decomposition with every eigenvalue inverted, tiny or negative ones included (`NoRegularisation`).
+    | FullEigen
+    /// Schur fast path when a Cholesky factorisation of S + c·11ᵀ − τI succeeded: by Sylvester's inertia every
+    /// eigenvalue of S except the null one exceeds τ, so the truncation drops only the null vector and
+    /// Rᵀ S⁺ R = ‖L⁻¹ R‖² with L the Cholesky factor of S + c·11ᵀ (R ⟂ 1). Same result, no eigen-decomposition.
+    | CertifiedCholesky
+
+/// Options of the dense Hessian.
+type HessianOptions =
+    { Method: HessianMethod
+      /// Eigenvalues ≤ threshold are dropped (absolute, or relative to λ_max when `Relative`).
+      Threshold: float
+      Relative: bool }
+
+    /// Algorithm 1 with the absolute threshold 1e-10.
+    static member Default = { Method = Eigen; Threshold = 1e-10; Relative = false }
+
+/// A dense Hessian and how it was regularised.
+type HessianResult =
+    { /// ∇²_x L_ε, (n·d)×(n·d), index k·d + q.
+      Hessian: Matrix
+      Method: HessianMethod
+      /// Eigenvalues kept and dropped by the truncation.
+      Kept: int
+      Dropped: int
+      /// Smallest eigenvalue kept (of H, or of the Schur complement): exact after an eigen-decomposition, an
+      /// inverse-iteration estimate (from above; τ bounds it from below) after a certified Cholesky.
+      SmallestKept: float
+      Factorisation: HPlusFactorisation
+      /// The absolute threshold applied.
+      Threshold: float
+      Elapsed: System.TimeSpan }
+
+/// Rᵀ M⁺ R for a symmetric M (H or a Schur complement) and what the pseudo-inverse kept.
+type internal PseudoInverseGram =
+    { Gram: Matrix
+      Kept: int
+      Dropped: int
+      SmallestKept: float
+      Threshold: float
+      Factorisation: HPlusFactorisation }
+
+/// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, SPEC §3).
+module Hessian =
+    /// R_g (m × nd): R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k.
+    let private gBlock (pm: DensePlan) (schur: bool) =
+        let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
+        let rg = Array.zeroCreate (m * n * d)
+        let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
+        let shift = Array.init (n * d) (fun t -> 2.0 * x.[t] - (if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0))
+        System.Threading.Tasks.Parallel.For(0, m, fun j ->
+            let row = j * n * d
+            for k in 0 .. n - 1 do
+                let pkj = plan.[k * m + j]
+                for q in 0 .. d - 1 do
+                    rg.[row + k * d + q] <- pkj * (shift.[k * d + q] - 2.0 * y.[j * d + q]))
+        |> ignore
+        Matrix(m, n * d, rg)
+
+    /// diag(w) A.
+    let private scaleRows (w: float[]) (a: Matrix) =
+        let out = Array.zeroCreate a.Data.Length
+        for i in 0 .. a.Rows - 1 do
+            let wi = w.[i]
+            for j in i * a.Cols .. (i + 1) * a.Cols - 1 do out.[j] <- a.Data.[j] * wi
+        Matrix(a.Rows, a.Cols, out)
+
+    /// A diag(w).
+    let private scaleColumns (w: float[]) (a: Matrix) =
+        let out = Array.zeroCreate a.Data.Length
+        for i in 0 .. a.Rows - 1 do
+            let row = i * a.Cols
+            for j in 0 .. a.Cols - 1 do out.[row + j] <- a.Data.[row + j] * w.[j]
+        Matrix(a.Rows, a.Cols, out)
+
+    /// Σ_i (vᵢᵀ R)ᵀ (vᵢᵀ R) wᵢ over kept eigenpairs, as one Gram product of R's projections scaled by √wᵢ.
+    let private weightedGram (la: ILinearAlgebra) (r: Matrix) (vectors: Matrix) (weights: float[]) (keep: int[]) =
+        let kept = Matrix(vectors.Rows, keep.Length, Array.init (vectors.Rows * keep.Length) (fun t -> vectors.[t / keep.Length, keep.[t % keep.Length]] * sqrt weights.[keep.[t % keep.Length]]))
+        la.Gram(la.Multiply(r, true, kept, false), false)
+
+    let private threshold (o: HessianOptions) (values: float[]) =
+        if o.Relative then o.Threshold * Array.max values else o.Threshold
+
+    /// Rᵀ M⁺ R with M⁺ the truncated pseudo-inverse of the symmetric M (H or a Schur complement),
+    /// and the spectrum diagnostics.
+    let private truncatedGram (la: ILinearAlgebra) (o: HessianOptions) (sym: Matrix) (r: Matrix) =
+        let values, vectors = la.SymmetricEigen sym
+        let tau = threshold o values
+        let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
+        let h = weightedGram la r vectors (Array.map (fun v -> 1.0 / v) values) keep
+        { Gram = h; Kept = keep.Length; Dropped = values.Length - keep.Length
+          SmallestKept = (if keep.Length > 0 then values.[keep.[0]] else nan); Threshold = tau; Factorisation = TruncatedEigen }
+
+    /// Inverse-iteration steps for the smallest kept eigenvalue: a diagnostic only (it does not enter the
+    /// Hessian), so a few digits suffice; the certified path has a gap above τ that makes them converge fast.
+    let private inverseIterationSteps = 12
+
+    /// Smallest eigenvalue of L Lᵀ by inverse iteration (an estimate from above).
+    let private smallestByInverseIteration (la: ILinearAlgebra) (l: Matrix) =
+        let m = l.Rows
+        // A start with no special symmetry, so it is not orthogonal to the wanted eigenvector.
+        let mutable v = Matrix.Column(Array.init m (fun i -> 1.0 + float (i % 7) / 7.0))
+        let mutable estimate = nan
+        for _ in 1 .. inverseIterationSteps do
+            let w = la.SolveLower(l, la.SolveLower(l, v, false), true)
+            estimate <- (Array.fold2 (fun acc a b -> acc + a * b) 0.0 v.Data w.Data) / (Array.sumBy (fun a -> a * a) w.Data)
+            let norm = sqrt (Array.sumBy (fun a -> a * a) w.Data)
+            v <- Matrix.Column(Array.map (fun a -> a / norm) w.Data)
+        estimate
+
+    /// Rᵀ S⁺ R for a Schur complement S with null vector 1 and 1ᵀR = 0: the certified Cholesky when it
+    /// applies (see `CertifiedCholesky`), the truncated eigen-decomposition otherwise.
+    let private schurGram (la: ILinearAlgebra) (o: HessianOptions) (sMat: Matrix) (r: Matrix) =
+        let m = sMat.Rows
+        let trace = Array.init m (fun j -> sMat.[j, j]) |> Array.sum
+        // An upper bound on τ: λ_max ≤ the largest absolute row sum (Gershgorin).
+        let tauUpper =
+            if o.Relative then o.Threshold * (Array.init m (fun j -> Array.sumBy abs (sMat.Data.[j * m .. j * m + m - 1])) |> Array.max)
+            else o.Threshold
+        // c·m = trace/m puts the lifted null direction at the mean eigenvalue.
+        let lift = trace / float (m * m)
+        let shifted (diagShift: float) =
+            let a = Array.map (fun v -> v + lift) sMat.Data
+            for j in 0 .. m - 1 do a.[j * m + j] <- a.[j * m + j] - diagShift
+            Matrix(m, m, a)
+        match (if m > 1 then la.CholeskyFactor(shifted tauUpper) else None) |> Option.bind (fun _ -> la.CholeskyFactor(shifted 0.0)) with
+        | Some l ->
+            let h = la.Gram(la.SolveLower(l, r, false), true)
+            { Gram = h; Kept = m - 1; Dropped = 1; SmallestKept = smallestByInverseIteration la l; Threshold = tauUpper; Factorisation = CertifiedCholesky }
+        | None -> truncatedGram la o sMat r
+
+    /// diag(kept) − coupled, in place.
+    let private schurComplement (coupled: Matrix) (kept: float[]) =
+        for i in 0 .. coupled.Data.Length - 1 do coupled.Data.[i] <- -coupled.Data.[i]
+        for j in 0 .. kept.Length - 1 do coupled.[j, j] <- coupled.[j, j] + kept.[j]
+        coupled
+
+    /// The dense (n·d)×(n·d) Hessian.
+    let internal computeDense (la: ILinearAlgebra) (pm: DensePlan) (o: HessianOptions) =
+        Validation.positive "threshold" o.Threshold
+        let sw = Stopwatch.StartNew()
+        let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
+        let inverse =
+            match o.Method with
+            | Eigen | NoRegularisation ->
+                // R = [R_f; R_g] with R_f[k, k·d+q] = G_kq.
+                let rg = gBlock pm false
+                let rfull = Matrix.Zeros(n + m, n * d)
+                for k in 0 .. n - 1 do
+                    for q in 0 .. d - 1 do rfull.[k, k * d + q] <- pm.G.[k, q]
+                Array.blit rg.Data 0 rfull.Data (n * n * d) rg.Data.Length
+                if o.Method = Eigen then truncatedGram la o (HMatrix.dense pm.Plan) rfull
+                else
+                    let values, vectors = la.SymmetricEigen(HMatrix.dense pm.Plan)
+                    // Rᵀ V Λ⁻¹ Vᵀ R without truncation: tiny or negative eigenvalues are inverted as they are.
+                    let proj = la.Multiply(vectors, true, rfull, false)
+                    let scaled = Matrix(proj.Rows, proj.Cols, Array.mapi (fun t v -> v / values.[t / proj.Cols]) proj.Data)
+                    { Gram = la.Multiply(proj, true, scaled, false); Kept = values.Length; Dropped = 0
+                      SmallestKept = values.[0]; Threshold = 0.0; Factorisation = FullEigen }
+            | Schur when n >= m ->
+                // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
+                // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
+                let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.R) pm.Plan
+                let inverse = schurGram la o (schurComplement (la.Gram(q, true)) pm.S) (gBlock pm true)
+                let h = inverse.Gram
+                for k in 0 .. n - 1 do
+                    for a in 0 .. d - 1 do
+                        for b in 0 .. d - 1 do
+                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / pm.R.[k]
+                inverse
+            | Schur ->
+                // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
+                // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
+                let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.S) pm.Plan
+                let rg = gBlock pm false
+                let rgScaled = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.S) rg
+                let rs = la.Multiply(q, false, rgScaled, false)
+                for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
+                for k in 0 .. n - 1 do
+                    for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.G.[k, a]
+                let inverse = schurGram la o (schurComplement (la.Gram(q, false)) pm.R) rs
+                let direct = la.Gram(rgScaled, true)
+                for i in 0 .. inverse.Gram.Data.Length - 1 do inverse.Gram.Data.[i] <- inverse.Gram.Data.[i] + direct.Data.[i]
+                inverse
+        let hess = inverse.Gram
+        for i in 0 .. hess.Data.Length - 1 do hess.Data.[i] <- hess.Data.[i] / pm.Eps
+        BlockDiagonal.addTo pm hess
+        { Hessian = hess; Method = o.Method; Kept = inverse.Kept; Dropped = inverse.Dropped; SmallestKept = inverse.SmallestKept
+          Factorisation = inverse.Factorisation; Threshold = inverse.Threshold; Elapsed = sw.Elapsed }
+
+    /// The dense Hessian of a solved point-cloud problem, on its backend's linear algebra.
+    let compute (plan: SolvedPlan) (o: HessianOptions) = computeDense plan.LinearAlgebra (DensePlan.ofSolved plan) o
+
+    /// The paper's accuracy measure (eq. 59): ‖Σ_l Hess[k,:,l,:] − 2 w_k I_d‖_F over all k, with
+    /// weights w (the input a, as the paper; the plan's own r makes it vanish to rounding).
+    let marginalError (hess: Matrix) (d: int) (w: float[]) =
+        let n = w.Length
+        let mutable total = 0.0
+        for k in 0 .. n - 1 do
+            for a in 0 .. d - 1 do
+                for b in 0 .. d - 1 do
+                    let mutable s = 0.0
+                    for l in 0 .. n - 1 do s <- s + hess.[k * d + a, l * d + b]
+                    let e = s - (if a = b then 2.0 * w.[k] else 0.0)
+                    total <- total + e * e
+        sqrt total

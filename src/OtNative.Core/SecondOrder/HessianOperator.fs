@@ -1,0 +1,252 @@
+namespace OtNative.Core
+
+open System
+
+/// Preconditioner of the CG solves on the Schur complement.
+type CgPreconditioner =
+    /// Plain CG.
+    | Identity
+    /// diag(1/s): free, and on the benchmark's problems the fewest streamed passes per solve.
+    | Jacobi
+    /// The truncated Neumann series (I + B + … + B^terms) diag(1/s), B = diag(1/s) Pᵀ diag(1/r) P: fewer
+    /// iterations, but each costs 2·terms extra streamed passes.
+    | Neumann of terms: int
+
+/// Options of the conjugate-gradient solves on the Schur complement S = diag(s) − Pᵀ diag(1/r) P.
+type CgOptions =
+    { /// Stop when ‖residual‖ ≤ tolerance · ‖right-hand side‖.
+      Tolerance: float
+      MaxIterations: int
+      /// τ² of the ridge ετ² added to S (0: none, the right-hand side is projected onto 1_m^⊥
+      /// instead; the reference implementation uses 1e-5).
+      RidgeTau2: float
+      Preconditioner: CgPreconditioner }
+
+    /// Relative residual 1e-10, 500 iterations, no ridge, Jacobi preconditioner.
+    static member Default = { Tolerance = 1e-10; MaxIterations = 500; RidgeTau2 = 0.0; Preconditioner = Jacobi }
+
+/// The coordinate-dependent moments of a point-cloud plan the operator caches: P y and the second
+/// moments M2_k = Σ_j P_kj y_j y_jᵀ (columns d + a·d + b of `Moments`), and the gradient G.
+type internal TargetMoments =
+    { X: Matrix
+      Y: Matrix
+      D: int
+      /// n × (d + d²): [P y | M2].
+      Moments: Matrix
+      Gradient: Matrix }
+
+/// The Hessian of entropic OT as an operator (SPEC §3): Hessian-vector products, the parameter
+/// Hessian of a linear model and the sharp-distance gradient, all without forming the Hessian or
+/// storing P. Caches the plan's marginals and moments (O((n+m)d²)) once; every product then costs
+/// a few streamed passes per CG iteration.
+[<Sealed>]
+type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
+    do
+        Validation.positive "tolerance" cg.Tolerance
+        if cg.MaxIterations < 1 then raise (ArgumentException("maxIterations must be at least 1.", "maxIterations"))
+        if cg.RidgeTau2 < 0.0 || not (Double.IsFinite cg.RidgeTau2) then raise (ArgumentException("ridgeTau2 must be finite and ≥ 0.", "ridgeTau2"))
+        match cg.Preconditioner with
+        | Neumann terms when terms < 1 -> raise (ArgumentException("the Neumann series needs at least one term.", "preconditioner"))
+        | _ -> ()
+    let p = plan.Problem
+    let n, m = p.N, p.M
+    let eps = plan.Epsilon
+    let rows (v: Matrix) weighted = plan.ApplyRows(v, weighted)
+    let cols (v: Matrix) weighted = plan.ApplyCols(v, weighted)
+    let ones count = Matrix.Column(Array.create count 1.0)
+    let r = plan.RowMass
+    let s = plan.ColumnMass
+    // The coordinate-dependent moments, on first use (a cost-matrix problem has none):
+    // one pass for P y and M2_k = Σ_j P_kj y_j y_jᵀ, and the gradient G.
+    let coordinates =
+        lazy
+            (let x, y = p.X, p.Y
+             let d = x.Cols
+             let w = d + d * d
+             let moments =
+                 rows (Matrix(m, w, Array.init (m * w) (fun t ->
+                     let j, c = t / w, t % w
+                     if c < d then y.[j, c] else let c = c - d in y.[j, c / d] * y.[j, c % d]))) false
+             let py = Matrix(n, d, Array.init (n * d) (fun t -> moments.[t / d, t % d]))
+             { X = x; Y = y; D = d; Moments = moments; Gradient = Gradients.assemble x r py })
+    let ridge = eps * cg.RidgeTau2
+    /// Relative size below which a right-hand side is rounding noise of the terms it was formed from.
+    let roundingLevel = 1e-12
+    let dot (u: float[]) (v: float[]) = Array.fold2 (fun acc a b -> acc + a * b) 0.0 u v
+    let project (v: float[]) =
+        if ridge = 0.0 then
+            let mean = Array.average v
+            for j in 0 .. v.Length - 1 do v.[j] <- v.[j] - mean
+    // Several vectors travel through one streamed pass as the columns of one matrix: the pass's cost is
+    // its exponentials, shared by all columns.
+    let pack (vs: float[][]) =
+        let k, len = vs.Length, vs.[0].Length
+        Matrix(len, k, Array.init (len * k) (fun t -> vs.[t % k].[t / k]))
+    let unpack (mat: Matrix) = Array.init mat.Cols (fun c -> Array.init mat.Rows (fun i -> mat.Data.[i * mat.Cols + c]))
+    /// Pᵀ diag(1/r) u for each u (n-vectors), one pass.
+    let coupledBack (us: float[][]) =
+        let k = us.Length
+        unpack (cols (Matrix(n, k, Array.init (n * k) (fun t -> us.[t % k].[t / k] / r.[t / k]))) false)
+    /// Pᵀ diag(1/r) P v for each v, two streamed passes in all.
+    let coupled (vs: float[][]) = coupledBack (unpack (rows (pack vs) false))
+    /// S v + ridge v.
+    let applyS (vs: float[][]) =
+        Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)
+    let bySum (v: float[]) = Array.mapi (fun j a -> a / s.[j]) v
+    let precondition (vs: float[][]) =
+        match cg.Preconditioner with
+        | Identity -> Array.map Array.copy vs
+        | Jacobi -> vs |> Array.map (fun v -> let t = bySum v in project t; t)
+        | Neumann terms ->
+            let mutable t = Array.map bySum vs
+            let acc = Array.map Array.copy t
+            for _ in 1 .. terms do
+                t <- Array.map bySum (coupled t)
+                for c in 0 .. vs.Length - 1 do
+                    for j in 0 .. m - 1 do acc.[c].[j] <- acc.[c].[j] + t.[c].[j]
+            Array.iter project acc
+            acc
+
+    /// Preconditioned block CG on (S + ridge I) z = b for every b at once (see `BlockCg`). A right-hand side
+    /// that is zero up to rounding against `scales` (the sizes of the terms it was formed from) lies in S's
+    /// numerical null space — a plan that is a permutation up to 1e-16 — and gets z = 0, as truncating S's
+    /// spectrum would give it. Reports the worst column.
+    let solveS (bs: float[][]) (scales: float[]) =
+        let result = BlockCg.solve applyS precondition project bs (scales |> Array.map (fun v -> roundingLevel * v)) cg.Tolerance cg.MaxIterations
+        result.Solutions, result.Report cg.Tolerance
+
+    /// Solves H [w_f; w_g] = [u_f; u_g] for each pair by eliminating the f-block; returns the w_g.
+    let solveH (ufs: float[][]) (ugs: float[][]) =
+        let back = coupledBack ufs
+        let scales = Array.map2 (fun (ug: float[]) (bk: float[]) -> sqrt (dot ug ug) + sqrt (dot bk bk)) ugs back
+        solveS (Array.map2 (fun (ug: float[]) (bk: float[]) -> Array.mapi (fun j u -> u - bk.[j]) ug) ugs back) scales
+
+    /// For each w: Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k) and P w, in one pass.
+    let contract (ws: float[][]) =
+        let { X = x; Y = y; D = d } = coordinates.Force()
+        let w1 = d + 1
+        let k = ws.Length
+        let pw = rows (Matrix(m, k * w1, Array.init (m * k * w1) (fun t ->
+                    let j, col = t / (k * w1), t % (k * w1)
+                    let c, q = col / w1, col % w1
+                    if q = 0 then ws.[c].[j] else ws.[c].[j] * y.[j, q - 1]))) false
+        ws |> Array.mapi (fun c _ ->
+            let at kk q = pw.Data.[kk * k * w1 + c * w1 + q]
+            Matrix(n, d, Array.init (n * d) (fun t -> let kk, q = t / d, t % d in 2.0 * (x.[kk, q] * at kk 0 - at kk (q + 1)))),
+            Array.init n (fun kk -> at kk 0))
+
+    /// The plan's row mass r = P1.
+    member _.RowMass = Array.copy r
+    /// The plan's column mass s = Pᵀ1.
+    member _.ColumnMass = Array.copy s
+    /// The EOT gradient G (n×d), Theorem 1.
+    member _.Gradient = coordinates.Force().Gradient.Copy()
+    /// The CG settings.
+    member _.Options = cg
+
+    /// Hessian-vector products ∇²L_ε · A for several directions A (n×d) at the cost of about one: every
+    /// streamed pass carries all of them. Returns the products and the worst CG report.
+    member _.ApplyMany(directions: Matrix[]) =
+        let { X = x; Y = y; D = d; Moments = moments; Gradient = gradient } = coordinates.Force()
+        if isNull directions || directions.Length = 0 then raise (ArgumentException("give at least one direction.", "directions"))
+        directions |> Array.iteri (fun i a -> Validation.shape (sprintf "directions[%d]" i) n d a)
+        let k = directions.Length
+        let py kk q = moments.[kk, q]
+        let m2 kk a b = moments.[kk, d + a * d + b]
+        let rfs = directions |> Array.map (fun a -> Array.init n (fun kk -> let mutable t = 0.0 in (for q in 0 .. d - 1 do t <- t + gradient.[kk, q] * a.[kk, q]); t))
+        // r_g[j] = 2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j), all directions in one pass.
+        let w1 = d + 1
+        let pa = cols (Matrix(n, k * w1, Array.init (n * k * w1) (fun t ->
+                    let kk, col = t / (k * w1), t % (k * w1)
+                    let a, c = directions.[col / w1], col % w1
+                    if c = 0 then (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + x.[kk, q] * a.[kk, q]); v)
+                    else a.[kk, c - 1]))) false
+        let rgs = Array.init k (fun c ->
+            let at j q = pa.Data.[j * k * w1 + c * w1 + q]
+            Array.init m (fun j -> let mutable v = at j 0 in (for q in 0 .. d - 1 do v <- v - y.[j, q] * at j (q + 1)); 2.0 * v))
+        let zgs, report = solveH rfs rgs
+        let contracted = contract zgs
+        let products =
+            Array.init k (fun c ->
+                let direction, rf = directions.[c], rfs.[c]
+                let pz, pzVec = contracted.[c]
+                let out = Matrix.Zeros(n, d)
+                for kk in 0 .. n - 1 do
+                    let zf = (rf.[kk] - pzVec.[kk]) / r.[kk]
+                    let mutable xa = 0.0
+                    let mutable pya = 0.0
+                    for q in 0 .. d - 1 do
+                        xa <- xa + x.[kk, q] * direction.[kk, q]
+                        pya <- pya + py kk q * direction.[kk, q]
+                    for a in 0 .. d - 1 do
+                        let mutable m2a = 0.0
+                        for b in 0 .. d - 1 do m2a <- m2a + m2 kk a b * direction.[kk, b]
+                        // Σ_j P_kj ∇c (∇c · A_k) = 4 (r_k x_k (x_k·A_k) − x_k ((Py)_k·A_k) − (Py)_k (x_k·A_k) + M2_k A_k)
+                        let outer = 4.0 * (r.[kk] * x.[kk, a] * xa - x.[kk, a] * pya - py kk a * xa + m2a)
+                        out.[kk, a] <- (zf * gradient.[kk, a] + pz.[kk, a] - outer) / eps + 2.0 * r.[kk] * direction.[kk, a]
+                out)
+        products, report
+
+    /// Hessian-vector product ∇²L_ε · A for a direction A (n×d), with the CG report.
+    member this.Apply(direction: Matrix) =
+        let products, report = this.ApplyMany [| direction |]
+        products.[0], report
+
+    /// ∇²_θ L for the linear model x = Xθ (design X: n×p), from p·d Hessian-vector products sharing
+    /// their streamed passes; (p·d)×(p·d), index p'·d + q. Returns the CG report.
+    member this.ParameterHessian(design: Matrix) =
+        if design.Rows <> n then raise (ArgumentException(sprintf "design has %d rows but there are %d points." design.Rows n, "design"))
+        let d = coordinates.Force().D
+        let pCount = design.Cols
+        let size = pCount * d
+        let directions = Array.init size (fun col ->
+            let pp, q = col / d, col % d
+            Matrix(n, d, Array.init (n * d) (fun t -> if t % d = q then design.[t / d, pp] else 0.0)))
+        let products, report = this.ApplyMany directions
+        let h = Matrix.Zeros(size, size)
+        products |> Array.iteri (fun col hd ->
+            let lifted = Dense.transposeTimes design hd
+            for a in 0 .. pCount - 1 do
+                for b in 0 .. d - 1 do h.[a * d + b, col] <- lifted.[a, b])
+        for i in 0 .. size - 1 do
+            for j in i + 1 .. size - 1 do
+                let v = 0.5 * (h.[i, j] + h.[j, i])
+                h.[i, j] <- v
+                h.[j, i] <- v
+        h, report
+
+    /// Gradient of the sharp Sinkhorn distance S_ε = ⟨P, C⟩ with respect to x (Proposition 2),
+    /// one H-solve: u = [(P∘C)1; (P∘C)ᵀ1], H w = u,
+    /// ∂S/∂x_k = (1/ε)(w_k G_k + Σ_j w_{n+j} P_kj ∇c_kj − Σ_j P_kj C_kj ∇c_kj) + G_k.
+    member _.SharpGradient() =
+        let { X = x; Y = y; D = d; Gradient = gradient } = coordinates.Force()
+        let pc = rows (Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, c = t / (d + 1), t % (d + 1) in if c = 0 then 1.0 else y.[j, c - 1]))) true
+        let uf = Array.init n (fun k -> pc.[k, 0])
+        let ug = (cols (ones n) true).Data
+        let wgs, report = solveH [| uf |] [| ug |]
+        let pw, pwVec = (contract wgs).[0]
+        let out = Matrix.Zeros(n, d)
+        for k in 0 .. n - 1 do
+            let wf = (uf.[k] - pwVec.[k]) / r.[k]
+            for q in 0 .. d - 1 do
+                let pcGrad = 2.0 * (x.[k, q] * uf.[k] - pc.[k, q + 1])
+                out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
+        out, report
+
+    /// Derivative of the sharp distance with respect to the cost matrix (SPEC §2, n×m, dense):
+    /// ∂S/∂C = P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P with H [w_f; w_g] = [(P∘C)1; (P∘C)ᵀ1].
+    /// Works for point clouds and cost matrices alike.
+    member _.SharpCostGradient() =
+        let uf = (rows (ones m) true).Data
+        let ug = (cols (ones n) true).Data
+        let wgs, report = solveH [| uf |] [| ug |]
+        let wg = wgs.[0]
+        let pw = (rows (Matrix.Column wg) false).Data
+        let dense = plan.Materialise()
+        let cost = OtProblem.costMatrix p
+        let out = Matrix.Zeros(n, m)
+        for k in 0 .. n - 1 do
+            let wf = (uf.[k] - pw.[k]) / r.[k]
+            for j in 0 .. m - 1 do
+                out.[k, j] <- dense.[k, j] * (1.0 + (wf + wg.[j] - cost.[k, j]) / eps)
+        out, report

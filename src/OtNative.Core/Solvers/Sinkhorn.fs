@@ -1,0 +1,80 @@
+namespace OtNative.Core
+
+open System
+open System.Diagnostics
+
+module Sinkhorn =
+    let private checkFinite (what: string) (v: float[]) iteration err =
+        if not (Array.forall Double.IsFinite v) then
+            raise (NumericalFailureException(
+                sprintf "The Sinkhorn %s-potential became non-finite at iteration %d (last marginal error %g): ε is too small for the scale of the costs, or the costs overflow." what iteration err,
+                iteration, err))
+
+    let private validateOptions (p: OtProblem) (o: SinkhornOptions) =
+        Validation.positive "tolerance" o.Tolerance
+        if o.MaxIterations < 1 then raise (ArgumentException(sprintf "maxIterations must be at least 1, got %d." o.MaxIterations, "maxIterations"))
+        if o.ProgressInterval < 1 then raise (ArgumentException("progressInterval must be at least 1.", "progressInterval"))
+        o.InitialF |> Option.iter (Validation.vector "initialF" p.N)
+        o.InitialG |> Option.iter (Validation.vector "initialG" p.M)
+
+    /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
+    /// then f; the f-update yields the row marginal of the previous plan for free:
+    /// (P1)_i = a_i exp((f_i^old − f_i^new)/ε). On convergence the plan whose error was measured
+    /// is returned, so `MarginalError` is exact for the returned potentials.
+    let private iterate (operator: ITransportOperator) (options: SinkhornOptions) =
+        let p = operator.Problem
+        validateOptions p options
+        let eps = OtProblem.resolveEpsilon p options.Epsilon
+        let sw = Stopwatch.StartNew()
+        let f = Array.zeroCreate p.N
+        let g = Array.zeroCreate p.M
+        let fNext = Array.zeroCreate p.N
+        match options.InitialF, options.InitialG with
+        | Some f0, _ -> Array.blit f0 0 f 0 p.N
+        | None, Some g0 ->
+            operator.Softmin(Rows, eps, g0, f)
+            checkFinite "f" f 0 nan
+        | None, None -> ()
+        let mutable err = infinity
+        let mutable iter = 0
+        let mutable converged = false
+        while not converged && iter < options.MaxIterations do
+            operator.Softmin(Cols, eps, f, g)
+            checkFinite "g" g iter err
+            operator.Softmin(Rows, eps, g, fNext)
+            checkFinite "f" fNext iter err
+            let mutable e = 0.0
+            for i in 0 .. p.N - 1 do
+                e <- e + p.A.[i] * abs (exp ((f.[i] - fNext.[i]) / eps) - 1.0)
+            err <- e
+            iter <- iter + 1
+            if err < options.Tolerance then converged <- true
+            elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
+            match options.Progress with
+            | Some report when iter % options.ProgressInterval = 0 -> report { Iteration = iter; MarginalError = err; Elapsed = sw.Elapsed }
+            | _ -> ()
+        if not (Double.IsFinite err) then
+            raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iter, iter, err))
+        if options.RequireConvergence && not converged then
+            raise (ConvergenceException(
+                sprintf "Sinkhorn did not reach tolerance %g in %d iterations (marginal error %g at ε = %g)." options.Tolerance iter err eps,
+                iter, err))
+        let value =
+            let mutable s = 0.0
+            for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
+            for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
+            s
+        { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
+          MarginalError = err; Converged = converged; Elapsed = sw.Elapsed }
+
+    /// Solves on an operator the caller prepared and keeps: the plan does not dispose it.
+    let solveWith (operator: ITransportOperator) (options: SinkhornOptions) =
+        new SolvedPlan(operator, iterate operator options, false)
+
+    /// Prepares the problem on the backend and solves it; the plan owns the prepared operator.
+    let solve (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
+        let operator = backend.Prepare problem
+        try new SolvedPlan(operator, iterate operator options, true)
+        with _ ->
+            operator.Dispose()
+            reraise ()

@@ -1,0 +1,54 @@
+namespace OtNative.Core
+
+open System
+
+/// Progress of a running solve, reported once per `ProgressInterval` iterations.
+[<Struct>]
+type SinkhornProgress =
+    { Iteration: int
+      MarginalError: float
+      Elapsed: TimeSpan }
+
+/// Options of the log-domain Sinkhorn solver (SPEC §1).
+type SinkhornOptions =
+    { /// ε, absolute or relative to the weighted mean cost.
+      Epsilon: Epsilon
+      /// Stop when the row-marginal error ‖P1 − a‖₁ falls below this.
+      Tolerance: float
+      /// Iteration cap (one iteration = a g-update and an f-update).
+      MaxIterations: int
+      /// Warm start for f (length n); the solve then begins with the g-update.
+      InitialF: float[] option
+      /// Warm start for g (length m), used when no f is given: the solve begins with an f-update.
+      InitialG: float[] option
+      /// Raise ConvergenceException instead of returning `Converged = false`.
+      RequireConvergence: bool
+      /// Called every `ProgressInterval` iterations.
+      Progress: (SinkhornProgress -> unit) option
+      ProgressInterval: int }
+
+    /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.
+    static member Default =
+        { Epsilon = RelativeToMeanCost 0.05
+          Tolerance = 1e-6
+          MaxIterations = 10_000
+          InitialF = None
+          InitialG = None
+          RequireConvergence = false
+          Progress = None
+          ProgressInterval = 10 }
+
+/// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
+/// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the
+/// entropic OT value at the optimum and a lower bound before.
+type SinkhornResult =
+    { F: float[]
+      G: float[]
+      /// The absolute ε used.
+      Epsilon: float
+      Value: float
+      Iterations: int
+      /// ‖P1 − a‖₁ of the returned plan (its column marginal is exact).
+      MarginalError: float
+      Converged: bool
+      Elapsed: TimeSpan }

@@ -1,0 +1,87 @@
+namespace OtNative.Core
+
+open System
+
+/// The output of a solve, and the one object every derivative consumes: the prepared transport operator,
+/// the potentials f, g at ε, the solve's diagnostics, and — computed once, on first use — the plan's own
+/// marginals r = P1, s = Pᵀ1 and, for point clouds, P y. Values, gradients, the dense Hessian, the HVP
+/// operator, the parameter Hessian, batches and the applications all read the plan from here, so nothing
+/// is prepared or uploaded twice.
+///
+/// Disposing it releases the operator when the plan owns it (a plan from `Sinkhorn.solve` does; one from
+/// `Sinkhorn.solveWith` leaves the caller's operator alone). A disposed plan refuses further work.
+[<Sealed; AllowNullLiteral>]
+type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOperator: bool) =
+    let problem = operator.Problem
+    let eps = solution.Epsilon
+    let mutable disposed = false
+    let live () = if disposed then raise (ObjectDisposedException(nameof SolvedPlan, "This solved plan was disposed; solve again to use it."))
+    let apply side (v: Matrix) weighted =
+        live ()
+        operator.Apply(side, eps, solution.F, solution.G, v, weighted)
+    let ones count = Matrix.Column(Array.create count 1.0)
+    // One pass with the columns [1 | y] gives r and P y together (the gradient needs both).
+    let rowMoments =
+        lazy
+            (match problem.Geometry with
+             | PointClouds (_, y) ->
+                 let d = y.Cols
+                 let v = Matrix(problem.M, d + 1, Array.init (problem.M * (d + 1)) (fun t -> let j, q = t / (d + 1), t % (d + 1) in if q = 0 then 1.0 else y.[j, q - 1]))
+                 let both = apply Rows v false
+                 Array.init problem.N (fun k -> both.[k, 0]),
+                 Some(Matrix(problem.N, d, Array.init (problem.N * d) (fun t -> both.[t / d, t % d + 1])))
+             | CostMatrix _ -> (apply Rows (ones problem.M) false).Data, None)
+    let columnMass = lazy (apply Cols (ones problem.N) false).Data
+
+    /// The prepared operator the plan is evaluated through.
+    member _.Operator = operator
+    /// The problem that was solved.
+    member _.Problem = problem
+    /// The backend the plan lives on.
+    member _.Backend = operator.Backend
+    /// The backend's dense linear algebra.
+    member _.LinearAlgebra = operator.Backend.LinearAlgebra
+    /// The solve's potentials and diagnostics.
+    member _.Solution = solution
+    /// Source potential f (shared, not copied).
+    member _.F = solution.F
+    /// Target potential g (shared, not copied).
+    member _.G = solution.G
+    /// The absolute ε of the solve.
+    member _.Epsilon = eps
+    /// The dual value ⟨a,f⟩ + ⟨b,g⟩.
+    member _.Value = solution.Value
+    member _.Iterations = solution.Iterations
+    /// ‖P1 − a‖₁ of this plan.
+    member _.MarginalError = solution.MarginalError
+    member _.Converged = solution.Converged
+    member _.Elapsed = solution.Elapsed
+
+    /// (P ∘ W) V for V (m×k), W = C when `costWeighted`, else all ones; one streamed pass.
+    member _.ApplyRows(v: Matrix, costWeighted: bool) = apply Rows v costWeighted
+    /// (P ∘ W)ᵀ V for V (n×k); one streamed pass.
+    member _.ApplyCols(v: Matrix, costWeighted: bool) = apply Cols v costWeighted
+    /// The plan's row mass r = P1 (shared, not copied).
+    member _.RowMass =
+        live ()
+        fst rowMoments.Value
+    /// The plan's column mass s = Pᵀ1 (shared, not copied).
+    member _.ColumnMass =
+        live ()
+        columnMass.Value
+    /// P y (n×d) for point clouds (shared, not copied).
+    member _.TransportedTargets =
+        live ()
+        match snd rowMoments.Value with
+        | Some py -> py
+        | None -> raise (NotSupportedException "This problem was given as a cost matrix: it has no target coordinates to transport.")
+    /// The materialised n×m plan.
+    member _.Materialise() =
+        live ()
+        operator.Plan(eps, solution.F, solution.G)
+
+    interface IDisposable with
+        member _.Dispose() =
+            if not disposed then
+                disposed <- true
+                if ownsOperator then operator.Dispose()
