@@ -129,6 +129,10 @@ type RegressionComparison =
 
 /// Shuffled regression by SGD → relaxed Newton (Algorithm 2, SPEC §5) and the gradient-descent baseline.
 module ShuffledRegression =
+    /// An eigenvalue below this fraction of the largest is zero to float64 rounding (≈ 4500 ulps of the
+    /// largest): the matrix is treated as singular (design) or not positive definite (Newton system).
+    let private singularRatio = 1e-12
+
     let private frobenius (m: Matrix) = Dense.frobenius m
 
     let private validate (problem: ShuffledRegressionProblem) (o: ShuffledRegressionOptions) =
@@ -147,7 +151,7 @@ module ShuffledRegression =
         // A rank-deficient design makes ∇²_θ L = (X ⊗ I)ᵀ Hess (X ⊗ I) singular for every θ.
         let la = o.Backend.LinearAlgebra
         let values, _ = la.SymmetricEigen(la.Gram(x, true))
-        if values.[0] <= 1e-12 * values.[values.Length - 1] then
+        if values.[0] <= singularRatio * values.[values.Length - 1] then
             raise (ArgumentException(sprintf "the design X (%d×%d) has rank below %d: the Newton system would be singular. Remove dependent columns." x.Rows x.Cols x.Cols, "design"))
 
     /// Evaluates L, ∇_φ L and optionally ∇²_φ L at φ on the rows `rows` of X (all when None),
@@ -200,7 +204,7 @@ module ShuffledRegression =
         let values, vectors = la.SymmetricEigen hess
         let lmin, lmax = values.[0], values.[values.Length - 1]
         let scale = values |> Array.map abs |> Array.max
-        let damped = lmin <= 1e-12 * scale
+        let damped = lmin <= singularRatio * scale
         let effective = values |> Array.map (fun v -> if scale = 0.0 then 1.0 elif damped then max (abs v) (1e-2 * scale) else v)
         let size = grad.Length
         let proj = Array.init size (fun i -> (Array.init size (fun k -> vectors.[k, i] * grad.[k]) |> Array.sum) / effective.[i])

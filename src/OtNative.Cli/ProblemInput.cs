@@ -1,4 +1,5 @@
 using OtNative.Terminal;
+
 namespace OtNative.Cli;
 
 /// <summary>The arrays and solver options a <see cref="ProblemSettings"/> names, loaded and checked.</summary>

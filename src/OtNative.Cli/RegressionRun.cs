@@ -1,6 +1,6 @@
 using OtNative.Applications;
-using OtNative.Terminal;
 using OtNative.Core;
+using OtNative.Terminal;
 using Spectre.Console;
 
 namespace OtNative.Cli;

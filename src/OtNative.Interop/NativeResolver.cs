@@ -24,7 +24,10 @@ public static class NativeResolver
     private static readonly Dictionary<string, Lazy<LoadedLibrary?>> Loaded =
         Candidates.ToDictionary(kv => kv.Key, kv => new Lazy<LoadedLibrary?>(() => NativeLibraryProbe.TryLoad(kv.Value)));
 
+    // A library registering its own resolver is the one case a module initializer is for: it must run before the
+    // first DllImport of this assembly binds, whichever entry point the application uses.
     [ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "The resolver must be registered before any DllImport of this assembly binds.")]
     internal static void Register() => NativeLibrary.SetDllImportResolver(typeof(NativeResolver).Assembly, Resolve);
 
     /// <summary>The library behind a logical name, or null when no candidate loads here.</summary>

@@ -170,4 +170,32 @@ public class FacadeTests
     {
         public void Report(SinkhornProgress value) => report(value);
     }
+
+    [Fact]
+    public void AutoFallsBackToTheCpuWithTheReasonWhereCudaCannotTakeTheProblem()
+    {
+        var cost = new double[,] { { 0, 1, 4 }, { 1, 0, 1 } };
+        using var fromCost = EntropicOT.SolveCost(cost, options: new SinkhornOptions { Epsilon = 0.5, EpsilonRelative = false, Backend = ComputeBackend.Auto });
+        Assert.Equal("cpu", fromCost.Backend);
+        Assert.Contains("cost matrix", fromCost.BackendNote);
+        using var highDimension = EntropicOT.Solve(TestData.Cloud(3, 5, 9), TestData.Cloud(4, 6, 9), new SinkhornOptions { Backend = ComputeBackend.Auto });
+        Assert.Equal("cpu", highDimension.Backend);
+        Assert.Contains("d = 9", highDimension.BackendNote);
+        using var onCpu = EntropicOT.Solve(TestData.Cloud(3, 5, 2), TestData.Cloud(4, 6, 2));
+        Assert.Null(onCpu.BackendNote);
+        var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.SolveCost(cost, options: new SinkhornOptions { Backend = ComputeBackend.Cuda }));
+        Assert.Contains("cost matrix", ex.Message);
+    }
+
+    [Fact]
+    public void ADisposedResultRefusesDerivatives()
+    {
+        var r = EntropicOT.Solve(TestData.Cloud(5, 6, 2), TestData.Cloud(6, 7, 2));
+        var value = r.Value;
+        r.Dispose();
+        Assert.Equal(value, r.Value);
+        Assert.Throws<ObjectDisposedException>(() => r.Gradient());
+        Assert.Throws<ObjectDisposedException>(() => r.Plan());
+        Assert.Throws<ObjectDisposedException>(() => r.HessianVectorProduct(new double[6, 2]));
+    }
 }

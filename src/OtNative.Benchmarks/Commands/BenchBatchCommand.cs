@@ -1,11 +1,10 @@
-using OtNative.Applications;
 using System.ComponentModel;
 using System.Diagnostics;
+using OtNative.Applications;
 using OtNative.Core;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
-
-using OtNative.Terminal;
 
 namespace OtNative.Benchmarks.Commands;
 

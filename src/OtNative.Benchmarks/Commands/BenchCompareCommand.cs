@@ -1,9 +1,8 @@
 using System.ComponentModel;
 using OtNative.Core;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
-
-using OtNative.Terminal;
 
 namespace OtNative.Benchmarks.Commands;
 

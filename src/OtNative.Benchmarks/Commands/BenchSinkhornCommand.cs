@@ -1,10 +1,9 @@
-using OtNative.Applications;
 using System.ComponentModel;
+using OtNative.Applications;
 using OtNative.Core;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
-
-using OtNative.Terminal;
 
 namespace OtNative.Benchmarks.Commands;
 

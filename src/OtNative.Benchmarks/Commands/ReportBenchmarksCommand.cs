@@ -1,7 +1,7 @@
-using OtNative.Core;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text;
+using OtNative.Core;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

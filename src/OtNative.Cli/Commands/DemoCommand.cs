@@ -1,5 +1,5 @@
-using OtNative.Applications;
 using System.ComponentModel;
+using OtNative.Applications;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

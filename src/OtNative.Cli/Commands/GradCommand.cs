@@ -1,5 +1,5 @@
-using OtNative.Terminal;
 using System.ComponentModel;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -1,6 +1,6 @@
-using OtNative.Terminal;
 using System.ComponentModel;
 using OtNative.Core;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -1,5 +1,5 @@
-using OtNative.Applications;
 using System.ComponentModel;
+using OtNative.Applications;
 using OtNative.Core;
 using Spectre.Console.Cli;
 

@@ -1,9 +1,9 @@
-using OtNative.Applications;
-using OtNative.Terminal;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text;
+using OtNative.Applications;
 using OtNative.Core;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -1,5 +1,5 @@
-using OtNative.Terminal;
 using System.ComponentModel;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -11,7 +11,7 @@ public sealed class SolveCommand : Command<ProblemSettings>
     /// <summary>The JSON summary (field names are part of the CLI contract).</summary>
     public sealed record Summary(
         double Value, double Sharp, double Divergence, int Iterations, double MarginalError, bool Converged,
-        double Epsilon, double Seconds, int N, int M, int D, string Backend, bool DivergenceConverged);
+        double Epsilon, double Seconds, int N, int M, int D, string Backend, bool DivergenceConverged, string? BackendNote);
 
     public override int Execute(CommandContext context, ProblemSettings settings, CancellationToken cancellation)
     {
@@ -21,7 +21,7 @@ public sealed class SolveCommand : Command<ProblemSettings>
             o => EntropicOT.Divergence(input.X, input.Y, input.A, input.B, o));
         var summary = new Summary(result.Value, result.SharpValue, divergence.Value, result.Iterations, result.MarginalError,
             result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
-            divergence.Converged);
+            divergence.Converged, result.BackendNote);
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");
@@ -32,6 +32,7 @@ public sealed class SolveCommand : Command<ProblemSettings>
         table.AddRow("converged", summary.Converged ? "yes" : "[yellow]no[/]");
         table.AddRow("time", $"{summary.Seconds:F3} s");
         table.AddRow("problem", $"n={summary.N}, m={summary.M}, d={summary.D}, backend {summary.Backend}");
+        if (summary.BackendNote is { } note) table.AddRow("backend choice", Markup.Escape(note));
         AnsiConsole.Write(table);
         if (settings.Json is not null) JsonReport.Write(settings.Json, summary);
         return 0;

@@ -15,6 +15,10 @@ let padded n = (n + lanes - 1) / lanes * lanes
 /// Columns per streamed log-sum-exp tile: 16 KiB of exponents stay in L1.
 let private tileWidth = 2048
 
+/// Rows one parallel task takes: enough that the per-task scratch and hand-off are amortised over
+/// 16 × ColsPadded pairs, few enough that a 2-core machine still gets hundreds of tasks to balance at n = 4 000.
+let private rowsPerTask = 16
+
 /// Below this many pairs the thread hand-off costs more than it saves.
 let private parallelThreshold = 1 <<< 15
 
@@ -75,10 +79,9 @@ let columnTerm (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) =
 
 let private forRows (l: CostLayout) (body: int -> int -> Vector<float>[] -> float[] -> unit) =
     // body lo hi broadcastScratch tileScratch
-    let chunk = 16
-    let chunks = (l.Rows + chunk - 1) / chunk
+    let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
     let work c (xb, buf) =
-        body (c * chunk) (min l.Rows ((c + 1) * chunk)) xb buf
+        body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) xb buf
         (xb, buf)
     let init () = (Array.zeroCreate<Vector<float>> (max 1 l.Dim), Array.zeroCreate<float> tileWidth)
     if int64 l.Rows * int64 l.ColsPadded < int64 parallelThreshold then

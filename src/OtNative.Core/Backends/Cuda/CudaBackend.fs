@@ -159,11 +159,12 @@ type CudaBackend private () =
             | Some reason -> raise (NotSupportedException("CUDA linear algebra cannot run here: " + reason))
             | None -> linearAlgebra.Value
         member this.Supports problem =
-            match this.UnavailableReason, problem.Geometry with
-            | Some reason, _ -> Unsupported("CUDA is unavailable: " + reason)
-            | None, CostMatrix _ -> Unsupported "the CUDA kernels take point clouds, not a cost matrix"
-            | None, PointClouds (x, _) when x.Cols > maxDim -> Unsupported(sprintf "the CUDA kernels handle d ≤ %d, this problem has d = %d" maxDim x.Cols)
-            | None, PointClouds _ -> Supported
+            // What the kernels cannot take is said first: it holds on every machine.
+            match problem.Geometry, this.UnavailableReason with
+            | CostMatrix _, _ -> Unsupported "the CUDA kernels take point clouds, not a cost matrix"
+            | PointClouds (x, _), _ when x.Cols > maxDim -> Unsupported(sprintf "the CUDA kernels handle d ≤ %d, this problem has d = %d" maxDim x.Cols)
+            | _, Some reason -> Unsupported("CUDA is unavailable: " + reason)
+            | PointClouds _, None -> Supported
         member this.Prepare problem =
             match (this :> IBackend).Supports problem with
             | Unsupported reason -> raise (NotSupportedException("The CUDA backend cannot take this problem: " + reason + "."))
