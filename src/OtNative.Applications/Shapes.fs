@@ -11,7 +11,7 @@ type TriangleMesh =
       Triangles: (int * int * int)[] }
 
 /// Point clouds sampled from surfaces: OFF meshes (ModelNet's format) and a synthetic "room" of furniture
-/// built from boxes (SPEC §5, point-cloud registration).
+/// built from boxes (math.md §5, point-cloud registration).
 module Shapes =
     /// Parses an OFF file's text: `OFF`, then `V F E`, V vertex lines, F face lines `k i₁ … i_k` (polygons
     /// are fan-triangulated). Comments (#) and blank lines are skipped; ModelNet's `OFFV F E` header

@@ -31,7 +31,7 @@ type RegressionIteration =
       /// Wall time since the fit began.
       Seconds: float }
 
-/// Settings of Algorithm 2 (SPEC §5); the defaults are the paper's.
+/// Settings of Algorithm 2 (math.md §5); the defaults are the paper's.
 type ShuffledRegressionOptions =
     { /// ε of L_ε (paper: 0.05, absolute).
       Epsilon: Epsilon
@@ -127,7 +127,7 @@ type RegressionComparison =
       Newton: RegressionFit
       GradientDescent: RegressionFit }
 
-/// Shuffled regression by SGD → relaxed Newton (Algorithm 2, SPEC §5) and the gradient-descent baseline.
+/// Shuffled regression by SGD → relaxed Newton (Algorithm 2, math.md §5) and the gradient-descent baseline.
 module ShuffledRegression =
     /// An eigenvalue below this fraction of the largest is zero to float64 rounding (≈ 4500 ulps of the
     /// largest): the matrix is treated as singular (design) or not positive definite (Newton system).

@@ -3,7 +3,7 @@ namespace OtNative.Applications
 open System
 open OtNative.Core
 
-/// Seeded random data for the experiments (SPEC §5): Gaussian mixtures, rotations, permutations,
+/// Seeded random data for the experiments (math.md §5): Gaussian mixtures, rotations, permutations,
 /// and the shuffled-regression problems built from them. Deterministic under a seed.
 module Synthetic =
     /// A standard normal draw (Box–Muller).
@@ -87,7 +87,7 @@ module Synthetic =
         let theta0 = Matrix(design.Cols, dY, Array.map (fun v -> v + scale * gaussian rng) thetaStar.Data)
         { Design = design; Targets = targets; DesignWeights = None; TargetWeights = None; TrueParameters = Some thetaStar }, theta0
 
-    /// The paper's Gaussian-mixture setting (SPEC §5): n points in R^dX from three clusters with standard
+    /// The paper's Gaussian-mixture setting (math.md §5): n points in R^dX from three clusters with standard
     /// deviations 0.3, 0.05, 0.6, mapped to R^dY, noise std 0.2.
     let gaussianMixtureRegression seed n dX dY =
         let rng = Random(seed)

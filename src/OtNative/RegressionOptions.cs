@@ -5,7 +5,7 @@ using OtNative.Core;
 namespace OtNative;
 
 /// <summary>
-/// Settings of shuffled regression by SGD → relaxed Newton (Algorithm 2, SPEC §5) and of its gradient-descent
+/// Settings of shuffled regression by SGD → relaxed Newton (Algorithm 2, math.md §5) and of its gradient-descent
 /// baseline. Immutable; use <c>with</c>. Defaults follow the paper's Gaussian-mixture experiment
 /// (see <see cref="ShuffledRegressionOptions.Default"/> for the two rates scaled to the generated data).
 /// </summary>

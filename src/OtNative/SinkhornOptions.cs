@@ -2,7 +2,7 @@ using OtNative.Core;
 
 namespace OtNative;
 
-/// <summary>Options of the log-domain Sinkhorn solver (SPEC §1). Immutable; use <c>with</c> to change a field.</summary>
+/// <summary>Options of the log-domain Sinkhorn solver (math.md §1). Immutable; use <c>with</c> to change a field.</summary>
 public sealed record SinkhornOptions
 {
     /// <summary>The regularisation ε: absolute, or a multiple of the weighted mean cost when <see cref="EpsilonRelative"/> is set. Default 0.05 (relative).</summary>

@@ -98,7 +98,7 @@ public sealed class SinkhornResult : IDisposable
     public double[,] SharpGradient() => HessianOperator().SharpGradient().Item1.ToArray2D();
 
     /// <summary>
-    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix (SPEC §2):
+    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix (math.md §2):
     /// P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P with H w = [(P∘C)1; (P∘C)ᵀ1] solved by CG. Works for cost-matrix problems too.
     /// </summary>
     public double[,] SharpCostGradient() => HessianOperator().SharpCostGradient().Item1.ToArray2D();

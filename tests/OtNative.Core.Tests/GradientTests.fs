@@ -13,7 +13,7 @@ let private valueAt (p: OtProblem) (x: Matrix) eps (warm: float[]) =
     (Sinkhorn.solve cpu q { tight (Absolute eps) with InitialF = Some warm }).Value
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
-let ``EOT gradient equals central finite differences (SPEC 7.1)`` (spec: ProblemSpec) =
+let ``EOT gradient equals central finite differences (math.md §7.1)`` (spec: ProblemSpec) =
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
     whenConverged res <| fun () ->
@@ -30,7 +30,7 @@ let ``EOT gradient equals central finite differences (SPEC 7.1)`` (spec: Problem
     Assert.True(err < 1e-6, sprintf "%O: relative error %g" spec err)
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
-let ``translation invariance and the gradient-sum identity (SPEC 7.7)`` (spec: ProblemSpec) =
+let ``translation invariance and the gradient-sum identity (math.md §7.7)`` (spec: ProblemSpec) =
     let p = spec.Problem
     let opts = tight (RelativeToMeanCost spec.EpsScale)
     let res = Sinkhorn.solve cpu p opts

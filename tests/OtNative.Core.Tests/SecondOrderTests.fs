@@ -29,7 +29,7 @@ let private hessian (p: OtProblem) (res: SolvedPlan) meth la =
     (Hessian.compute onProvider { HessianOptions.Default with Method = meth }).Hessian
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
-let ``dense Hessian equals finite differences of the gradient and is symmetric (SPEC 7.3)`` (spec: ProblemSpec) =
+let ``dense Hessian equals finite differences of the gradient and is symmetric (math.md §7.3)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
     let h = hessian p res Eigen (LinearAlgebraProviders.preferred)
@@ -49,7 +49,7 @@ let ``dense Hessian equals finite differences of the gradient and is symmetric (
     Assert.True(relativeError h.Data (h.Transpose().Data) < 1e-12)
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
-let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (SPEC 7.4)`` (spec: ProblemSpec) =
+let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (math.md §7.4)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
     for la in [ LinearAlgebraProviders.managed; LinearAlgebraProviders.preferred ] do
@@ -66,7 +66,7 @@ let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (S
         Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "%O (%A): HVP vs dense %g (CG %d its, residual %g)" spec pre (relativeError hv.Data expected.Data) report.Iterations report.Residual)
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
-let ``marginal identity with the plan's own marginals holds to rounding (SPEC 7.5)`` (spec: ProblemSpec) =
+let ``marginal identity with the plan's own marginals holds to rounding (math.md §7.5)`` (spec: ProblemSpec) =
     // Any plan, converged or not: stop early on purpose.
     let p = spec.Problem
     let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost (max spec.EpsScale 0.02); MaxIterations = 5 }
@@ -80,7 +80,7 @@ let ``marginal identity with the plan's own marginals holds to rounding (SPEC 7.
     Assert.True(Hessian.marginalError h p.X.Cols r / scale < 1e-11, sprintf "%O: %g (scale %g)" spec (Hessian.marginalError h p.X.Cols r) scale))))
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
-let ``H has the simple kernel (1,-1) and Lemma 6 holds (SPEC 7.6)`` (spec: ProblemSpec) =
+let ``H has the simple kernel (1,-1) and Lemma 6 holds (math.md §7.6)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     let plan = res.Materialise()
     let h = HMatrix.dense plan
@@ -114,7 +114,7 @@ let ``permutation couplings have eigenvalues 2/n and 0 (Proposition 8)`` () =
 [<InlineData(8, 0.5)>]
 [<InlineData(16, 0.1)>]
 [<InlineData(30, 0.3)>]
-let ``circle spectrum matches the circulant closed form (SPEC 4)`` (n: int, eps: float) =
+let ``circle spectrum matches the circulant closed form (math.md §4)`` (n: int, eps: float) =
     let _, plan = HMatrix.circle n eps
     let spectrum = HMatrix.spectrum (LinearAlgebraProviders.preferred) plan
     Assert.Equal(HMatrix.circleSmallestPositive n eps, spectrum.SmallestPositive, 12)
@@ -127,7 +127,7 @@ let ``the circle plan is what Sinkhorn computes`` () =
     Assert.True(relativeError (res.Materialise()).Data plan.Data < 1e-10)
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 20)>]
-let ``sharp distance gradient equals finite differences (SPEC 7.2)`` (spec: ProblemSpec) =
+let ``sharp distance gradient equals finite differences (math.md §7.2)`` (spec: ProblemSpec) =
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
     let op = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 })
@@ -188,7 +188,7 @@ let private schurMatchesItsSpectrum (res: SolvedPlan) =
 
 [<Fact>]
 let ``Schur fast path falls back to truncation on the circle at small epsilon`` () =
-    // λ_{2n−1} ≈ (4π²/n³) exp(−4 sin²(π/n)/ε) ≈ 5e-14 < τ for n = 12, ε = 0.01 (SPEC 4).
+    // λ_{2n−1} ≈ (4π²/n³) exp(−4 sin²(π/n)/ε) ≈ 5e-14 < τ for n = 12, ε = 0.01 (math.md §4).
     let x, _ = HMatrix.circle 12 0.01
     let p = OtProblem.create x x None None
     let res = Sinkhorn.solve cpu p (tight (Absolute 0.01))
@@ -201,7 +201,7 @@ let ``Schur fast path falls back to truncation on the circle at small epsilon`` 
 [<InlineData(60)>]
 [<InlineData(180)>]
 let ``ill-conditioned regime: truncation stays finite and accurate, no-regularisation error is reported`` (n: int) =
-    // y = x, ε = 0.005 × mean cost: H's smallest positive eigenvalue is tiny (SPEC 3, paper §5).
+    // y = x, ε = 0.005 × mean cost: H's smallest positive eigenvalue is tiny (math.md §3, paper §5).
     let rng = Random(5)
     let x = Matrix(n, 2, Array.init (2 * n) (fun _ -> rng.NextDouble()))
     let p = OtProblem.create x x None None
@@ -219,7 +219,7 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     Assert.True(Hessian.marginalError schur.Hessian 2 p.A < 0.1, sprintf "Schur marginal error %g" (Hessian.marginalError schur.Hessian 2 p.A))
 
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
-let ``sharp loss derivative with respect to the cost matrix equals finite differences (SPEC 2)`` (spec: ProblemSpec) =
+let ``sharp loss derivative with respect to the cost matrix equals finite differences (math.md §2)`` (spec: ProblemSpec) =
     let spec = { spec with EpsScale = max spec.EpsScale 0.05 }
     let cost = OtProblem.costMatrix spec.Problem
     let p = OtProblem.ofCost cost (Some spec.Problem.A) (Some spec.Problem.B)

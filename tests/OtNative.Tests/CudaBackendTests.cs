@@ -12,7 +12,7 @@ public sealed class CudaFactAttribute : FactAttribute
     }
 }
 
-/// <summary>SPEC §7.8: every CUDA primitive and result equals the CPU reference on the same inputs (relative 1e-10).</summary>
+/// <summary>math.md §7.8: every CUDA primitive and result equals the CPU reference on the same inputs (relative 1e-10).</summary>
 public class CudaBackendTests
 {
     private static readonly IBackend Cpu = CpuBackend.Instance;

@@ -31,7 +31,7 @@ public sealed record AccuracyCell(string Method, double Scale, int N, int Trials
 public sealed record RuntimeCell(string Method, double Scale, int N, double? MedianSeconds, double? AllocatedMiB, double SolveSeconds, int SinkhornIterations, string Status);
 
 /// <summary>
-/// The paper's Section 5 protocol (SPEC §3): d = 2, points uniform in the unit square, y = x, uniform weights,
+/// The paper's Section 5 protocol (math.md §3): d = 2, points uniform in the unit square, y = x, uniform weights,
 /// ε = s · mean cost, Sinkhorn tolerance 0.01/n^0.33; marginal error (eq. 59) with the input weights, success
 /// when it is below 0.1.
 /// </summary>

@@ -30,7 +30,7 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         public int MaxCg { get; init; } = 500;
 
         [CommandOption("--preconditioner <NAME>")]
-        [Description("jacobi (default), none, or neumann (I + B + B² + B³, SPEC 3).")]
+        [Description("jacobi (default), none, or neumann (I + B + B² + B³, math.md §3).")]
         [DefaultValue("jacobi")]
         public string Preconditioner { get; init; } = "jacobi";
 

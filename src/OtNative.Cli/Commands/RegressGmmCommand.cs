@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace OtNative.Cli.Commands;
 
-/// <summary><c>otnative regress gmm</c>: the paper's Gaussian-mixture shuffled regression (SPEC §5), or --x/--y data.</summary>
+/// <summary><c>otnative regress gmm</c>: the paper's Gaussian-mixture shuffled regression (math.md §5), or --x/--y data.</summary>
 public sealed class RegressGmmCommand : Command<RegressGmmCommand.Settings>
 {
     public sealed class Settings : RegressSettings

@@ -1,6 +1,6 @@
 namespace OtNative.Core
 
-/// First derivatives of entropic OT (SPEC §2).
+/// First derivatives of entropic OT (math.md §2).
 module Gradients =
     /// Theorem 1 from the plan's moments: G_k = Σ_j P_kj ∇c_kj = 2 (r_k x_k − (P y)_k), with the plan's
     /// own row mass r = P1, so it is the exact gradient of the computed plan even before convergence.

@@ -24,7 +24,7 @@ module DensePlan =
     let ofSolved (plan: SolvedPlan) =
         ofMatrix plan.Problem.X plan.Problem.Y (plan.Materialise()) plan.Epsilon
 
-/// The block-diagonal part of the Hessian (SPEC §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
+/// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
 module BlockDiagonal =
     /// Adds it to the (n·d)×(n·d) matrix h in place.
     let addTo (dp: DensePlan) (h: Matrix) =

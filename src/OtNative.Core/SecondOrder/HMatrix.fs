@@ -1,6 +1,6 @@
 namespace OtNative.Core
 
-/// The spectrum of the H-matrix (SPEC §4).
+/// The spectrum of the H-matrix (math.md §4).
 type HSpectrum =
     { /// All eigenvalues, ascending.
       Eigenvalues: float[]
@@ -43,7 +43,7 @@ module HMatrix =
     /// Spectrum of the plan's H-matrix.
     let spectrum (la: ILinearAlgebra) (plan: Matrix) = spectrumOf la (dense plan)
 
-    /// The paper's circle example (SPEC §4): n equally spaced points θ_k = 2πk/n on the unit circle,
+    /// The paper's circle example (math.md §4): n equally spaced points θ_k = 2πk/n on the unit circle,
     /// y = x, uniform weights. Returns the points and the exactly optimal plan K/(nκ).
     let circle (n: int) (eps: float) =
         let x = Matrix(n, 2, Array.init (2 * n) (fun t -> let k = t / 2 in if t % 2 = 0 then cos (2.0 * System.Math.PI * float k / float n) else sin (2.0 * System.Math.PI * float k / float n)))

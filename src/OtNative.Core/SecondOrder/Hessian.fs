@@ -2,7 +2,7 @@ namespace OtNative.Core
 
 open System.Diagnostics
 
-/// How H⁺ is formed in the dense Hessian (SPEC §3).
+/// How H⁺ is formed in the dense Hessian (math.md §3).
 type HessianMethod =
     /// Algorithm 1: truncated eigen-decomposition of the (n+m)×(n+m) H-matrix.
     | Eigen
@@ -58,7 +58,7 @@ type internal PseudoInverseGram =
       Threshold: float
       Factorisation: HPlusFactorisation }
 
-/// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, SPEC §3).
+/// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, math.md §3).
 module Hessian =
     /// R_g (m × nd): R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k.
     let private gBlock (pm: DensePlan) (schur: bool) =

@@ -35,7 +35,7 @@ type internal TargetMoments =
       Moments: Matrix
       Gradient: Matrix }
 
-/// The Hessian of entropic OT as an operator (SPEC §3): Hessian-vector products, the parameter
+/// The Hessian of entropic OT as an operator (math.md §3): Hessian-vector products, the parameter
 /// Hessian of a linear model and the sharp-distance gradient, all without forming the Hessian or
 /// storing P. Caches the plan's marginals and moments (O((n+m)d²)) once; every product then costs
 /// a few streamed passes per CG iteration.
@@ -233,7 +233,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
                 out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
         out, report
 
-    /// Derivative of the sharp distance with respect to the cost matrix (SPEC §2, n×m, dense):
+    /// Derivative of the sharp distance with respect to the cost matrix (math.md §2, n×m, dense):
     /// ∂S/∂C = P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P with H [w_f; w_g] = [(P∘C)1; (P∘C)ᵀ1].
     /// Works for point clouds and cost matrices alike.
     member _.SharpCostGradient() =

@@ -15,7 +15,7 @@ type ParameterHessianResult =
       /// The worst CG report on the matrix-free path; None on the dense path.
       Cg: CgReport option }
 
-/// ∇²_θ L_ε(Xθ, y) for a linear model x = Xθ (SPEC §3): dense or matrix-free, whichever is cheaper.
+/// ∇²_θ L_ε(Xθ, y) for a linear model x = Xθ (math.md §3): dense or matrix-free, whichever is cheaper.
 module ParameterHessian =
     /// (X ⊗ I_d)ᵀ Hess (X ⊗ I_d) for a dense (n·d)×(n·d) Hessian and a design X (n×p).
     let ofDense (la: ILinearAlgebra) (hess: Matrix) (design: Matrix) (d: int) =

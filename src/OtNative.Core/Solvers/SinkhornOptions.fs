@@ -9,7 +9,7 @@ type SinkhornProgress =
       MarginalError: float
       Elapsed: TimeSpan }
 
-/// Options of the log-domain Sinkhorn solver (SPEC §1).
+/// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
     { /// ε, absolute or relative to the weighted mean cost.
       Epsilon: Epsilon

@@ -13,7 +13,7 @@ type internal CudaKernelSet =
       /// Where the code came from: OTNATIVE_KERNELS, the prebuilt fatbin, or NVRTC.
       Origin: string }
 
-/// Finds the kernels as DESIGN.md says: (1) the file named by OTNATIVE_KERNELS, (2) `otnative_kernels.fatbin`
+/// Finds the kernels as docs/architecture.md says: (1) the file named by OTNATIVE_KERNELS, (2) `otnative_kernels.fatbin`
 /// next to the assembly (built by CMakeLists.txt where nvcc exists), (3) NVRTC compiling the embedded sources
 /// for the device's compute capability.
 module internal CudaKernelLoader =
