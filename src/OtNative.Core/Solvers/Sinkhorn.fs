@@ -4,8 +4,13 @@ open System
 open System.Diagnostics
 
 module Sinkhorn =
+    let private allFinite (v: float[]) =
+        let mutable ok = true
+        for x in v do ok <- ok && Double.IsFinite x
+        ok
+
     let private checkFinite (what: string) (v: float[]) iteration err =
-        if not (Array.forall Double.IsFinite v) then
+        if not (allFinite v) then
             raise (NumericalFailureException(
                 sprintf "The Sinkhorn %s-potential became non-finite at iteration %d (last marginal error %g): ε is too small for the scale of the costs, or the costs overflow." what iteration err,
                 iteration, err))

@@ -19,6 +19,15 @@ type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
         | Rows -> rowsLayout, logA, logB
         | Cols -> colsLayout, logB, logA
 
+    // Each side's column term and row scratch, kept across half-steps so that a solve's loop allocates
+    // nothing. A caller that finds a buffer taken (another thread is mid-step on this operator) uses a
+    // fresh one: borrowing is an atomic exchange, so concurrent use stays correct.
+    let rowsTerm = ref (Array.zeroCreate<float> rowsLayout.ColsPadded)
+    let colsTerm = ref (Array.zeroCreate<float> colsLayout.ColsPadded)
+    let rowsScratch = ref (CpuKernels.newScratch rowsLayout)
+    let colsScratch = ref (CpuKernels.newScratch colsLayout)
+    let take (slot: 'T ref) = Threading.Interlocked.Exchange(&slot.contents, Unchecked.defaultof<'T>)
+
     /// V (count × k, count = the opposite side's size) as k padded coordinate rows.
     let transposePadded (l: CpuKernels.CostLayout) (v: Matrix) =
         let k = v.Cols
@@ -33,8 +42,17 @@ type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
         member _.Backend = backend
 
         member _.Softmin(side, eps, other, result) =
-            let l, _, logCols = oriented side
-            CpuKernels.softmin l eps (CpuKernels.columnTerm l eps other logCols) result
+            let l, logCols, termSlot, scratchSlot =
+                match side with
+                | Rows -> rowsLayout, logB, rowsTerm, rowsScratch
+                | Cols -> colsLayout, logA, colsTerm, colsScratch
+            let term = match take termSlot with null -> Array.zeroCreate l.ColsPadded | held -> held
+            let scratch = take scratchSlot
+            let scratch = if obj.ReferenceEquals(scratch, null) then CpuKernels.newScratch l else scratch
+            CpuKernels.columnTermInto l eps other logCols term
+            CpuKernels.softmin l eps term result scratch
+            termSlot.Value <- term
+            scratchSlot.Value <- scratch
 
         member _.Apply(side, eps, f, g, v, costWeighted) =
             let l, logRows, logCols = oriented side

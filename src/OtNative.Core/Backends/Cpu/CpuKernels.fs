@@ -70,74 +70,96 @@ let inline private costAt (l: CostLayout) (xb: Vector<float>[]) (i: int) (j: int
     else
         Vector<float>(l.CostRows, i * l.ColsPadded + j)
 
-/// colTerm_j = other_j/ε + logW_j over padded columns (−∞ on the padding).
-let columnTerm (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) =
-    let t = Array.create l.ColsPadded Double.NegativeInfinity
+/// colTerm_j = other_j/ε + logW_j over padded columns (−∞ on the padding), written into `t`.
+let columnTermInto (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) (t: float[]) =
     for j in 0 .. l.Cols - 1 do
         t.[j] <- other.[j] / eps + logW.[j]
+    for j in l.Cols .. l.ColsPadded - 1 do
+        t.[j] <- Double.NegativeInfinity
+
+/// colTerm_j = other_j/ε + logW_j over padded columns, freshly allocated.
+let columnTerm (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) =
+    let t = Array.zeroCreate l.ColsPadded
+    columnTermInto l eps other logW t
     t
 
-let private forRows (l: CostLayout) (body: int -> int -> Vector<float>[] -> float[] -> unit) =
-    // body lo hi broadcastScratch tileScratch
-    let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
-    let work c (xb, buf) =
-        body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) xb buf
-        (xb, buf)
-    let init () = (Array.zeroCreate<Vector<float>> (max 1 l.Dim), Array.zeroCreate<float> tileWidth)
-    if int64 l.Rows * int64 l.ColsPadded < int64 parallelThreshold then
-        let scratch = init ()
-        for c in 0 .. chunks - 1 do work c scratch |> ignore
+/// What one thread needs to stream a range of rows: the row's coordinates broadcast to vectors and
+/// one tile of exponents, sized to the problem (a 64-column problem needs 512 bytes, not a whole tile).
+type RowScratch =
+    { Broadcast: Vector<float>[]
+      Tile: float[] }
+
+let newScratch (l: CostLayout) =
+    { Broadcast = Array.zeroCreate (max 1 l.Dim); Tile = Array.zeroCreate (min tileWidth l.ColsPadded) }
+
+/// Whether a pass over l is worth spreading over threads.
+let private worthThreads (l: CostLayout) = int64 l.Rows * int64 l.ColsPadded >= int64 parallelThreshold
+
+let private forRows (l: CostLayout) (scratch: RowScratch) (body: int -> int -> RowScratch -> unit) =
+    if not (worthThreads l) then body 0 l.Rows scratch
     else
-        Parallel.For(0, chunks, Func<_>(init), Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
+        let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
+        let work c (s: RowScratch) =
+            body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) s
+            s
+        Parallel.For(0, chunks, Func<_>(fun () -> newScratch l), Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
         |> ignore
 
-/// result_i = −ε LSE_j(colTerm_j − C_ij/ε), streamed over tiles with a running max and a
-/// rescaled sum.
-let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) =
+/// result_i = −ε LSE_j(colTerm_j − C_ij/ε) for rows lo … hi−1, streamed over tiles with a running max
+/// and a rescaled sum.
+let private softminRows (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) lo hi (scratch: RowScratch) =
     let invEps = Vector<float>(1.0 / eps)
-    forRows l (fun lo hi xb z ->
-        for i in lo .. hi - 1 do
-            broadcastRow l i xb
-            let mutable runMax = Double.NegativeInfinity
-            let mutable runSum = 0.0
-            let mutable t0 = 0
-            while t0 < l.ColsPadded do
-                let t1 = min l.ColsPadded (t0 + tileWidth)
-                let mutable vmax = Vector<float>(Double.NegativeInfinity)
-                let mutable j = t0
-                while j < t1 do
-                    let zj = Vector<float>(colTerm, j) - costAt l xb i j * invEps
-                    zj.CopyTo(z, j - t0)
-                    vmax <- Vector.Max(vmax, zj)
-                    j <- j + lanes
-                let mutable tmax = Double.NegativeInfinity
-                for q in 0 .. lanes - 1 do tmax <- max tmax vmax.[q]
-                if tmax > Double.NegativeInfinity then
-                    let shift = Vector<float>(tmax)
-                    let mutable vs = Vector<float>.Zero
-                    let mutable vs2 = Vector<float>.Zero
-                    let mutable q = 0
-                    // Two independent exponentials per step: their long FMA chains overlap.
-                    while q + 2 * lanes <= t1 - t0 do
-                        vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
-                        vs2 <- vs2 + SimdMath.exp(Vector<float>(z, q + lanes) - shift)
-                        q <- q + 2 * lanes
-                    if q < t1 - t0 then vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
-                    let s = Vector.Sum(vs + vs2)
-                    if tmax > runMax then
-                        runSum <- runSum * exp (runMax - tmax) + s
-                        runMax <- tmax
-                    else
-                        runSum <- runSum + s * exp (tmax - runMax)
-                t0 <- t1
-            result.[i] <- -eps * (runMax + log runSum))
+    let xb, z = scratch.Broadcast, scratch.Tile
+    let width = z.Length
+    for i in lo .. hi - 1 do
+        broadcastRow l i xb
+        let mutable runMax = Double.NegativeInfinity
+        let mutable runSum = 0.0
+        let mutable t0 = 0
+        while t0 < l.ColsPadded do
+            let t1 = min l.ColsPadded (t0 + width)
+            let mutable vmax = Vector<float>(Double.NegativeInfinity)
+            let mutable j = t0
+            while j < t1 do
+                let zj = Vector<float>(colTerm, j) - costAt l xb i j * invEps
+                zj.CopyTo(z, j - t0)
+                vmax <- Vector.Max(vmax, zj)
+                j <- j + lanes
+            let mutable tmax = Double.NegativeInfinity
+            for q in 0 .. lanes - 1 do tmax <- max tmax vmax.[q]
+            if tmax > Double.NegativeInfinity then
+                let shift = Vector<float>(tmax)
+                let mutable vs = Vector<float>.Zero
+                let mutable vs2 = Vector<float>.Zero
+                let mutable q = 0
+                // Two independent exponentials per step: their long FMA chains overlap.
+                while q + 2 * lanes <= t1 - t0 do
+                    vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
+                    vs2 <- vs2 + SimdMath.exp(Vector<float>(z, q + lanes) - shift)
+                    q <- q + 2 * lanes
+                if q < t1 - t0 then vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
+                let s = Vector.Sum(vs + vs2)
+                if tmax > runMax then
+                    runSum <- runSum * exp (runMax - tmax) + s
+                    runMax <- tmax
+                else
+                    runSum <- runSum + s * exp (tmax - runMax)
+            t0 <- t1
+        result.[i] <- -eps * (runMax + log runSum)
+
+/// result_i = −ε LSE_j(colTerm_j − C_ij/ε). A pass too small to parallelise runs on the caller's
+/// scratch and allocates nothing.
+let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) =
+    if not (worthThreads l) then softminRows l eps colTerm result 0 l.Rows scratch
+    else forRows l scratch (fun lo hi s -> softminRows l eps colTerm result lo hi s)
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
 let apply (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
     let invEps = Vector<float>(1.0 / eps)
     let out = Array.zeroCreate (l.Rows * k)
-    forRows l (fun lo hi xb _ ->
+    forRows l (newScratch l) (fun lo hi scratch ->
+        let xb = scratch.Broadcast
         let acc = Array.zeroCreate<Vector<float>> k
         for i in lo .. hi - 1 do
             broadcastRow l i xb
@@ -159,13 +181,14 @@ let apply (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT
 let plan (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) =
     let invEps = Vector<float>(1.0 / eps)
     let out = Array.zeroCreate (l.Rows * l.Cols)
-    forRows l (fun lo hi xb buf ->
+    forRows l (newScratch l) (fun lo hi scratch ->
+        let xb, buf = scratch.Broadcast, scratch.Tile
         for i in lo .. hi - 1 do
             broadcastRow l i xb
             let rt = Vector<float>(rowTerm.[i])
             let mutable t0 = 0
             while t0 < l.ColsPadded do
-                let t1 = min l.ColsPadded (t0 + tileWidth)
+                let t1 = min l.ColsPadded (t0 + buf.Length)
                 let mutable j = t0
                 while j < t1 do
                     SimdMath.exp(Vector<float>(colTerm, j) + rt - costAt l xb i j * invEps).CopyTo(buf, j - t0)
