@@ -28,6 +28,8 @@ type RegressionIteration =
       /// The step size taken from these parameters (after backtracking for Newton); 0 on the last iteration.
       StepSize: float
       SinkhornIterations: int
+      /// Whether this evaluation's solve reached its tolerance (the loss and gradient are those of its plan either way).
+      SinkhornConverged: bool
       /// Wall time since the fit began.
       Seconds: float }
 
@@ -62,6 +64,9 @@ type ShuffledRegressionOptions =
       Cg: CgOptions
       /// Where the solves, Hessians and Newton systems run.
       Backend: IBackend
+      /// Checked before every evaluation (and inside each solve and CG): a cancelled fit throws
+      /// OperationCanceledException.
+      Cancellation: Threading.CancellationToken
       Progress: (RegressionIteration -> unit) option }
 
     /// The paper's Gaussian-mixture settings: ε = 0.05, batch 100, SGD 15 steps, Newton η 0.5, patience 3
@@ -88,6 +93,7 @@ type ShuffledRegressionOptions =
           // A Newton step needs the Hessian to a few digits, not to 1e-10.
           Cg = { CgOptions.Default with Tolerance = 1e-8 }
           Backend = CpuBackend.Instance
+          Cancellation = Threading.CancellationToken.None
           Progress = None }
 
 /// A shuffled-regression problem: fit Y ≈ Xθ without knowing which row of Y belongs to which row of X.
@@ -174,7 +180,8 @@ module ShuffledRegression =
                     sub, Some w
             let points = Dense.times design theta
             let ot = OtProblem.createWith points y weights problem.TargetWeights rows.IsSome
-            let opts = { SinkhornOptions.Default with Epsilon = o.Epsilon; Tolerance = tolerance; MaxIterations = o.SinkhornMaxIterations; InitialG = warmG }
+            o.Cancellation.ThrowIfCancellationRequested()
+            let opts = { SinkhornOptions.Default with Epsilon = o.Epsilon; Tolerance = tolerance; MaxIterations = o.SinkhornMaxIterations; InitialG = warmG; Cancellation = o.Cancellation }
             use plan = Sinkhorn.solve o.Backend ot opts
             warmG <- Some plan.G
             let gradTheta = Gradients.linearModel design (Gradients.eot plan)
@@ -182,7 +189,7 @@ module ShuffledRegression =
             let grad = (Dense.transposeTimes jac (Matrix.Column gradTheta.Data)).Data
             let hess =
                 if withHessian then
-                    let hTheta = (ParameterHessian.compute plan design o.Cg).Hessian
+                    let hTheta = (ParameterHessian.compute plan design { o.Cg with Cancellation = o.Cancellation }).Hessian
                     let chained = Dense.transposeTimes jac (Dense.times hTheta jac)
                     let curvature = map.Curvature phi gradTheta
                     Some(Matrix(map.Size, map.Size, Array.map2 (+) chained.Data curvature.Data))
@@ -220,7 +227,7 @@ module ShuffledRegression =
             let it =
                 { Iteration = history.Count; Stage = stage; Loss = res.Value; GradientNorm = sqrt (Array.sumBy (fun v -> v * v) grad)
                   ParameterError = parameterError problem (map.ToTheta phi); MinEigenvalue = lmin; MaxEigenvalue = lmax
-                  Damped = damped; StepSize = stepSize; SinkhornIterations = res.Iterations; Seconds = clock.Elapsed.TotalSeconds }
+                  Damped = damped; StepSize = stepSize; SinkhornIterations = res.Iterations; SinkhornConverged = res.Converged; Seconds = clock.Elapsed.TotalSeconds }
             history.Add it
             o.Progress |> Option.iter (fun report -> report it)
         member _.History = history.ToArray()

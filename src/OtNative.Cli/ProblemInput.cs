@@ -6,7 +6,7 @@ namespace OtNative.Cli;
 public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[]? B, SinkhornOptions Options)
 {
     /// <summary>Reads the files and builds the options; file and format errors carry the file name.</summary>
-    public static ProblemInput Load(ProblemSettings s, IProgress<Core.SinkhornProgress>? progress = null)
+    public static ProblemInput Load(ProblemSettings s, IProgress<SinkhornProgress>? progress = null)
     {
         var options = new SinkhornOptions
         {

@@ -84,7 +84,7 @@ public class RegressSettings : CommandSettings
     public string? Json { get; init; }
 
     /// <summary>The fit settings these options describe.</summary>
-    public RegressionOptions Options(IProgress<Applications.RegressionIteration>? progress) => new()
+    public RegressionOptions Options(IProgress<RegressionIteration>? progress) => new()
     {
         Epsilon = Eps, BatchSize = Batch, SgdLearningRate = SgdLr, MaxSgd = MaxSgd, NewtonLearningRate = NewtonLr,
         MaxNewton = MaxNewton, GdLearningRate = GdLr, MaxGd = MaxGd, GdLossGap = GdGap, Seed = Seed, Progress = progress,

@@ -1,4 +1,3 @@
-using OtNative.Applications;
 using OtNative.Core;
 using ScottPlot;
 
@@ -12,7 +11,7 @@ public static class RegressionPlots
     {
         Directory.CreateDirectory(dir);
         var written = new List<string>();
-        var series = new (string Name, RegressionIteration[] History)[]
+        var series = new (string Name, IReadOnlyList<RegressionIteration> History)[]
         {
             ("SGD", run.Sgd), ("SGD → Newton", run.Newton.History), ("SGD → GD", run.GradientDescent.History),
         };
@@ -30,21 +29,21 @@ public static class RegressionPlots
         return i => Math.Max(i.Loss - best, 1e-12);
     }
 
-    private static string Curves(string path, string title, string yLabel, (string Name, RegressionIteration[] History)[] series, Func<RegressionIteration, double> value)
+    private static string Curves(string path, string title, string yLabel, (string Name, IReadOnlyList<RegressionIteration> History)[] series, Func<RegressionIteration, double> value)
     {
         var plot = new Plot();
         int offset = 0;
         foreach (var (name, history) in series)
         {
-            if (history.Length == 0) continue;
+            if (history.Count == 0) continue;
             // Newton and GD both start where SGD ended: draw them from the same iteration.
             var start = name == "SGD" ? 0 : offset;
             var xs = history.Select((_, k) => (double)(start + k)).ToArray();
             var ys = history.Select(i => Math.Log10(value(i))).ToArray();
             var line = plot.Add.Scatter(xs, ys);
             line.LegendText = name;
-            line.MarkerSize = history.Length > 60 ? 0 : 4;
-            if (name == "SGD") offset = Math.Max(0, history.Length - 1);
+            line.MarkerSize = history.Count > 60 ? 0 : 4;
+            if (name == "SGD") offset = Math.Max(0, history.Count - 1);
         }
         plot.Title(title);
         plot.XLabel("iteration");
@@ -54,9 +53,9 @@ public static class RegressionPlots
         return path;
     }
 
-    private static string Clouds(string path, string title, double[,] design, double[,] targets, Matrix theta)
+    private static string Clouds(string path, string title, double[,] design, double[,] targets, double[,] theta)
     {
-        var fitted = Dense.times(Matrix.OfArray2D(design), theta);
+        var fitted = Dense.times(Matrix.OfArray2D(design), Matrix.OfArray2D(theta));
         var plot = new Plot();
         var target = plot.Add.ScatterPoints(Column(targets, 0), Column(targets, 1));
         target.LegendText = "target Y";

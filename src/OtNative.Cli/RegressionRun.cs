@@ -1,5 +1,4 @@
 using OtNative.Applications;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 
@@ -49,7 +48,7 @@ public static class RegressionRun
             table.AddRow(name, $"{fit.Iterations}", $"{fit.Seconds:F2}", $"{fit.FinalLoss:G6}",
                 double.IsNaN(fit.ParameterError) ? "—" : $"{fit.ParameterError:G4}", Markup.Escape(fit.StopReason));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"shared SGD stage: {Math.Max(0, run.Sgd.Length - 1)} steps" +
+        AnsiConsole.MarkupLine($"shared SGD stage: {Math.Max(0, run.Sgd.Count - 1)} steps" +
                                (run.Newton.History.Any(i => i.Damped) ? $"; Newton took {run.Newton.History.Count(i => i.Damped)} damped step(s) where ∇²L was not positive definite" : ""));
         var plots = RegressionPlots.Write(s.Plots, data.Name, run, data.X, data.Y);
         AnsiConsole.MarkupLine($"plots: {Markup.Escape(string.Join(", ", plots))}");
@@ -75,10 +74,10 @@ public static class RegressionRun
     {
         iterations = fit.Iterations, seconds = fit.Seconds, finalLoss = fit.FinalLoss,
         paramError = double.IsNaN(fit.ParameterError) ? (double?)null : fit.ParameterError,
-        stopReason = fit.StopReason, theta = fit.Parameters.ToArray2D().ToJagged(), series = Series(fit.History),
+        stopReason = fit.StopReason, theta = fit.Parameters.ToJagged(), series = Series(fit.History),
     };
 
-    private static object Series(RegressionIteration[] h) => new
+    private static object Series(IReadOnlyList<RegressionIteration> h) => new
     {
         loss = h.Select(i => i.Loss), gradientNorm = h.Select(i => i.GradientNorm),
         paramError = h.Select(i => double.IsNaN(i.ParameterError) ? (double?)null : i.ParameterError),

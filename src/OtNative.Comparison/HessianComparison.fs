@@ -1,5 +1,6 @@
 namespace OtNative.Comparison
 
+open OtNative
 open System
 open OtNative.Core
 open System.Diagnostics
@@ -133,7 +134,7 @@ module HessianComparison =
             let hd = la.Multiply(h, false, Matrix(n + m, k, Array.init ((n + m) * k) (fun u -> dirs.[u % k].[u / k])), false)
             Array.init k (fun c -> Array.init (n + m) (fun i -> hd.Data.[i * k + c] + ridge * dirs.[c].[i]))
         let columns = Array.init nd (fun t -> Array.init (n + m) (fun i -> rhs.[i, t]))
-        let solved = BlockCg.solve apply (Array.map Array.copy) ignore columns (Array.zeroCreate nd) tolerance cap
+        let solved = BlockCg.solve apply (Array.map Array.copy) ignore columns (Array.zeroCreate nd) tolerance cap Threading.CancellationToken.None
         let z, total = solved.Solutions, Array.sum solved.Iterations
         let unconverged = solved.Residuals |> Array.filter (fun v -> v > tolerance) |> Array.length
         let fDot = Matrix(n, nd, Array.init (n * nd) (fun u -> z.[u % nd].[u / nd]))

@@ -14,12 +14,15 @@ public enum ComputeBackend
     Auto,
 }
 
-/// <summary>Maps a <see cref="ComputeBackend"/> choice to a core backend, failing loudly instead of falling back silently.</summary>
+/// <summary>Parses backend names and maps a <see cref="ComputeBackend"/> choice to a core backend, failing loudly instead of falling back silently.</summary>
 public static class Backends
 {
+    /// <summary>Whether a CUDA device can be used here.</summary>
+    public static bool IsCudaAvailable => CudaAvailable;
+
     /// <summary>The backend that <paramref name="choice"/> selects on this machine.</summary>
     /// <exception cref="NotSupportedException">CUDA was asked for and cannot run here; the message says why.</exception>
-    public static IBackend Resolve(ComputeBackend choice) => choice switch
+    internal static IBackend Resolve(ComputeBackend choice) => choice switch
     {
         ComputeBackend.Cpu => CpuBackend.Instance,
         ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : CpuBackend.Instance,
@@ -33,7 +36,7 @@ public static class Backends
     /// otherwise the CPU, saying why in <c>FallbackReason</c>.
     /// </summary>
     /// <exception cref="NotSupportedException">CUDA was asked for explicitly and cannot take this problem; the message says why.</exception>
-    public static (IBackend Backend, string? FallbackReason) Resolve(ComputeBackend choice, OtProblem problem)
+    internal static (IBackend Backend, string? FallbackReason) Resolve(ComputeBackend choice, OtProblem problem)
     {
         if (choice == ComputeBackend.Cpu) return (CpuBackend.Instance, null);
         IBackend cuda = CudaBackend.Instance;

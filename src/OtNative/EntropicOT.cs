@@ -1,4 +1,5 @@
 using OtNative.Core;
+using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 
 namespace OtNative;
 
@@ -12,12 +13,14 @@ namespace OtNative;
 public sealed record DivergenceResult(double Value, double CrossValue, double SourceSelfValue, double TargetSelfValue, double Epsilon, bool Converged);
 
 /// <summary>
-/// Entry points for entropic optimal transport between weighted point clouds (squared Euclidean
-/// cost, no ½) or under a given cost matrix. Points are rows of <c>double[,]</c>; weights default to uniform.
+/// Entry points for entropic optimal transport between weighted point clouds (squared Euclidean cost, no ½) or under a
+/// given cost matrix. Points are rows of <c>double[,]</c> (or a row-major span with a dimension, or a Math.NET matrix);
+/// weights default to uniform. Invalid input throws <see cref="ArgumentException"/> naming the parameter; numerical
+/// failures throw an <see cref="OtNativeException"/>; a cancelled token throws <see cref="OperationCanceledException"/>.
 /// </summary>
 /// <example>
 /// <code>
-/// using var result = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.05 });
+/// using var result = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true });
 /// double loss = result.Value;
 /// double[,] grad = result.Gradient();
 /// </code>
@@ -25,32 +28,47 @@ public sealed record DivergenceResult(double Value, double CrossValue, double So
 public static class EntropicOT
 {
     /// <summary>Solves entropic OT between two point clouds with uniform weights.</summary>
-    public static SinkhornResult Solve(double[,] x, double[,] y, SinkhornOptions? options = null) => Solve(x, y, null, null, options);
+    /// <exception cref="ArgumentException">Non-finite values, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
+    /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
+    public static SinkhornResult Solve(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        Solve(x, y, null, null, options, cancellationToken);
 
     /// <summary>Solves entropic OT between two weighted point clouds (weights positive, summing to one; null = uniform).</summary>
     /// <exception cref="ArgumentException">Non-finite values, bad weights, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
     /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
-    public static SinkhornResult Solve(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null)
-    {
-        options ??= SinkhornOptions.Default;
-        var problem = OtProblemModule.createWith(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b), options.RenormalizeWeights);
-        return Run(problem, options);
-    }
+    public static SinkhornResult Solve(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options), options, cancellationToken);
 
-    /// <summary>Solves entropic OT under a given n×m cost matrix.</summary>
-    public static SinkhornResult SolveCost(double[,] cost, double[]? a = null, double[]? b = null, SinkhornOptions? options = null)
-    {
-        options ??= SinkhornOptions.Default;
-        var problem = OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b));
-        return Run(problem, options);
-    }
+    /// <summary>Solves entropic OT between point clouds given row-major with <paramref name="dimension"/> coordinates per point.</summary>
+    public static SinkhornResult Solve(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        Run(Points(Arrays.ToMatrix(x, dimension, nameof(x)), Arrays.ToMatrix(y, dimension, nameof(y)), null, null, options), options, cancellationToken);
+
+    /// <summary>Solves entropic OT between point clouds given as Math.NET matrices (one point per row).</summary>
+    public static SinkhornResult Solve(MathNetMatrix x, MathNetMatrix y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), null, null, options), options, cancellationToken);
+
+    /// <summary>Solves entropic OT under a given n×m cost matrix with uniform weights.</summary>
+    public static SinkhornResult SolveCost(double[,] cost, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        SolveCost(cost, null, null, options, cancellationToken);
+
+    /// <summary>Solves entropic OT under a given n×m cost matrix (any finite costs) with weights a, b (null = uniform).</summary>
+    public static SinkhornResult SolveCost(double[,] cost, double[]? a, double[]? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        Run(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options, cancellationToken);
+
+    /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) with uniform weights (three solves at one ε).</summary>
+    public static DivergenceResult Divergence(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        Divergence(x, y, null, null, options, cancellationToken);
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) (three solves at one ε).</summary>
-    public static DivergenceResult Divergence(double[,] x, double[,] y, double[]? a = null, double[]? b = null, SinkhornOptions? options = null)
+    public static DivergenceResult Divergence(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
-        var problem = OtProblemModule.createWith(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b), options.RenormalizeWeights);
-        var d = Values.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore());
+        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
+        var d = Values.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken));
         return new DivergenceResult(d.Value, d.Cross.Value, d.SourceSelf.Value, d.TargetSelf.Value, d.Cross.Epsilon,
             d.Cross.Converged && d.SourceSelf.Converged && d.TargetSelf.Converged);
     }
@@ -60,25 +78,33 @@ public static class EntropicOT
         OtProblemModule.meanCost(OtProblemModule.create(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b)));
 
     /// <summary>
-    /// Solves many independent problems (sizes may differ, uniform weights) on all cores, one problem per worker,
-    /// and returns per problem the solution and, as asked, the gradient, the dense Hessian (Schur fast path) and a
-    /// Hessian-vector product along <paramref name="hvpDirections"/>[i]. Results are in the problems' order.
+    /// Solves many independent problems (sizes may differ, uniform weights) on all cores, one problem per worker, each
+    /// prepared once, and returns per problem its values and, as asked, the gradient, the dense Hessian (Schur fast path)
+    /// and a Hessian-vector product along <paramref name="hvpDirections"/>[i]. Results are in the problems' order;
+    /// progress reports carry the problem's index.
     /// </summary>
-    /// <exception cref="AggregateException">A problem failed; the message names its index.</exception>
+    /// <exception cref="ArgumentException">A problem's input is invalid; the parameter named says which problem (<c>problems[3].X</c>).</exception>
+    /// <exception cref="BatchProblemException">A problem failed numerically; <see cref="BatchProblemException.ProblemIndex"/> says which.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
-        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null)
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(problems);
         options ??= SinkhornOptions.Default;
-        var core = problems.Select((p, i) => OtProblemModule.createWith(Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, false)).ToArray();
+        var core = problems.Select((p, i) => Points(Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, options)).ToArray();
         var directions = hvpDirections?.Select((d, i) => Arrays.ToMatrix(d, $"hvpDirections[{i}]")).ToArray();
         var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions));
-        return Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(), request);
+        var items = Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(cancellationToken), request);
+        return items.Select((item, i) => BatchItem.Of(i, item)).ToArray();
     }
 
-    private static SinkhornResult Run(OtProblem problem, SinkhornOptions options)
+    private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>
+        OtProblemModule.createWith(x, y, Arrays.Option(a), Arrays.Option(b), options?.RenormalizeWeights ?? false);
+
+    private static SinkhornResult Run(OtProblem problem, SinkhornOptions? options, CancellationToken cancellationToken)
     {
+        options ??= SinkhornOptions.Default;
         var (backend, note) = Backends.Resolve(options.Backend, problem);
-        return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore()), note);
+        return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore(cancellationToken)), note);
     }
 }

@@ -1,20 +1,21 @@
 using Microsoft.FSharp.Core;
 using OtNative.Applications;
-using OtNative.Core;
 
 namespace OtNative;
 
 /// <summary>
-/// Settings of shuffled regression by SGD → relaxed Newton (Algorithm 2, math.md §5) and of its gradient-descent
-/// baseline. Immutable; use <c>with</c>. Defaults follow the paper's Gaussian-mixture experiment
-/// (see <see cref="ShuffledRegressionOptions.Default"/> for the two rates scaled to the generated data).
+/// Settings of shuffled regression by SGD → relaxed Newton (Algorithm 2, docs/math.md §5) and of its gradient-descent
+/// baseline. Immutable; use <c>with</c>. Defaults follow the paper's Gaussian-mixture experiment, with the SGD and GD
+/// rates scaled to data whose θ* is drawn on X's scale.
 /// </summary>
 public sealed record RegressionOptions
 {
     private static readonly ShuffledRegressionOptions Defaults = ShuffledRegressionOptions.Default;
 
-    /// <summary>Absolute ε of the loss L_ε(Xθ, Y). Default 0.05.</summary>
+    /// <summary>ε of the loss L_ε(Xθ, Y): absolute by default (the paper's 0.05), as in <see cref="SinkhornOptions"/>.</summary>
     public double Epsilon { get; init; } = 0.05;
+    /// <summary>When true, ε = <see cref="Epsilon"/> × weighted mean cost of each evaluation's problem. Default false.</summary>
+    public bool EpsilonRelative { get; init; }
     /// <summary>Sinkhorn tolerance; null = the paper's 0.01 / n^0.33.</summary>
     public double? SinkhornTolerance { get; init; }
     /// <summary>Rows of X per SGD step. Default 100.</summary>
@@ -38,17 +39,18 @@ public sealed record RegressionOptions
     /// <summary>Where the solves, Hessians and Newton systems run. Default the CPU.</summary>
     public ComputeBackend Backend { get; init; } = ComputeBackend.Cpu;
     /// <summary>Receives every iteration as it is measured.</summary>
-    public IProgress<RegressionIteration>? Progress { get; init; }
+    public IProgress<OtNative.RegressionIteration>? Progress { get; init; }
 
-    internal ShuffledRegressionOptions ToCore()
+    internal ShuffledRegressionOptions ToCore(CancellationToken cancellation)
     {
         var progress = Progress;
         return new ShuffledRegressionOptions(
-            Core.Epsilon.NewAbsolute(Epsilon),
+            EpsilonRelative ? Core.Epsilon.NewRelativeToMeanCost(Epsilon) : Core.Epsilon.NewAbsolute(Epsilon),
             SinkhornTolerance is { } tol ? FSharpOption<double>.Some(tol) : null,
             Defaults.SinkhornMaxIterations, BatchSize, SgdLearningRate, MaxSgd, Defaults.HessianCheckEvery,
             NewtonLearningRate, Defaults.MaxBacktracking, MaxNewton, Defaults.Patience, Defaults.MinImprovement,
-            GdLearningRate, MaxGd, GdLossGap, Seed, Defaults.Cg, Backends.Resolve(Backend),
-            progress is null ? null : FSharpOption<FSharpFunc<RegressionIteration, Unit>>.Some(FuncConvert.FromAction<RegressionIteration>(progress.Report)));
+            GdLearningRate, MaxGd, GdLossGap, Seed, Defaults.Cg, Backends.Resolve(Backend), cancellation,
+            progress is null ? null : FSharpOption<FSharpFunc<Applications.RegressionIteration, Unit>>.Some(
+                FuncConvert.FromAction<Applications.RegressionIteration>(i => progress.Report(OtNative.RegressionIteration.Of(i)))));
     }
 }

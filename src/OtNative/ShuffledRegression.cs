@@ -1,4 +1,3 @@
-using OtNative.Applications;
 using OtNative.Core;
 
 namespace OtNative;
@@ -19,27 +18,36 @@ public static class ShuffledRegression
     /// <param name="theta0">Start θ₀ (p×d).</param>
     /// <param name="thetaStar">The true θ* (p×d), or null.</param>
     /// <param name="options">Settings; null = <see cref="RegressionOptions"/> defaults.</param>
+    /// <param name="cancellationToken">Checked before every evaluation and inside each solve.</param>
     /// <exception cref="ArgumentException">Bad shapes or settings, or a rank-deficient X (singular Newton system).</exception>
-    public static RegressionComparison Compare(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null) =>
-        Applications.ShuffledRegression.compare(Problem(x, y, thetaStar), Arrays.ToMatrix(theta0, nameof(theta0)), (options ?? new RegressionOptions()).ToCore());
+    public static RegressionComparison Compare(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        RegressionComparison.Of(Applications.ShuffledRegression.compare(Problem(x, y, thetaStar), Arrays.ToMatrix(theta0, nameof(theta0)),
+            (options ?? new RegressionOptions()).ToCore(cancellationToken)));
 
     /// <summary>
-    /// <see cref="Compare(double[,], double[,], double[,], double[,], RegressionOptions)"/> for a constrained map θ = map(φ), e.g.
-    /// <see cref="Applications.ParameterMapModule.rotationScale"/> (φ = log s and a rotation vector) for registration.
+    /// <see cref="Compare(double[,], double[,], double[,], double[,], RegressionOptions, CancellationToken)"/> for a constrained
+    /// map θ = map(φ), e.g. <see cref="ParameterMap.RotationScale"/> for registration.
     /// </summary>
-    public static RegressionComparison Compare(double[,] x, double[,] y, ParameterMap map, double[] phi0, double[,]? thetaStar = null, RegressionOptions? options = null) =>
-        Applications.ShuffledRegression.compareWith(map, Problem(x, y, thetaStar), phi0, (options ?? new RegressionOptions()).ToCore());
-
-    /// <summary>SGD stage then relaxed Newton only; returns the Newton fit (its history excludes the SGD steps).</summary>
-    public static RegressionFit FitNewton(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null)
+    public static RegressionComparison Compare(double[,] x, double[,] y, ParameterMap map, double[] phi0, double[,]? thetaStar = null,
+        RegressionOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var o = (options ?? new RegressionOptions()).ToCore();
-        var problem = Problem(x, y, thetaStar);
-        var (thetaSgd, _) = Applications.ShuffledRegression.stochasticStage(problem, Arrays.ToMatrix(theta0, nameof(theta0)), o);
-        return Applications.ShuffledRegression.relaxedNewton(problem, thetaSgd, o);
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(phi0);
+        return RegressionComparison.Of(Applications.ShuffledRegression.compareWith(map.Core, Problem(x, y, thetaStar), phi0,
+            (options ?? new RegressionOptions()).ToCore(cancellationToken)));
     }
 
-    private static ShuffledRegressionProblem Problem(double[,] x, double[,] y, double[,]? thetaStar) =>
-        new(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), null, null,
-            thetaStar is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix>.Some(Matrix.OfArray2D(thetaStar)));
+    /// <summary>SGD stage then relaxed Newton only; returns the Newton fit (its history excludes the SGD steps).</summary>
+    public static RegressionFit FitNewton(double[,] x, double[,] y, double[,] theta0, double[,]? thetaStar = null, RegressionOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var o = (options ?? new RegressionOptions()).ToCore(cancellationToken);
+        var problem = Problem(x, y, thetaStar);
+        var (thetaSgd, _) = Applications.ShuffledRegression.stochasticStage(problem, Arrays.ToMatrix(theta0, nameof(theta0)), o);
+        return RegressionFit.Of(Applications.ShuffledRegression.relaxedNewton(problem, thetaSgd, o));
+    }
+
+    private static Applications.ShuffledRegressionProblem Problem(double[,] x, double[,] y, double[,]? thetaStar) =>
+        new(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), null, null, Arrays.Option(thetaStar, nameof(thetaStar)));
 }

@@ -1,15 +1,18 @@
-using OtNative.Core;
+using Microsoft.FSharp.Core;
 
 namespace OtNative;
 
-/// <summary>Options of the log-domain Sinkhorn solver (math.md §1). Immutable; use <c>with</c> to change a field.</summary>
+/// <summary>Options of the log-domain Sinkhorn solver (docs/math.md §1). Immutable; use <c>with</c> to change a field.</summary>
 public sealed record SinkhornOptions
 {
-    /// <summary>The regularisation ε: absolute, or a multiple of the weighted mean cost when <see cref="EpsilonRelative"/> is set. Default 0.05 (relative).</summary>
+    /// <summary>
+    /// The regularisation ε. Absolute by default, as on the command line (<c>--eps</c>) and in <see cref="RegressionOptions"/>;
+    /// a multiple of the weighted mean cost Σ a_i b_j C_ij when <see cref="EpsilonRelative"/> is set. Default 0.05.
+    /// </summary>
     public double Epsilon { get; init; } = 0.05;
 
-    /// <summary>When true (the default) ε = <see cref="Epsilon"/> × mean cost, the paper's protocol.</summary>
-    public bool EpsilonRelative { get; init; } = true;
+    /// <summary>When true, ε = <see cref="Epsilon"/> × weighted mean cost (the paper's protocol; <c>--eps-relative</c>). Default false.</summary>
+    public bool EpsilonRelative { get; init; }
 
     /// <summary>Stop when the row-marginal error ‖P1 − a‖₁ falls below this. Default 1e-6.</summary>
     public double Tolerance { get; init; } = 1e-6;
@@ -18,10 +21,10 @@ public sealed record SinkhornOptions
     public int MaxIterations { get; init; } = 10_000;
 
     /// <summary>Warm start for the source potential f (length n). The solve then starts with the g-update.</summary>
-    public double[]? InitialF { get; init; }
+    public IReadOnlyList<double>? InitialF { get; init; }
 
     /// <summary>Warm start for the target potential g (length m), used when <see cref="InitialF"/> is null.</summary>
-    public double[]? InitialG { get; init; }
+    public IReadOnlyList<double>? InitialG { get; init; }
 
     /// <summary>Throw <see cref="ConvergenceException"/> instead of returning an unconverged result.</summary>
     public bool RequireConvergence { get; init; }
@@ -32,27 +35,30 @@ public sealed record SinkhornOptions
     /// <summary>Where to compute. Default <see cref="ComputeBackend.Cpu"/>.</summary>
     public ComputeBackend Backend { get; init; } = ComputeBackend.Cpu;
 
-    /// <summary>Receives the iteration count and marginal error every <see cref="ProgressInterval"/> iterations.</summary>
+    /// <summary>Receives the iteration count and marginal error every <see cref="ProgressInterval"/> iterations (with the problem's index in a batch).</summary>
     public IProgress<SinkhornProgress>? Progress { get; init; }
 
     /// <summary>Iterations between progress reports. Default 10.</summary>
     public int ProgressInterval { get; init; } = 10;
 
-    /// <summary>The defaults: ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, CPU.</summary>
+    /// <summary>The defaults: absolute ε = 0.05, tolerance 1e-6, 10 000 iterations, CPU.</summary>
     public static SinkhornOptions Default { get; } = new();
 
-    internal Core.SinkhornOptions ToCore()
+    internal Core.Epsilon CoreEpsilon => EpsilonRelative ? Core.Epsilon.NewRelativeToMeanCost(Epsilon) : Core.Epsilon.NewAbsolute(Epsilon);
+
+    internal Core.SinkhornOptions ToCore(CancellationToken cancellation)
     {
         var progress = Progress;
         return new Core.SinkhornOptions(
-            EpsilonRelative ? Core.Epsilon.NewRelativeToMeanCost(Epsilon) : Core.Epsilon.NewAbsolute(Epsilon),
+            CoreEpsilon,
             Tolerance,
             MaxIterations,
-            InitialF is null ? null : Microsoft.FSharp.Core.FSharpOption<double[]>.Some(InitialF),
-            InitialG is null ? null : Microsoft.FSharp.Core.FSharpOption<double[]>.Some(InitialG),
+            Arrays.Option(InitialF),
+            Arrays.Option(InitialG),
             RequireConvergence,
-            progress is null ? null : Microsoft.FSharp.Core.FSharpOption<Microsoft.FSharp.Core.FSharpFunc<SinkhornProgress, Microsoft.FSharp.Core.Unit>>.Some(
-                Microsoft.FSharp.Core.FuncConvert.FromAction<SinkhornProgress>(progress.Report)),
-            ProgressInterval);
+            progress is null ? null : FSharpOption<FSharpFunc<Core.SinkhornProgress, Unit>>.Some(
+                FuncConvert.FromAction<Core.SinkhornProgress>(p => progress.Report(SinkhornProgress.Of(p)))),
+            ProgressInterval,
+            cancellation);
     }
 }

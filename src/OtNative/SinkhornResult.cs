@@ -1,18 +1,19 @@
+using System.Collections.ObjectModel;
 using OtNative.Core;
 
 namespace OtNative;
 
 /// <summary>
-/// A solved entropic OT problem: values, potentials, diagnostics, and derivatives on demand.
-/// Holds the solved plan on its backend (computed marginals, the Hessian operator are cached there); dispose it
-/// to release backend memory. A disposed result throws <see cref="ObjectDisposedException"/>.
+/// A solved entropic OT problem: values, potentials, diagnostics, and derivatives on demand. It holds the solved plan
+/// on its backend, where the plan's marginals and moments are computed once and shared by every derivative; dispose it
+/// to release backend memory. After <see cref="Dispose"/> the values stay readable and every derivative throws
+/// <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class SinkhornResult : IDisposable
 {
     private readonly SolvedPlan _plan;
     private readonly Core.SinkhornResult _result;
     private readonly Lazy<double> _sharp;
-    private readonly Lazy<HessianOperator> _operator;
 
     internal SinkhornResult(SolvedPlan plan, string? backendNote = null)
     {
@@ -20,8 +21,9 @@ public sealed class SinkhornResult : IDisposable
         _result = plan.Solution;
         Backend = plan.Backend.Name;
         BackendNote = backendNote;
+        F = Array.AsReadOnly((double[])_result.F.Clone());
+        G = Array.AsReadOnly((double[])_result.G.Clone());
         _sharp = new Lazy<double>(() => Values.sharp(_plan));
-        _operator = new Lazy<HessianOperator>(() => new HessianOperator(_plan, CgOptions.Default));
     }
 
     /// <summary>Entropic OT value L_ε (the dual objective ⟨a,f⟩ + ⟨b,g⟩; equal to L_ε at convergence, a lower bound before).</summary>
@@ -54,11 +56,11 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>Why an automatic backend choice fell back to the CPU, or null when it did not.</summary>
     public string? BackendNote { get; }
 
-    /// <summary>Source potential f (a copy).</summary>
-    public double[] F => (double[])_result.F.Clone();
+    /// <summary>Source potential f (length n; one copy, made when the solve finished).</summary>
+    public IReadOnlyList<double> F { get; }
 
-    /// <summary>Target potential g (a copy).</summary>
-    public double[] G => (double[])_result.G.Clone();
+    /// <summary>Target potential g (length m).</summary>
+    public IReadOnlyList<double> G { get; }
 
     /// <summary>Number of source points n.</summary>
     public int N => _plan.Problem.N;
@@ -81,40 +83,52 @@ public sealed class SinkhornResult : IDisposable
     public double[,] CostGradient() => Plan();
 
     /// <summary>
-    /// The dense Hessian ∇²ₓL_ε ((n·d)×(n·d), index k·d + q) by Algorithm 1 (<see cref="HessianMethod.Eigen"/>),
-    /// the Schur fast path, or without regularisation; eigenvalues ≤ threshold (absolute, or × λ_max when relative) are dropped.
+    /// The dense Hessian ∇²ₓL_ε ((n·d)×(n·d), index k·d + q) by Algorithm 1 (<see cref="HessianMethod.Eigen"/>), the Schur
+    /// fast path, or without regularisation; eigenvalues ≤ <paramref name="threshold"/> (absolute, or × λ_max when
+    /// <paramref name="relative"/>) are dropped. Runs on the backend's dense linear algebra.
     /// </summary>
-    public HessianResult Hessian(HessianMethod? method = null, double threshold = 1e-10, bool relative = false) =>
-        OtNative.Core.Hessian.compute(_plan, new HessianOptions(method ?? HessianMethod.Eigen, threshold, relative));
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public HessianResult Hessian(HessianMethod method = HessianMethod.Eigen, double threshold = 1e-10, bool relative = false,
+        CancellationToken cancellationToken = default)
+    {
+        var core = Core.Hessian.compute(_plan, new HessianOptions(Convert.ToCore(method), threshold, relative, cancellationToken));
+        var weights = _plan.Problem.A;
+        return new HessianResult(core.Hessian.ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, Convert.Of(core.Factorisation),
+            core.Threshold, Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights), core.Elapsed);
+    }
 
-    /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradient); CG settings default to <see cref="CgOptions.Default"/>.</summary>
-    public HessianOperator HessianOperator(CgOptions? cg = null) => cg is null ? _operator.Value : new(_plan, cg);
+    /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradients) with the given CG settings.</summary>
+    public HessianOperator HessianOperator(CgOptions? cg = null) => new(_plan, cg ?? CgOptions.Default);
 
-    /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian.</summary>
-    public double[,] HessianVectorProduct(double[,] direction) =>
-        HessianOperator().Apply(Arrays.ToMatrix(direction, nameof(direction))).Item1.ToArray2D();
+    /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian (CG with the default settings).</summary>
+    public double[,] HessianVectorProduct(double[,] direction, CancellationToken cancellationToken = default) =>
+        HessianOperator().Apply(direction, cancellationToken).Value;
 
     /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2), one CG solve on the Schur complement.</summary>
-    public double[,] SharpGradient() => HessianOperator().SharpGradient().Item1.ToArray2D();
+    public double[,] SharpGradient(CancellationToken cancellationToken = default) => HessianOperator().SharpGradient(cancellationToken).Value;
 
     /// <summary>
-    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix (math.md §2):
-    /// P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P with H w = [(P∘C)1; (P∘C)ᵀ1] solved by CG. Works for cost-matrix problems too.
+    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix (docs/math.md §2). Works for
+    /// cost-matrix problems too.
     /// </summary>
-    public double[,] SharpCostGradient() => HessianOperator().SharpCostGradient().Item1.ToArray2D();
+    public double[,] SharpCostGradient(CancellationToken cancellationToken = default) => HessianOperator().SharpCostGradient(cancellationToken).Value;
 
     /// <summary>
     /// ∇²_θ L_ε ((p·d)×(p·d), index p'·d + q) for the linear model x = X θ, from the dense Hessian or from p·d
     /// Hessian-vector products, whichever is cheaper (<see cref="ParameterHessianResult.Path"/> says which).
     /// </summary>
-    public ParameterHessianResult ParameterHessian(double[,] design, CgOptions? cg = null) =>
-        Core.ParameterHessian.compute(_plan, Arrays.ToMatrix(design, nameof(design)), cg ?? CgOptions.Default);
+    public ParameterHessianResult ParameterHessian(double[,] design, CgOptions? cg = null, CancellationToken cancellationToken = default) =>
+        HessianOperator(cg).ParameterHessian(design, cancellationToken);
 
     /// <summary>Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number.</summary>
-    public HSpectrum Spectrum() => HMatrix.spectrum(_plan.LinearAlgebra, _plan.Materialise());
+    public SpectrumResult Spectrum()
+    {
+        var s = HMatrix.spectrum(_plan.LinearAlgebra, _plan.Materialise());
+        return new SpectrumResult(Array.AsReadOnly(s.Eigenvalues), s.SmallestPositive, s.ConditionNumber);
+    }
 
-    /// <summary>The core's solved plan, for the F# API.</summary>
-    public SolvedPlan CorePlan => _plan;
+    /// <summary>The core's solved plan, for the command line and the F# API.</summary>
+    internal SolvedPlan CorePlan => _plan;
 
     /// <inheritdoc />
     public void Dispose() => ((IDisposable)_plan).Dispose();

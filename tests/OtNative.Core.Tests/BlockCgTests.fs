@@ -23,7 +23,7 @@ let ``block CG solves every column to its tolerance and matches a Cholesky solve
     let size = 30
     let a = spd rng size 1e3
     let rhs = Array.init 4 (fun c -> if c = 2 then Array.zeroCreate size else Array.init size (fun _ -> gaussian rng))
-    let result = BlockCg.solve (applyDense a) (Array.map Array.copy) ignore rhs (Array.zeroCreate 4) 1e-12 500
+    let result = BlockCg.solve (applyDense a) (Array.map Array.copy) ignore rhs (Array.zeroCreate 4) 1e-12 500 Threading.CancellationToken.None
     let b = Matrix(size, 4, Array.init (size * 4) (fun t -> rhs.[t % 4].[t / 4]))
     let exact = LinearAlgebraProviders.managed.CholeskySolve(a, b)
     for c in 0 .. 3 do
@@ -38,7 +38,7 @@ let ``block CG solves every column to its tolerance and matches a Cholesky solve
 [<Fact>]
 let ``block CG stops a column at negative curvature and reports it unconverged`` () =
     let a = Matrix(2, 2, [| 1.0; 0.0; 0.0; -1.0 |])
-    let result = BlockCg.solve (applyDense a) (Array.map Array.copy) ignore [| [| 1.0; 1.0 |] |] [| 0.0 |] 1e-10 100
+    let result = BlockCg.solve (applyDense a) (Array.map Array.copy) ignore [| [| 1.0; 1.0 |] |] [| 0.0 |] 1e-10 100 Threading.CancellationToken.None
     Assert.True(Array.forall Double.IsFinite result.Solutions.[0])
     let report = result.Report 1e-10
     Assert.False(report.Converged)
@@ -48,7 +48,7 @@ let ``block CG stops a column at negative curvature and reports it unconverged``
 let ``block CG caps iterations and reports the residual it reached`` () =
     let rng = Random 12
     let a = spd rng 40 1e6
-    let result = BlockCg.solve (applyDense a) (Array.map Array.copy) ignore [| Array.init 40 (fun _ -> gaussian rng) |] [| 0.0 |] 1e-14 3
+    let result = BlockCg.solve (applyDense a) (Array.map Array.copy) ignore [| Array.init 40 (fun _ -> gaussian rng) |] [| 0.0 |] 1e-14 3 Threading.CancellationToken.None
     let report = result.Report 1e-14
     Assert.Equal(3, report.Iterations)
     Assert.False(report.Converged)

@@ -1,5 +1,6 @@
 module OtNative.Core.Tests.SecondOrderTests
 
+open OtNative
 open System
 open Xunit
 open FsCheck.Xunit

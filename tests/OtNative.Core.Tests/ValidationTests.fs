@@ -1,5 +1,6 @@
 module OtNative.Core.Tests.ValidationTests
 
+open OtNative
 open System
 open Xunit
 open OtNative.Core

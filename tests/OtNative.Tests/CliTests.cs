@@ -46,7 +46,7 @@ public class CliTests
         var root = doc.RootElement;
         foreach (var field in new[] { "value", "sharp", "divergence", "iterations", "marginalError", "converged", "epsilon", "seconds" })
             Assert.True(root.TryGetProperty(field, out _), $"missing {field}");
-        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.1, Tolerance = 1e-10 });
+        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 });
         Assert.Equal(reference.Value, root.GetProperty("value").GetDouble(), 12);
         Assert.Equal(reference.SharpValue, root.GetProperty("sharp").GetDouble(), 12);
         Assert.Equal(reference.Epsilon, root.GetProperty("epsilon").GetDouble(), 14);

@@ -69,8 +69,8 @@ public class CudaBackendTests
         Assert.True(Rel(rg.F, rc.F) < 1e-10);
         Assert.True(Rel(Gradients.eot(rg).Data, Gradients.eot(rc).Data) < 1e-10);
         var dir = new Matrix(300, 2, Enumerable.Range(0, 600).Select(i => Math.Sin(i)).ToArray());
-        var hc = new HessianOperator(rc, CgOptions.Default).Apply(dir).Item1;
-        var hg = new HessianOperator(rg, CgOptions.Default).Apply(dir).Item1;
+        var hc = new Core.HessianOperator(rc, Core.CgOptions.Default).Apply(dir).Item1;
+        var hg = new Core.HessianOperator(rg, Core.CgOptions.Default).Apply(dir).Item1;
         Assert.True(Rel(hg.Data, hc.Data) < 1e-9);
         var dc = Core.Hessian.compute(rc, HessianOptions.Default).Hessian;
         var dg = Core.Hessian.compute(rg, HessianOptions.Default).Hessian;

@@ -86,7 +86,7 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         var solve = ProgressDisplay.Run($"solve n={n}", () => "CUDA", () =>
             Sinkhorn.solveWith(transport, Core.SinkhornOptions.Default));
         sw.Restart();
-        var (_, report) = new HessianOperator(solve, CgOptions.Default).Apply(Synthetic.uniformCube(rng, n, 3)).ToValueTuple();
+        var (_, report) = new Core.HessianOperator(solve, Core.CgOptions.Default).Apply(Synthetic.uniformCube(rng, n, 3)).ToValueTuple();
         var hvp = sw.Elapsed.TotalSeconds;
         double? torchMs = null;
         string? note = torch is null ? torchReason : null;
@@ -100,7 +100,7 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         var rng = new Random(n);
         var problem = OtProblemModule.create(Synthetic.uniformCube(rng, n, 2), Synthetic.uniformCube(rng, n, 2), null, null);
         using var res = Sinkhorn.solve(backend, problem, Core.SinkhornOptions.Default);
-        var options = new HessianOptions(HessianMethod.Schur, 1e-10, false);
+        var options = new HessianOptions(Core.HessianMethod.Schur, 1e-10, false, CancellationToken.None);
         Core.Hessian.compute(res, options);
         var sw = Stopwatch.StartNew();
         var h = Core.Hessian.compute(res, options);

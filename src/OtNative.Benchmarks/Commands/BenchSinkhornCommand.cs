@@ -56,7 +56,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             var rng = new Random(n);
             var x = Synthetic.uniformCube(rng, n, 2).ToArray2D();
             var y = Synthetic.uniformCube(rng, n, 2).ToArray2D();
-            var timed = new SinkhornOptions { Epsilon = 0.05, Tolerance = 1e-300, MaxIterations = settings.Iterations };
+            var timed = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations };
             ProgressDisplay.Run($"OtNative n={n}", () => "warm-up", () => { using var _ = EntropicOT.Solve(x, y, timed with { MaxIterations = 2 }); return 0; });
             using var result = ProgressDisplay.Run($"OtNative n={n}", timed, o => EntropicOT.Solve(x, y, o));
             double ms = result.Elapsed.TotalMilliseconds / result.Iterations;

@@ -1,4 +1,3 @@
-using OtNative.Core;
 using Spectre.Console;
 
 namespace OtNative.Terminal;

@@ -43,9 +43,9 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         using var result = input.Solve();
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
-        NpyFile.Write(settings.Out!, hessian.Hessian.ToArray2D());
-        var marginal = Hessian.marginalError(hessian.Hessian, input.X.GetLength(1), result.CorePlan.Problem.A);
-        AnsiConsole.MarkupLine($"Hessian ({hessian.Hessian.Rows}×{hessian.Hessian.Cols}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
+        NpyFile.Write(settings.Out!, hessian.Matrix);
+        var marginal = hessian.MarginalError;
+        AnsiConsole.MarkupLine($"Hessian ({hessian.Matrix.GetLength(0)}×{hessian.Matrix.GetLength(1)}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
                                $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
         if (settings.Json is not null)
             JsonReport.Write(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });

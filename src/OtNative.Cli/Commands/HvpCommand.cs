@@ -37,8 +37,8 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         /// <summary>The preconditioner the name stands for.</summary>
         public CgPreconditioner ParsedPreconditioner => Preconditioner switch
         {
-            "none" => CgPreconditioner.Identity,
-            "neumann" => CgPreconditioner.NewNeumann(3),
+            "none" => CgPreconditioner.None,
+            "neumann" => CgPreconditioner.Neumann,
             _ => CgPreconditioner.Jacobi,
         };
 
@@ -57,10 +57,10 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         var input = ProblemInput.Load(settings);
         var direction = ArrayFile.Read(settings.Direction!).ToMatrix();
         using var result = input.Solve();
-        var op = result.HessianOperator(new CgOptions(settings.CgTol, settings.MaxCg, CgOptions.Default.RidgeTau2, settings.ParsedPreconditioner));
-        var (product, report) = ProgressDisplay.Run("HVP", () => "CG", () => op.Apply(Matrix.OfArray2D(direction)).ToValueTuple());
-        NpyFile.Write(settings.Out!, product.ToArray2D());
-        AnsiConsole.MarkupLine($"HVP ({product.Rows}×{product.Cols}) written to {Markup.Escape(settings.Out!)}: CG {report.Iterations} iterations, residual {report.Residual:E2}" +
+        var op = result.HessianOperator(new CgOptions { Tolerance = settings.CgTol, MaxIterations = settings.MaxCg, Preconditioner = settings.ParsedPreconditioner });
+        var (product, report) = ProgressDisplay.Run("HVP", () => "CG", () => op.Apply(direction, cancellation));
+        NpyFile.Write(settings.Out!, product);
+        AnsiConsole.MarkupLine($"HVP ({product.GetLength(0)}×{product.GetLength(1)}) written to {Markup.Escape(settings.Out!)}: CG {report.Iterations} iterations, residual {report.Residual:E2}" +
                                (report.Converged ? "" : " [yellow](CG did not converge)[/]"));
         if (settings.Json is not null)
             JsonReport.Write(settings.Json, new { cgIterations = report.Iterations, cgResidual = report.Residual, cgConverged = report.Converged, iterations = result.Iterations, epsilon = result.Epsilon });

@@ -77,9 +77,8 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
         if (s.Model == "rotation-scale")
         {
             var (rs, phi0) = Applications.Synthetic.registrationRotationScale(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
-            var map = ParameterMapModule.rotationScale;
-            return new RegressionData($"{name}, rotation+scale", rs.Design.ToArray2D(), rs.Targets.ToArray2D(), map.ToTheta.Invoke(phi0).ToArray2D(),
-                rs.TrueParameters.Value.ToArray2D(), map, phi0);
+            return new RegressionData($"{name}, rotation+scale", rs.Design.ToArray2D(), rs.Targets.ToArray2D(),
+                ParameterMapModule.rotationScale.ToTheta.Invoke(phi0).ToArray2D(), rs.TrueParameters.Value.ToArray2D(), OtNative.ParameterMap.RotationScale, phi0);
         }
         if (s.Model != "linear") throw new ArgumentException($"--model must be linear or rotation-scale, got '{s.Model}'.");
         var (problem, theta0) = Applications.Synthetic.registrationProblem(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();

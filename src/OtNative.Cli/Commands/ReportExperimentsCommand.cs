@@ -87,7 +87,7 @@ public sealed class ReportExperimentsCommand : Command<ReportExperimentsCommand.
             md.AppendLine($"Data: {e.Data.Name}; X {e.Data.X.GetLength(0)}×{e.Data.X.GetLength(1)}, Y {e.Data.Y.GetLength(0)}×{e.Data.Y.GetLength(1)} (rows shuffled); " +
                           $"ε = {F(e.Settings.Eps, "G3")} (absolute), SGD batch {e.Settings.Batch} at rate {F(e.Settings.SgdLr, "G3")}, Newton η = {F(e.Settings.NewtonLr, "G3")}, " +
                           $"GD rate {F(e.Settings.GdLr, "G3")} until within {F(e.Settings.GdGap, "G3")} of Newton's loss or {e.Settings.MaxGd} steps.");
-            md.AppendLine($"SGD stage: {Math.Max(0, run.Sgd.Length - 1)} steps. Newton stopped because: {run.Newton.StopReason}; GD: {run.GradientDescent.StopReason}." +
+            md.AppendLine($"SGD stage: {Math.Max(0, run.Sgd.Count - 1)} steps. Newton stopped because: {run.Newton.StopReason}; GD: {run.GradientDescent.StopReason}." +
                           (run.Newton.History.Any(i => i.Damped) ? $" Newton took {run.Newton.History.Count(i => i.Damped)} damped step(s) where the parameter Hessian was not positive definite." : ""));
             md.AppendLine();
             md.AppendLine($"![loss]({rel}/loss.png)");

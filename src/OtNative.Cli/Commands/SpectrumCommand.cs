@@ -23,7 +23,7 @@ public sealed class SpectrumCommand : Command<ProblemSettings>
             iterations = result.Iterations,
             marginalError = result.MarginalError,
         });
-        AnsiConsole.MarkupLine($"H-matrix ({spectrum.Eigenvalues.Length}×{spectrum.Eigenvalues.Length}): λ_max {spectrum.Eigenvalues[^1]:E4}, " +
+        AnsiConsole.MarkupLine($"H-matrix ({spectrum.Eigenvalues.Count}×{spectrum.Eigenvalues.Count}): λ_max {spectrum.Eigenvalues[^1]:E4}, " +
                                $"smallest positive {spectrum.SmallestPositive:E4}, condition number {spectrum.ConditionNumber:E3}; written to {Markup.Escape(settings.Json)}");
         return 0;
     }

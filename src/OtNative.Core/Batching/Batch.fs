@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open OtNative
 open System
 open System.Threading.Tasks
 
@@ -26,15 +27,18 @@ type BatchItem =
 /// small problem runs its kernels single-threaded and without hand-off costs.
 module Batch =
     let private one (backend: IBackend) (opts: SinkhornOptions) (request: BatchRequest) (i: int) (problem: OtProblem) =
+        // Progress reports say which problem they are about.
+        let opts = { opts with Progress = opts.Progress |> Option.map (fun report -> fun p -> report { p with ProblemIndex = i }) }
         use plan = Sinkhorn.solve backend problem opts
         { Solution = plan.Solution
           Gradient = if request.Gradients then Some(Gradients.eot plan) else None
-          Hessian = if request.Hessians then Some (Hessian.compute plan { HessianOptions.Default with Method = Schur }).Hessian else None
+          Hessian = if request.Hessians then Some (Hessian.compute plan { HessianOptions.Default with Method = Schur; Cancellation = opts.Cancellation }).Hessian else None
           HessianVectorProduct =
-            request.HvpDirections |> Option.map (fun dirs -> fst (HessianOperator(plan, CgOptions.Default).Apply dirs.[i])) }
+            request.HvpDirections |> Option.map (fun dirs -> fst (HessianOperator(plan, { CgOptions.Default with Cancellation = opts.Cancellation }).Apply dirs.[i])) }
 
     /// Solves every problem with the same options and computes what `request` asks for, in parallel.
-    /// Results are in the order of the problems; the first failure is rethrown with the problem's index.
+    /// Results are in the order of the problems; a failure raises BatchProblemException naming the first failed
+    /// problem (the others still run to the end, nothing hangs).
     let solve (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
         if isNull problems then raise (ArgumentNullException "problems")
         request.HvpDirections |> Option.iter (fun dirs ->
@@ -42,13 +46,19 @@ module Batch =
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
         let results = Array.zeroCreate problems.Length
         let failures = Collections.Concurrent.ConcurrentBag<int * exn>()
-        Parallel.For(0, problems.Length, fun i ->
-            try results.[i] <- one backend opts request i problems.[i]
-            with e -> failures.Add((i, e)))
-        |> ignore
+        let parallelOptions = ParallelOptions(CancellationToken = opts.Cancellation)
+        try
+            Parallel.For(0, problems.Length, parallelOptions, fun i ->
+                try results.[i] <- one backend opts request i problems.[i]
+                with
+                | :? OperationCanceledException when opts.Cancellation.IsCancellationRequested -> ()
+                | e -> failures.Add((i, e)))
+            |> ignore
+        with :? OperationCanceledException when opts.Cancellation.IsCancellationRequested -> ()
+        opts.Cancellation.ThrowIfCancellationRequested()
         if not failures.IsEmpty then
             let i, e = failures |> Seq.minBy fst
-            raise (AggregateException(sprintf "problem %d of the batch failed: %s" i e.Message, e))
+            raise (BatchProblemException(i, e))
         results
 
     /// The same work one problem after another: the baseline `bench batch` compares against.

@@ -1,12 +1,19 @@
-namespace OtNative.Core
+// The exceptions a caller may catch live in the user's namespace, OtNative, under one base type.
+namespace OtNative
 
 open System
+
+/// The base of every exception OtNative raises for a numerical reason (bad input raises the .NET
+/// argument exceptions, cancellation OperationCanceledException).
+type OtNativeException(message: string, inner: exn) =
+    inherit Exception(message, inner)
+    new(message: string) = OtNativeException(message, null)
 
 /// Raised when a solver's iterates stop being finite numbers (overflow at a tiny ε, a cost far
 /// outside float64's range): the solver stops at once instead of returning NaN.
 /// Carries the diagnostics of the iteration where it happened.
 type NumericalFailureException(message: string, iterations: int, marginalError: float) =
-    inherit Exception(message)
+    inherit OtNativeException(message)
     /// Iterations completed before the failure.
     member _.Iterations = iterations
     /// The last finite marginal error seen (NaN when none was).
@@ -15,7 +22,7 @@ type NumericalFailureException(message: string, iterations: int, marginalError: 
 /// Raised when the caller asked for convergence (`RequireConvergence`) and the solver hit its
 /// iteration limit first.
 type ConvergenceException(message: string, iterations: int, marginalError: float) =
-    inherit Exception(message)
+    inherit OtNativeException(message)
     /// Iterations completed.
     member _.Iterations = iterations
     /// The marginal error at the last iteration.
@@ -23,4 +30,11 @@ type ConvergenceException(message: string, iterations: int, marginalError: float
 
 /// Raised when a matrix that must be positive definite (a Newton system, a Cholesky solve) is not.
 type NotPositiveDefiniteException(message: string) =
-    inherit Exception(message)
+    inherit OtNativeException(message)
+
+/// Raised when one problem of a batch fails; `ProblemIndex` says which (the first in input order when
+/// several fail) and the inner exception why.
+type BatchProblemException(problemIndex: int, inner: exn) =
+    inherit OtNativeException(sprintf "problem %d of the batch failed: %s" problemIndex inner.Message, inner)
+    /// The failed problem's position in the batch.
+    member _.ProblemIndex = problemIndex

@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open OtNative
 open System
 open MathNet.Numerics.LinearAlgebra
 

@@ -3,6 +3,7 @@ namespace OtNative.Core
 #nowarn "9"
 
 open System
+open OtNative
 open Microsoft.FSharp.NativeInterop
 open OtNative.Interop
 

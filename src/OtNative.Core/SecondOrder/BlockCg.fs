@@ -35,8 +35,9 @@ module BlockCg =
     /// norm after projection is at most `zeroBelow.[c]` is treated as zero and gets z = 0 (the caller's
     /// rounding level: such a column lies in A's numerical null space). A direction of zero or negative
     /// curvature stops its column with the residual reported, never an infinite step.
+    /// `cancellation` is checked before every iteration.
     let solve (apply: float[][] -> float[][]) (precondition: float[][] -> float[][]) (project: float[] -> unit)
-              (rhs: float[][]) (zeroBelow: float[]) (tolerance: float) (maxIterations: int) =
+              (rhs: float[][]) (zeroBelow: float[]) (tolerance: float) (maxIterations: int) (cancellation: Threading.CancellationToken) =
         let k = rhs.Length
         let res = Array.map Array.copy rhs
         Array.iter project res
@@ -54,6 +55,7 @@ module BlockCg =
             let p0 = precondition (live |> Array.map (fun c -> res.[c]))
             live |> Array.iteri (fun i c -> dir.[c] <- Array.copy p0.[i]; rz.[c] <- dot res.[c] p0.[i])
         while live.Length > 0 do
+            cancellation.ThrowIfCancellationRequested()
             let ad = apply (live |> Array.map (fun c -> dir.[c]))
             live |> Array.iteri (fun i c ->
                 let curvature = dot dir.[c] ad.[i]

@@ -28,10 +28,12 @@ type HessianOptions =
     { Method: HessianMethod
       /// Eigenvalues ≤ threshold are dropped (absolute, or relative to λ_max when `Relative`).
       Threshold: float
-      Relative: bool }
+      Relative: bool
+      /// Checked between the stages of the computation (plan, factorisation, products).
+      Cancellation: System.Threading.CancellationToken }
 
     /// Algorithm 1 with the absolute threshold 1e-10.
-    static member Default = { Method = Eigen; Threshold = 1e-10; Relative = false }
+    static member Default = { Method = Eigen; Threshold = 1e-10; Relative = false; Cancellation = System.Threading.CancellationToken.None }
 
 /// A dense Hessian and how it was regularised.
 type HessianResult =
@@ -158,6 +160,7 @@ module Hessian =
         Validation.positive "threshold" o.Threshold
         let sw = Stopwatch.StartNew()
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
+        o.Cancellation.ThrowIfCancellationRequested()
         let inverse =
             match o.Method with
             | Eigen | NoRegularisation ->
@@ -200,6 +203,7 @@ module Hessian =
                 let direct = la.Gram(rgScaled, true)
                 for i in 0 .. inverse.Gram.Data.Length - 1 do inverse.Gram.Data.[i] <- inverse.Gram.Data.[i] + direct.Data.[i]
                 inverse
+        o.Cancellation.ThrowIfCancellationRequested()
         let hess = inverse.Gram
         for i in 0 .. hess.Data.Length - 1 do hess.Data.[i] <- hess.Data.[i] / pm.Eps
         BlockDiagonal.addTo pm hess
@@ -207,7 +211,9 @@ module Hessian =
           Factorisation = inverse.Factorisation; Threshold = inverse.Threshold; Elapsed = sw.Elapsed }
 
     /// The dense Hessian of a solved point-cloud problem, on its backend's linear algebra.
-    let compute (plan: SolvedPlan) (o: HessianOptions) = computeDense plan.LinearAlgebra (DensePlan.ofSolved plan) o
+    let compute (plan: SolvedPlan) (o: HessianOptions) =
+        o.Cancellation.ThrowIfCancellationRequested()
+        computeDense plan.LinearAlgebra (DensePlan.ofSolved plan) o
 
     /// The paper's accuracy measure (eq. 59): ‖Σ_l Hess[k,:,l,:] − 2 w_k I_d‖_F over all k, with
     /// weights w (the input a, as the paper; the plan's own r makes it vanish to rounding).

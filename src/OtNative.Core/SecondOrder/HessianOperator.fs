@@ -20,19 +20,22 @@ type CgOptions =
       /// τ² of the ridge ετ² added to S (0: none, the right-hand side is projected onto 1_m^⊥
       /// instead; the reference implementation uses 1e-5).
       RidgeTau2: float
-      Preconditioner: CgPreconditioner }
+      Preconditioner: CgPreconditioner
+      /// Checked before every CG iteration.
+      Cancellation: Threading.CancellationToken }
 
     /// Relative residual 1e-10, 500 iterations, no ridge, Jacobi preconditioner.
-    static member Default = { Tolerance = 1e-10; MaxIterations = 500; RidgeTau2 = 0.0; Preconditioner = Jacobi }
+    static member Default =
+        { Tolerance = 1e-10; MaxIterations = 500; RidgeTau2 = 0.0; Preconditioner = Jacobi; Cancellation = Threading.CancellationToken.None }
 
-/// The coordinate-dependent moments of a point-cloud plan the operator caches: P y and the second
-/// moments M2_k = Σ_j P_kj y_j y_jᵀ (columns d + a·d + b of `Moments`), and the gradient G.
+/// The coordinate-dependent moments of a point-cloud plan: P y, the second moments
+/// M2_k = Σ_j P_kj y_j y_jᵀ (column a·d + b) and the gradient G.
 type internal TargetMoments =
     { X: Matrix
       Y: Matrix
       D: int
-      /// n × (d + d²): [P y | M2].
-      Moments: Matrix
+      TransportedTargets: Matrix
+      SecondMoments: Matrix
       Gradient: Matrix }
 
 /// The Hessian of entropic OT as an operator (math.md §3): Hessian-vector products, the parameter
@@ -56,19 +59,11 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     let ones count = Matrix.Column(Array.create count 1.0)
     let r = plan.RowMass
     let s = plan.ColumnMass
-    // The coordinate-dependent moments, on first use (a cost-matrix problem has none):
-    // one pass for P y and M2_k = Σ_j P_kj y_j y_jᵀ, and the gradient G.
+    // The coordinate-dependent moments, cached by the plan (a cost-matrix problem has none).
     let coordinates =
         lazy
-            (let x, y = p.X, p.Y
-             let d = x.Cols
-             let w = d + d * d
-             let moments =
-                 rows (Matrix(m, w, Array.init (m * w) (fun t ->
-                     let j, c = t / w, t % w
-                     if c < d then y.[j, c] else let c = c - d in y.[j, c / d] * y.[j, c % d]))) false
-             let py = Matrix(n, d, Array.init (n * d) (fun t -> moments.[t / d, t % d]))
-             { X = x; Y = y; D = d; Moments = moments; Gradient = Gradients.assemble x r py })
+            { X = p.X; Y = p.Y; D = p.X.Cols; TransportedTargets = plan.TransportedTargets
+              SecondMoments = plan.SecondMoments; Gradient = Gradients.eot plan }
     let ridge = eps * cg.RidgeTau2
     /// Relative size below which a right-hand side is rounding noise of the terms it was formed from.
     let roundingLevel = 1e-12
@@ -112,7 +107,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     /// numerical null space — a plan that is a permutation up to 1e-16 — and gets z = 0, as truncating S's
     /// spectrum would give it. Reports the worst column.
     let solveS (bs: float[][]) (scales: float[]) =
-        let result = BlockCg.solve applyS precondition project bs (scales |> Array.map (fun v -> roundingLevel * v)) cg.Tolerance cg.MaxIterations
+        let result = BlockCg.solve applyS precondition project bs (scales |> Array.map (fun v -> roundingLevel * v)) cg.Tolerance cg.MaxIterations cg.Cancellation
         result.Solutions, result.Report cg.Tolerance
 
     /// Solves H [w_f; w_g] = [u_f; u_g] for each pair by eliminating the f-block; returns the w_g.
@@ -147,12 +142,12 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     /// Hessian-vector products ∇²L_ε · A for several directions A (n×d) at the cost of about one: every
     /// streamed pass carries all of them. Returns the products and the worst CG report.
     member _.ApplyMany(directions: Matrix[]) =
-        let { X = x; Y = y; D = d; Moments = moments; Gradient = gradient } = coordinates.Force()
+        let { X = x; Y = y; D = d; TransportedTargets = pyAll; SecondMoments = m2All; Gradient = gradient } = coordinates.Force()
         if isNull directions || directions.Length = 0 then raise (ArgumentException("give at least one direction.", "directions"))
         directions |> Array.iteri (fun i a -> Validation.shape (sprintf "directions[%d]" i) n d a)
         let k = directions.Length
-        let py kk q = moments.[kk, q]
-        let m2 kk a b = moments.[kk, d + a * d + b]
+        let py kk q = pyAll.[kk, q]
+        let m2 kk a b = m2All.[kk, a * d + b]
         let rfs = directions |> Array.map (fun a -> Array.init n (fun kk -> let mutable t = 0.0 in (for q in 0 .. d - 1 do t <- t + gradient.[kk, q] * a.[kk, q]); t))
         // r_g[j] = 2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j), all directions in one pass.
         let w1 = d + 1

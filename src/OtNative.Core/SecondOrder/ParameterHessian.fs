@@ -47,7 +47,7 @@ module ParameterHessian =
             raise (System.ArgumentException(sprintf "design has %d rows but there are %d points." design.Rows p.N, "design"))
         let d = p.X.Cols
         if preferDense p.N p.M d design.Cols then
-            let hess = Hessian.compute plan { HessianOptions.Default with Method = Schur }
+            let hess = Hessian.compute plan { HessianOptions.Default with Method = Schur; Cancellation = cg.Cancellation }
             { Hessian = ofDense plan.LinearAlgebra hess.Hessian design d; Path = FromDenseHessian; Cg = None }
         else
             let h, report = HessianOperator(plan, cg).ParameterHessian design

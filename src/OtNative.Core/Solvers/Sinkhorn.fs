@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open OtNative
 open System
 open System.Diagnostics
 
@@ -44,6 +45,7 @@ module Sinkhorn =
         let mutable iter = 0
         let mutable converged = false
         while not converged && iter < options.MaxIterations do
+            options.Cancellation.ThrowIfCancellationRequested()
             operator.Softmin(Cols, eps, f, g)
             checkFinite "g" g iter err
             operator.Softmin(Rows, eps, g, fNext)
@@ -56,7 +58,7 @@ module Sinkhorn =
             if err < options.Tolerance then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
             match options.Progress with
-            | Some report when iter % options.ProgressInterval = 0 -> report { Iteration = iter; MarginalError = err; Elapsed = sw.Elapsed }
+            | Some report when iter % options.ProgressInterval = 0 -> report { Iteration = iter; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
             | _ -> ()
         if not (Double.IsFinite err) then
             raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iter, iter, err))

@@ -7,7 +7,9 @@ open System
 type SinkhornProgress =
     { Iteration: int
       MarginalError: float
-      Elapsed: TimeSpan }
+      Elapsed: TimeSpan
+      /// The problem's index in a batch; −1 for a single solve.
+      ProblemIndex: int }
 
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
@@ -25,7 +27,9 @@ type SinkhornOptions =
       RequireConvergence: bool
       /// Called every `ProgressInterval` iterations.
       Progress: (SinkhornProgress -> unit) option
-      ProgressInterval: int }
+      ProgressInterval: int
+      /// Checked between iterations: a cancelled solve throws OperationCanceledException.
+      Cancellation: Threading.CancellationToken }
 
     /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.
     static member Default =
@@ -36,7 +40,8 @@ type SinkhornOptions =
           InitialG = None
           RequireConvergence = false
           Progress = None
-          ProgressInterval = 10 }
+          ProgressInterval = 10
+          Cancellation = Threading.CancellationToken.None }
 
 /// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
 /// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the

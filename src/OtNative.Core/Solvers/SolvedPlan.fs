@@ -4,7 +4,7 @@ open System
 
 /// The output of a solve, and the one object every derivative consumes: the prepared transport operator,
 /// the potentials f, g at ε, the solve's diagnostics, and — computed once, on first use — the plan's own
-/// marginals r = P1, s = Pᵀ1 and, for point clouds, P y. Values, gradients, the dense Hessian, the HVP
+/// marginals r = P1, s = Pᵀ1 and, for point clouds, P y and the second moments Σ_j P_kj y_j y_jᵀ. Values, gradients, the dense Hessian, the HVP
 /// operator, the parameter Hessian, batches and the applications all read the plan from here, so nothing
 /// is prepared or uploaded twice.
 ///
@@ -32,6 +32,13 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
                  Some(Matrix(problem.N, d, Array.init (problem.N * d) (fun t -> both.[t / d, t % d + 1])))
              | CostMatrix _ -> (apply Rows (ones problem.M) false).Data, None)
     let columnMass = lazy (apply Cols (ones problem.N) false).Data
+    // M2_k = Σ_j P_kj y_j y_jᵀ (n × d², index a·d + b), for the Hessian operator.
+    let secondMoments =
+        lazy
+            (let y = problem.Y
+             let d = y.Cols
+             let w = d * d
+             apply Rows (Matrix(problem.M, w, Array.init (problem.M * w) (fun t -> let j, c = t / w, t % w in y.[j, c / d] * y.[j, c % d]))) false)
 
     /// The prepared operator the plan is evaluated through.
     member _.Operator = operator
@@ -75,6 +82,10 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
         match snd rowMoments.Value with
         | Some py -> py
         | None -> raise (NotSupportedException "This problem was given as a cost matrix: it has no target coordinates to transport.")
+    /// M2_k = Σ_j P_kj y_j y_jᵀ (n × d², column a·d + b) for point clouds (shared, not copied).
+    member _.SecondMoments =
+        live ()
+        secondMoments.Value
     /// The materialised n×m plan.
     member _.Materialise() =
         live ()

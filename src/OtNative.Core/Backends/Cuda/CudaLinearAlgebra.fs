@@ -5,6 +5,7 @@ namespace OtNative.Core
 
 open System
 open Microsoft.FSharp.NativeInterop
+open OtNative
 open OtNative.Interop
 
 /// Dense linear algebra on the GPU: cuBLAS (GEMM, SYRK, TRSM) and cuSOLVER (syevd, potrf, devInfo checked), on the

@@ -1,0 +1,19 @@
+namespace OtNative;
+
+/// <summary>One problem's results from <see cref="EntropicOT.SolveBatch"/>.</summary>
+/// <param name="Index">The problem's position in the batch.</param>
+/// <param name="Value">Entropic OT value L_ε (dual).</param>
+/// <param name="Epsilon">The absolute ε used.</param>
+/// <param name="Iterations">Sinkhorn iterations.</param>
+/// <param name="MarginalError">‖P1 − a‖₁ of the returned plan.</param>
+/// <param name="Converged">Whether the tolerance was reached.</param>
+/// <param name="Gradient">∂L_ε/∂x (n×d), or null when not requested.</param>
+/// <param name="Hessian">The dense Hessian ((n·d)×(n·d)), or null when not requested.</param>
+/// <param name="HessianVectorProduct">∇²L_ε · A_i (n×d), or null when no direction was given.</param>
+public sealed record BatchItem(int Index, double Value, double Epsilon, int Iterations, double MarginalError, bool Converged,
+    double[,]? Gradient, double[,]? Hessian, double[,]? HessianVectorProduct)
+{
+    internal static BatchItem Of(int index, Core.BatchItem item) => new(index, item.Solution.Value, item.Solution.Epsilon,
+        item.Solution.Iterations, item.Solution.MarginalError, item.Solution.Converged,
+        item.Gradient?.Value.ToArray2D(), item.Hessian?.Value.ToArray2D(), item.HessianVectorProduct?.Value.ToArray2D());
+}

@@ -1,0 +1,64 @@
+using OtNative.Core;
+
+namespace OtNative;
+
+/// <summary>
+/// The Hessian of entropic OT as an operator (docs/math.md §3): Hessian-vector products, parameter Hessians and the
+/// sharp-distance gradients, all without forming the Hessian or storing the plan. Its plan's marginals and moments are
+/// computed once, by the <see cref="SinkhornResult"/> it came from; each product costs a few streamed passes per CG
+/// iteration. Every result carries its CG report.
+/// </summary>
+public sealed class HessianOperator
+{
+    private readonly SolvedPlan _plan;
+
+    internal HessianOperator(SolvedPlan plan, CgOptions cg)
+    {
+        _plan = plan;
+        Options = cg;
+    }
+
+    /// <summary>The CG settings.</summary>
+    public CgOptions Options { get; }
+
+    private Core.HessianOperator Operator(CancellationToken cancellation) => new(_plan, Options.ToCore(cancellation));
+
+    /// <summary>∇²ₓL_ε · A for a direction A (n×d).</summary>
+    public CgResult Apply(double[,] direction, CancellationToken cancellationToken = default)
+    {
+        var (product, report) = Operator(cancellationToken).Apply(Arrays.ToMatrix(direction, nameof(direction))).ToValueTuple();
+        return new CgResult(product.ToArray2D(), CgReport.Of(report));
+    }
+
+    /// <summary>Several Hessian-vector products at about the cost of one: every streamed pass carries all directions. The report is the worst column's.</summary>
+    public (IReadOnlyList<double[,]> Products, CgReport Cg) ApplyMany(IReadOnlyList<double[,]> directions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directions);
+        var (products, report) = Operator(cancellationToken)
+            .ApplyMany(directions.Select((d, i) => Arrays.ToMatrix(d, $"directions[{i}]")).ToArray()).ToValueTuple();
+        return (products.Select(p => p.ToArray2D()).ToArray(), CgReport.Of(report));
+    }
+
+    /// <summary>∇²_θ L for the linear model x = Xθ (design X: n×p), dense or matrix-free, whichever is cheaper.</summary>
+    public ParameterHessianResult ParameterHessian(double[,] design, CancellationToken cancellationToken = default)
+    {
+        var r = Core.ParameterHessian.compute(_plan, Arrays.ToMatrix(design, nameof(design)), Options.ToCore(cancellationToken));
+        return new ParameterHessianResult(r.Hessian.ToArray2D(),
+            r.Path.IsFromDenseHessian ? ParameterHessianPath.FromDenseHessian : ParameterHessianPath.FromHessianVectorProducts,
+            r.Cg is null ? null : CgReport.Of(r.Cg.Value));
+    }
+
+    /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2).</summary>
+    public CgResult SharpGradient(CancellationToken cancellationToken = default)
+    {
+        var (gradient, report) = Operator(cancellationToken).SharpGradient().ToValueTuple();
+        return new CgResult(gradient.ToArray2D(), CgReport.Of(report));
+    }
+
+    /// <summary>∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix.</summary>
+    public CgResult SharpCostGradient(CancellationToken cancellationToken = default)
+    {
+        var (gradient, report) = Operator(cancellationToken).SharpCostGradient().ToValueTuple();
+        return new CgResult(gradient.ToArray2D(), CgReport.Of(report));
+    }
+}

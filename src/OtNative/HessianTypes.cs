@@ -1,0 +1,57 @@
+namespace OtNative;
+
+/// <summary>How the dense Hessian forms the pseudo-inverse of the H-matrix (docs/math.md §3).</summary>
+public enum HessianMethod
+{
+    /// <summary>Algorithm 1: truncated eigen-decomposition of the (n+m)×(n+m) H-matrix.</summary>
+    Eigen,
+    /// <summary>The fast path: eliminate the larger block and truncate the min(n, m)-sized Schur complement. Same result, far cheaper.</summary>
+    Schur,
+    /// <summary>Every eigenvalue inverted, tiny or negative ones included (for comparison only).</summary>
+    NoRegularisation,
+}
+
+/// <summary>How the pseudo-inverse was actually applied.</summary>
+public enum HessianFactorisation
+{
+    /// <summary>Eigen-decomposition with eigenvalues ≤ τ dropped.</summary>
+    TruncatedEigen,
+    /// <summary>Eigen-decomposition with every eigenvalue inverted (<see cref="HessianMethod.NoRegularisation"/>).</summary>
+    FullEigen,
+    /// <summary>Schur path where a Cholesky factorisation proved every non-null eigenvalue exceeds τ: only the null vector is dropped.</summary>
+    CertifiedCholesky,
+}
+
+/// <summary>A dense Hessian ∇²ₓL_ε and how it was regularised.</summary>
+/// <param name="Matrix">(n·d)×(n·d), row and column index k·d + q.</param>
+/// <param name="Method">The method asked for.</param>
+/// <param name="Kept">Eigenvalues kept by the truncation.</param>
+/// <param name="Dropped">Eigenvalues dropped (at least the null one, unless nothing is truncated).</param>
+/// <param name="SmallestKept">The smallest kept eigenvalue (of H or the Schur complement); an upper estimate on the certified-Cholesky path.</param>
+/// <param name="Factorisation">How the pseudo-inverse was applied.</param>
+/// <param name="Threshold">The absolute threshold τ applied.</param>
+/// <param name="MarginalError">The paper's accuracy measure ‖Σ_l Hess[k,:,l,:] − 2 a_k I‖_F with the input weights a (docs/math.md §3).</param>
+/// <param name="Elapsed">Wall time of the Hessian alone.</param>
+public sealed record HessianResult(double[,] Matrix, HessianMethod Method, int Kept, int Dropped, double SmallestKept,
+    HessianFactorisation Factorisation, double Threshold, double MarginalError, TimeSpan Elapsed);
+
+/// <summary>The spectrum of the H-matrix of a plan (docs/math.md §4).</summary>
+/// <param name="Eigenvalues">All eigenvalues, ascending.</param>
+/// <param name="SmallestPositive">λ_{n+m−1}, the second smallest (the smallest is the simple zero).</param>
+/// <param name="ConditionNumber">λ_max / λ_{n+m−1}.</param>
+public sealed record SpectrumResult(IReadOnlyList<double> Eigenvalues, double SmallestPositive, double ConditionNumber);
+
+/// <summary>How a parameter Hessian was formed.</summary>
+public enum ParameterHessianPath
+{
+    /// <summary>From the dense Hessian (Schur path).</summary>
+    FromDenseHessian,
+    /// <summary>From p·d Hessian-vector products; nothing n×m stored.</summary>
+    FromHessianVectorProducts,
+}
+
+/// <summary>∇²_θ L for a linear model x = Xθ.</summary>
+/// <param name="Matrix">(p·d)×(p·d), index p'·d + q.</param>
+/// <param name="Path">Dense or matrix-free.</param>
+/// <param name="Cg">The worst CG report on the matrix-free path; null on the dense path.</param>
+public sealed record ParameterHessianResult(double[,] Matrix, ParameterHessianPath Path, CgReport? Cg);
