@@ -91,7 +91,8 @@ public static class EntropicOT
     {
         ArgumentNullException.ThrowIfNull(problems);
         options ??= SinkhornOptions.Default;
-        var core = problems.Select((p, i) => Points(Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, options)).ToArray();
+        var core = problems.Select((p, i) => OtProblemModule.createNamed($"problems[{i}].X", $"problems[{i}].Y",
+            Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, false)).ToArray();
         var directions = hvpDirections?.Select((d, i) => Arrays.ToMatrix(d, $"hvpDirections[{i}]")).ToArray();
         var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions));
         var items = Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(cancellationToken), request);

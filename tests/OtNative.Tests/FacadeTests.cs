@@ -146,7 +146,7 @@ public class FacadeTests
     public void ProgressIsReported()
     {
         var seen = new List<int>();
-        var progress = new SynchronousProgress(p => seen.Add(p.Iteration));
+        var progress = new SynchronousProgress<SinkhornProgress>(p => seen.Add(p.Iteration));
         using var r = EntropicOT.Solve(TestData.Cloud(1, 30, 2), TestData.Cloud(2, 30, 2), new SinkhornOptions { Epsilon = 0.01, Tolerance = 1e-12, Progress = progress, ProgressInterval = 3 });
         Assert.Equal(r.Iterations / 3, seen.Count);
     }
@@ -164,11 +164,6 @@ public class FacadeTests
         Assert.Contains("CUDA", ex.Message);
         Assert.Equal("cpu", Backends.Resolve(ComputeBackend.Auto).Name);
         Assert.StartsWith("CUDA unavailable", ((Core.IBackend)Core.CudaBackend.Instance).Description);
-    }
-
-    private sealed class SynchronousProgress(Action<SinkhornProgress> report) : IProgress<SinkhornProgress>
-    {
-        public void Report(SinkhornProgress value) => report(value);
     }
 
     [Fact]

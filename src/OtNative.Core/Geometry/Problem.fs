@@ -53,16 +53,20 @@ module OtProblem =
             Validation.weights param n w
             Array.copy w
 
-    /// Point-cloud problem with the squared Euclidean cost. Missing weights are uniform;
-    /// `renormalise` scales given positive weights to sum 1 instead of rejecting them.
-    let createWith (x: Matrix) (y: Matrix) (a: float[] option) (b: float[] option) (renormalise: bool) =
-        Validation.pointCloud "x" x
-        Validation.pointCloud "y" y
+    /// `createWith` with the names its errors give the two clouds (a batch says `problems[3].X`).
+    let createNamed (xName: string) (yName: string) (x: Matrix) (y: Matrix) (a: float[] option) (b: float[] option) (renormalise: bool) =
+        Validation.pointCloud xName x
+        Validation.pointCloud yName y
         if x.Cols <> y.Cols then
-            raise (System.ArgumentException(sprintf "y has dimension %d but x has dimension %d." y.Cols x.Cols, "y"))
+            raise (System.ArgumentException(sprintf "%s has dimension %d but %s has dimension %d." yName y.Cols xName x.Cols, yName))
         { Geometry = PointClouds(x, y)
           A = resolveWeights "a" x.Rows a renormalise
           B = resolveWeights "b" y.Rows b renormalise }
+
+    /// Point-cloud problem with the squared Euclidean cost. Missing weights are uniform;
+    /// `renormalise` scales given positive weights to sum 1 instead of rejecting them.
+    let createWith (x: Matrix) (y: Matrix) (a: float[] option) (b: float[] option) (renormalise: bool) =
+        createNamed "x" "y" x y a b renormalise
 
     /// Point-cloud problem; weights must be positive and sum to one.
     let create x y a b = createWith x y a b false
