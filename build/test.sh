@@ -29,6 +29,36 @@ cmake --build build/cmake >/dev/null || exit 1
 ctest_status=${PIPESTATUS[0]}
 dotnet test OtNative.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+
+# The packages, a fresh application restored from them (samples/QuickStart, the README's C# section) and the
+# otnative tool installed from its package. Each is one check in the summary.
+package_checks=0 package_failures=0
+check() { package_checks=$((package_checks + 1)); if "$@"; then echo "PASS $*"; else echo "FAIL $*"; package_failures=$((package_failures + 1)); fi; }
+readme_matches_sample() {
+  diff <(awk '/^This is `samples\/QuickStart`/{f=1} f&&/^```csharp/{g=1;next} g&&/^```/{exit} g' README.md) samples/QuickStart/Program.cs
+}
+quickstart_runs() {
+  rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/otnative*   # a re-packed version must not come from the cache
+  local out
+  out=$(dotnet run --project samples/QuickStart -c Release 2>&1) || { echo "$out"; return 1; }
+  echo "$out"
+  # Six numbers (value, sharp, divergence, Hessian size 240, λ, batch gradient rows 120), then the rejected NaN.
+  echo "$out" | grep -qE '^[0-9.eE+-]+ [0-9.eE+-]+ [0-9.eE+-]+ 240 [0-9.eE+-]+ 120$' && echo "$out" | grep -qx 'rejected: x'
+}
+tool_installs() {
+  local tools
+  tools=$(mktemp -d)
+  dotnet tool install --tool-path "$tools" --add-source artifacts/packages OtNative.Cli >/dev/null && "$tools/otnative" info >/dev/null
+  local rc=$?
+  rm -rf "$tools"
+  return $rc
+}
+rm -rf artifacts/packages
+check dotnet pack OtNative.sln -c Release --no-build -o artifacts/packages -v quiet
+check readme_matches_sample
+check quickstart_runs
+check tool_installs
+
 # The second-order properties once more on the managed (Math.NET) linear-algebra provider.
 OTNATIVE_LINALG=managed dotnet test tests/OtNative.Core.Tests -c Release --no-build \
   --filter "FullyQualifiedName~SecondOrderTests|FullyQualifiedName~ComparisonTests" 2>&1 | tee -a "$log"
@@ -39,7 +69,7 @@ read -r passed failed skipped < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Sk
   awk -F'[:,]' '{f+=$2; p+=$4; s+=$6} END {print p+0, f+0, s+0}')
 # CTest: "N% tests passed, F tests failed out of T".
 read -r c_failed c_total < <(grep -oE '[0-9]+ tests failed out of [0-9]+' "$log.ctest" | awk '{print $1, $6}')
-passed=$((passed + ${c_total:-0} - ${c_failed:-0})); failed=$((failed + ${c_failed:-0}))
+passed=$((passed + ${c_total:-0} - ${c_failed:-0} + package_checks - package_failures)); failed=$((failed + ${c_failed:-0} + package_failures))
 [ "$ctest_status" -eq 0 ] || status=1
 rm -f "$log.ctest"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi

@@ -94,14 +94,24 @@ public sealed unsafe class CudaContext : IDisposable
 /// <summary>Device memory for <c>Length</c> values of <typeparamref name="T"/>; freed by Dispose (no finalizer).</summary>
 public sealed unsafe class DeviceBuffer<T> : IDisposable where T : unmanaged
 {
-    private DeviceBuffer(ulong pointer, int length)
+    private readonly DeviceMemoryHandle _handle;
+
+    private DeviceBuffer(DeviceMemoryHandle handle, int length)
     {
-        Pointer = pointer;
+        _handle = handle;
         Length = length;
     }
 
     /// <summary>The device address (a CUdeviceptr).</summary>
-    public ulong Pointer { get; private set; }
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public ulong Pointer
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            return (ulong)_handle.DangerousGetHandle();
+        }
+    }
 
     /// <summary>Number of elements.</summary>
     public int Length { get; }
@@ -111,7 +121,7 @@ public sealed unsafe class DeviceBuffer<T> : IDisposable where T : unmanaged
     {
         ulong pointer;
         CudaDriver.Check(CudaDriver.cuMemAlloc_v2(&pointer, (nuint)(Math.Max(1, length) * sizeof(T))), $"cuMemAlloc_v2({length} × {typeof(T).Name})");
-        return new DeviceBuffer<T>(pointer, length);
+        return new DeviceBuffer<T>(new DeviceMemoryHandle(pointer), length);
     }
 
     /// <summary>Allocates and uploads <paramref name="values"/>.</summary>
@@ -138,12 +148,22 @@ public sealed unsafe class DeviceBuffer<T> : IDisposable where T : unmanaged
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        if (Pointer == 0) return;
-        CudaDriver.cuMemFree_v2(Pointer);
-        Pointer = 0;
-    }
+    public void Dispose() => _handle.Dispose();
+}
+
+/// <summary>
+/// Device memory owned by a <see cref="SafeHandle"/>: freed exactly once, by <see cref="DeviceBuffer{T}.Dispose"/> or, for a
+/// buffer its owner forgot, by the runtime's critical finalizer (the primary context lives as long as the process).
+/// </summary>
+internal sealed class DeviceMemoryHandle : SafeHandle
+{
+    public DeviceMemoryHandle(ulong pointer) : base(IntPtr.Zero, ownsHandle: true) => SetHandle((IntPtr)(long)pointer);
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    /// <inheritdoc />
+    protected override bool ReleaseHandle() => CudaDriver.cuMemFree_v2((ulong)handle) == 0;
 }
 
 /// <summary>A loaded module (PTX or fatbin image) and its kernels; the JIT's error log is kept in the exception.</summary>

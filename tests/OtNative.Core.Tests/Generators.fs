@@ -5,6 +5,7 @@ open System
 open FsCheck
 open FsCheck.FSharp
 open OtNative.Core
+open OtNative.Testing
 
 /// The recipe for one random problem: sizes, dimension, ε relative to the mean cost, weights.
 type ProblemSpec =
@@ -15,26 +16,21 @@ type ProblemSpec =
       EpsScale: float
       Uniform: bool }
 
+    /// The recipe as the OtNative.Testing package draws it.
+    member s.Sample = ProblemSample(s.Seed, s.N, s.M, s.D, s.EpsScale, s.Uniform)
+
     /// Builds the problem the recipe describes, deterministically.
     member s.Problem =
-        let rng = Random(s.Seed)
-        let x = Reference.cloud rng s.N s.D
-        let y = Reference.cloud rng s.M s.D
-        OtProblem.create x y (Some(Reference.weights rng s.N s.Uniform)) (Some(Reference.weights rng s.M s.Uniform))
+        let sample = s.Sample
+        OtProblem.create (Matrix.OfArray2D sample.X) (Matrix.OfArray2D sample.Y) (Some sample.A) (Some sample.B)
 
     override s.ToString() =
         sprintf "n=%d m=%d d=%d eps=%.4g×mean cost uniform=%b seed=%d" s.N s.M s.D s.EpsScale s.Uniform s.Seed
 
-/// Small problems (n, m ≤ 9, d ≤ 4, ε from 0.01 to 1 × mean cost, weights uniform or not).
+/// Small problems (n, m ≤ 9, d ≤ 4, ε from 0.01 to 1 × mean cost, weights uniform or not): the
+/// OtNative.Testing package's generator, as recipes the core tests can vary.
 type SmallProblems =
     static member ProblemSpec() : Arbitrary<ProblemSpec> =
-        gen {
-            let! seed = Gen.choose (0, Int32.MaxValue - 1)
-            let! n = Gen.choose (1, 9)
-            let! m = Gen.choose (1, 9)
-            let! d = Gen.choose (1, 4)
-            let! t = Gen.choose (0, 1000)
-            let! uniform = Gen.elements [ true; false ]
-            return { Seed = seed; N = n; M = m; D = d; EpsScale = 10.0 ** (-2.0 + 2.0 * float t / 1000.0); Uniform = uniform }
-        }
+        OtGenerators.Problems(9, 4)
+        |> Gen.map (fun s -> { Seed = s.Seed; N = s.N; M = s.M; D = s.Dimension; EpsScale = s.EpsilonScale; Uniform = s.UniformWeights })
         |> Arb.fromGen
