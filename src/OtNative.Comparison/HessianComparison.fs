@@ -65,7 +65,9 @@ module HessianComparison =
 
     /// Unrolled Sinkhorn with forward-mode tangents: the same g-then-f log-domain updates and row-marginal
     /// stopping rule as `Sinkhorn.solve`, on a materialised cost, with ḟ (n × nd) and ġ (m × nd) carried
-    /// through every update. Returns the Hessian of the unrolled map and the iterations it went through.
+    /// through every update. Like the solver it returns the pair whose row error was measured — the f before
+    /// the last f-update with the last g — so its Hessian is the derivative of the same early-stopped map as
+    /// every other method's. Returns that Hessian and the iterations it went through.
     let unroll (la: ILinearAlgebra) (x: Matrix) (y: Matrix) (a: float[]) (b: float[]) (eps: float) (tolerance: float) (maxIterations: int) =
         let n, m, d = x.Rows, y.Rows, x.Cols
         let nd = n * d
@@ -79,6 +81,9 @@ module HessianComparison =
         let dc k j q = 2.0 * (x.[k, q] - y.[j, q])
         let mutable iterations = 0
         let mutable err = infinity
+        // The pair the solver returns: f (and ḟ) before the latest f-update.
+        let fMeasured = Array.zeroCreate n
+        let mutable fDotMeasured = fDot
         while err >= tolerance && iterations < maxIterations do
             // g-update and its tangent ġ_j = Σ_i w_ij (Ċ_ij − ḟ_i), w the column softmax.
             let w = Matrix.Zeros(n, m)
@@ -93,6 +98,8 @@ module HessianComparison =
                 w.[t / d, j] * dc (t / d) j (t % d) - wf.Data.[u]))
             // f-update and its tangent ḟ_i = Σ_j v_ij (Ċ_ij − ġ_j), v the row softmax.
             let v = Matrix.Zeros(n, m)
+            Array.blit f 0 fMeasured 0 n
+            fDotMeasured <- fDot
             err <- 0.0
             for i in 0 .. n - 1 do
                 let row = Array.init m (fun j -> logB.[j] + (g.[j] - cost.[i, j]) / eps)
@@ -109,8 +116,8 @@ module HessianComparison =
             if not (Array.forall Double.IsFinite f && Array.forall Double.IsFinite g) then
                 raise (NumericalFailureException(sprintf "unrolled Sinkhorn produced non-finite potentials at iteration %d." iterations, iterations, err))
             iterations <- iterations + 1
-        let plan = Matrix(n, m, Array.init (n * m) (fun u -> let i, j = u / m, u % m in a.[i] * b.[j] * exp ((f.[i] + g.[j] - cost.[i, j]) / eps)))
-        fromPotentialTangents la (DensePlan.ofMatrix x y plan eps) fDot gDot, iterations
+        let plan = Matrix(n, m, Array.init (n * m) (fun u -> let i, j = u / m, u % m in a.[i] * b.[j] * exp ((fMeasured.[i] + g.[j] - cost.[i, j]) / eps)))
+        fromPotentialTangents la (DensePlan.ofMatrix x y plan eps) fDotMeasured gDot, iterations
 
     /// Implicit differentiation: for every direction t, CG on (H + ridge I)[ḟ; ġ] = R_t (the differentiated
     /// marginal constraints), relative tolerance `tolerance`, at most `maxCg` iterations (default 10·(n+m),

@@ -38,6 +38,9 @@ public class CliBenchTests
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "b.json")));
         var result = doc.RootElement.GetProperty("result");
         Assert.Equal(0.0, result.GetProperty("maxValueDifference").GetDouble());
-        Assert.True(result.GetProperty("batchProblemsPerSecond").GetDouble() > 0);
+        // The rates are the problem count over the measured times, for each of the three ways.
+        foreach (var (rate, seconds) in new[] { ("batchProblemsPerSecond", "batchSeconds"), ("parallelForProblemsPerSecond", "parallelForSeconds"), ("loopProblemsPerSecond", "loopSeconds") })
+            Assert.Equal(200 / result.GetProperty(seconds).GetDouble(), result.GetProperty(rate).GetDouble(), 9);
+        Assert.InRange(result.GetProperty("batchBytesPerProblem").GetDouble(), 1.0, 1 << 20);
     }
 }
