@@ -5,7 +5,7 @@ namespace OtNative;
 /// <param name="Value">Entropic OT value L_ε (dual).</param>
 /// <param name="Epsilon">The absolute ε used.</param>
 /// <param name="Iterations">Sinkhorn iterations.</param>
-/// <param name="MarginalError">‖P1 − a‖₁ of the returned plan.</param>
+/// <param name="MarginalError">‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan.</param>
 /// <param name="Converged">Whether the tolerance was reached.</param>
 /// <param name="Gradient">∂L_ε/∂x (n×d), or null when not requested.</param>
 /// <param name="Hessian">The dense Hessian ((n·d)×(n·d)), or null when not requested.</param>

@@ -41,7 +41,7 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>Sinkhorn iterations run.</summary>
     public int Iterations => _result.Iterations;
 
-    /// <summary>‖P1 − a‖₁ of the returned plan; its column marginal is exact.</summary>
+    /// <summary>‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan, measured on it (the column term is zero to rounding after the final g-update).</summary>
     public double MarginalError => _result.MarginalError;
 
     /// <summary>Whether the tolerance was reached.</summary>

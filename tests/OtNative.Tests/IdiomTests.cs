@@ -103,10 +103,11 @@ public class IdiomTests
         var invalid = Assert.Throws<ArgumentException>(() => EntropicOT.SolveBatch([(good, good), (good, bad)], Tight));
         Assert.Equal("problems[1].Y", invalid.ParamName);
 
-        // Costs of 1e300² overflow: that problem's potentials cannot stay finite; the others still finish.
-        var far = (double[,])good.Clone();
-        far[0, 0] = 1e300;
-        var failed = Assert.Throws<BatchProblemException>(() => EntropicOT.SolveBatch([(good, good), (good, good), (far, good)], Tight));
+        // Every cost of the third problem overflows to ∞: its potentials cannot stay finite; the others still finish.
+        var origin = new double[2, 2];
+        var far = new double[,] { { 1e200, 0 }, { -1e200, 0 } };
+        var failed = Assert.Throws<BatchProblemException>(() =>
+            EntropicOT.SolveBatch([(good, good), (good, good), (origin, far)], new SinkhornOptions { Epsilon = 0.5 }));
         Assert.Equal(2, failed.ProblemIndex);
         Assert.Contains("problem 2", failed.Message);
         Assert.IsAssignableFrom<OtNativeException>(failed.InnerException);

@@ -1,5 +1,7 @@
 namespace OtNative.Core
 
+open System
+
 /// Where the ground cost comes from.
 type Geometry =
     /// Two point clouds (one point per row, same dimension) with the squared Euclidean cost
@@ -45,6 +47,10 @@ module OtProblem =
         | None -> uniform n
         | Some w when renormalise ->
             Validation.finite param w
+            // Signs first: dividing by a negative sum would turn all-negative weights into valid ones.
+            let idx = Array.FindIndex(w, fun v -> v <= 0.0)
+            if idx >= 0 then
+                raise (System.ArgumentException(sprintf "%s must be strictly positive to be renormalised; entry %d is %g." param idx w.[idx], param))
             let total = Array.sum w
             let scaled = Array.map (fun v -> v / total) w
             Validation.weights param n scaled
@@ -104,18 +110,56 @@ module OtProblem =
                     s <- s + p.A.[i] * p.B.[j] * c.[i, j]
             s
 
-    /// The absolute ε for this problem; fails unless it is positive and finite.
+    /// An upper bound on every cost C_ij: the squared diagonal of the box holding both clouds, or max |C|.
+    /// O((n+m)·d) for point clouds. Infinite when the coordinates are so large that squared distances overflow.
+    let costBound (p: OtProblem) =
+        match p.Geometry with
+        | PointClouds (x, y) ->
+            let d = x.Cols
+            let mutable total = 0.0
+            for k in 0 .. d - 1 do
+                let mutable lo = infinity
+                let mutable hi = -infinity
+                for z in [ x; y ] do
+                    for i in 0 .. z.Rows - 1 do
+                        lo <- min lo z.[i, k]
+                        hi <- max hi z.[i, k]
+                total <- total + (hi - lo) * (hi - lo)
+            total
+        | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
+
+    /// Below 2⁻³⁰ of the largest cost the exponents (g_j − C_ij)/ε exceed 10⁹ and the rounding of C itself
+    /// (2⁻⁵³ relative) leaves the marginals with no correct digit at the default tolerance.
+    let private resolvableRatio = 2.0 ** -30.0
+
+    /// The smallest ε the log-domain solver can resolve for this problem's costs.
+    let smallestUsableEpsilon (p: OtProblem) = resolvableRatio * costBound p
+
+    /// The absolute ε for this problem. Fails unless it is positive, finite and resolvable; a relative ε also
+    /// needs a mean cost above rounding level (points that all coincide have none).
     let resolveEpsilon (p: OtProblem) (eps: Epsilon) =
-        match eps with
-        | Absolute e ->
-            Validation.positive "epsilon" e
-            e
-        | RelativeToMeanCost s ->
-            Validation.positive "epsilon" s
-            let mc = meanCost p
-            if not (mc > 0.0) then
-                raise (System.ArgumentException(sprintf "A relative ε needs a positive mean cost, but the mean cost is %g (all points coincide?)." mc, "epsilon"))
-            s * mc
+        let e =
+            match eps with
+            | Absolute e ->
+                Validation.positive "epsilon" e
+                e
+            | RelativeToMeanCost s ->
+                Validation.positive "epsilon" s
+                let mc = meanCost p
+                // The mean cost of coincident points is rounding noise of the squared coordinates.
+                let magnitude =
+                    match p.Geometry with
+                    | PointClouds (x, y) -> Array.append x.Data y.Data |> Array.fold (fun acc v -> max acc (v * v)) 0.0 |> (*) (float x.Cols)
+                    | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
+                if not (mc > 1e-24 * magnitude) then
+                    raise (System.ArgumentException(
+                        sprintf "A relative ε needs a positive mean cost, but the mean cost is %g, rounding noise of coordinates of size %g: all points coincide. Give ε absolutely." mc (sqrt magnitude), "epsilon"))
+                s * mc
+        let floor = smallestUsableEpsilon p
+        if Double.IsFinite floor && e < floor then
+            raise (System.ArgumentException(
+                sprintf "ε = %g is below the smallest usable ε ≈ %.3g for these costs (2⁻³⁰ × the largest cost %.3g): float64 cannot resolve the log-domain updates there. Use ε ≥ %.3g." e floor (floor / resolvableRatio) floor, "epsilon"))
+        e
 
     /// Materialised cost matrix (n×m); O(nm) memory, for small problems and tests.
     let costMatrix (p: OtProblem) =

@@ -53,7 +53,8 @@ type SinkhornResult =
       Epsilon: float
       Value: float
       Iterations: int
-      /// ‖P1 − a‖₁ of the returned plan (its column marginal is exact).
+      /// ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan, measured on it (the column term is zero to rounding after
+      /// the final g-update, except at an ε so small that rounding dominates).
       MarginalError: float
       Converged: bool
       Elapsed: TimeSpan }

@@ -14,6 +14,7 @@ open System
 type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOperator: bool) =
     let problem = operator.Problem
     let eps = solution.Epsilon
+    let mutable solution = solution
     let mutable disposed = false
     let live () = if disposed then raise (ObjectDisposedException(nameof SolvedPlan, "This solved plan was disposed; solve again to use it."))
     let apply side (v: Matrix) weighted =
@@ -90,6 +91,10 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
     member _.Materialise() =
         live ()
         operator.Plan(eps, solution.F, solution.G)
+
+    /// Replaces the diagnostics once the solver has measured the returned plan itself.
+    member internal _.Reassess(marginalError: float, converged: bool) =
+        solution <- { solution with MarginalError = marginalError; Converged = converged }
 
     interface IDisposable with
         member _.Dispose() =

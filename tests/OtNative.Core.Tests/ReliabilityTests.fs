@@ -1,0 +1,54 @@
+module OtNative.Core.Tests.ReliabilityTests
+
+open System
+open Xunit
+open FsCheck.Xunit
+open OtNative.Core
+open OtNative.Core.Tests.Reference
+open OtNative.Core.Tests.Generators
+
+let private message (f: unit -> obj) = (Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)).Message
+
+[<Fact>]
+let ``renormalising refuses weights that are not all positive, however they sum`` () =
+    let x = Matrix(2, 1, [| 0.0; 1.0 |])
+    let ex = Assert.ThrowsAny<ArgumentException>(fun () -> OtProblem.createWith x x (Some [| -1.0; -3.0 |]) None true |> ignore)
+    Assert.Equal("a", ex.ParamName)
+    Assert.Contains("strictly positive", ex.Message)
+    Assert.Equal<float[]>([| 0.25; 0.75 |], (OtProblem.createWith x x (Some [| 1.0; 3.0 |]) None true).A)
+
+[<Fact>]
+let ``an epsilon below what float64 resolves is refused with the smallest usable one`` () =
+    let rng = Random(40)
+    let p = OtProblem.create (cloud rng 40 2) (cloud rng 30 2) None None
+    let text = message (fun () -> box (Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 1e-20 }))
+    Assert.Contains("smallest usable ε", text)
+    let floor = OtProblem.smallestUsableEpsilon p
+    Assert.True(floor > 0.0 && floor < 1e-6 * OtProblem.meanCost p, sprintf "floor %g, mean cost %g" floor (OtProblem.meanCost p))
+    // Just above the floor the solve runs, and whatever it returns it says truthfully.
+    use plan = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = Absolute (2.0 * floor); MaxIterations = 50 }
+    let r, s = HMatrix.marginals (plan.Materialise())
+    let l1 (u: float[]) (v: float[]) = Array.fold2 (fun acc ui vi -> acc + abs (ui - vi)) 0.0 u v
+    Assert.Equal(l1 r p.A + l1 s p.B, plan.MarginalError, 12)
+
+[<Fact>]
+let ``a relative epsilon over coincident points is refused even when rounding leaves a tiny mean cost`` () =
+    let same = Matrix(5, 2, Array.init 10 (fun k -> if k % 2 = 0 then 3.0 else 3.0 + 1e-15 * float (k % 3)))
+    let p = OtProblem.create same same None None
+    let ex = Assert.ThrowsAny<ArgumentException>(fun () -> OtProblem.resolveEpsilon p (RelativeToMeanCost 0.05) |> ignore)
+    Assert.Equal("epsilon", ex.ParamName)
+    Assert.Contains("coincide", ex.Message)
+
+/// The reported marginal error is the returned plan's true ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁, from tiny to huge ε and after
+/// any number of iterations (converged or not).
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
+let ``the reported marginal error is the returned plan's own`` (spec: ProblemSpec) (exponent: int) (iterations: int) =
+    let p = spec.Problem
+    let floor = OtProblem.smallestUsableEpsilon p
+    let eps = max (2.0 * floor) (OtProblem.meanCost p * 10.0 ** float (abs exponent % 16 - 9))
+    use plan = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = Absolute eps; MaxIterations = 1 + abs iterations % 300 }
+    let r, s = HMatrix.marginals (plan.Materialise())
+    let l1 (u: float[]) (v: float[]) = Array.fold2 (fun acc ui vi -> acc + abs (ui - vi)) 0.0 u v
+    let error = l1 r p.A + l1 s p.B
+    Assert.True(abs (error - plan.MarginalError) <= 1e-12 * (1.0 + error), sprintf "%O ε=%g: reported %g, plan's %g" spec eps plan.MarginalError error)
+    if plan.Converged then Assert.True(error < 1e-6)
