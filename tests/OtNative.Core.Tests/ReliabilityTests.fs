@@ -3,6 +3,7 @@ module OtNative.Core.Tests.ReliabilityTests
 open System
 open Xunit
 open FsCheck.Xunit
+open OtNative
 open OtNative.Core
 open OtNative.Core.Tests.Reference
 open OtNative.Core.Tests.Generators
@@ -52,3 +53,45 @@ let ``the reported marginal error is the returned plan's own`` (spec: ProblemSpe
     let error = l1 r p.A + l1 s p.B
     Assert.True(abs (error - plan.MarginalError) <= 1e-12 * (1.0 + error), sprintf "%O ε=%g: reported %g, plan's %g" spec eps plan.MarginalError error)
     if plan.Converged then Assert.True(error < 1e-6)
+
+/// S = diag(s) − Pᵀ diag(1/r) P from a materialised plan, and its eigenvalues (managed, independent of the path).
+let private schurSpectrum (plan: Matrix) =
+    let r, s = HMatrix.marginals plan
+    let n, m = plan.Rows, plan.Cols
+    let sMat = Matrix(m, m, Array.init (m * m) (fun t ->
+        let i, j = t / m, t % m
+        (if i = j then s.[i] else 0.0) - Array.sum (Array.init n (fun k -> plan.[k, i] * plan.[k, j] / r.[k]))))
+    fst (LinearAlgebraProviders.managed.SymmetricEigen sMat)
+
+[<Fact>]
+let ``the certified path reports S's own smallest kept eigenvalue; a relative threshold is the eigen path's exactly`` () =
+    let rng = Random(20)
+    let p = OtProblem.create (cloud rng 20 2) (cloud rng 20 2) None None
+    // ε = 10³ (the plan is nearly a⊗b, S's spectrum a tight cluster near 1/20) and a moderate ε.
+    for eps, accuracy in [ 1e3, 1e-5; 0.5 * OtProblem.meanCost p, 1e-8 ] do
+        use plan = Sinkhorn.solve cpu p (tight (Absolute eps))
+        let values = schurSpectrum (plan.Materialise())
+        let h = Hessian.compute plan { HessianOptions.Default with Method = Schur }
+        Assert.Equal(CertifiedCholesky, h.Factorisation)
+        Assert.Equal(1e-10, h.Threshold)
+        Assert.True(abs (h.SmallestKept - values.[1]) <= accuracy * values.[1], sprintf "ε %g: smallest kept %.12g, S's λ₂ %.12g" eps h.SmallestKept values.[1])
+        let relative = Hessian.compute plan { HessianOptions.Default with Method = Schur; Relative = true; Threshold = 1e-6 }
+        Assert.Equal(TruncatedEigen, relative.Factorisation)
+        Assert.Equal(1e-6 * values.[values.Length - 1], relative.Threshold, 15)
+        Assert.True(relativeError relative.Hessian.Data h.Hessian.Data < 1e-9)
+
+[<Fact>]
+let ``a plan row without mass is refused by name where the formulas divide by it`` () =
+    // One source point far from everything: after a single g-update its row of the returned plan underflows to 0.
+    let rng = Random(21)
+    let x = cloud rng 6 2
+    x.[5, 0] <- 1e3
+    let p = OtProblem.create x (cloud rng 5 2) None None
+    use plan = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = Absolute 0.05; MaxIterations = 1 }
+    Assert.Equal(0.0, plan.RowMass.[5])
+    let schur = Assert.Throws<NumericalFailureException>(fun () -> Hessian.compute plan { HessianOptions.Default with Method = Schur } |> ignore)
+    Assert.Contains("row 5", schur.Message)
+    let hvp = Assert.Throws<NumericalFailureException>(fun () -> HessianOperator(plan, CgOptions.Default).Apply(Matrix.Zeros(6, 2)) |> ignore)
+    Assert.Contains("row 5", hvp.Message)
+    // Algorithm 1 does not divide by r: it stays finite.
+    Assert.True(Array.forall Double.IsFinite (Hessian.compute plan HessianOptions.Default).Hessian.Data)

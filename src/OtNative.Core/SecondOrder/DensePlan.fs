@@ -1,5 +1,7 @@
 namespace OtNative.Core
 
+open OtNative
+
 /// A materialised plan with the pieces every dense second-order formula uses, computed from the plan
 /// itself (its own marginals, never the input weights).
 type DensePlan =
@@ -13,6 +15,17 @@ type DensePlan =
       /// G_k = Σ_j P_kj ∇c_kj (Theorem 1).
       G: Matrix
       Eps: float }
+
+/// Checks on a plan's marginals before a formula divides by them.
+module PlanMass =
+    /// Fails with the first entry of `mass` that is zero (or underflowed): the Schur complement and the HVP divide by
+    /// the plan's row and column masses, and a zero there would turn the result into NaN.
+    let requirePositive (side: string) (mass: float[]) =
+        let k = System.Array.FindIndex(mass, fun v -> not (v > 0.0))
+        if k >= 0 then
+            raise (NumericalFailureException(
+                sprintf "The plan's %s %d has mass %g: its exponentials underflowed (ε is small next to that point's costs, or the solve stopped early), and the Schur complement divides by it. Use the eigen method (Algorithm 1), a larger ε, or a converged solve." side k mass.[k],
+                0, nan))
 
 module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.

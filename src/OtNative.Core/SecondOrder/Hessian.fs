@@ -111,42 +111,52 @@ module Hessian =
         { Gram = h; Kept = keep.Length; Dropped = values.Length - keep.Length
           SmallestKept = (if keep.Length > 0 then values.[keep.[0]] else nan); Threshold = tau; Factorisation = TruncatedEigen }
 
-    /// Inverse-iteration steps for the smallest kept eigenvalue: a diagnostic only (it does not enter the
-    /// Hessian), so a few digits suffice; the certified path has a gap above τ that makes them converge fast.
-    let private inverseIterationSteps = 12
+    /// Inverse-iteration steps at most for the smallest kept eigenvalue: a diagnostic only (it does not enter the
+    /// Hessian); the certified path has a gap above τ, so the iteration usually settles in a few dozen.
+    let private inverseIterationSteps = 200
 
-    /// Smallest eigenvalue of L Lᵀ by inverse iteration (an estimate from above).
+    /// The smallest eigenvalue of S on 1⊥ by inverse iteration with L Lᵀ = S + c·11ᵀ: the lift only moves the
+    /// null direction 1, so iterates kept orthogonal to 1 see S itself (an estimate from above, like every
+    /// Rayleigh quotient).
     let private smallestByInverseIteration (la: ILinearAlgebra) (l: Matrix) =
         let m = l.Rows
+        let orthogonalToOnes (v: float[]) =
+            let mean = Array.average v
+            let w = Array.map (fun a -> a - mean) v
+            let norm = sqrt (Array.sumBy (fun a -> a * a) w)
+            Array.map (fun a -> a / norm) w
         // A start with no special symmetry, so it is not orthogonal to the wanted eigenvector.
-        let mutable v = Matrix.Column(Array.init m (fun i -> 1.0 + float (i % 7) / 7.0))
+        let mutable v = orthogonalToOnes (Array.init m (fun i -> 1.0 + float (i % 7) / 7.0))
         let mutable estimate = nan
-        for _ in 1 .. inverseIterationSteps do
-            let w = la.SolveLower(l, la.SolveLower(l, v, false), true)
-            estimate <- (Array.fold2 (fun acc a b -> acc + a * b) 0.0 v.Data w.Data) / (Array.sumBy (fun a -> a * a) w.Data)
-            let norm = sqrt (Array.sumBy (fun a -> a * a) w.Data)
-            v <- Matrix.Column(Array.map (fun a -> a / norm) w.Data)
+        let mutable previous = infinity
+        let mutable step = 0
+        while step < inverseIterationSteps && not (abs (estimate - previous) <= 1e-12 * abs estimate) do
+            let w = orthogonalToOnes (la.SolveLower(l, la.SolveLower(l, Matrix.Column v, false), true).Data)
+            // Rayleigh quotient wᵀ S w = ‖Lᵀ w‖² on 1⊥.
+            let lt = la.Multiply(l, true, Matrix.Column w, false)
+            previous <- estimate
+            estimate <- Array.sumBy (fun a -> a * a) lt.Data
+            v <- w
+            step <- step + 1
         estimate
 
     /// Rᵀ S⁺ R for a Schur complement S with null vector 1 and 1ᵀR = 0: the certified Cholesky when it
-    /// applies (see `CertifiedCholesky`), the truncated eigen-decomposition otherwise.
+    /// applies (see `CertifiedCholesky`), the truncated eigen-decomposition otherwise. A relative threshold
+    /// τ·λ_max needs λ_max, which only the eigen-decomposition gives exactly: it takes the eigen path.
     let private schurGram (la: ILinearAlgebra) (o: HessianOptions) (sMat: Matrix) (r: Matrix) =
         let m = sMat.Rows
         let trace = Array.init m (fun j -> sMat.[j, j]) |> Array.sum
-        // An upper bound on τ: λ_max ≤ the largest absolute row sum (Gershgorin).
-        let tauUpper =
-            if o.Relative then o.Threshold * (Array.init m (fun j -> Array.sumBy abs (sMat.Data.[j * m .. j * m + m - 1])) |> Array.max)
-            else o.Threshold
+        let tau = o.Threshold
         // c·m = trace/m puts the lifted null direction at the mean eigenvalue.
         let lift = trace / float (m * m)
         let shifted (diagShift: float) =
             let a = Array.map (fun v -> v + lift) sMat.Data
             for j in 0 .. m - 1 do a.[j * m + j] <- a.[j * m + j] - diagShift
             Matrix(m, m, a)
-        match (if m > 1 then la.CholeskyFactor(shifted tauUpper) else None) |> Option.bind (fun _ -> la.CholeskyFactor(shifted 0.0)) with
+        match (if m > 1 && not o.Relative then la.CholeskyFactor(shifted tau) else None) |> Option.bind (fun _ -> la.CholeskyFactor(shifted 0.0)) with
         | Some l ->
             let h = la.Gram(la.SolveLower(l, r, false), true)
-            { Gram = h; Kept = m - 1; Dropped = 1; SmallestKept = smallestByInverseIteration la l; Threshold = tauUpper; Factorisation = CertifiedCholesky }
+            { Gram = h; Kept = m - 1; Dropped = 1; SmallestKept = smallestByInverseIteration la l; Threshold = tau; Factorisation = CertifiedCholesky }
         | None -> truncatedGram la o sMat r
 
     /// diag(kept) − coupled, in place.
@@ -179,6 +189,7 @@ module Hessian =
                     { Gram = la.Multiply(proj, true, scaled, false); Kept = values.Length; Dropped = 0
                       SmallestKept = values.[0]; Threshold = 0.0; Factorisation = FullEigen }
             | Schur when n >= m ->
+                PlanMass.requirePositive "row" pm.R
                 // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
                 // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
                 let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.R) pm.Plan
@@ -190,6 +201,7 @@ module Hessian =
                             h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / pm.R.[k]
                 inverse
             | Schur ->
+                PlanMass.requirePositive "column" pm.S
                 // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
                 // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
                 let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.S) pm.Plan

@@ -59,6 +59,9 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     let ones count = Matrix.Column(Array.create count 1.0)
     let r = plan.RowMass
     let s = plan.ColumnMass
+    do
+        PlanMass.requirePositive "row" r
+        PlanMass.requirePositive "column" s
     // The coordinate-dependent moments, cached by the plan (a cost-matrix problem has none).
     let coordinates =
         lazy
