@@ -30,6 +30,8 @@ type RegressionIteration =
       SinkhornIterations: int
       /// Whether this evaluation's solve reached its tolerance (the loss and gradient are those of its plan either way).
       SinkhornConverged: bool
+      /// Whether the CG behind a matrix-free parameter Hessian reached its tolerance (true where none ran).
+      HessianCgConverged: bool
       /// Wall time since the fit began.
       Seconds: float }
 
@@ -162,6 +164,14 @@ module ShuffledRegression =
 
     /// Evaluates L, ∇_φ L and optionally ∇²_φ L at φ on the rows `rows` of X (all when None),
     /// warm-starting Sinkhorn from the previous g: ∇_φ = Jᵀ ∇_θ, ∇²_φ = Jᵀ ∇²_θ J + the curvature term.
+    /// One evaluation of the objective at φ: the solve's diagnostics, ∇_φ L and, when asked, ∇²_φ L with the CG
+    /// report of the parameter Hessian when it came from Hessian-vector products.
+    type private Evaluation =
+        { Solution: SinkhornResult
+          Gradient: float[]
+          Hessian: Matrix option
+          HessianCg: CgReport option }
+
     type private Evaluator(problem: ShuffledRegressionProblem, map: ParameterMap, o: ShuffledRegressionOptions) =
         let x, y = problem.Design, problem.Targets
         let n = x.Rows
@@ -187,14 +197,14 @@ module ShuffledRegression =
             let gradTheta = Gradients.linearModel design (Gradients.eot plan)
             let jac = map.Jacobian phi
             let grad = (Dense.transposeTimes jac (Matrix.Column gradTheta.Data)).Data
-            let hess =
+            let hessian =
                 if withHessian then
-                    let hTheta = (ParameterHessian.compute plan design { o.Cg with Cancellation = o.Cancellation }).Hessian
-                    let chained = Dense.transposeTimes jac (Dense.times hTheta jac)
+                    let hTheta = ParameterHessian.compute plan design { o.Cg with Cancellation = o.Cancellation }
+                    let chained = Dense.transposeTimes jac (Dense.times hTheta.Hessian jac)
                     let curvature = map.Curvature phi gradTheta
-                    Some(Matrix(map.Size, map.Size, Array.map2 (+) chained.Data curvature.Data))
-                else None
-            plan.Solution, grad, hess
+                    Some(Matrix(map.Size, map.Size, Array.map2 (+) chained.Data curvature.Data)), hTheta.Cg
+                else None, None
+            { Solution = plan.Solution; Gradient = grad; Hessian = fst hessian; HessianCg = snd hessian }
 
     let private parameterError (problem: ShuffledRegressionProblem) (theta: Matrix) =
         match problem.TrueParameters with
@@ -223,11 +233,12 @@ module ShuffledRegression =
 
     type private Recorder(problem, map: ParameterMap, o: ShuffledRegressionOptions, clock: Stopwatch) =
         let history = ResizeArray<RegressionIteration>()
-        member _.Add(stage, phi, res: SinkhornResult, grad: float[], lmin, lmax, damped, stepSize) =
+        member _.Add(stage, phi, e: Evaluation, lmin, lmax, damped, stepSize) =
             let it =
-                { Iteration = history.Count; Stage = stage; Loss = res.Value; GradientNorm = sqrt (Array.sumBy (fun v -> v * v) grad)
+                { Iteration = history.Count; Stage = stage; Loss = e.Solution.Value; GradientNorm = sqrt (Array.sumBy (fun v -> v * v) e.Gradient)
                   ParameterError = parameterError problem (map.ToTheta phi); MinEigenvalue = lmin; MaxEigenvalue = lmax
-                  Damped = damped; StepSize = stepSize; SinkhornIterations = res.Iterations; SinkhornConverged = res.Converged; Seconds = clock.Elapsed.TotalSeconds }
+                  Damped = damped; StepSize = stepSize; SinkhornIterations = e.Solution.Iterations; SinkhornConverged = e.Solution.Converged
+                  HessianCgConverged = e.HessianCg |> Option.forall (fun r -> r.Converged); Seconds = clock.Elapsed.TotalSeconds }
             history.Add it
             o.Progress |> Option.iter (fun report -> report it)
         member _.History = history.ToArray()
@@ -256,8 +267,8 @@ module ShuffledRegression =
     let objective (map: ParameterMap) (problem: ShuffledRegressionProblem) (phi: float[]) (withHessian: bool) (o: ShuffledRegressionOptions) =
         validate problem o
         Validation.vector "phi" map.Size phi
-        let res, grad, hess = Evaluator(problem, map, o).Evaluate(phi, None, withHessian)
-        res.Value, grad, hess
+        let e = Evaluator(problem, map, o).Evaluate(phi, None, withHessian)
+        e.Solution.Value, e.Gradient, e.Hessian
 
     /// Stage 1: SGD on mini-batches until the full parameter Hessian is positive definite (checked every
     /// `HessianCheckEvery` steps) or `MaxSgd` steps. Returns θ and the SGD iterations.
@@ -270,15 +281,14 @@ module ShuffledRegression =
         let mutable t = 0
         while not stop && t < o.MaxSgd do
             let check = t % o.HessianCheckEvery = 0
-            let res, grad, hess = eval.Evaluate(phi, None, check)
-            let lmin, lmax = match hess with Some h -> minMax o.Backend.LinearAlgebra h | None -> nan, nan
+            let e = eval.Evaluate(phi, None, check)
+            let lmin, lmax = match e.Hessian with Some h -> minMax o.Backend.LinearAlgebra h | None -> nan, nan
             let switch = check && lmin > 0.0
-            record.Add(StochasticGradient, phi, res, grad, lmin, lmax, false, (if switch then 0.0 else o.SgdLearningRate))
+            record.Add(StochasticGradient, phi, e, lmin, lmax, false, (if switch then 0.0 else o.SgdLearningRate))
             if switch then stop <- true
             else
                 let batch = Array.init n id |> Array.sortBy (fun _ -> rng.Next()) |> Array.truncate o.BatchSize |> Array.sort
-                let _, batchGrad, _ = eval.Evaluate(phi, Some batch, false)
-                phi <- step phi o.SgdLearningRate batchGrad
+                phi <- step phi o.SgdLearningRate (eval.Evaluate(phi, Some batch, false)).Gradient
                 t <- t + 1
         phi, record.History
 
@@ -302,30 +312,30 @@ module ShuffledRegression =
         let mutable last = nan
         let mutable stop = false
         while not stop do
-            let res, grad, hess = current
-            let direction, lmin, lmax, damped = newtonDirection o.Backend.LinearAlgebra hess.Value grad
-            last <- res.Value
-            if previous - res.Value < o.MinImprovement then flat <- flat + 1 else flat <- 0
-            previous <- min previous res.Value
+            let e = current
+            let loss = e.Solution.Value
+            let direction, lmin, lmax, damped = newtonDirection o.Backend.LinearAlgebra e.Hessian.Value e.Gradient
+            last <- loss
+            if previous - loss < o.MinImprovement then flat <- flat + 1 else flat <- 0
+            previous <- min previous loss
             if flat >= o.Patience || k >= o.MaxNewton then
                 if flat >= o.Patience then reason <- sprintf "loss improved by less than %g for %d steps" o.MinImprovement o.Patience
-                record.Add(RelaxedNewton, phi, res, grad, lmin, lmax, damped, 0.0)
+                record.Add(RelaxedNewton, phi, e, lmin, lmax, damped, 0.0)
                 stop <- true
             else
                 let mutable eta = o.NewtonLearningRate
                 let mutable candidate = eval.Evaluate(step phi eta direction, None, true)
                 let mutable halvings = 0
-                let loss (r: SinkhornResult, _, _) = r.Value
-                while loss candidate > res.Value && halvings < o.MaxBacktracking do
+                while candidate.Solution.Value > loss && halvings < o.MaxBacktracking do
                     eta <- 0.5 * eta
                     halvings <- halvings + 1
                     candidate <- eval.Evaluate(step phi eta direction, None, true)
-                if loss candidate > res.Value then
+                if candidate.Solution.Value > loss then
                     reason <- sprintf "no step along the Newton direction lowers the loss (η down to %g)" eta
-                    record.Add(RelaxedNewton, phi, res, grad, lmin, lmax, damped, 0.0)
+                    record.Add(RelaxedNewton, phi, e, lmin, lmax, damped, 0.0)
                     stop <- true
                 else
-                    record.Add(RelaxedNewton, phi, res, grad, lmin, lmax, damped, eta)
+                    record.Add(RelaxedNewton, phi, e, lmin, lmax, damped, eta)
                     phi <- step phi eta direction
                     current <- candidate
                     k <- k + 1
@@ -344,12 +354,12 @@ module ShuffledRegression =
         let mutable reached = false
         let mutable last = nan
         while k < o.MaxGd && not reached do
-            let res, grad, _ = eval.Evaluate(phi, None, false)
-            last <- res.Value
-            reached <- res.Value <= targetLoss + o.GdLossGap
-            record.Add(GradientDescent, phi, res, grad, nan, nan, false, (if reached then 0.0 else o.GdLearningRate))
+            let e = eval.Evaluate(phi, None, false)
+            last <- e.Solution.Value
+            reached <- e.Solution.Value <= targetLoss + o.GdLossGap
+            record.Add(GradientDescent, phi, e, nan, nan, false, (if reached then 0.0 else o.GdLearningRate))
             if not reached then
-                phi <- step phi o.GdLearningRate grad
+                phi <- step phi o.GdLearningRate e.Gradient
                 k <- k + 1
         finish problem map record clock phi k last
             (if reached then sprintf "loss within %g of the target %g" o.GdLossGap targetLoss else sprintf "reached maxGd = %d" o.MaxGd)

@@ -50,6 +50,11 @@ public static class RegressionRun
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"shared SGD stage: {Math.Max(0, run.Sgd.Count - 1)} steps" +
                                (run.Newton.History.Any(i => i.Damped) ? $"; Newton took {run.Newton.History.Count(i => i.Damped)} damped step(s) where ∇²L was not positive definite" : ""));
+        var evaluations = run.Sgd.Concat(run.Newton.History).Concat(run.GradientDescent.History).ToList();
+        int unsolved = evaluations.Count(i => !i.SinkhornConverged), unconvergedCg = evaluations.Count(i => !i.HessianCgConverged);
+        if (unsolved + unconvergedCg > 0)
+            AnsiConsole.MarkupLine($"[yellow]{unsolved} of {evaluations.Count} evaluations stopped Sinkhorn above its tolerance and {unconvergedCg} parameter Hessians' CG " +
+                                   "did not converge: those losses, gradients and Newton steps are the returned plans' (see sinkhornConverged / hessianCgConverged in --json).[/]");
         var plots = RegressionPlots.Write(s.Plots, data.Name, run, data.X, data.Y);
         AnsiConsole.MarkupLine($"plots: {Markup.Escape(string.Join(", ", plots))}");
         if (s.Json is not null)
@@ -84,6 +89,7 @@ public static class RegressionRun
         minEigenvalue = h.Select(i => double.IsNaN(i.MinEigenvalue) ? (double?)null : i.MinEigenvalue),
         maxEigenvalue = h.Select(i => double.IsNaN(i.MaxEigenvalue) ? (double?)null : i.MaxEigenvalue),
         damped = h.Select(i => i.Damped), stepSize = h.Select(i => i.StepSize), sinkhornIterations = h.Select(i => i.SinkhornIterations),
+        sinkhornConverged = h.Select(i => i.SinkhornConverged), hessianCgConverged = h.Select(i => i.HessianCgConverged),
         time = h.Select(i => i.Seconds),
     };
 

@@ -10,10 +10,12 @@ namespace OtNative;
 /// <param name="Gradient">∂L_ε/∂x (n×d), or null when not requested.</param>
 /// <param name="Hessian">The dense Hessian ((n·d)×(n·d)), or null when not requested.</param>
 /// <param name="HessianVectorProduct">∇²L_ε · A_i (n×d), or null when no direction was given.</param>
+/// <param name="HessianVectorProductCg">The CG report of that product, or null.</param>
 public sealed record BatchItem(int Index, double Value, double Epsilon, int Iterations, double MarginalError, bool Converged,
-    double[,]? Gradient, double[,]? Hessian, double[,]? HessianVectorProduct)
+    double[,]? Gradient, double[,]? Hessian, double[,]? HessianVectorProduct, CgReport? HessianVectorProductCg)
 {
     internal static BatchItem Of(int index, Core.BatchItem item) => new(index, item.Solution.Value, item.Solution.Epsilon,
         item.Solution.Iterations, item.Solution.MarginalError, item.Solution.Converged,
-        item.Gradient?.Value.ToArray2D(), item.Hessian?.Value.ToArray2D(), item.HessianVectorProduct?.Value.ToArray2D());
+        item.Gradient?.Value.ToArray2D(), item.Hessian?.Value.ToArray2D(), item.HessianVectorProduct?.Value.ToArray2D(),
+        item.HessianVectorProductCg is null ? null : CgReport.Of(item.HessianVectorProductCg.Value));
 }

@@ -29,8 +29,25 @@ public sealed record CgOptions
     /// <summary>Terms of the Neumann series when <see cref="Preconditioner"/> is <see cref="CgPreconditioner.Neumann"/>. Default 3.</summary>
     public int NeumannTerms { get; init; } = 3;
 
+    /// <summary>
+    /// Return a result whose CG stopped above the tolerance (its report says so) instead of throwing
+    /// <see cref="CgConvergenceException"/>. Default false: an unconverged solve is a numerical failure.
+    /// </summary>
+    public bool AllowUnconverged { get; init; }
+
     /// <summary>The defaults.</summary>
     public static CgOptions Default { get; } = new();
+
+    /// <summary>Throws unless the solve converged or <see cref="AllowUnconverged"/> is set; returns the report.</summary>
+    internal CgReport Accept(CgReport report, string what)
+    {
+        if (!report.Converged && !AllowUnconverged)
+            throw new CgConvergenceException(
+                $"CG for the {what} stopped after {report.Iterations} iterations at relative residual {report.Residual:E2}, above the tolerance {Tolerance:E1}. " +
+                "Raise MaxIterations, loosen Tolerance, use a larger ε, or set AllowUnconverged to accept the result with its report.",
+                report.Iterations, report.Residual);
+        return report;
+    }
 
     internal Core.CgOptions ToCore(CancellationToken cancellation) => new(
         Tolerance, MaxIterations, RidgeTau2,

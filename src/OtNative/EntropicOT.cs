@@ -80,23 +80,33 @@ public static class EntropicOT
     /// <summary>
     /// Solves many independent problems (sizes may differ, uniform weights) on all cores, one problem per worker, each
     /// prepared once, and returns per problem its values and, as asked, the gradient, the dense Hessian (Schur fast path)
-    /// and a Hessian-vector product along <paramref name="hvpDirections"/>[i]. Results are in the problems' order;
-    /// progress reports carry the problem's index.
+    /// and a Hessian-vector product along <paramref name="hvpDirections"/>[i] (CG settings <paramref name="cg"/>, its report
+    /// in the item). Results are in the problems' order; progress reports carry the problem's index.
     /// </summary>
     /// <exception cref="ArgumentException">A problem's input is invalid; the parameter named says which problem (<c>problems[3].X</c>).</exception>
     /// <exception cref="BatchProblemException">A problem failed numerically; <see cref="BatchProblemException.ProblemIndex"/> says which.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
-        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CancellationToken cancellationToken = default)
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
+        CancellationToken cancellationToken = default)
     {
+        cg ??= CgOptions.Default;
         ArgumentNullException.ThrowIfNull(problems);
         options ??= SinkhornOptions.Default;
         var core = problems.Select((p, i) => OtProblemModule.createNamed($"problems[{i}].X", $"problems[{i}].Y",
             Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, false)).ToArray();
         var directions = hvpDirections?.Select((d, i) => Arrays.ToMatrix(d, $"hvpDirections[{i}]")).ToArray();
-        var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions));
-        var items = Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(cancellationToken), request);
-        return items.Select((item, i) => BatchItem.Of(i, item)).ToArray();
+        var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions),
+            cg.ToCore(cancellationToken));
+        var items = Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(cancellationToken), request)
+            .Select((item, i) => BatchItem.Of(i, item)).ToArray();
+        foreach (var item in items)
+            if (item.HessianVectorProductCg is { } report)
+            {
+                try { cg.Accept(report, $"Hessian-vector product of problem {item.Index}"); }
+                catch (CgConvergenceException e) { throw new BatchProblemException(item.Index, e); }
+            }
+        return items;
     }
 
     private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>

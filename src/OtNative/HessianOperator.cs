@@ -6,7 +6,8 @@ namespace OtNative;
 /// The Hessian of entropic OT as an operator (docs/math.md §3): Hessian-vector products, parameter Hessians and the
 /// sharp-distance gradients, all without forming the Hessian or storing the plan. Its plan's marginals and moments are
 /// computed once, by the <see cref="SinkhornResult"/> it came from; each product costs a few streamed passes per CG
-/// iteration. Every result carries its CG report.
+/// iteration. Every result carries its CG report; a CG that stopped above its tolerance throws
+/// <see cref="CgConvergenceException"/> unless <see cref="CgOptions.AllowUnconverged"/> is set.
 /// </summary>
 public sealed class HessianOperator
 {
@@ -27,7 +28,7 @@ public sealed class HessianOperator
     public CgResult Apply(double[,] direction, CancellationToken cancellationToken = default)
     {
         var (product, report) = Operator(cancellationToken).Apply(Arrays.ToMatrix(direction, nameof(direction))).ToValueTuple();
-        return new CgResult(product.ToArray2D(), CgReport.Of(report));
+        return new CgResult(product.ToArray2D(), Options.Accept(CgReport.Of(report), "Hessian-vector product"));
     }
 
     /// <summary>Several Hessian-vector products at about the cost of one: every streamed pass carries all directions. The report is the worst column's.</summary>
@@ -36,7 +37,7 @@ public sealed class HessianOperator
         ArgumentNullException.ThrowIfNull(directions);
         var (products, report) = Operator(cancellationToken)
             .ApplyMany(directions.Select((d, i) => Arrays.ToMatrix(d, $"directions[{i}]")).ToArray()).ToValueTuple();
-        return (products.Select(p => p.ToArray2D()).ToArray(), CgReport.Of(report));
+        return (products.Select(p => p.ToArray2D()).ToArray(), Options.Accept(CgReport.Of(report), "Hessian-vector products"));
     }
 
     /// <summary>∇²_θ L for the linear model x = Xθ (design X: n×p), dense or matrix-free, whichever is cheaper.</summary>
@@ -45,20 +46,20 @@ public sealed class HessianOperator
         var r = Core.ParameterHessian.compute(_plan, Arrays.ToMatrix(design, nameof(design)), Options.ToCore(cancellationToken));
         return new ParameterHessianResult(r.Hessian.ToArray2D(),
             r.Path.IsFromDenseHessian ? ParameterHessianPath.FromDenseHessian : ParameterHessianPath.FromHessianVectorProducts,
-            r.Cg is null ? null : CgReport.Of(r.Cg.Value));
+            r.Cg is null ? null : Options.Accept(CgReport.Of(r.Cg.Value), "parameter Hessian"));
     }
 
     /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2).</summary>
     public CgResult SharpGradient(CancellationToken cancellationToken = default)
     {
         var (gradient, report) = Operator(cancellationToken).SharpGradient().ToValueTuple();
-        return new CgResult(gradient.ToArray2D(), CgReport.Of(report));
+        return new CgResult(gradient.ToArray2D(), Options.Accept(CgReport.Of(report), "sharp gradient"));
     }
 
     /// <summary>∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix.</summary>
     public CgResult SharpCostGradient(CancellationToken cancellationToken = default)
     {
         var (gradient, report) = Operator(cancellationToken).SharpCostGradient().ToValueTuple();
-        return new CgResult(gradient.ToArray2D(), CgReport.Of(report));
+        return new CgResult(gradient.ToArray2D(), Options.Accept(CgReport.Of(report), "sharp cost gradient"));
     }
 }

@@ -26,13 +26,15 @@ public enum RegressionStage
 /// <param name="StepSize">The step size taken from these parameters; 0 on the last iteration.</param>
 /// <param name="SinkhornIterations">Iterations of this evaluation's solve.</param>
 /// <param name="SinkhornConverged">Whether this evaluation's solve reached its tolerance.</param>
+/// <param name="HessianCgConverged">Whether the CG behind a matrix-free parameter Hessian reached its tolerance (true where none ran).</param>
 /// <param name="Seconds">Wall time since the fit began.</param>
 public sealed record RegressionIteration(int Iteration, RegressionStage Stage, double Loss, double GradientNorm, double ParameterError,
-    double MinEigenvalue, double MaxEigenvalue, bool Damped, double StepSize, int SinkhornIterations, bool SinkhornConverged, double Seconds)
+    double MinEigenvalue, double MaxEigenvalue, bool Damped, double StepSize, int SinkhornIterations, bool SinkhornConverged, bool HessianCgConverged,
+    double Seconds)
 {
     internal static RegressionIteration Of(Applications.RegressionIteration i) => new(i.Iteration,
         i.Stage.IsStochasticGradient ? RegressionStage.StochasticGradient : i.Stage.IsRelaxedNewton ? RegressionStage.RelaxedNewton : RegressionStage.GradientDescent,
-        i.Loss, i.GradientNorm, i.ParameterError, i.MinEigenvalue, i.MaxEigenvalue, i.Damped, i.StepSize, i.SinkhornIterations, i.SinkhornConverged, i.Seconds);
+        i.Loss, i.GradientNorm, i.ParameterError, i.MinEigenvalue, i.MaxEigenvalue, i.Damped, i.StepSize, i.SinkhornIterations, i.SinkhornConverged, i.HessianCgConverged, i.Seconds);
 }
 
 /// <summary>The outcome of one fit (relaxed Newton or gradient descent).</summary>

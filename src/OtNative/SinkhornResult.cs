@@ -101,10 +101,12 @@ public sealed class SinkhornResult : IDisposable
     public HessianOperator HessianOperator(CgOptions? cg = null) => new(_plan, cg ?? CgOptions.Default);
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian (CG with the default settings).</summary>
+    /// <exception cref="CgConvergenceException">CG did not reach its tolerance; use <see cref="HessianOperator(CgOptions?)"/> to change or relax it.</exception>
     public double[,] HessianVectorProduct(double[,] direction, CancellationToken cancellationToken = default) =>
         HessianOperator().Apply(direction, cancellationToken).Value;
 
     /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2), one CG solve on the Schur complement.</summary>
+    /// <exception cref="CgConvergenceException">CG did not reach its tolerance.</exception>
     public double[,] SharpGradient(CancellationToken cancellationToken = default) => HessianOperator().SharpGradient(cancellationToken).Value;
 
     /// <summary>

@@ -98,4 +98,41 @@ public class CliSecondOrderTests
                     chained[k, q] += dc[k, j] * 2 * (x[k, q] - y[j, q]);
         Assert.True(TestData.MaxRelativeError(chained, g) < 1e-8, $"chain rule error {TestData.MaxRelativeError(chained, g)}");
     }
+
+    [Fact]
+    public void AnUnconvergedCgIsANumericalFailureUnlessAllowedAndItsReportIsWritten()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        NpyFile.Write(P("x.npy"), TestData.Cloud(10, 12, 2));
+        NpyFile.Write(P("y.npy"), TestData.Cloud(11, 9, 2, 0.3));
+        NpyFile.Write(P("a.npy"), TestData.Cloud(12, 12, 2));
+        var common = new[] { "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-12" };
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, Program.Run(["hvp", "--direction", P("a.npy"), "--out", P("ha.npy"), "--max-cg", "1", .. common]));
+        }
+        finally { Console.SetError(original); }
+        Assert.Contains("CG for the Hessian-vector product stopped after 1 iterations", error.ToString());
+        Assert.Single(error.ToString().Trim().Split('\n'));
+        Assert.False(File.Exists(P("ha.npy")));
+
+        Assert.Equal(0, Program.Run(["hvp", "--direction", P("a.npy"), "--out", P("ha.npy"), "--max-cg", "1", "--allow-unconverged", "--json", P("h.json"), .. common]));
+        using (var doc = JsonDocument.Parse(File.ReadAllText(P("h.json"))))
+        {
+            Assert.False(doc.RootElement.GetProperty("cgConverged").GetBoolean());
+            Assert.Equal(1, doc.RootElement.GetProperty("cgIterations").GetInt32());
+        }
+
+        Assert.Equal(0, Program.Run(["grad", "--loss", "sharp", "--out", P("g.npy"), "--json", P("g.json"), .. common]));
+        using (var doc = JsonDocument.Parse(File.ReadAllText(P("g.json"))))
+        {
+            Assert.True(doc.RootElement.GetProperty("cgConverged").GetBoolean());
+            Assert.True(doc.RootElement.GetProperty("cgResidual").GetDouble() <= 1e-10);
+            Assert.InRange(doc.RootElement.GetProperty("cgIterations").GetInt32(), 1, 500);
+        }
+    }
 }

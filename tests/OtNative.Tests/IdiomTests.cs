@@ -120,4 +120,29 @@ public class IdiomTests
         Assert.All(items, i => Assert.NotNull(i.Gradient));
         Assert.All(items, i => Assert.Null(i.Hessian));
     }
+
+    [Fact]
+    public void CgResultsCarryTheirReportAndAnUnconvergedOneFailsUnlessAllowed()
+    {
+        var x = TestData.Cloud(16, 14, 2);
+        var y = TestData.Cloud(17, 11, 2, 0.4);
+        using var r = EntropicOT.Solve(x, y, Tight);
+        var capped = new CgOptions { MaxIterations = 1 };
+        var ex = Assert.Throws<CgConvergenceException>(() => r.HessianOperator(capped).Apply(x));
+        Assert.Equal(1, ex.Iterations);
+        Assert.True(ex.Residual > capped.Tolerance);
+        Assert.Throws<CgConvergenceException>(() => r.HessianOperator(capped).SharpGradient());
+        var allowed = r.HessianOperator(capped with { AllowUnconverged = true }).Apply(x);
+        Assert.False(allowed.Cg.Converged);
+        Assert.Equal(1, allowed.Cg.Iterations);
+        var full = r.HessianOperator().Apply(x);
+        Assert.True(full.Cg.Converged);
+        Assert.True(full.Cg.Residual <= CgOptions.Default.Tolerance);
+
+        var batch = Assert.Throws<BatchProblemException>(() => EntropicOT.SolveBatch([(x, y), (y, x)], Tight, hvpDirections: [x, y], cg: capped));
+        Assert.Equal(0, batch.ProblemIndex);
+        Assert.IsType<CgConvergenceException>(batch.InnerException);
+        var items = EntropicOT.SolveBatch([(x, y), (y, x)], Tight, hvpDirections: [x, y]);
+        Assert.All(items, i => Assert.True(i.HessianVectorProductCg!.Converged));
+    }
 }

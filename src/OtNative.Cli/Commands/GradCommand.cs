@@ -24,6 +24,10 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         [Description("Where to write the gradient (.npy): n×d for --wrt x, n×m for --wrt cost.")]
         public string? Out { get; init; }
 
+        [CommandOption("--allow-unconverged")]
+        [Description("--loss sharp: write the gradient even when its CG solve stops above tolerance (exit 0; the report says so).")]
+        public bool AllowUnconverged { get; init; }
+
         public override ValidationResult Validate()
         {
             if (Out is null) return ValidationResult.Error("--out is required.");
@@ -37,18 +41,29 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     {
         var input = ProblemInput.Load(settings);
         using var result = input.Solve();
-        var gradient = (settings.Loss, settings.Wrt) switch
+        // The sharp loss needs a CG solve: its report is printed and saved, and an unconverged one is a failure unless allowed.
+        var sharp = result.HessianOperator(CgOptions.Default with { AllowUnconverged = settings.AllowUnconverged });
+        (double[,] Gradient, CgReport? Cg) computed = (settings.Loss, settings.Wrt) switch
         {
-            ("sharp", "cost") => result.SharpCostGradient(),
-            ("sharp", _) => result.SharpGradient(),
-            (_, "cost") => result.CostGradient(),
-            _ => result.Gradient(),
+            ("sharp", "cost") => Unpack(sharp.SharpCostGradient(cancellation)),
+            ("sharp", _) => Unpack(sharp.SharpGradient(cancellation)),
+            (_, "cost") => (result.CostGradient(), null),
+            _ => (result.Gradient(), null),
         };
+        var (gradient, cg) = computed;
         NpyFile.Write(settings.Out!, gradient);
         AnsiConsole.MarkupLine($"gradient of [bold]{settings.Loss}[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
-                               $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}");
+                               $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}" +
+                               (cg is null ? "" : $"; CG {cg.Iterations} iterations, residual {cg.Residual:E2}" + (cg.Converged ? "" : " [yellow](CG did not converge)[/]")));
         if (settings.Json is not null)
-            JsonReport.Write(settings.Json, new { loss = settings.Loss, wrt = settings.Wrt, value = result.Value, iterations = result.Iterations, marginalError = result.MarginalError, converged = result.Converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out });
+            JsonReport.Write(settings.Json, new
+            {
+                loss = settings.Loss, wrt = settings.Wrt, value = result.Value, iterations = result.Iterations, marginalError = result.MarginalError,
+                converged = result.Converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
+                cgIterations = cg?.Iterations, cgResidual = cg?.Residual, cgConverged = cg?.Converged,
+            });
         return 0;
     }
+
+    private static (double[,] Gradient, CgReport? Cg) Unpack(CgResult r) => (r.Value, r.Cg);
 }

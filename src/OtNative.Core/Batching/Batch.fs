@@ -11,17 +11,21 @@ type BatchRequest =
       /// The dense Hessian (Schur fast path); for small problems.
       Hessians: bool
       /// One direction (n×d) per problem for a Hessian-vector product, or None.
-      HvpDirections: Matrix[] option }
+      HvpDirections: Matrix[] option
+      /// The CG settings of those products.
+      Cg: CgOptions }
 
     /// Values and gradients.
-    static member Default = { Gradients = true; Hessians = false; HvpDirections = None }
+    static member Default = { Gradients = true; Hessians = false; HvpDirections = None; Cg = CgOptions.Default }
 
 /// One problem's results.
 type BatchItem =
     { Solution: SinkhornResult
       Gradient: Matrix option
       Hessian: Matrix option
-      HessianVectorProduct: Matrix option }
+      HessianVectorProduct: Matrix option
+      /// The CG report of that product.
+      HessianVectorProductCg: CgReport option }
 
 /// Many independent problems (sizes may differ) solved on all cores: one problem per worker, so each
 /// small problem runs its kernels single-threaded and without hand-off costs.
@@ -30,11 +34,12 @@ module Batch =
         // Progress reports say which problem they are about.
         let opts = { opts with Progress = opts.Progress |> Option.map (fun report -> fun p -> report { p with ProblemIndex = i }) }
         use plan = Sinkhorn.solve backend problem opts
+        let hvp = request.HvpDirections |> Option.map (fun dirs -> HessianOperator(plan, { request.Cg with Cancellation = opts.Cancellation }).Apply dirs.[i])
         { Solution = plan.Solution
           Gradient = if request.Gradients then Some(Gradients.eot plan) else None
           Hessian = if request.Hessians then Some (Hessian.compute plan { HessianOptions.Default with Method = Schur; Cancellation = opts.Cancellation }).Hessian else None
-          HessianVectorProduct =
-            request.HvpDirections |> Option.map (fun dirs -> fst (HessianOperator(plan, { CgOptions.Default with Cancellation = opts.Cancellation }).Apply dirs.[i])) }
+          HessianVectorProduct = hvp |> Option.map fst
+          HessianVectorProductCg = hvp |> Option.map snd }
 
     /// Solves every problem with the same options and computes what `request` asks for, in parallel.
     /// Results are in the order of the problems; a failure raises BatchProblemException naming the first failed

@@ -38,3 +38,12 @@ type BatchProblemException(problemIndex: int, inner: exn) =
     inherit OtNativeException(sprintf "problem %d of the batch failed: %s" problemIndex inner.Message, inner)
     /// The failed problem's position in the batch.
     member _.ProblemIndex = problemIndex
+
+/// Raised when a conjugate-gradient solve (HVP, sharp gradient, parameter Hessian) stops at its iteration cap
+/// above its tolerance and the caller did not allow that. Carries the report.
+type CgConvergenceException(message: string, iterations: int, residual: float) =
+    inherit OtNativeException(message)
+    /// CG iterations run.
+    member _.Iterations = iterations
+    /// The relative residual reached (worst column).
+    member _.Residual = residual
