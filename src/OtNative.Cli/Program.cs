@@ -18,6 +18,8 @@ public static class Program
         app.Configure(config =>
         {
             config.SetApplicationName("otnative");
+            // A mistyped option must not be ignored silently: an unknown option or a stray argument is a usage error.
+            config.UseStrictParsing();
             config.AddCommand<SolveCommand>("solve").WithDescription("Solve entropic OT between two point clouds; print values and diagnostics.");
             config.AddCommand<GradCommand>("grad").WithDescription("Gradient of the loss with respect to x (n×d) as .npy.");
             config.AddCommand<HessianCommand>("hessian").WithDescription("Dense Hessian of entropic OT w.r.t. x ((n·d)×(n·d)) as .npy.");
@@ -61,7 +63,7 @@ public static class Program
     private static int Fail(Exception ex)
     {
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
-        Console.Error.WriteLine($"otnative: error: {inner.Message}");
+        Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(inner.Message)}");
         return inner is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
             or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
     }

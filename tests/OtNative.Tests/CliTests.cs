@@ -130,4 +130,20 @@ public class CliTests
         Assert.Equal(3, doc.RootElement.GetProperty("n").GetInt32());
         Assert.Equal(2, doc.RootElement.GetProperty("m").GetInt32());
     }
+
+    [Theory]
+    [InlineData("--tolerance", "1e-9", "Unknown option 'tolerance'. Did you mean --tol?")]
+    [InlineData("--max-iters", "10", "Did you mean --max-iter?")]
+    [InlineData("stray", null, "stray")]
+    public void AMistypedOptionOrAStrayArgumentIsAUsageErrorNamingIt(string typed, string? value, string expected)
+    {
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.csv");
+        File.WriteAllText(x, "1,2\n3,4\n5,6\n");
+        string[] args = ["solve", "--x", x, "--y", x, "--eps", "0.1", typed, .. value is null ? Array.Empty<string>() : [value]];
+        var (code, error) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
 }
