@@ -146,4 +146,26 @@ public class CliTests
         Assert.Contains(expected, error);
         Assert.Single(error.Trim().Split('\n'));
     }
+
+    [Fact]
+    public void SolveReportsWhetherTheDivergencesSolvesConvergedAndCanSkipThem()
+    {
+        var dir = TestData.TempDirectory();
+        NpyFile.Write(Path.Combine(dir, "x.npy"), TestData.Cloud(21, 30, 2));
+        NpyFile.Write(Path.Combine(dir, "y.npy"), TestData.Cloud(22, 25, 2, 0.5));
+        string[] common = ["solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.01", "--eps-relative"];
+        var json = Path.Combine(dir, "s.json");
+        Assert.Equal(0, Run([.. common, "--max-iter", "3", "--json", json]).Code);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            Assert.False(doc.RootElement.GetProperty("converged").GetBoolean());
+            Assert.False(doc.RootElement.GetProperty("divergenceConverged").GetBoolean());
+        }
+        Assert.Equal(0, Run([.. common, "--no-divergence", "--json", json]).Code);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("divergence").ValueKind);
+            Assert.True(doc.RootElement.GetProperty("converged").GetBoolean());
+        }
+    }
 }

@@ -6,26 +6,41 @@ using Spectre.Console.Cli;
 namespace OtNative.Cli.Commands;
 
 /// <summary><c>otnative solve</c>: values and diagnostics of one problem.</summary>
-public sealed class SolveCommand : Command<ProblemSettings>
+public sealed class SolveCommand : Command<SolveCommand.Settings>
 {
+    public sealed class Settings : ProblemSettings
+    {
+        [CommandOption("--no-divergence")]
+        [Description("Skip the debiased divergence: its two self-transport solves can cost more than the main solve at large n (divergence is then null in --json).")]
+        public bool NoDivergence { get; init; }
+    }
+
     /// <summary>The JSON summary (field names are part of the CLI contract).</summary>
     public sealed record Summary(
-        double Value, double Sharp, double Divergence, int Iterations, double MarginalError, bool Converged,
-        double Epsilon, double Seconds, int N, int M, int D, string Backend, bool DivergenceConverged, string? BackendNote);
+        double Value, double Sharp, double? Divergence, int Iterations, double MarginalError, bool Converged,
+        double Epsilon, double Seconds, int N, int M, int D, string Backend, bool? DivergenceConverged, string? BackendNote);
 
-    public override int Execute(CommandContext context, ProblemSettings settings, CancellationToken cancellation)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var input = ProblemInput.Load(settings);
         using var result = input.Solve();
-        var divergence = ProgressDisplay.Run("Divergence", input.Options with { Epsilon = result.Epsilon, EpsilonRelative = false },
-            o => EntropicOT.Divergence(input.X, input.Y, input.A, input.B, o));
-        var summary = new Summary(result.Value, result.SharpValue, divergence.Value, result.Iterations, result.MarginalError,
+        DivergenceResult? divergence = null;
+        if (!settings.NoDivergence)
+        {
+            if (result.Elapsed > TimeSpan.FromSeconds(10))
+                AnsiConsole.MarkupLine($"[grey]the debiased divergence needs two more solves of this size (the main one took {result.Elapsed.TotalSeconds:F0} s); --no-divergence skips them[/]");
+            divergence = ProgressDisplay.Run("Divergence", input.Options with { Epsilon = result.Epsilon, EpsilonRelative = false },
+                o => EntropicOT.Divergence(input.X, input.Y, input.A, input.B, o, cancellation));
+        }
+        var summary = new Summary(result.Value, result.SharpValue, divergence?.Value, result.Iterations, result.MarginalError,
             result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
-            divergence.Converged, result.BackendNote);
+            divergence?.Converged, result.BackendNote);
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");
-        table.AddRow("debiased divergence", $"{summary.Divergence:G12}");
+        table.AddRow("debiased divergence", summary.Divergence is { } value
+            ? $"{value:G12}" + (summary.DivergenceConverged == true ? "" : " [yellow](a self-transport solve did not converge)[/]")
+            : "skipped (--no-divergence)");
         table.AddRow("ε (absolute)", $"{summary.Epsilon:G6}");
         table.AddRow("iterations", $"{summary.Iterations}");
         table.AddRow("marginal error", $"{summary.MarginalError:E3}");
