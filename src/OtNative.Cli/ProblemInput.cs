@@ -8,6 +8,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
     /// <summary>Reads the files and builds the options; file and format errors carry the file name.</summary>
     public static ProblemInput Load(ProblemSettings s, IProgress<SinkhornProgress>? progress = null)
     {
+        foreach (var (option, path) in s.Outputs) OutputPath.Prepare(option, path);
         var options = new SinkhornOptions
         {
             Epsilon = s.Eps!.Value,

@@ -53,6 +53,9 @@ public class ProblemSettings : CommandSettings
     [Description("Write a JSON summary here.")]
     public string? Json { get; init; }
 
+    /// <summary>The files this command will write, by option: checked before any computation.</summary>
+    public virtual IEnumerable<(string Option, string? Path)> Outputs => [("--json", Json)];
+
     public override Spectre.Console.ValidationResult Validate()
     {
         if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -15,7 +17,7 @@ public sealed record NumericArray(double[] Data, int[] Shape)
     {
         int rows = Shape[0], cols = Shape.Length == 2 ? Shape[1] : 1;
         var m = new double[rows, cols];
-        Buffer.BlockCopy(Data, 0, m, 0, Data.Length * sizeof(double));
+        Data.AsSpan().CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<byte, double>(ref MemoryMarshal.GetArrayDataReference(m)), m.Length));
         return m;
     }
 
@@ -30,7 +32,7 @@ public sealed record NumericArray(double[] Data, int[] Shape)
     public static NumericArray FromMatrix(double[,] m)
     {
         var data = new double[m.Length];
-        Buffer.BlockCopy(m, 0, data, 0, data.Length * sizeof(double));
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, double>(ref MemoryMarshal.GetArrayDataReference(m)), m.Length).CopyTo(data);
         return new NumericArray(data, [m.GetLength(0), m.GetLength(1)]);
     }
 }
@@ -52,45 +54,79 @@ public static partial class NpyFile
     [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
     private static partial Regex ShapePattern();
 
-    /// <summary>Reads a float64 .npy file.</summary>
-    /// <exception cref="FormatException">Not an .npy file, not float64, Fortran order, or more than two dimensions; the message says which.</exception>
+    /// <summary>
+    /// Reads a float64 .npy file. The header is checked against the file before anything is allocated: a header that
+    /// claims more (or less) data than the file holds, a negative or overflowing shape, or a header longer than the file
+    /// is refused; the data are read in chunks, so files beyond 2 GB load as long as the array fits in memory.
+    /// </summary>
+    /// <exception cref="FormatException">Not an .npy file, not float64, Fortran order, more than two dimensions, or a header that does not match the file; the message names the file and says which.</exception>
     public static NumericArray Read(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
+        using var stream = ArrayFile.OpenForReading(path);
+        long fileLength = stream.Length;
+        Span<byte> prefix = stackalloc byte[12];
+        if (fileLength < 10 || stream.ReadAtLeast(prefix[..10], 10, throwOnEndOfStream: false) < 10 || !prefix[..6].SequenceEqual(Magic))
             throw new FormatException($"{path} is not a NumPy .npy file (bad magic bytes).");
-        int major = bytes[6];
-        int headerLength, headerStart;
-        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; }
-        else if (major is 2 or 3) { headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); headerStart = 12; }
+        int major = prefix[6];
+        long headerLength, headerStart;
+        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..]); headerStart = 10; }
+        else if (major is 2 or 3)
+        {
+            if (stream.ReadAtLeast(prefix[10..12], 2, throwOnEndOfStream: false) < 2) throw new FormatException($"{path}: truncated .npy header.");
+            headerLength = BinaryPrimitives.ReadUInt32LittleEndian(prefix[8..]);
+            headerStart = 12;
+        }
         else throw new FormatException($"{path}: unsupported .npy format version {major}.");
-        if (headerStart + headerLength > bytes.Length)
-            throw new FormatException($"{path}: truncated .npy header.");
-        var header = Encoding.Latin1.GetString(bytes, headerStart, headerLength);
+        if (headerStart + headerLength > fileLength)
+            throw new FormatException($"{path}: the .npy header claims {headerLength} bytes but the file has {fileLength - headerStart} after the prefix.");
+        var headerBytes = new byte[headerLength];
+        stream.ReadExactly(headerBytes);
+        var header = Encoding.Latin1.GetString(headerBytes);
         var descr = DescrPattern().Match(header);
         var fortran = FortranPattern().Match(header);
         var shape = ShapePattern().Match(header);
         if (!descr.Success || !fortran.Success || !shape.Success)
-            throw new FormatException($"{path}: unreadable .npy header '{header.Trim()}'.");
+            throw new FormatException($"{path}: unreadable .npy header '{Printable(header)}'.");
         if (descr.Groups[1].Value is not ("<f8" or "=f8"))
-            throw new FormatException($"{path}: expected float64 ('<f8') data, got '{descr.Groups[1].Value}'; save it with arr.astype(np.float64).");
+            throw new FormatException($"{path}: expected float64 ('<f8') data, got '{Printable(descr.Groups[1].Value)}'; save it with arr.astype(np.float64).");
         if (fortran.Groups[1].Value == "True")
             throw new FormatException($"{path}: Fortran-ordered arrays are not supported; save np.ascontiguousarray(arr).");
         var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            .Select(v => long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d
+                : throw new FormatException($"{path}: the .npy shape entry '{Printable(v)}' is not a non-negative integer."))
+            .ToArray();
         if (dims.Length is 0 or > 2)
             throw new FormatException($"{path}: expected a 1-D or 2-D array, got {dims.Length} dimensions.");
-        long count = dims.Aggregate(1L, (p, d) => p * d);
-        int dataStart = headerStart + headerLength;
-        if (bytes.Length - dataStart != count * sizeof(double))
-            throw new FormatException($"{path}: expected {count} float64 values after the header, found {(bytes.Length - dataStart) / 8.0}.");
+        long dataBytes = fileLength - headerStart - headerLength;
+        // The shape must describe exactly the bytes the file holds; checked in a way that cannot overflow.
+        long count = dims.Length == 1 ? dims[0] : (dims[1] == 0 ? 0 : dims[0] > dataBytes / 8 / dims[1] ? -1 : dims[0] * dims[1]);
+        if (count < 0 || count > dataBytes / 8 || count * 8 != dataBytes)
+            throw new FormatException($"{path}: the header claims shape ({string.Join(", ", dims)}) but the file holds {dataBytes} bytes of data ({dataBytes / 8.0} float64 values).");
+        if (dims.Any(d => d > int.MaxValue) || count > Array.MaxLength)
+            throw new FormatException($"{path}: shape ({string.Join(", ", dims)}) is too large for one .NET array.");
         var data = new double[count];
-        for (int i = 0; i < count; i++)
-            data[i] = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(dataStart + 8 * i));
-        return new NumericArray(data, dims);
+        var buffer = new byte[1 << 20];
+        for (long done = 0; done < count;)
+        {
+            int chunk = (int)Math.Min(buffer.Length / 8, count - done);
+            stream.ReadExactly(buffer, 0, chunk * 8);
+            for (int i = 0; i < chunk; i++) data[done + i] = BinaryPrimitives.ReadDoubleLittleEndian(buffer.AsSpan(8 * i));
+            done += chunk;
+        }
+        return new NumericArray(data, dims.Select(d => (int)d).ToArray());
     }
 
-    /// <summary>Writes a float64 .npy file (format 1.0, C order).</summary>
+    /// <summary>Header text safe to echo: control and non-ASCII bytes shown as '?', at most 80 characters.</summary>
+    private static string Printable(string text)
+    {
+        var safe = new string(text.Trim().Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+        return safe.Length <= 80 ? safe : safe[..80] + "…";
+    }
+
+    /// <summary>
+    /// Writes a float64 .npy file (format 1.0, C order). It is written to a temporary file beside the target and
+    /// renamed over it, so a failure never leaves a half-written file.
+    /// </summary>
     public static void Write(string path, NumericArray array)
     {
         var shape = array.Shape.Length == 1 ? $"({array.Shape[0]},)" : $"({string.Join(", ", array.Shape)})";
@@ -98,17 +134,23 @@ public static partial class NpyFile
         // Pad so that the data starts on a 64-byte boundary, header ending in '\n'.
         int unpadded = 10 + dict.Length + 1;
         var header = dict + new string(' ', (64 - unpadded % 64) % 64) + "\n";
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
-        stream.Write(Magic);
-        stream.Write([1, 0]);
-        Span<byte> len = stackalloc byte[2];
-        BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
-        stream.Write(len);
-        stream.Write(Encoding.Latin1.GetBytes(header));
-        var buffer = new byte[array.Data.Length * sizeof(double)];
-        for (int i = 0; i < array.Data.Length; i++)
-            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), array.Data[i]);
-        stream.Write(buffer);
+        ArrayFile.WriteAtomically(path, stream =>
+        {
+            stream.Write(Magic);
+            stream.Write([1, 0]);
+            Span<byte> len = stackalloc byte[2];
+            BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
+            stream.Write(len);
+            stream.Write(Encoding.Latin1.GetBytes(header));
+            var buffer = new byte[1 << 20];
+            for (long done = 0; done < array.Data.LongLength;)
+            {
+                int chunk = (int)Math.Min(buffer.Length / 8, array.Data.LongLength - done);
+                for (int i = 0; i < chunk; i++) BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), array.Data[done + i]);
+                stream.Write(buffer, 0, chunk * 8);
+                done += chunk;
+            }
+        });
     }
 
     /// <summary>Writes a matrix as a 2-D .npy file.</summary>
@@ -123,38 +165,88 @@ public static class ArrayFile
 {
     /// <summary>Reads <paramref name="path"/>: <c>.npy</c> as NumPy float64, anything else as CSV.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">The content is not a numeric 1-D/2-D array.</exception>
-    public static NumericArray Read(string path)
+    /// <exception cref="UnauthorizedAccessException">The file cannot be read; the message names it.</exception>
+    /// <exception cref="FormatException">A directory, an empty or special file, or content that is not a numeric 1-D/2-D array.</exception>
+    public static NumericArray Read(string path) =>
+        Path.GetExtension(path).Equals(".npy", StringComparison.OrdinalIgnoreCase) ? NpyFile.Read(path) : ReadCsv(path);
+
+    /// <summary>Opens a data file for reading, with the reasons it cannot be read said in words that name it.</summary>
+    internal static FileStream OpenForReading(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new FormatException($"{path} is a directory, not a data file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"File not found: {path}", path);
-        return Path.GetExtension(path).Equals(".npy", StringComparison.OrdinalIgnoreCase) ? NpyFile.Read(path) : ReadCsv(path);
+        try
+        {
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            // Devices and pipes report no length: nothing bounds what they would feed a reader.
+            if (stream.Length == 0)
+            {
+                stream.Dispose();
+                throw new FormatException($"{path} is empty (or not a regular file).");
+            }
+            return stream;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new UnauthorizedAccessException($"Cannot read {path}: permission denied.");
+        }
     }
 
-    /// <summary>CSV: one row per line, values separated by commas (or whitespace/semicolons); a first line that is not numeric is a header.</summary>
+    /// <summary>Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, then renames it over the target.</summary>
+    internal static void WriteAtomically(string path, Action<Stream> write)
+    {
+        var full = Path.GetFullPath(path);
+        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+                write(stream);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// CSV: one row per line, values separated by commas (or whitespace/semicolons). A first line with no numeric
+    /// field at all is a header; any other field that does not parse is an error naming the line.
+    /// </summary>
     public static NumericArray ReadCsv(string path)
     {
+        using var reader = new StreamReader(OpenForReading(path));
         var rows = new List<double[]>();
         int lineNo = 0;
-        foreach (var raw in File.ReadLines(path))
+        bool seenContent = false;
+        while (reader.ReadLine() is { } raw)
         {
             lineNo++;
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
             var cells = line.Split([',', ';', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             var values = new double[cells.Length];
-            bool numeric = true;
-            for (int i = 0; i < cells.Length && numeric; i++)
-                numeric = double.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]);
-            if (!numeric)
-            {
-                if (rows.Count == 0 && lineNo == 1) continue; // header
-                throw new FormatException($"{path}:{lineNo}: not a number in '{line}'.");
-            }
+            var parsed = cells.Select((c, i) => double.TryParse(c, NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])).ToArray();
+            bool header = !seenContent && parsed.All(p => !p);
+            seenContent = true;
+            if (header) continue;
+            int bad = Array.IndexOf(parsed, false);
+            if (bad >= 0)
+                throw new FormatException($"{path}:{lineNo}: '{Clip(cells[bad])}' (field {bad + 1}) is not a number.");
+            if (values.Any(v => !double.IsFinite(v)))
+                throw new FormatException($"{path}:{lineNo}: field {Array.FindIndex(values, v => !double.IsFinite(v)) + 1} is not finite.");
             if (rows.Count > 0 && values.Length != rows[0].Length)
                 throw new FormatException($"{path}:{lineNo}: {values.Length} columns, but the first row has {rows[0].Length}.");
             rows.Add(values);
         }
         if (rows.Count == 0) throw new FormatException($"{path}: no numeric rows.");
         return new NumericArray(rows.SelectMany(r => r).ToArray(), [rows.Count, rows[0].Length]);
+    }
+
+    private static string Clip(string cell)
+    {
+        var safe = new string(cell.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+        return safe.Length <= 40 ? safe : safe[..40] + "…";
     }
 }

@@ -12,11 +12,12 @@ public static class JsonReport
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>Serialises <paramref name="value"/> to <paramref name="path"/> (directories created as needed).</summary>
+    /// <summary>Serialises <paramref name="value"/> to <paramref name="path"/> (directories created as needed), through a temporary file renamed over it.</summary>
     public static void Write(string path, object value)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        File.WriteAllText(path, JsonSerializer.Serialize(value, value.GetType(), Options));
+        var json = JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), Options);
+        ArrayFile.WriteAtomically(path, stream => stream.Write(json));
     }
 }

@@ -24,6 +24,8 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         [Description("Where to write the gradient (.npy): n×d for --wrt x, n×m for --wrt cost.")]
         public string? Out { get; init; }
 
+        public override IEnumerable<(string Option, string? Path)> Outputs => [.. base.Outputs, ("--out", Out)];
+
         [CommandOption("--allow-unconverged")]
         [Description("--loss sharp: write the gradient even when its CG solve stops above tolerance (exit 0; the report says so).")]
         public bool AllowUnconverged { get; init; }

@@ -29,6 +29,8 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         [Description("Where to write the Hessian (.npy).")]
         public string? Out { get; init; }
 
+        public override IEnumerable<(string Option, string? Path)> Outputs => [.. base.Outputs, ("--out", Out)];
+
         public override ValidationResult Validate()
         {
             if (Out is null) return ValidationResult.Error("--out is required.");

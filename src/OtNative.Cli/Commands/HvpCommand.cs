@@ -19,6 +19,8 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         [Description("Where to write the product (n×d .npy).")]
         public string? Out { get; init; }
 
+        public override IEnumerable<(string Option, string? Path)> Outputs => [.. base.Outputs, ("--out", Out)];
+
         [CommandOption("--cg-tol <TOL>")]
         [Description("CG relative residual (default 1e-10).")]
         [DefaultValue(1e-10)]
