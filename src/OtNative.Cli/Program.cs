@@ -65,6 +65,6 @@ public static class Program
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
         Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(inner.Message)}");
         return inner is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
-            or UnauthorizedAccessException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
+            or UnauthorizedAccessException or InsufficientMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
     }
 }

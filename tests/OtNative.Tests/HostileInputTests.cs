@@ -171,4 +171,23 @@ public class HostileInputTests
             }
         }));
     }
+
+    [Fact]
+    public void ADenseRequestThatCannotFitIsRefusedBeforeTheSolveWithTheAlternative()
+    {
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.npy");
+        var rng = new Random(4);
+        NpyFile.Write(x, new NumericArray(Enumerable.Range(0, 120_000).Select(_ => rng.NextDouble()).ToArray(), [60_000, 2]));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var (code, error) = Cli("hessian", "--x", x, "--y", x, "--eps", "0.1", "--out", Path.Combine(dir, "h.npy"));
+        Assert.Equal(2, code);
+        Assert.Contains("The dense Hessian (n = 60000, d = 2: 120000 × 120000) needs about", error);
+        Assert.Contains("otnative hvp", error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(dir, "h.npy")));
+        // Refused before the solve: a 60 000² solve would take minutes.
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30));
+        Assert.Equal(2, Cli("spectrum", "--x", x, "--y", x, "--eps", "0.1").Code);
+    }
 }

@@ -42,8 +42,10 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var input = ProblemInput.Load(settings);
-        using var result = input.Solve();
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
+        // A Hessian that cannot fit is refused before the solve, not after it.
+        Core.Hessian.requireMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1), Convert.ToCore(method));
+        using var result = input.Solve();
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
         NpyFile.Write(settings.Out!, hessian.Matrix);
         var marginal = hessian.MarginalError;

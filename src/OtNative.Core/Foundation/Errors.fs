@@ -47,3 +47,18 @@ type CgConvergenceException(message: string, iterations: int, residual: float) =
     member _.Iterations = iterations
     /// The relative residual reached (worst column).
     member _.Residual = residual
+
+/// Refuses a dense request (a materialised plan, a dense Hessian, an H-matrix spectrum) that cannot fit, before
+/// anything is allocated, saying what it needs, what is available and the matrix-free alternative.
+module internal DenseRequest =
+    let private gib (bytes: float) = bytes / 1073741824.0
+
+    /// `what` needs `bytes` in all, its largest single array having `largest` elements.
+    let require (what: string) (bytes: float) (largest: float) (alternative: string) =
+        let available = float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
+        let tooLong = largest > float Array.MaxLength
+        if tooLong || bytes > available then
+            raise (InsufficientMemoryException(
+                sprintf "%s needs about %.1f GiB%s but %.1f GiB are available: %s." what (gib bytes)
+                    (if tooLong then sprintf " (one array of %.3g elements, beyond .NET's limit of %d)" largest Array.MaxLength else "")
+                    (gib available) alternative))

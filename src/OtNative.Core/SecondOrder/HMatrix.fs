@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open OtNative
 /// The spectrum of the H-matrix (math.md §4).
 type HSpectrum =
     { /// All eigenvalues, ascending.
@@ -21,9 +22,16 @@ module HMatrix =
                 c.[j] <- c.[j] + plan.[i, j]
         r, c
 
+    /// Refuses, before anything is allocated (or solved), an H-matrix (and its eigenvectors) that cannot fit.
+    let requireMemory (n: int) (m: int) =
+        let size = float (n + m)
+        DenseRequest.require (sprintf "The dense %d × %d H-matrix and its eigenvectors" (n + m) (n + m)) (8.0 * (float n * float m + 2.0 * size * size)) (size * size)
+            "the spectrum is a dense computation; Hessian-vector products need no H-matrix, and their CG report says how conditioned it is"
+
     /// The dense (n+m)×(n+m) H-matrix.
     let dense (plan: Matrix) =
         let n, m = plan.Rows, plan.Cols
+        requireMemory n m
         let r, s = marginals plan
         let h = Matrix.Zeros(n + m, n + m)
         for i in 0 .. n - 1 do

@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open OtNative
 open System.Diagnostics
 
 /// How H⁺ is formed in the dense Hessian (math.md §3).
@@ -223,8 +224,19 @@ module Hessian =
           Factorisation = inverse.Factorisation; Threshold = inverse.Threshold; Elapsed = sw.Elapsed }
 
     /// The dense Hessian of a solved point-cloud problem, on its backend's linear algebra.
+    /// Refuses, before anything is allocated (or solved), a dense Hessian that cannot fit in memory.
+    let requireMemory (n: int) (m: int) (d: int) (methodUsed: HessianMethod) =
+        let nf, mf, nd = float n, float m, float n * float d
+        // Plan, R, the factorised matrix and its vectors, products of R with them, and the Hessian itself.
+        let factorised = match methodUsed with Schur -> min nf mf | _ -> nf + mf
+        let largest = List.max [ nf * mf; factorised * factorised; factorised * nd; nd * nd ]
+        DenseRequest.require (sprintf "The dense Hessian (n = %d, d = %d: %.0f × %.0f)" n d nd nd)
+            (8.0 * (2.0 * nf * mf + 2.0 * factorised * factorised + 2.0 * (nf + mf) * nd + 2.0 * nd * nd)) largest
+            "Hessian-vector products (otnative hvp, SinkhornResult.HessianVectorProduct) need O((n + m)·d) memory"
+
     let compute (plan: SolvedPlan) (o: HessianOptions) =
         o.Cancellation.ThrowIfCancellationRequested()
+        requireMemory plan.Problem.N plan.Problem.M plan.Problem.X.Cols o.Method
         computeDense plan.LinearAlgebra (DensePlan.ofSolved plan) o
 
     /// The paper's accuracy measure (eq. 59): ‖Σ_l Hess[k,:,l,:] − 2 w_k I_d‖_F over all k, with

@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open OtNative
 open System
 
 /// The output of a solve, and the one object every derivative consumes: the prepared transport operator,
@@ -90,6 +91,9 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
     /// The materialised n×m plan.
     member _.Materialise() =
         live ()
+        let entries = float problem.N * float problem.M
+        DenseRequest.require (sprintf "The dense %d × %d plan" problem.N problem.M) (8.0 * entries) entries
+            "the streamed operations (values, gradients, Hessian-vector products) never store it"
         operator.Plan(eps, solution.F, solution.G)
 
     /// Replaces the diagnostics once the solver has measured the returned plan itself.
