@@ -44,7 +44,7 @@ let ``the solved plan's cached marginals are the materialised plan's, and a disp
     let r, s = HMatrix.marginals dense
     Assert.True(relativeError plan.RowMass r < 1e-13)
     Assert.True(relativeError plan.ColumnMass s < 1e-13)
-    Assert.True(relativeError plan.TransportedTargets.Data (Dense.times dense p.Y).Data < 1e-13)
+    Assert.True(relativeError plan.TransportedTargets.Data (Dense.times dense plan.Problem.Y).Data < 1e-13)
     (plan :> IDisposable).Dispose()
     Assert.Throws<ObjectDisposedException>(fun () -> plan.RowMass |> ignore) |> ignore
     Assert.Throws<ObjectDisposedException>(fun () -> Gradients.eot plan |> ignore) |> ignore

@@ -47,8 +47,8 @@ public class CudaBackendTests
                 var other = side.IsRows ? g : f;
                 var count = side.IsRows ? n : m;
                 double[] rc = new double[count], rg = new double[count];
-                cpu.Softmin(side, eps, other, rc);
-                gpu.Softmin(side, eps, other, rg);
+                cpu.Softmin(side, eps, other, rc, CancellationToken.None);
+                gpu.Softmin(side, eps, other, rg, CancellationToken.None);
                 Assert.True(Rel(rg, rc) < 1e-10, $"softmin {side} n={n} m={m} d={d}: {Rel(rg, rc)}");
                 var v = new Matrix(side.IsRows ? m : n, 20, Enumerable.Range(0, (side.IsRows ? m : n) * 20).Select(_ => rng.NextDouble() - 0.5).ToArray());
                 foreach (var weighted in new[] { false, true })

@@ -78,10 +78,10 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         using var transport = backend.Prepare(problem);
         var g = new double[n];
         var f = new double[n];
-        transport.Softmin(Side.Rows, eps, g, f);
+        transport.Softmin(Side.Rows, eps, g, f, CancellationToken.None);
         int reps = n <= 20_000 ? 20 : 3;
         var sw = Stopwatch.StartNew();
-        for (int r = 0; r < reps; r++) transport.Softmin(Side.Rows, eps, g, f);
+        for (int r = 0; r < reps; r++) transport.Softmin(Side.Rows, eps, g, f, CancellationToken.None);
         var halfMs = sw.Elapsed.TotalMilliseconds / reps;
         var solve = ProgressDisplay.Run($"solve n={n}", () => "CUDA", () =>
             Sinkhorn.solveWith(transport, Core.SinkhornOptions.Default));

@@ -161,6 +161,20 @@ module OtProblem =
                 sprintf "ε = %g is below the smallest usable ε ≈ %.3g for these costs (2⁻³⁰ × the largest cost %.3g): float64 cannot resolve the log-domain updates there. Use ε ≥ %.3g." e floor (floor / resolvableRatio) floor, "epsilon"))
         e
 
+    /// The same problem with both clouds moved by the midpoint of their weighted means. OT, its values and every
+    /// derivative are translation invariant; formulas that expand moments (r x − P y, Σ P y yᵀ, the expanded cost on
+    /// GPUs) lose digits in proportion to the distance from the origin, so solvers work on this copy. A cost matrix
+    /// is returned as it is.
+    let centred (p: OtProblem) =
+        match p.Geometry with
+        | PointClouds (x, y) ->
+            let xm = Dense.weightedMeanRow x p.A
+            let ym = Dense.weightedMeanRow y p.B
+            let t = Array.map2 (fun u v -> 0.5 * (u + v)) xm ym
+            let shift (z: Matrix) = Matrix(z.Rows, z.Cols, Array.init z.Data.Length (fun k -> z.Data.[k] - t.[k % z.Cols]))
+            { p with Geometry = PointClouds(shift x, shift y) }
+        | CostMatrix _ -> p
+
     /// Materialised cost matrix (n×m); O(nm) memory, for small problems and tests.
     let costMatrix (p: OtProblem) =
         match p.Geometry with

@@ -68,13 +68,14 @@ module Hessian =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let rg = Array.zeroCreate (m * n * d)
         let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
-        let shift = Array.init (n * d) (fun t -> 2.0 * x.[t] - (if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0))
+        // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
+        let gOverR = Array.init (n * d) (fun t -> if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0)
         System.Threading.Tasks.Parallel.For(0, m, fun j ->
             let row = j * n * d
             for k in 0 .. n - 1 do
                 let pkj = plan.[k * m + j]
                 for q in 0 .. d - 1 do
-                    rg.[row + k * d + q] <- pkj * (shift.[k * d + q] - 2.0 * y.[j * d + q]))
+                    rg.[row + k * d + q] <- pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
         |> ignore
         Matrix(m, n * d, rg)
 

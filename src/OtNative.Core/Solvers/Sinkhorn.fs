@@ -38,7 +38,7 @@ module Sinkhorn =
         match options.InitialF, options.InitialG with
         | Some f0, _ -> Array.blit f0 0 f 0 p.N
         | None, Some g0 ->
-            operator.Softmin(Rows, eps, g0, f)
+            operator.Softmin(Rows, eps, g0, f, options.Cancellation)
             checkFinite "f" f 0 nan
         | None, None -> ()
         let mutable err = infinity
@@ -46,9 +46,9 @@ module Sinkhorn =
         let mutable converged = false
         while not converged && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
-            operator.Softmin(Cols, eps, f, g)
+            operator.Softmin(Cols, eps, f, g, options.Cancellation)
             checkFinite "g" g iter err
-            operator.Softmin(Rows, eps, g, fNext)
+            operator.Softmin(Rows, eps, g, fNext, options.Cancellation)
             checkFinite "f" fNext iter err
             let mutable e = 0.0
             for i in 0 .. p.N - 1 do
@@ -95,9 +95,11 @@ module Sinkhorn =
     let solveWith (operator: ITransportOperator) (options: SinkhornOptions) =
         verify (new SolvedPlan(operator, iterate operator options, false)) options
 
-    /// Prepares the problem on the backend and solves it; the plan owns the prepared operator.
+    /// Prepares the problem on the backend — both clouds shifted to be centred at the origin (`OtProblem.centred`), so
+    /// every derivative computed from the plan keeps its digits far from the origin — and solves it; the plan owns the
+    /// prepared operator. Values and derivatives are those of the problem as given (translation invariance).
     let solve (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
-        let operator = backend.Prepare problem
+        let operator = backend.Prepare(OtProblem.centred problem)
         try verify (new SolvedPlan(operator, iterate operator options, true)) options
         with _ ->
             operator.Dispose()

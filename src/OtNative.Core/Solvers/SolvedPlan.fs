@@ -44,7 +44,8 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
 
     /// The prepared operator the plan is evaluated through.
     member _.Operator = operator
-    /// The problem that was solved.
+    /// The problem that was solved, as prepared: a plan from `Sinkhorn.solve` holds the clouds shifted to be centred
+    /// at the origin (`OtProblem.centred`), which changes no value or derivative.
     member _.Problem = problem
     /// The backend the plan lives on.
     member _.Backend = operator.Backend

@@ -41,7 +41,7 @@ type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
         member _.Problem = problem
         member _.Backend = backend
 
-        member _.Softmin(side, eps, other, result) =
+        member _.Softmin(side, eps, other, result, cancellation) =
             let l, logCols, termSlot, scratchSlot =
                 match side with
                 | Rows -> rowsLayout, logB, rowsTerm, rowsScratch
@@ -50,7 +50,7 @@ type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
             let scratch = take scratchSlot
             let scratch = if obj.ReferenceEquals(scratch, null) then CpuKernels.newScratch l else scratch
             CpuKernels.columnTermInto l eps other logCols term
-            CpuKernels.softmin l eps term result scratch
+            CpuKernels.softmin l eps term result scratch cancellation
             termSlot.Value <- term
             scratchSlot.Value <- scratch
 

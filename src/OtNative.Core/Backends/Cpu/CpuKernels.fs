@@ -95,14 +95,16 @@ let newScratch (l: CostLayout) =
 /// Whether a pass over l is worth spreading over threads.
 let private worthThreads (l: CostLayout) = int64 l.Rows * int64 l.ColsPadded >= int64 parallelThreshold
 
-let private forRows (l: CostLayout) (scratch: RowScratch) (body: int -> int -> RowScratch -> unit) =
+let private forRows (l: CostLayout) (scratch: RowScratch) (cancellation: Threading.CancellationToken) (body: int -> int -> RowScratch -> unit) =
     if not (worthThreads l) then body 0 l.Rows scratch
     else
         let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
         let work c (s: RowScratch) =
             body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) s
             s
-        Parallel.For(0, chunks, Func<_>(fun () -> newScratch l), Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
+        // Cancellation is checked between blocks of rows: a half-step of a large problem stops within one block.
+        Parallel.For(0, chunks, ParallelOptions(CancellationToken = cancellation), Func<_>(fun () -> newScratch l),
+                     Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
         |> ignore
 
 /// result_i = −ε LSE_j(colTerm_j − C_ij/ε) for rows lo … hi−1, streamed over tiles with a running max
@@ -149,16 +151,16 @@ let private softminRows (l: CostLayout) (eps: float) (colTerm: float[]) (result:
 
 /// result_i = −ε LSE_j(colTerm_j − C_ij/ε). A pass too small to parallelise runs on the caller's
 /// scratch and allocates nothing.
-let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) =
+let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
     if not (worthThreads l) then softminRows l eps colTerm result 0 l.Rows scratch
-    else forRows l scratch (fun lo hi s -> softminRows l eps colTerm result lo hi s)
+    else forRows l scratch cancellation (fun lo hi s -> softminRows l eps colTerm result lo hi s)
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
 let apply (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
     let invEps = Vector<float>(1.0 / eps)
     let out = Array.zeroCreate (l.Rows * k)
-    forRows l (newScratch l) (fun lo hi scratch ->
+    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi scratch ->
         let xb = scratch.Broadcast
         let acc = Array.zeroCreate<Vector<float>> k
         for i in lo .. hi - 1 do
@@ -181,7 +183,7 @@ let apply (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT
 let plan (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) =
     let invEps = Vector<float>(1.0 / eps)
     let out = Array.zeroCreate (l.Rows * l.Cols)
-    forRows l (newScratch l) (fun lo hi scratch ->
+    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi scratch ->
         let xb, buf = scratch.Broadcast, scratch.Tile
         for i in lo .. hi - 1 do
             broadcastRow l i xb

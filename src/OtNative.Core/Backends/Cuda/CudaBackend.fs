@@ -80,7 +80,8 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
         member _.Problem = problem
         member _.Backend = backend
 
-        member _.Softmin(side, eps, other, result) =
+        member _.Softmin(side, eps, other, result, cancellation) =
+            cancellation.ThrowIfCancellationRequested()
             context.MakeCurrent()
             let rows, cols, nRows, nCols, _, logCols = oriented side
             let term = upload "colTerm" (Array.init nCols (fun j -> other.[j] / eps + logCols.[j]))
