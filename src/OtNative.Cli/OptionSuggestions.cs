@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace OtNative.Cli;
 
-/// <summary>The closest valid option to a mistyped one, for the usage error's one line.</summary>
+/// <summary>Usage errors in words that name the option: the closest valid option to a mistyped one, the option whose value did not convert.</summary>
 public static partial class OptionSuggestions
 {
     /// <summary>Every long option the commands declare (<c>--tol</c>, <c>--max-iter</c>, …).</summary>
@@ -21,9 +21,23 @@ public static partial class OptionSuggestions
     [GeneratedRegex("Unknown option '([^']+)'")]
     private static partial Regex UnknownOption();
 
-    /// <summary>The message with " Did you mean --x?" appended when it names an unknown option with a close match.</summary>
-    public static string Explain(string message)
+    [GeneratedRegex(@"^(.*) is not a valid value for (\w+)\.")]
+    private static partial Regex Unconvertible();
+
+    /// <summary>
+    /// The message made actionable: " Did you mean --x?" after an unknown option with a close match; for a value that
+    /// did not convert, the option it was given to (found in <paramref name="args"/>) and the kind of value it needs.
+    /// </summary>
+    public static string Explain(string message, IReadOnlyList<string> args)
     {
+        var unconvertible = Unconvertible().Match(message);
+        if (unconvertible.Success)
+        {
+            var value = unconvertible.Groups[1].Value;
+            var kind = unconvertible.Groups[2].Value is "Int32" or "Int64" ? "a whole number" : "a number";
+            int at = Enumerable.Range(1, Math.Max(0, args.Count - 1)).FirstOrDefault(i => args[i] == value && args[i - 1].StartsWith('-'));
+            return at > 0 ? $"{args[at - 1]}: '{value}' is not {kind}." : $"'{value}' is not {kind}.";
+        }
         var match = UnknownOption().Match(message);
         if (!match.Success) return message;
         var typed = match.Groups[1].Value;

@@ -50,8 +50,15 @@ public static class Program
             });
             config.SetExceptionHandler((ex, _) => Fail(ex));
         });
-        return app.Run(NormaliseArguments(args));
+        var normalised = NormaliseArguments(args);
+        Arguments = normalised;
+        return app.Run(normalised);
     }
+
+    /// <summary>The arguments of the run in progress, for error messages that name the option at fault.</summary>
+    [ThreadStatic] private static string[]? _arguments;
+
+    private static string[] Arguments { get => _arguments ?? []; set => _arguments = value; }
 
     /// <summary>Rewrites the contract's single-letter long options (<c>--x</c>, <c>--x=PATH</c>) to their short form.</summary>
     public static string[] NormaliseArguments(IEnumerable<string> args) => args.Select(arg =>
@@ -63,7 +70,7 @@ public static class Program
     private static int Fail(Exception ex)
     {
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
-        Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(inner.Message)}");
+        Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(inner.Message, Arguments)}");
         return inner is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
             or UnauthorizedAccessException or InsufficientMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
     }

@@ -168,4 +168,18 @@ public class CliTests
             Assert.True(doc.RootElement.GetProperty("converged").GetBoolean());
         }
     }
+
+    [Theory]
+    [InlineData("--eps", "abc", "--eps: 'abc' is not a number.")]
+    [InlineData("--max-iter", "1.5", "--max-iter: '1.5' is not a whole number.")]
+    public void AValueThatDoesNotConvertIsAUsageErrorNamingItsOption(string option, string value, string expected)
+    {
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.csv");
+        File.WriteAllText(x, "1,2\n3,4\n");
+        string[] args = option == "--eps" ? ["solve", "--x", x, "--y", x, option, value] : ["solve", "--x", x, "--y", x, "--eps", "0.1", option, value];
+        var (code, error) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal($"otnative: error: {expected}", error.Trim());
+    }
 }
