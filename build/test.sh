@@ -7,13 +7,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # Native LAPACK/BLAS for the dense linear algebra (the managed fallback is tested too).
-if ! ldconfig -p 2>/dev/null | grep -q liblapacke.so.3 || ! ldconfig -p 2>/dev/null | grep -q libopenblas.so.0; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread liblapacke >/dev/null || exit 1
-  else
-    echo "warning: liblapacke/libopenblas0-pthread missing and cannot be installed here; the native LAPACK test will fail" >&2
-  fi
-fi
+. build/native-lapack.sh
 
 dotnet restore OtNative.sln || exit 1
 dotnet build OtNative.sln -c Release --no-restore || exit 1

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the native LAPACK/BLAS the dense linear algebra prefers (Debian's liblapacke and OpenBLAS) when they are
+# missing and this machine can install packages; otherwise says once that the managed fallback will be used.
+# Sourced by build/test.sh and build/otnative, so the README's two commands set the machine up alike.
+if ! ldconfig -p 2>/dev/null | grep -q liblapacke.so.3 || ! ldconfig -p 2>/dev/null | grep -q libopenblas.so.0; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing native LAPACK/BLAS (libopenblas0-pthread, liblapacke) for the dense linear algebra…" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread liblapacke >/dev/null ||
+      echo "warning: could not install liblapacke/libopenblas0-pthread; the managed (Math.NET) fallback will be used" >&2
+  else
+    echo "note: liblapacke/libopenblas0-pthread are missing and cannot be installed here (needs root and apt-get): the dense linear algebra uses the slower managed (Math.NET) fallback" >&2
+  fi
+fi
