@@ -5,6 +5,8 @@ using Xunit;
 namespace OtNative.Tests;
 
 [Collection("cli")]
+/// <summary>Short runs of the benchmark commands: their own category, run by CI after the unit suites.</summary>
+[Trait("Category", "Benchmarks")]
 public class CliBenchTests
 {
     [Fact]
