@@ -51,7 +51,7 @@ module Batch =
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
         let results = Array.zeroCreate problems.Length
         let failures = Collections.Concurrent.ConcurrentBag<int * exn>()
-        let parallelOptions = ParallelOptions(CancellationToken = opts.Cancellation)
+        let parallelOptions = Parallelism.options opts.Cancellation
         try
             Parallel.For(0, problems.Length, parallelOptions, fun i ->
                 try results.[i] <- one backend opts request i problems.[i]

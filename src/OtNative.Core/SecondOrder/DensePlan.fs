@@ -45,7 +45,7 @@ module BlockDiagonal =
         let plan, x, y, hd = dp.Plan.Data, dp.X.Data, dp.Y.Data, h.Data
         let nd = n * d
         // Each k writes only its own d×d block: the rows run in parallel.
-        System.Threading.Tasks.Parallel.For(0, n, fun k ->
+        System.Threading.Tasks.Parallel.For(0, n, Parallelism.capped, fun k ->
             let diff = Array.zeroCreate d
             let block = (k * d) * nd + k * d
             for j in 0 .. m - 1 do

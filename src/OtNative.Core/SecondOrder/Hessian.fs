@@ -70,7 +70,7 @@ module Hessian =
         let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
         // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
         let gOverR = Array.init (n * d) (fun t -> if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0)
-        System.Threading.Tasks.Parallel.For(0, m, fun j ->
+        System.Threading.Tasks.Parallel.For(0, m, Parallelism.capped, fun j ->
             let row = j * n * d
             for k in 0 .. n - 1 do
                 let pkj = plan.[k * m + j]

@@ -103,7 +103,7 @@ let private forRows (l: CostLayout) (scratch: RowScratch) (cancellation: Threadi
             body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) s
             s
         // Cancellation is checked between blocks of rows: a half-step of a large problem stops within one block.
-        Parallel.For(0, chunks, ParallelOptions(CancellationToken = cancellation), Func<_>(fun () -> newScratch l),
+        Parallel.For(0, chunks, Parallelism.options cancellation, Func<_>(fun () -> newScratch l),
                      Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
         |> ignore
 
