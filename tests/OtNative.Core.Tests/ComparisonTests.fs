@@ -47,13 +47,7 @@ let ``unroll runs the same iterations as the solver and its Hessian is the early
     let gradientAfter (x: Matrix) =
         use plan = Sinkhorn.solve cpu { p with Geometry = PointClouds(x, p.Y) } { SinkhornOptions.Default with Epsilon = Absolute eps; Tolerance = 1e-300; MaxIterations = iterations }
         (Gradients.eot plan).Data
-    let nd = p.N * p.X.Cols
-    let step = 1e-6
-    let fd = Matrix.Zeros(nd, nd)
-    for t in 0 .. nd - 1 do
-        let at delta = (let x = p.X.Copy() in x.Data.[t] <- x.Data.[t] + delta; gradientAfter x)
-        let plus, minus = at step, at -step
-        for u in 0 .. nd - 1 do fd.[u, t] <- (plus.[u] - minus.[u]) / (2.0 * step)
+    let fd = jacobianByFiniteDifferences gradientAfter p.X 1e-6
     let err = relativeError h.Data fd.Data
     Assert.True(err < 1e-6, sprintf "unrolled Hessian vs finite differences of the early-stopped map: %g" err)
 

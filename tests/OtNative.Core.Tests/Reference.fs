@@ -55,6 +55,14 @@ let relativeError (a: float[]) (b: float[]) =
     let den = b |> Array.sumBy (fun v -> v * v) |> sqrt
     num / max den 1e-300
 
+/// The Jacobian of f at x by central differences, one column per coordinate of x (row-major index).
+let jacobianByFiniteDifferences (f: Matrix -> float[]) (x: Matrix) (step: float) =
+    let size = x.Data.Length
+    let columns = Array.init size (fun t ->
+        let at delta = (let z = x.Copy() in z.Data.[t] <- z.Data.[t] + delta; f z)
+        Array.map2 (fun plus minus -> (plus - minus) / (2.0 * step)) (at step) (at -step))
+    Matrix(columns.[0].Length, size, Array.init (columns.[0].Length * size) (fun k -> columns.[k % size].[k / size]))
+
 /// Options for a tightly converged solve.
 let tight eps =
     { SinkhornOptions.Default with Epsilon = eps; Tolerance = 1e-12; MaxIterations = 50_000 }

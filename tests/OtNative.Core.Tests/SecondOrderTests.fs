@@ -34,17 +34,11 @@ let ``dense Hessian equals finite differences of the gradient and is symmetric (
     let spec, p, res = solveSpec spec
     whenConverged res <| fun () ->
     let h = hessian p res Eigen (LinearAlgebraProviders.preferred)
-    let nd = p.N * p.X.Cols
     let gradAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
-        let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
+        use r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
         (Gradients.eot r).Data
-    let step = 1e-5
-    let fd = Matrix.Zeros(nd, nd)
-    for t in 0 .. nd - 1 do
-        let shifted delta = (let x = p.X.Copy() in x.Data.[t] <- x.Data.[t] + delta; gradAt x)
-        let plus, minus = shifted step, shifted -step
-        for u in 0 .. nd - 1 do fd.[u, t] <- (plus.[u] - minus.[u]) / (2.0 * step)
+    let fd = jacobianByFiniteDifferences gradAt p.X 1e-5
     let err = relativeError h.Data fd.Data
     Assert.True(err < 1e-5, sprintf "%O: Hessian vs FD relative error %g" spec err)
     Assert.True(relativeError h.Data (h.Transpose().Data) < 1e-12)
