@@ -23,6 +23,16 @@ module Sinkhorn =
         o.InitialF |> Option.iter (Validation.vector "initialF" p.N)
         o.InitialG |> Option.iter (Validation.vector "initialG" p.M)
 
+    let private reportProgress (options: SinkhornOptions) iteration err (sw: Stopwatch) =
+        match options.Progress with
+        | Some report when iteration % options.ProgressInterval = 0 ->
+            report { Iteration = iteration; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
+        | _ -> ()
+
+    let private requireFiniteError iteration err =
+        if not (Double.IsFinite err) then
+            raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iteration, iteration, err))
+
     /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
     /// then f; the f-update yields the row marginal of the previous plan for free:
     /// (P1)_i = a_i exp((f_i^old − f_i^new)/ε). On convergence the plan whose error was measured
@@ -57,17 +67,52 @@ module Sinkhorn =
             iter <- iter + 1
             if err < options.Tolerance then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
-            match options.Progress with
-            | Some report when iter % options.ProgressInterval = 0 -> report { Iteration = iter; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
-            | _ -> ()
-        if not (Double.IsFinite err) then
-            raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iter, iter, err))
+            reportProgress options iter err sw
+        requireFiniteError iter err
         let value =
             let mutable s = 0.0
             for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
             for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
             s
         { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
+          MarginalError = err; Converged = converged; Elapsed = sw.Elapsed }
+
+    /// Self-transport (y = x, b = a): the optimal plan is symmetric with g = f, and the averaged fixed-point update
+    /// f ← ½(f + T(f)), T(f)_i = −ε LSE_j(log a_j + (f_j − C_ij)/ε), converges in a few dozen iterations where the
+    /// alternating updates crawl (they oscillate between two potentials). The row error of the symmetric plan
+    /// P(f, f) comes with each T(f): (P1)_i = a_i exp((f_i − T(f)_i)/ε); the dual value is 2⟨a, f⟩ − ε(ΣP − 1).
+    let private iterateSymmetric (operator: ITransportOperator) (options: SinkhornOptions) =
+        let p = operator.Problem
+        validateOptions p options
+        let eps = OtProblem.resolveEpsilon p options.Epsilon
+        let sw = Stopwatch.StartNew()
+        let f = match options.InitialF with Some f0 -> Array.copy f0 | None -> Array.zeroCreate p.N
+        let t = Array.zeroCreate p.N
+        let mutable err = infinity
+        let mutable mass = nan
+        let mutable iter = 0
+        let mutable converged = false
+        while not converged && iter < options.MaxIterations do
+            options.Cancellation.ThrowIfCancellationRequested()
+            operator.Softmin(Rows, eps, f, t, options.Cancellation)
+            checkFinite "f" t iter err
+            let mutable e = 0.0
+            let mutable total = 0.0
+            for i in 0 .. p.N - 1 do
+                let rowMass = p.A.[i] * exp ((f.[i] - t.[i]) / eps)
+                e <- e + abs (rowMass - p.A.[i])
+                total <- total + rowMass
+            // The plan is symmetric: its column error equals its row error, and the reported error is their sum.
+            err <- 2.0 * e
+            mass <- total
+            iter <- iter + 1
+            if err < options.Tolerance then converged <- true
+            elif iter < options.MaxIterations then
+                for i in 0 .. p.N - 1 do f.[i] <- 0.5 * (f.[i] + t.[i])
+            reportProgress options iter err sw
+        requireFiniteError iter err
+        let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
+        { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
           MarginalError = err; Converged = converged; Elapsed = sw.Elapsed }
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
@@ -94,6 +139,21 @@ module Sinkhorn =
     /// Solves on an operator the caller prepared and keeps: the plan does not dispose it.
     let solveWith (operator: ITransportOperator) (options: SinkhornOptions) =
         verify (new SolvedPlan(operator, iterate operator options, false)) options
+
+    /// Solves a self-transport problem (the same cloud and weights on both sides, as the debiased divergence's
+    /// L_ε(a, a) and L_ε(b, b)) by the symmetric update; the plan owns its operator.
+    let solveSymmetric (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
+        let isSelf =
+            match problem.Geometry with
+            | PointClouds (x, y) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && problem.A = problem.B
+            | CostMatrix _ -> false
+        if not isSelf then
+            raise (ArgumentException("A symmetric solve needs a self-transport problem: the same points and weights on both sides.", "problem"))
+        let operator = backend.Prepare(OtProblem.centred problem)
+        try verify (new SolvedPlan(operator, iterateSymmetric operator options, true)) options
+        with _ ->
+            operator.Dispose()
+            reraise ()
 
     /// Prepares the problem on the backend — both clouds shifted to be centred at the origin (`OtProblem.centred`), so
     /// every derivative computed from the plan keeps its digits far from the origin — and solves it; the plan owns the
