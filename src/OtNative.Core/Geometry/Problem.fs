@@ -175,6 +175,12 @@ module OtProblem =
             { p with Geometry = PointClouds(shift x, shift y) }
         | CostMatrix _ -> p
 
+    /// Whether the problem transports a cloud onto itself (the same points and weights on both sides).
+    let isSelfTransport (p: OtProblem) =
+        match p.Geometry with
+        | PointClouds (x, y) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && p.A = p.B
+        | CostMatrix _ -> false
+
     /// Materialised cost matrix (n×m); O(nm) memory, for small problems and tests.
     let costMatrix (p: OtProblem) =
         match p.Geometry with

@@ -38,7 +38,9 @@ module Values =
         let solution (solver: IBackend -> OtProblem -> SinkhornOptions -> SolvedPlan) p o =
             use plan = solver backend p o
             plan.Solution
-        let xy = solution Sinkhorn.solve problem { options with Epsilon = Absolute eps }
+        // A cloud against itself is a self-transport too: the same solver then gives the divergence 0 exactly.
+        let cross = if OtProblem.isSelfTransport problem then Sinkhorn.solveSymmetric else Sinkhorn.solve
+        let xy = solution cross problem { options with Epsilon = Absolute eps }
         // The self-terms by the symmetric update: a few dozen iterations where alternating updates take thousands.
         let xx = solution Sinkhorn.solveSymmetric (selfProblem problem.X problem.A) fixedEps
         let yy = solution Sinkhorn.solveSymmetric (selfProblem problem.Y problem.B) fixedEps

@@ -143,11 +143,7 @@ module Sinkhorn =
     /// Solves a self-transport problem (the same cloud and weights on both sides, as the debiased divergence's
     /// L_ε(a, a) and L_ε(b, b)) by the symmetric update; the plan owns its operator.
     let solveSymmetric (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
-        let isSelf =
-            match problem.Geometry with
-            | PointClouds (x, y) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && problem.A = problem.B
-            | CostMatrix _ -> false
-        if not isSelf then
+        if not (OtProblem.isSelfTransport problem) then
             raise (ArgumentException("A symmetric solve needs a self-transport problem: the same points and weights on both sides.", "problem"))
         let operator = backend.Prepare(OtProblem.centred problem)
         try verify (new SolvedPlan(operator, iterateSymmetric operator options, true)) options
