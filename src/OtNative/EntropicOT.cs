@@ -73,6 +73,22 @@ public static class EntropicOT
             d.Cross.Converged && d.SourceSelf.Converged && d.TargetSelf.Converged);
     }
 
+    /// <summary>
+    /// ∂/∂x (n×d) of the debiased divergence: the cross term's gradient minus that of the self-term L_ε(a, a), whose two
+    /// arguments both move with x (docs/math.md §2). Two solves; the self-term by the symmetric update.
+    /// </summary>
+    public static double[,] DivergenceGradient(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        DivergenceGradient(x, y, null, null, options, cancellationToken);
+
+    /// <summary>∂/∂x (n×d) of the debiased divergence with weights a, b (null = uniform).</summary>
+    public static double[,] DivergenceGradient(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
+        return Gradients.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken)).ToArray2D();
+    }
+
     /// <summary>The weighted mean cost Σ a_i b_j ‖x_i − y_j‖², the unit of a relative ε.</summary>
     public static double MeanCost(double[,] x, double[,] y, double[]? a = null, double[]? b = null) =>
         OtProblemModule.meanCost(OtProblemModule.create(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b)));

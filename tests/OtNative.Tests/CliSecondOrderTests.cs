@@ -135,4 +135,18 @@ public class CliSecondOrderTests
             Assert.InRange(doc.RootElement.GetProperty("cgIterations").GetInt32(), 1, 500);
         }
     }
+
+    [Fact]
+    public void GradOfTheDivergenceIsTheFacadesDivergenceGradient()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(13, 8, 2);
+        var y = TestData.Cloud(14, 6, 2, 0.4);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), y);
+        Assert.Equal(0, Program.Run(["grad", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-12", "--loss", "divergence", "--out", P("g.npy")]));
+        var expected = EntropicOT.DivergenceGradient(x, y, new SinkhornOptions { Epsilon = 0.2, Tolerance = 1e-12 });
+        Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("g.npy")).ToMatrix(), expected) < 1e-12);
+    }
 }

@@ -11,7 +11,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     public sealed class Settings : ProblemSettings
     {
         [CommandOption("--loss <LOSS>")]
-        [Description("eot (entropic OT, default) or sharp (Sinkhorn distance).")]
+        [Description("eot (entropic OT, default), sharp (Sinkhorn distance) or divergence (debiased Sinkhorn divergence).")]
         [DefaultValue("eot")]
         public string Loss { get; init; } = "eot";
 
@@ -33,7 +33,8 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Out is null) return ValidationResult.Error("--out is required.");
-            if (Loss is not ("eot" or "sharp")) return ValidationResult.Error($"--loss must be eot or sharp, got '{Loss}'.");
+            if (Loss is not ("eot" or "sharp" or "divergence")) return ValidationResult.Error($"--loss must be eot, sharp or divergence, got '{Loss}'.");
+            if (Loss == "divergence" && Wrt != "x") return ValidationResult.Error("--loss divergence is differentiated with respect to x only.");
             if (Wrt is not ("x" or "cost")) return ValidationResult.Error($"--wrt must be x or cost, got '{Wrt}'.");
             return base.Validate();
         }
@@ -49,6 +50,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         {
             ("sharp", "cost") => Unpack(sharp.SharpCostGradient(cancellation)),
             ("sharp", _) => Unpack(sharp.SharpGradient(cancellation)),
+            ("divergence", _) => (EntropicOT.DivergenceGradient(input.X, input.Y, input.A, input.B, input.Options, cancellation), null),
             (_, "cost") => (result.CostGradient(), null),
             _ => (result.Gradient(), null),
         };
