@@ -16,6 +16,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             Tolerance = s.Tol,
             MaxIterations = s.MaxIter,
             Backend = Backends.Parse(s.Backend),
+            Anneal = s.Anneal,
             Progress = progress,
         };
         return new ProblemInput(

@@ -44,6 +44,10 @@ public class ProblemSettings : CommandSettings
     [DefaultValue(10_000)]
     public int MaxIter { get; init; } = 10_000;
 
+    [CommandOption("--anneal")]
+    [Description("ε-annealing: loose solves from the largest cost down to ε, each warm-starting the next (fewer iterations at small ε).")]
+    public bool Anneal { get; init; }
+
     [CommandOption("--backend <NAME>")]
     [Description("cpu, cuda or auto (default cpu).")]
     [DefaultValue("cpu")]

@@ -35,6 +35,12 @@ public sealed record SinkhornOptions
     /// <summary>Where to compute. Default <see cref="ComputeBackend.Cpu"/>.</summary>
     public ComputeBackend Backend { get; init; } = ComputeBackend.Cpu;
 
+    /// <summary>
+    /// ε-annealing: solve loosely at ε₀ = the largest cost, halve, repeat (each stage warm-started) down to ε, then to the
+    /// tolerance. Same answer, usually far fewer iterations at small ε. Default false.
+    /// </summary>
+    public bool Anneal { get; init; }
+
     /// <summary>Receives the iteration count and marginal error every <see cref="ProgressInterval"/> iterations (with the problem's index in a batch).</summary>
     public IProgress<SinkhornProgress>? Progress { get; init; }
 
@@ -59,6 +65,7 @@ public sealed record SinkhornOptions
             progress is null ? null : FSharpOption<FSharpFunc<Core.SinkhornProgress, Unit>>.Some(
                 FuncConvert.FromAction<Core.SinkhornProgress>(p => progress.Report(SinkhornProgress.Of(p)))),
             ProgressInterval,
-            cancellation);
+            cancellation,
+            Anneal);
     }
 }

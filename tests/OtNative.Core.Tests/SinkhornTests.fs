@@ -136,3 +136,15 @@ let ``the divergence's self-terms converge in a small fraction of the alternatin
     Assert.True(symmetric.Iterations * 5 <= plain.Iterations, sprintf "symmetric %d iterations, alternating %d" symmetric.Iterations plain.Iterations)
     Assert.True(abs (symmetric.Value - plain.Value) <= 1e-8 * abs plain.Value)
     Assert.Throws<ArgumentException>(fun () -> Sinkhorn.solveSymmetric cpu (OtProblem.create x (Matrix(2, 1, [| 0.0; 1.0 |])) None None) opts |> ignore) |> ignore
+
+/// ε-annealing changes the iterations, never the answer.
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+let ``the annealed solve returns the plain solve's value and plan`` (spec: ProblemSpec) =
+    let p = spec.Problem
+    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
+    let plain = Sinkhorn.solve cpu p opts
+    let annealed = Sinkhorn.solve cpu p { opts with Anneal = true }
+    whenConverged plain <| fun () ->
+    Assert.True(annealed.Converged, sprintf "%O: the annealed solve did not converge" spec)
+    Assert.True(abs (annealed.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec annealed.Value plain.Value)
+    Assert.True(relativeError (annealed.Materialise()).Data (plain.Materialise()).Data < 1e-7)

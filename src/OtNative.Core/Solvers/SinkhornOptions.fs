@@ -29,7 +29,10 @@ type SinkhornOptions =
       Progress: (SinkhornProgress -> unit) option
       ProgressInterval: int
       /// Checked between iterations: a cancelled solve throws OperationCanceledException.
-      Cancellation: Threading.CancellationToken }
+      Cancellation: Threading.CancellationToken
+      /// ε-annealing (math.md §1): solve at ε_t = max(ε, ε₀ qᵗ) from ε₀ = the largest cost down, each stage
+      /// warm-started from the last, before the final solve at ε. Off by default.
+      Anneal: bool }
 
     /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.
     static member Default =
@@ -41,7 +44,8 @@ type SinkhornOptions =
           RequireConvergence = false
           Progress = None
           ProgressInterval = 10
-          Cancellation = Threading.CancellationToken.None }
+          Cancellation = Threading.CancellationToken.None
+          Anneal = false }
 
 /// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
 /// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the
