@@ -44,6 +44,11 @@ public class ProblemSettings : CommandSettings
     [DefaultValue(10_000)]
     public int MaxIter { get; init; } = 10_000;
 
+    [CommandOption("--init <NAME>")]
+    [Description("Where the solve starts: none (f = 0, default) or gaussian (the Monge map between the clouds' Gaussian fits).")]
+    [DefaultValue("none")]
+    public string Init { get; init; } = "none";
+
     [CommandOption("--anneal")]
     [Description("ε-annealing: loose solves from the largest cost down to ε, each warm-starting the next (fewer iterations at small ε).")]
     public bool Anneal { get; init; }
@@ -65,6 +70,7 @@ public class ProblemSettings : CommandSettings
         if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");
         if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
+        if (Init is not ("none" or "gaussian")) return Spectre.Console.ValidationResult.Error($"--init must be none or gaussian, got '{Init}'.");
         return Spectre.Console.ValidationResult.Success();
     }
 }

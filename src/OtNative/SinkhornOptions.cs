@@ -2,6 +2,15 @@ using Microsoft.FSharp.Core;
 
 namespace OtNative;
 
+/// <summary>Where a solve starts when no potential is given (docs/math.md §1). It changes the iterations, never the answer.</summary>
+public enum SinkhornInitializer
+{
+    /// <summary>f = 0.</summary>
+    None,
+    /// <summary>The potential of the Monge map between the clouds' Gaussian fits (point clouds only).</summary>
+    Gaussian,
+}
+
 /// <summary>Options of the log-domain Sinkhorn solver (docs/math.md §1). Immutable; use <c>with</c> to change a field.</summary>
 public sealed record SinkhornOptions
 {
@@ -41,6 +50,9 @@ public sealed record SinkhornOptions
     /// </summary>
     public bool Anneal { get; init; }
 
+    /// <summary>Where to start when neither <see cref="InitialF"/> nor <see cref="InitialG"/> is given. Default <see cref="SinkhornInitializer.None"/>.</summary>
+    public SinkhornInitializer Initializer { get; init; }
+
     /// <summary>Receives the iteration count and marginal error every <see cref="ProgressInterval"/> iterations (with the problem's index in a batch).</summary>
     public IProgress<SinkhornProgress>? Progress { get; init; }
 
@@ -66,6 +78,12 @@ public sealed record SinkhornOptions
                 FuncConvert.FromAction<Core.SinkhornProgress>(p => progress.Report(SinkhornProgress.Of(p)))),
             ProgressInterval,
             cancellation,
-            Anneal);
+            Anneal,
+            Initializer switch
+            {
+                SinkhornInitializer.None => Core.Initializer.ZeroPotentials,
+                SinkhornInitializer.Gaussian => Core.Initializer.Gaussian,
+                _ => throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer."),
+            });
     }
 }

@@ -148,3 +148,27 @@ let ``the annealed solve returns the plain solve's value and plan`` (spec: Probl
     Assert.True(annealed.Converged, sprintf "%O: the annealed solve did not converge" spec)
     Assert.True(abs (annealed.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec annealed.Value plain.Value)
     Assert.True(relativeError (annealed.Materialise()).Data (plain.Materialise()).Data < 1e-7)
+
+/// The Gaussian initialiser changes the iterations, never the answer (with and without annealing).
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+let ``the Gaussian initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
+    let p = spec.Problem
+    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
+    let plain = Sinkhorn.solve cpu p opts
+    let started = Sinkhorn.solve cpu p { opts with Initializer = Gaussian }
+    whenConverged plain <| fun () ->
+    Assert.True(started.Converged, sprintf "%O: the initialised solve did not converge" spec)
+    Assert.True(abs (started.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec started.Value plain.Value)
+    Assert.True(relativeError (started.Materialise()).Data (plain.Materialise()).Data < 1e-7)
+
+[<Fact>]
+let ``the Gaussian initialiser's potential is the Monge map's for Gaussian-shaped clouds`` () =
+    // y = 2x + 1 exactly: the Monge map is T(x) = 2x + 1 and ∇f = 2x − 2T(x) = −2x − 2 (d = 1, c = |x − y|²).
+    let rng = Random(33)
+    let x = Matrix(50, 1, Array.init 50 (fun _ -> gaussian rng))
+    let y = Matrix(50, 1, x.Data |> Array.map (fun v -> 2.0 * v + 1.0))
+    let f = Initializers.gaussian LinearAlgebraProviders.managed (OtProblem.create x y None None)
+    for i in 1 .. 49 do
+        let slope = (f.[i] - f.[0]) / (x.[i, 0] - x.[0, 0])
+        let expected = -(x.[i, 0] + x.[0, 0]) - 2.0
+        Assert.True(abs (slope - expected) < 1e-9, sprintf "slope %g, expected %g" slope expected)

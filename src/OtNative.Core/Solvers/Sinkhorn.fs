@@ -50,7 +50,10 @@ module Sinkhorn =
         | None, Some g0 ->
             operator.Softmin(Rows, eps, g0, f, options.Cancellation)
             checkFinite "f" f 0 nan
-        | None, None -> ()
+        | None, None ->
+            match options.Initializer with
+            | Gaussian -> Array.blit (Initializers.gaussian operator.Backend.LinearAlgebra p) 0 f 0 p.N
+            | ZeroPotentials -> ()
         let mutable err = infinity
         let mutable iter = 0
         let mutable converged = false

@@ -11,6 +11,13 @@ type SinkhornProgress =
       /// The problem's index in a batch; −1 for a single solve.
       ProblemIndex: int }
 
+/// Where a solve starts when no potential is given.
+type Initializer =
+    /// f = 0.
+    | ZeroPotentials
+    /// The potential of the Monge map between the clouds' Gaussian fits (point clouds only).
+    | Gaussian
+
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
     { /// ε, absolute or relative to the weighted mean cost.
@@ -32,7 +39,9 @@ type SinkhornOptions =
       Cancellation: Threading.CancellationToken
       /// ε-annealing (math.md §1): solve at ε_t = max(ε, ε₀ qᵗ) from ε₀ = the largest cost down, each stage
       /// warm-started from the last, before the final solve at ε. Off by default.
-      Anneal: bool }
+      Anneal: bool
+      /// Where to start when neither `InitialF` nor `InitialG` is given.
+      Initializer: Initializer }
 
     /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.
     static member Default =
@@ -45,7 +54,8 @@ type SinkhornOptions =
           Progress = None
           ProgressInterval = 10
           Cancellation = Threading.CancellationToken.None
-          Anneal = false }
+          Anneal = false
+          Initializer = ZeroPotentials }
 
 /// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
 /// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the

@@ -1,0 +1,56 @@
+namespace OtNative.Core
+
+open System
+
+/// Data-dependent starting potentials (math.md §1): they change the iterations, never the answer.
+module Initializers =
+    /// The weighted mean (d) and covariance (d×d) of a cloud.
+    let private moments (z: Matrix) (w: float[]) =
+        let d = z.Cols
+        let mean = Dense.weightedMeanRow z w
+        let cov = Matrix.Zeros(d, d)
+        for i in 0 .. z.Rows - 1 do
+            for a in 0 .. d - 1 do
+                for b in 0 .. d - 1 do
+                    cov.[a, b] <- cov.[a, b] + w.[i] * (z.[i, a] - mean.[a]) * (z.[i, b] - mean.[b])
+        mean, cov
+
+    /// A symmetric PSD matrix raised to the power `power` through its eigen-decomposition, eigenvalues below
+    /// 10⁻¹² of the largest floored there (a degenerate cloud, e.g. collinear points, has a singular covariance).
+    let private symmetricPower (la: ILinearAlgebra) (m: Matrix) (power: float) =
+        let values, vectors = la.SymmetricEigen m
+        let top = max (Array.max values) Double.Epsilon
+        let scaled = values |> Array.map (fun v -> (max v (1e-12 * top)) ** power)
+        let d = m.Rows
+        Matrix(d, d, Array.init (d * d) (fun t ->
+            let i, j = t / d, t % d
+            let mutable s = 0.0
+            for k in 0 .. d - 1 do s <- s + vectors.[i, k] * scaled.[k] * vectors.[j, k]
+            s))
+
+    /// Thornton & Cuturi's Gaussian initialiser: the potential of the Monge map between the clouds' weighted Gaussian
+    /// fits, T(x) = μ_b + A(x − μ_a) with A = Σa^{-1/2}(Σa^{1/2} Σb Σa^{1/2})^{1/2} Σa^{-1/2}; for c = ‖x − y‖² it is
+    /// f(x) = ‖x‖² − (x − μ_a)ᵀA(x − μ_a) − 2xᵀμ_b (up to a constant). Point clouds only. A source cloud whose
+    /// covariance is (numerically) singular — one point, collinear points — has no Gaussian fit to map from: the
+    /// solve then starts from f = 0.
+    let gaussian (la: ILinearAlgebra) (problem: OtProblem) =
+        match problem.Geometry with
+        | CostMatrix _ -> raise (NotSupportedException "The Gaussian initialiser needs point clouds: a cost matrix has no coordinates to fit.")
+        | PointClouds (x, y) ->
+            let muA, covA = moments x problem.A
+            let spectrum, _ = la.SymmetricEigen covA
+            if not (spectrum.[0] > 1e-9 * spectrum.[spectrum.Length - 1]) then Array.zeroCreate x.Rows else
+            let muB, covB = moments y problem.B
+            let rootA = symmetricPower la covA 0.5
+            let inverseRootA = symmetricPower la covA -0.5
+            let middle = symmetricPower la (Dense.times rootA (Dense.times covB rootA)) 0.5
+            let a = Dense.times inverseRootA (Dense.times middle inverseRootA)
+            let d = x.Cols
+            Array.init x.Rows (fun i ->
+                let mutable value = 0.0
+                for p in 0 .. d - 1 do
+                    let xp = x.[i, p]
+                    let mutable ax = 0.0
+                    for q in 0 .. d - 1 do ax <- ax + a.[p, q] * (x.[i, q] - muA.[q])
+                    value <- value + xp * xp - (xp - muA.[p]) * ax - 2.0 * xp * muB.[p]
+                value)
