@@ -46,6 +46,7 @@ public static class Program
                 bench.AddCommand<BenchBatchCommand>("batch").WithDescription("Problems per second of the batched API against a loop of single solves.");
                 bench.AddCommand<BenchGpuCommand>("gpu").WithDescription("CUDA half-step throughput, solve, HVP and dense Hessian against PyTorch (needs a GPU).");
                 bench.AddCommand<BenchCompareCommand>("compare").WithDescription("Hessian accuracy, success rate and runtime: unroll, implicit, analytic (paper §5).");
+                bench.AddCommand<BenchForwardCommand>("forward").WithDescription("Passes and seconds to tolerance: plain, Gaussian initialiser, annealing; the divergence's self-terms.");
                 bench.AddCommand<BenchHessianCommand>("hessian").WithDescription("Dense Hessian against numpy Algorithm 1; matrix-free HVP at large n.");
             });
             config.SetExceptionHandler((ex, _) => Fail(ex));

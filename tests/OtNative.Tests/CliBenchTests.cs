@@ -45,4 +45,30 @@ public class CliBenchTests
             Assert.Equal(200 / result.GetProperty(seconds).GetDouble(), result.GetProperty(rate).GetDouble(), 9);
         Assert.InRange(result.GetProperty("batchBytesPerProblem").GetDouble(), 1.0, 1 << 20);
     }
+
+    [Fact]
+    public void ForwardBenchRunsEveryMethodToTheSameAnswer()
+    {
+        var dir = TestData.TempDirectory();
+        Assert.Equal(0, Program.Run(["bench", "forward", "--quick", "--json", Path.Combine(dir, "f.json"), "--markdown", Path.Combine(dir, "f.md")]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "f.json")));
+        var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(3 * 2 * 6, rows.Count);
+        foreach (var problem in rows.GroupBy(r => (r.GetProperty("data").GetString(), r.GetProperty("scale").GetDouble())))
+        {
+            var solves = problem.Where(r => !r.GetProperty("method").GetString()!.StartsWith("self-term", StringComparison.Ordinal)).ToList();
+            var plain = solves.Single(r => r.GetProperty("method").GetString() == "plain").GetProperty("value").GetDouble();
+            Assert.All(solves, r => Assert.Equal(plain, r.GetProperty("value").GetDouble(), 4));
+            var self = problem.Where(r => r.GetProperty("method").GetString()!.StartsWith("self-term", StringComparison.Ordinal)).Select(r => r.GetProperty("value").GetDouble()).ToList();
+            Assert.Equal(self[0], self[1], 4);
+            // Two passes an iteration (one for the symmetric update), two more to measure the returned plan.
+            foreach (var r in problem)
+            {
+                int iterations = r.GetProperty("iterations").GetInt32();
+                int perIteration = r.GetProperty("method").GetString() == "self-term, symmetric" ? 1 : 2;
+                Assert.Equal(perIteration * iterations + 2, r.GetProperty("passes").GetInt32());
+            }
+        }
+        Assert.Contains("| mixtures | 300 |", File.ReadAllText(Path.Combine(dir, "f.md")));
+    }
 }

@@ -20,4 +20,13 @@ public static class JsonReport
         var json = JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), Options);
         ArrayFile.WriteAtomically(path, stream => stream.Write(json));
     }
+
+    /// <summary>Writes a text report (Markdown) the same way: directories created, through a temporary file.</summary>
+    public static void WriteText(string path, string text)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        ArrayFile.WriteAtomically(path, stream => stream.Write(bytes));
+    }
 }
