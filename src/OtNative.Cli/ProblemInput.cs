@@ -17,6 +17,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             MaxIterations = s.MaxIter,
             Backend = Backends.Parse(s.Backend),
             Anneal = s.Anneal,
+            Solver = s.Solver == "lbfgs" ? SinkhornSolver.Lbfgs : SinkhornSolver.Sinkhorn,
             Initializer = s.Init == "gaussian" ? SinkhornInitializer.Gaussian : SinkhornInitializer.None,
             Progress = progress,
         };

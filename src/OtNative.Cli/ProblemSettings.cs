@@ -49,6 +49,11 @@ public class ProblemSettings : CommandSettings
     [DefaultValue("none")]
     public string Init { get; init; } = "none";
 
+    [CommandOption("--solver <NAME>")]
+    [Description("sinkhorn (alternating updates, default) or lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε).")]
+    [DefaultValue("sinkhorn")]
+    public string Solver { get; init; } = "sinkhorn";
+
     [CommandOption("--anneal")]
     [Description("ε-annealing: loose solves from the largest cost down to ε, each warm-starting the next (fewer iterations at small ε).")]
     public bool Anneal { get; init; }
@@ -71,6 +76,7 @@ public class ProblemSettings : CommandSettings
         if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
         if (Init is not ("none" or "gaussian")) return Spectre.Console.ValidationResult.Error($"--init must be none or gaussian, got '{Init}'.");
+        if (Solver is not ("sinkhorn" or "lbfgs")) return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn or lbfgs, got '{Solver}'.");
         return Spectre.Console.ValidationResult.Success();
     }
 }

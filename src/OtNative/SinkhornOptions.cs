@@ -2,6 +2,15 @@ using Microsoft.FSharp.Core;
 
 namespace OtNative;
 
+/// <summary>The iteration that reaches the tolerance (docs/math.md §1, §6). Both return the same plan.</summary>
+public enum SinkhornSolver
+{
+    /// <summary>Alternating log-domain Sinkhorn updates.</summary>
+    Sinkhorn,
+    /// <summary>L-BFGS on the semi-dual: two streamed passes an evaluation, far fewer evaluations at small ε.</summary>
+    Lbfgs,
+}
+
 /// <summary>Where a solve starts when no potential is given (docs/math.md §1). It changes the iterations, never the answer.</summary>
 public enum SinkhornInitializer
 {
@@ -53,6 +62,9 @@ public sealed record SinkhornOptions
     /// <summary>Where to start when neither <see cref="InitialF"/> nor <see cref="InitialG"/> is given. Default <see cref="SinkhornInitializer.None"/>.</summary>
     public SinkhornInitializer Initializer { get; init; }
 
+    /// <summary>Which iteration reaches the tolerance. Default <see cref="SinkhornSolver.Sinkhorn"/>.</summary>
+    public SinkhornSolver Solver { get; init; }
+
     /// <summary>Receives the iteration count and marginal error every <see cref="ProgressInterval"/> iterations (with the problem's index in a batch).</summary>
     public IProgress<SinkhornProgress>? Progress { get; init; }
 
@@ -84,6 +96,7 @@ public sealed record SinkhornOptions
                 SinkhornInitializer.None => Core.Initializer.ZeroPotentials,
                 SinkhornInitializer.Gaussian => Core.Initializer.Gaussian,
                 _ => throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer."),
-            });
+            },
+            Solver == SinkhornSolver.Lbfgs ? Core.ForwardSolver.Lbfgs : Core.ForwardSolver.SinkhornUpdates);
     }
 }

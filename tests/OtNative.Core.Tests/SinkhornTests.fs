@@ -174,3 +174,26 @@ let ``the Gaussian initialiser's potential is the Monge map's for Gaussian-shape
         let slope = (f.[i] - f.[0]) / (x.[i, 0] - x.[0, 0])
         let expected = -(x.[i, 0] + x.[0, 0]) - 2.0
         Assert.True(abs (slope - expected) < 1e-9, sprintf "slope %g, expected %g" slope expected)
+
+/// L-BFGS on the semi-dual returns the same value and plan as Sinkhorn updates, on any problem.
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
+let ``L-BFGS on the semi-dual returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
+    let p = spec.Problem
+    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
+    let plain = Sinkhorn.solve cpu p opts
+    let lbfgs = Sinkhorn.solve cpu p { opts with Solver = Lbfgs }
+    FsCheck.FSharp.Prop.filter (plain.Converged && lbfgs.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
+    Assert.True(abs (lbfgs.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec lbfgs.Value plain.Value)
+    Assert.True(relativeError (lbfgs.Materialise()).Data (plain.Materialise()).Data < 1e-7))))
+
+[<Fact>]
+let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` () =
+    let rng = Random(34)
+    let c = Matrix(7, 5, Array.init 35 (fun _ -> rng.NextDouble()))
+    let p = OtProblem.ofCost c None None
+    use plan = Sinkhorn.solve cpu p { tight (Absolute 0.05) with Solver = Lbfgs; Tolerance = 1e-10 }
+    Assert.True(plan.Converged)
+    let r, s = HMatrix.marginals (plan.Materialise())
+    let l1 (u: float[]) (v: float[]) = Array.fold2 (fun acc x y -> acc + abs (x - y)) 0.0 u v
+    Assert.Equal(l1 r p.A + l1 s p.B, plan.MarginalError, 14)
+    Assert.True(plan.MarginalError < 1e-10)

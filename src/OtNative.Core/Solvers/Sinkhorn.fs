@@ -104,9 +104,29 @@ module Sinkhorn =
         let final = iterate operator { options with Epsilon = Absolute eps; InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG) }
         { final with Iterations = final.Iterations + spent; Elapsed = sw.Elapsed }
 
-    /// The plain or the annealed iterations, as the options ask.
+    /// L-BFGS on the semi-dual from g: the given g, or the g-update of the given (or initialised) f, or zero.
+    let private semiDual (operator: ITransportOperator) (options: SinkhornOptions) =
+        let p = operator.Problem
+        validateOptions p options
+        let eps = OtProblem.resolveEpsilon p options.Epsilon
+        let fromF (f: float[]) =
+            let g = Array.zeroCreate p.M
+            operator.Softmin(Cols, eps, f, g, options.Cancellation)
+            checkFinite "g" g 0 nan
+            g
+        let g0 =
+            match options.InitialG, options.InitialF, options.Initializer with
+            | Some g, _, _ -> Array.copy g
+            | None, Some f, _ -> fromF f
+            | None, None, Gaussian -> fromF (Initializers.gaussian operator.Backend.LinearAlgebra p)
+            | None, None, ZeroPotentials -> Array.zeroCreate p.M
+        SemiDualLbfgs.iterate operator options eps g0
+
+    /// The plain, annealed or L-BFGS iterations, as the options ask.
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
-        if options.Anneal then annealed operator options else iterate operator options
+        match options.Solver with
+        | Lbfgs -> semiDual operator options
+        | SinkhornUpdates -> if options.Anneal then annealed operator options else iterate operator options
 
     /// Self-transport (y = x, b = a): the optimal plan is symmetric with g = f, and the averaged fixed-point update
     /// f ← ½(f + T(f)), T(f)_i = −ε LSE_j(log a_j + (f_j − C_ij)/ε), converges in a few dozen iterations where the

@@ -18,6 +18,13 @@ type Initializer =
     /// The potential of the Monge map between the clouds' Gaussian fits (point clouds only).
     | Gaussian
 
+/// The iteration that reaches the tolerance.
+type ForwardSolver =
+    /// Alternating log-domain updates (math.md §1).
+    | SinkhornUpdates
+    /// L-BFGS on the semi-dual (math.md §6): two passes an evaluation, far fewer evaluations at small ε.
+    | Lbfgs
+
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
     { /// ε, absolute or relative to the weighted mean cost.
@@ -41,7 +48,9 @@ type SinkhornOptions =
       /// warm-started from the last, before the final solve at ε. Off by default.
       Anneal: bool
       /// Where to start when neither `InitialF` nor `InitialG` is given.
-      Initializer: Initializer }
+      Initializer: Initializer
+      /// Which iteration runs (annealing applies to Sinkhorn updates only).
+      Solver: ForwardSolver }
 
     /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.
     static member Default =
@@ -55,7 +64,8 @@ type SinkhornOptions =
           ProgressInterval = 10
           Cancellation = Threading.CancellationToken.None
           Anneal = false
-          Initializer = ZeroPotentials }
+          Initializer = ZeroPotentials
+          Solver = SinkhornUpdates }
 
 /// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
 /// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the

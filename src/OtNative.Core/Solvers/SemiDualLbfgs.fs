@@ -1,0 +1,108 @@
+namespace OtNative.Core
+
+open System
+open System.Diagnostics
+open OtNative
+
+/// L-BFGS on the semi-dual (math.md §6, after Qiu et al.): maximise D(g) = ⟨a, f(g)⟩ + ⟨b, g⟩ with f(g) the exact
+/// f-update (one streamed softmin), whose gradient is b − Pᵀ1 (one streamed column pass). An evaluation costs two
+/// passes, like a Sinkhorn iteration; at small ε far fewer are needed, because quasi-Newton steps follow the curvature
+/// that alternating projections crawl along.
+module SemiDualLbfgs =
+    /// Pairs (s, y) kept: enough to capture the stiff directions of small-ε problems, small next to m.
+    let private memory = 10
+    /// Armijo's sufficient-decrease constant and the most halvings one line search may take.
+    let private armijo = 1e-4
+    let private maxHalvings = 40
+
+    let private dot (u: float[]) (v: float[]) =
+        let mutable s = 0.0
+        for i in 0 .. u.Length - 1 do s <- s + u.[i] * v.[i]
+        s
+
+    /// Runs to the options' tolerance on the column error ‖Pᵀ1 − b‖₁ (the row marginal is exact after f(g)),
+    /// counting evaluations as iterations, from g0. Returns the solve's result at ε.
+    let iterate (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) (g0: float[]) =
+        let p = operator.Problem
+        let sw = Stopwatch.StartNew()
+        let n, m = p.N, p.M
+        let ones = Matrix.Column(Array.create n 1.0)
+        let f = Array.zeroCreate n
+        // φ(g) = −D(g) and ∇φ = Pᵀ1 − b, with the f it implies and the column error.
+        let evaluate (g: float[]) =
+            operator.Softmin(Rows, eps, g, f, options.Cancellation)
+            let s = (operator.Apply(Cols, eps, f, g, ones, false)).Data
+            let value = -(dot p.A f + dot p.B g)
+            let gradient = Array.init m (fun j -> s.[j] - p.B.[j])
+            let err = Array.sumBy abs gradient
+            value, gradient, err
+        // The Hessian of φ is about diag(b)/ε: its inverse scales the first steps into potential units.
+        let diagonal = p.B |> Array.map (fun bj -> eps / bj)
+        let g = Array.copy g0
+        let mutable value, gradient, err = evaluate g
+        let history = Collections.Generic.List<float[] * float[] * float>()
+        let mutable evaluations = 1
+        let mutable converged = err < options.Tolerance
+        let mutable stalled = false
+        while not converged && not stalled && evaluations < options.MaxIterations do
+            options.Cancellation.ThrowIfCancellationRequested()
+            // Two-loop recursion with the diagonal scaled by the latest curvature pair.
+            let q = Array.copy gradient
+            let alphas = Array.zeroCreate history.Count
+            for k in history.Count - 1 .. -1 .. 0 do
+                let s, y, rho = history.[k]
+                alphas.[k] <- rho * dot s q
+                for j in 0 .. m - 1 do q.[j] <- q.[j] - alphas.[k] * y.[j]
+            let gamma =
+                if history.Count = 0 then 1.0
+                else
+                    let s, y, _ = history.[history.Count - 1]
+                    dot s y / Array.fold2 (fun acc yj dj -> acc + yj * yj * dj) 0.0 y diagonal
+            let r = Array.init m (fun j -> gamma * diagonal.[j] * q.[j])
+            for k in 0 .. history.Count - 1 do
+                let s, y, rho = history.[k]
+                let beta = rho * dot y r
+                for j in 0 .. m - 1 do r.[j] <- r.[j] + s.[j] * (alphas.[k] - beta)
+            let direction = Array.map (fun v -> -v) r
+            let slope = dot gradient direction
+            // A direction that does not descend (rounding in the pairs) restarts from the scaled gradient.
+            let direction, slope =
+                if slope < 0.0 then direction, slope
+                else
+                    history.Clear()
+                    let d = Array.init m (fun j -> -diagonal.[j] * gradient.[j])
+                    d, dot gradient d
+            let mutable step = 1.0
+            let mutable halvings = 0
+            let mutable accepted = false
+            let trial = Array.zeroCreate m
+            while not accepted && halvings <= maxHalvings do
+                for j in 0 .. m - 1 do trial.[j] <- g.[j] + step * direction.[j]
+                let v, grad, e = evaluate trial
+                evaluations <- evaluations + 1
+                if Double.IsFinite v && v <= value + armijo * step * slope then
+                    let s = Array.init m (fun j -> trial.[j] - g.[j])
+                    let y = Array.init m (fun j -> grad.[j] - gradient.[j])
+                    let sy = dot s y
+                    if sy > 1e-300 then
+                        history.Add((s, y, 1.0 / sy))
+                        if history.Count > memory then history.RemoveAt 0
+                    Array.blit trial 0 g 0 m
+                    value <- v
+                    gradient <- grad
+                    err <- e
+                    accepted <- true
+                else
+                    step <- 0.5 * step
+                    halvings <- halvings + 1
+            // No decrease along a descent direction: the objective is flat to rounding, nothing more to gain.
+            if not accepted then stalled <- true
+            converged <- err < options.Tolerance
+            match options.Progress with
+            | Some report when evaluations % options.ProgressInterval = 0 ->
+                report { Iteration = evaluations; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
+            | _ -> ()
+        // f belongs to the last evaluation, which may be a rejected trial: recompute it for the accepted g.
+        let finalValue, _, finalErr = evaluate g
+        { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations + 1
+          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Elapsed = sw.Elapsed }
