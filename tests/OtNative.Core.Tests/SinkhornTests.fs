@@ -137,31 +137,30 @@ let ``the divergence's self-terms converge in a small fraction of the alternatin
     Assert.True(abs (symmetric.Value - plain.Value) <= 1e-8 * abs plain.Value)
     Assert.Throws<ArgumentException>(fun () -> Sinkhorn.solveSymmetric cpu (OtProblem.create x (Matrix(2, 1, [| 0.0; 1.0 |])) None None) opts |> ignore) |> ignore
 
-/// ε-annealing changes the iterations, never the answer.
+/// A variant of the solve (initialiser, annealing, L-BFGS) changes the iterations, never the answer: the same value
+/// and plan as plain Sinkhorn updates at tolerance 1e-10. Both must converge for the comparison: draws whose
+/// convergence is sublinear (tens of thousands of iterations) may finish on either side of the cap.
+let private sameAnswerAsPlain (spec: ProblemSpec) (variant: SinkhornOptions -> SinkhornOptions) =
+    let p = spec.Problem
+    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
+    let plain = Sinkhorn.solve cpu p opts
+    let other = Sinkhorn.solve cpu p (variant opts)
+    FsCheck.FSharp.Prop.filter (plain.Converged && other.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
+    Assert.True(abs (other.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec other.Value plain.Value)
+    Assert.True(relativeError (other.Materialise()).Data (plain.Materialise()).Data < 1e-7))))
+
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
 let ``the annealed solve returns the plain solve's value and plan`` (spec: ProblemSpec) =
-    let p = spec.Problem
-    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
-    let plain = Sinkhorn.solve cpu p opts
-    let annealed = Sinkhorn.solve cpu p { opts with Anneal = true }
-    // Both must converge for the comparison: draws whose convergence is sublinear (tens of thousands of
-    // iterations) may finish on either side of the cap.
-    FsCheck.FSharp.Prop.filter (plain.Converged && annealed.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
-    Assert.True(abs (annealed.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec annealed.Value plain.Value)
-    Assert.True(relativeError (annealed.Materialise()).Data (plain.Materialise()).Data < 1e-7))))
+    sameAnswerAsPlain spec (fun o -> { o with Anneal = true })
 
-/// The Gaussian initialiser changes the iterations, never the answer (with and without annealing).
 [<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
 let ``the Gaussian initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
-    let p = spec.Problem
-    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
-    let plain = Sinkhorn.solve cpu p opts
-    let started = Sinkhorn.solve cpu p { opts with Initializer = Gaussian }
-    // Both must converge for the comparison: draws whose convergence is sublinear (tens of thousands of
-    // iterations) may finish on either side of the cap.
-    FsCheck.FSharp.Prop.filter (plain.Converged && started.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
-    Assert.True(abs (started.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec started.Value plain.Value)
-    Assert.True(relativeError (started.Materialise()).Data (plain.Materialise()).Data < 1e-7))))
+    sameAnswerAsPlain spec (fun o -> { o with Initializer = Gaussian })
+
+/// L-BFGS on the semi-dual returns the same value and plan as Sinkhorn updates, on any problem.
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
+let ``L-BFGS on the semi-dual returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
+    sameAnswerAsPlain spec (fun o -> { o with Solver = Lbfgs })
 
 [<Fact>]
 let ``the Gaussian initialiser's potential is the Monge map's for Gaussian-shaped clouds`` () =
@@ -174,17 +173,6 @@ let ``the Gaussian initialiser's potential is the Monge map's for Gaussian-shape
         let slope = (f.[i] - f.[0]) / (x.[i, 0] - x.[0, 0])
         let expected = -(x.[i, 0] + x.[0, 0]) - 2.0
         Assert.True(abs (slope - expected) < 1e-9, sprintf "slope %g, expected %g" slope expected)
-
-/// L-BFGS on the semi-dual returns the same value and plan as Sinkhorn updates, on any problem.
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
-let ``L-BFGS on the semi-dual returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
-    let p = spec.Problem
-    let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
-    let plain = Sinkhorn.solve cpu p opts
-    let lbfgs = Sinkhorn.solve cpu p { opts with Solver = Lbfgs }
-    FsCheck.FSharp.Prop.filter (plain.Converged && lbfgs.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
-    Assert.True(abs (lbfgs.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec lbfgs.Value plain.Value)
-    Assert.True(relativeError (lbfgs.Materialise()).Data (plain.Materialise()).Data < 1e-7))))
 
 [<Fact>]
 let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` () =
