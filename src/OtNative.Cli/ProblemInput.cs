@@ -17,8 +17,8 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             MaxIterations = s.MaxIter,
             Backend = Backends.Parse(s.Backend),
             Anneal = s.Anneal,
-            Solver = s.Solver == "lbfgs" ? SinkhornSolver.Lbfgs : SinkhornSolver.Sinkhorn,
-            Initializer = s.Init == "gaussian" ? SinkhornInitializer.Gaussian : SinkhornInitializer.None,
+            Solver = s.Solver switch { "lbfgs" => SinkhornSolver.Lbfgs, "auto" => SinkhornSolver.Auto, _ => SinkhornSolver.Sinkhorn },
+            Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
             Progress = progress,
         };
         return new ProblemInput(

@@ -45,12 +45,12 @@ public class ProblemSettings : CommandSettings
     public int MaxIter { get; init; } = 10_000;
 
     [CommandOption("--init <NAME>")]
-    [Description("Where the solve starts: none (f = 0, default) or gaussian (the Monge map between the clouds' Gaussian fits).")]
+    [Description("Where the solve starts: none (f = 0, default), gaussian (the Monge map between the clouds' Gaussian fits) or auto.")]
     [DefaultValue("none")]
     public string Init { get; init; } = "none";
 
     [CommandOption("--solver <NAME>")]
-    [Description("sinkhorn (alternating updates, default) or lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε).")]
+    [Description("sinkhorn (alternating updates, default), lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε) or auto (L-BFGS from the automatic initialiser).")]
     [DefaultValue("sinkhorn")]
     public string Solver { get; init; } = "sinkhorn";
 
@@ -75,8 +75,8 @@ public class ProblemSettings : CommandSettings
         if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");
         if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
-        if (Init is not ("none" or "gaussian")) return Spectre.Console.ValidationResult.Error($"--init must be none or gaussian, got '{Init}'.");
-        if (Solver is not ("sinkhorn" or "lbfgs")) return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn or lbfgs, got '{Solver}'.");
+        if (Init is not ("none" or "gaussian" or "auto")) return Spectre.Console.ValidationResult.Error($"--init must be none, gaussian or auto, got '{Init}'.");
+        if (Solver is not ("sinkhorn" or "lbfgs" or "auto")) return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn, lbfgs or auto, got '{Solver}'.");
         return Spectre.Console.ValidationResult.Success();
     }
 }

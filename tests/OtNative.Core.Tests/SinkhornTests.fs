@@ -185,3 +185,7 @@ let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` (
     let l1 (u: float[]) (v: float[]) = Array.fold2 (fun acc x y -> acc + abs (x - y)) 0.0 u v
     Assert.Equal(l1 r p.A + l1 s p.B, plan.MarginalError, 14)
     Assert.True(plan.MarginalError < 1e-10)
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+let ``the automatic solver returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
+    sameAnswerAsPlain spec (fun o -> { o with Solver = AutoSolver; Initializer = AutoInitializer })

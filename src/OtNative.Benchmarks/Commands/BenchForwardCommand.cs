@@ -63,6 +63,7 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
         ("gaussian+anneal", o => o with { Initializer = SinkhornInitializer.Gaussian, Anneal = true }),
         ("lbfgs", o => o with { Solver = SinkhornSolver.Lbfgs }),
         ("gaussian+lbfgs", o => o with { Initializer = SinkhornInitializer.Gaussian, Solver = SinkhornSolver.Lbfgs }),
+        ("auto", o => o with { Solver = SinkhornSolver.Auto }),
     ];
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)

@@ -28,6 +28,13 @@ module Initializers =
             for k in 0 .. d - 1 do s <- s + vectors.[i, k] * scaled.[k] * vectors.[j, k]
             s))
 
+    /// The initialiser `AutoInitializer` stands for on this problem: Gaussian for point clouds, none for a cost matrix.
+    let resolve (initializer: Initializer) (problem: OtProblem) =
+        match initializer, problem.Geometry with
+        | AutoInitializer, PointClouds _ -> Gaussian
+        | AutoInitializer, CostMatrix _ -> ZeroPotentials
+        | chosen, _ -> chosen
+
     /// Thornton & Cuturi's Gaussian initialiser: the potential of the Monge map between the clouds' weighted Gaussian
     /// fits, T(x) = μ_b + A(x − μ_a) with A = Σa^{-1/2}(Σa^{1/2} Σb Σa^{1/2})^{1/2} Σa^{-1/2}; for c = ‖x − y‖² it is
     /// f(x) = ‖x‖² − (x − μ_a)ᵀA(x − μ_a) − 2xᵀμ_b (up to a constant). Point clouds only. A source cloud whose

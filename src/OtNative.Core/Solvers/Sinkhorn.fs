@@ -51,9 +51,9 @@ module Sinkhorn =
             operator.Softmin(Rows, eps, g0, f, options.Cancellation)
             checkFinite "f" f 0 nan
         | None, None ->
-            match options.Initializer with
+            match Initializers.resolve options.Initializer p with
             | Gaussian -> Array.blit (Initializers.gaussian operator.Backend.LinearAlgebra p) 0 f 0 p.N
-            | ZeroPotentials -> ()
+            | _ -> ()
         let mutable err = infinity
         let mutable iter = 0
         let mutable converged = false
@@ -114,18 +114,19 @@ module Sinkhorn =
             operator.Softmin(Cols, eps, f, g, options.Cancellation)
             checkFinite "g" g 0 nan
             g
+        let initializer = if options.Solver = AutoSolver && options.Initializer = ZeroPotentials then AutoInitializer else options.Initializer
         let g0 =
-            match options.InitialG, options.InitialF, options.Initializer with
+            match options.InitialG, options.InitialF, Initializers.resolve initializer p with
             | Some g, _, _ -> Array.copy g
             | None, Some f, _ -> fromF f
             | None, None, Gaussian -> fromF (Initializers.gaussian operator.Backend.LinearAlgebra p)
-            | None, None, ZeroPotentials -> Array.zeroCreate p.M
+            | None, None, _ -> Array.zeroCreate p.M
         SemiDualLbfgs.iterate operator options eps g0
 
     /// The plain, annealed or L-BFGS iterations, as the options ask.
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
         match options.Solver with
-        | Lbfgs -> semiDual operator options
+        | Lbfgs | AutoSolver -> semiDual operator options
         | SinkhornUpdates -> if options.Anneal then annealed operator options else iterate operator options
 
     /// Self-transport (y = x, b = a): the optimal plan is symmetric with g = f, and the averaged fixed-point update

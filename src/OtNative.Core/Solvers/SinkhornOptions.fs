@@ -17,6 +17,8 @@ type Initializer =
     | ZeroPotentials
     /// The potential of the Monge map between the clouds' Gaussian fits (point clouds only).
     | Gaussian
+    /// Gaussian for point clouds (f = 0 where the source covariance is singular), zero for a cost matrix.
+    | AutoInitializer
 
 /// The iteration that reaches the tolerance.
 type ForwardSolver =
@@ -24,6 +26,9 @@ type ForwardSolver =
     | SinkhornUpdates
     /// L-BFGS on the semi-dual (math.md §6): two passes an evaluation, far fewer evaluations at small ε.
     | Lbfgs
+    /// L-BFGS, started by the automatic initialiser unless a start is given: the fastest to tolerance on every data set
+    /// and ε of `otnative bench forward` (docs/forward.md).
+    | AutoSolver
 
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
