@@ -44,6 +44,9 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan, measured on it (the column term is zero to rounding after the final g-update).</summary>
     public double MarginalError => _result.MarginalError;
 
+    /// <summary>Streamed passes over the n×m pairs the solve used, the cost unit every solver and initialiser shares.</summary>
+    public int Passes => _result.Passes;
+
     /// <summary>Whether the tolerance was reached.</summary>
     public bool Converged => _result.Converged;
 

@@ -66,3 +66,13 @@ let ``the unregularised Hessian says it inverted every eigenvalue`` () =
     let noReg = Hessian.compute plan { HessianOptions.Default with Method = NoRegularisation }
     Assert.Equal(FullEigen, noReg.Factorisation)
     Assert.Equal(TruncatedEigen, (Hessian.compute plan HessianOptions.Default).Factorisation)
+
+[<Fact>]
+let ``a solve counts its streamed passes: two an iteration and two to measure the returned plan`` () =
+    let p = clouds 7 12 10 2
+    use plain = Sinkhorn.solve cpu p (tight (RelativeToMeanCost 0.1))
+    Assert.Equal(2 * plain.Iterations + 2, plain.Solution.Passes)
+    use fromG = Sinkhorn.solve cpu p { tight (RelativeToMeanCost 0.1) with InitialG = Some plain.G }
+    Assert.Equal(2 * fromG.Iterations + 3, fromG.Solution.Passes)
+    use symmetric = Sinkhorn.solveSymmetric cpu (OtProblem.create p.X p.X None None) (tight (RelativeToMeanCost 0.1))
+    Assert.Equal(symmetric.Iterations + 2, symmetric.Solution.Passes)

@@ -105,4 +105,4 @@ module SemiDualLbfgs =
         // f belongs to the last evaluation, which may be a rejected trial: recompute it for the accepted g.
         let finalValue, _, finalErr = evaluate g
         { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations + 1
-          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Elapsed = sw.Elapsed }
+          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * (evaluations + 1); Elapsed = sw.Elapsed }

@@ -77,8 +77,9 @@ module Sinkhorn =
             for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
             for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
             s
+        let startPass = if options.InitialF.IsNone && options.InitialG.IsSome then 1 else 0
         { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = 2 * iter + startPass; Elapsed = sw.Elapsed }
 
     /// ε-annealing: stages at ε_t = max(ε, ε₀ qᵗ) with ε₀ the largest cost (the plan is then nearly a ⊗ b) and
     /// q = 1/2, each solved loosely (marginal error 10⁻², at most `annealStageIterations`) and warm-started from the
@@ -93,6 +94,7 @@ module Sinkhorn =
         let mutable stageEps = max eps (OtProblem.costBound p)
         let mutable warm = options.InitialF
         let mutable spent = 0
+        let mutable spentPasses = 0
         while stageEps > eps do
             let stage =
                 iterate operator
@@ -100,9 +102,10 @@ module Sinkhorn =
                                    InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG); RequireConvergence = false }
             warm <- Some stage.F
             spent <- spent + stage.Iterations
+            spentPasses <- spentPasses + stage.Passes
             stageEps <- max eps (0.5 * stageEps)
         let final = iterate operator { options with Epsilon = Absolute eps; InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG) }
-        { final with Iterations = final.Iterations + spent; Elapsed = sw.Elapsed }
+        { final with Iterations = final.Iterations + spent; Passes = final.Passes + spentPasses; Elapsed = sw.Elapsed }
 
     /// L-BFGS on the semi-dual from g: the given g, or the g-update of the given (or initialised) f, or zero.
     let private semiDual (operator: ITransportOperator) (options: SinkhornOptions) =
@@ -121,7 +124,9 @@ module Sinkhorn =
             | None, Some f, _ -> fromF f
             | None, None, Gaussian -> fromF (Initializers.gaussian operator.Backend.LinearAlgebra p)
             | None, None, _ -> Array.zeroCreate p.M
-        SemiDualLbfgs.iterate operator options eps g0
+        let startPasses = if options.InitialG.IsNone && (options.InitialF.IsSome || Initializers.resolve initializer p = Gaussian) then 1 else 0
+        let result = SemiDualLbfgs.iterate operator options eps g0
+        { result with Passes = result.Passes + startPasses }
 
     /// The plain, annealed or L-BFGS iterations, as the options ask.
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
@@ -165,7 +170,7 @@ module Sinkhorn =
         requireFiniteError iter err
         let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
         { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = iter; Elapsed = sw.Elapsed }
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
     /// give r, s and P y to the derivatives, so a solve that is differentiated pays nothing). The loop's error comes

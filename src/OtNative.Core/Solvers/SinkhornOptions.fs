@@ -86,4 +86,7 @@ type SinkhornResult =
       /// the final g-update, except at an ε so small that rounding dominates).
       MarginalError: float
       Converged: bool
+      /// Streamed passes over the n×m pairs the solve used (two an iteration or L-BFGS evaluation, one a symmetric
+      /// iteration, one to start from a given g, two to measure the returned plan): the cost unit every method shares.
+      Passes: int
       Elapsed: TimeSpan }

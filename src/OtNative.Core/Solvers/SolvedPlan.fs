@@ -97,9 +97,9 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
             "the streamed operations (values, gradients, Hessian-vector products) never store it"
         operator.Plan(eps, solution.F, solution.G)
 
-    /// Replaces the diagnostics once the solver has measured the returned plan itself.
+    /// Replaces the diagnostics once the solver has measured the returned plan itself (two more passes).
     member internal _.Reassess(marginalError: float, converged: bool) =
-        solution <- { solution with MarginalError = marginalError; Converged = converged }
+        solution <- { solution with MarginalError = marginalError; Converged = converged; Passes = solution.Passes + 2 }
 
     interface IDisposable with
         member _.Dispose() =
