@@ -89,6 +89,24 @@ public static class EntropicOT
         return Gradients.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken)).ToArray2D();
     }
 
+    /// <summary>
+    /// ∇²ₓ ((n·d)×(n·d)) of the debiased divergence: the cross term's Hessian minus the self-term's, whose two arguments
+    /// both move with x (its own and its mixed Hessian, docs/math.md §3), all by Algorithm 1 with the absolute threshold.
+    /// </summary>
+    /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
+    public static double[,] DivergenceHessian(double[,] x, double[,] y, SinkhornOptions? options = null, double threshold = 1e-10,
+        CancellationToken cancellationToken = default) =>
+        DivergenceHessian(x, y, null, null, options, threshold, cancellationToken);
+
+    /// <summary>∇²ₓ of the debiased divergence with weights a, b (null = uniform).</summary>
+    public static double[,] DivergenceHessian(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
+        double threshold = 1e-10, CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
+        return Core.DivergenceHessian.compute(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken), threshold).ToArray2D();
+    }
+
     /// <summary>The weighted mean cost Σ a_i b_j ‖x_i − y_j‖², the unit of a relative ε.</summary>
     public static double MeanCost(double[,] x, double[,] y, double[]? a = null, double[]? b = null) =>
         OtProblemModule.meanCost(OtProblemModule.create(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b)));

@@ -281,3 +281,20 @@ let ``an HVP on a plan that is a permutation up to rounding matches the truncate
     Assert.True(report.Converged)
     let expected = Dense.times dense (Matrix.Column a.Data)
     Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "HVP vs dense %g" (relativeError hv.Data expected.Data))
+
+[<Theory>]
+[<InlineData(1, 5, 4, 2)>]
+[<InlineData(2, 6, 7, 1)>]
+[<InlineData(3, 4, 4, 3)>]
+let ``the debiased divergence's Hessian equals finite differences of its gradient`` (seed: int, n: int, m: int, d: int) =
+    let rng = Random(seed)
+    let p = OtProblem.create (cloud rng n d) (cloud rng m d) None None
+    let opts = { tight (RelativeToMeanCost 0.3) with Tolerance = 1e-13; MaxIterations = 1_000_000 }
+    let eps = OtProblem.resolveEpsilon p opts.Epsilon
+    let fixedOpts = { opts with Epsilon = Absolute eps }
+    let h = DivergenceHessian.compute cpu p fixedOpts 1e-10
+    let gradientAt (x: Matrix) = (Gradients.divergence cpu { p with Geometry = PointClouds(x, p.Y) } fixedOpts).Data
+    let fd = jacobianByFiniteDifferences gradientAt p.X 1e-5
+    let err = relativeError h.Data fd.Data
+    Assert.True(err < 1e-5, sprintf "divergence Hessian vs finite differences: %g" err)
+    Assert.True(relativeError h.Data (h.Transpose().Data) < 1e-9)

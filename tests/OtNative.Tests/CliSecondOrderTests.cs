@@ -149,4 +149,29 @@ public class CliSecondOrderTests
         var expected = EntropicOT.DivergenceGradient(x, y, new SinkhornOptions { Epsilon = 0.2, Tolerance = 1e-12 });
         Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("g.npy")).ToMatrix(), expected) < 1e-12);
     }
+
+    [Fact]
+    public void HessianOfTheDivergenceIsTheFacadesAndTheDerivativeOfItsGradient()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(15, 4, 2);
+        var y = TestData.Cloud(16, 5, 2, 0.3);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), y);
+        Assert.Equal(0, Program.Run(["hessian", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.3", "--tol", "1e-13", "--max-iter", "200000", "--loss", "divergence", "--out", P("h.npy")]));
+        var options = new SinkhornOptions { Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };
+        var h = NpyFile.Read(P("h.npy")).ToMatrix();
+        Assert.True(TestData.MaxRelativeError(h, EntropicOT.DivergenceHessian(x, y, options)) < 1e-12);
+        const double step = 1e-5;
+        var fd = new double[8, 8];
+        for (int t = 0; t < 8; t++)
+        {
+            double[,] At(double delta) { var moved = (double[,])x.Clone(); moved[t / 2, t % 2] += delta; return EntropicOT.DivergenceGradient(moved, y, options); }
+            var plus = At(step);
+            var minus = At(-step);
+            for (int u = 0; u < 8; u++) fd[u, t] = (plus[u / 2, u % 2] - minus[u / 2, u % 2]) / (2 * step);
+        }
+        Assert.True(TestData.MaxRelativeError(h, fd) < 1e-5, $"error {TestData.MaxRelativeError(h, fd)}");
+    }
 }

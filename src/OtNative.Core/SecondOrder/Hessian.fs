@@ -64,7 +64,7 @@ type internal PseudoInverseGram =
 /// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, math.md §3).
 module Hessian =
     /// R_g (m × nd): R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k.
-    let private gBlock (pm: DensePlan) (schur: bool) =
+    let internal gBlock (pm: DensePlan) (schur: bool) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let rg = Array.zeroCreate (m * n * d)
         let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
