@@ -74,8 +74,8 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     {
         var rng = new Random(64);
         var pairs = Enumerable.Range(0, s.Problems)
-            .Select(_ => (X: Synthetic.uniformCube(rng, s.Size, s.Dim).ToArray2D(), Y: Synthetic.uniformCube(rng, s.Size, s.Dim).ToArray2D())).ToArray();
-        var directions = s.Hvp ? pairs.Select(p => Synthetic.uniformCube(rng, p.X.GetLength(0), s.Dim).ToArray2D()).ToArray() : null;
+            .Select(_ => UniformClouds.Pair(rng, s.Size, s.Dim)).ToArray();
+        var directions = s.Hvp ? pairs.Select(p => UniformClouds.Cloud(rng, p.X.GetLength(0), s.Dim)).ToArray() : null;
         var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true };
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);
         (double Value, double[,] Gradient, double[,]? Hvp) Single(int i)
@@ -105,8 +105,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"batched vs Parallel.For {outcome.SpeedupOverParallelFor:F2}×, vs the loop {outcome.Speedup:F2}×; " +
                                $"largest difference between the values {diff:E1}");
-        JsonReport.Write(s.Json, new { benchmark = "batch", result = outcome });
-        AnsiConsole.MarkupLine($"saved {Markup.Escape(s.Json)}");
+        JsonReport.Save(s.Json, new { benchmark = "batch", result = outcome });
         return outcome;
     }
 }

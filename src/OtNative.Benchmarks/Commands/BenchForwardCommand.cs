@@ -86,9 +86,8 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
             table.AddRow(r.Data, $"{r.N}", $"{r.Scale:G3}", r.Method, $"{r.Iterations}", $"{r.Passes}", $"{r.Seconds:F3}",
                 double.IsNaN(r.SpeedupOverPlain) ? "—" : $"{r.SpeedupOverPlain:F2}×", r.Converged ? "yes" : "[yellow]no[/]");
         AnsiConsole.Write(table);
-        JsonReport.Write(settings.Json, new { benchmark = "forward", tolerance = settings.Tolerance, rows });
         if (settings.Markdown is not null) WriteMarkdown(settings, rows);
-        AnsiConsole.MarkupLine($"saved {Markup.Escape(settings.Json)}");
+        JsonReport.Save(settings.Json, new { benchmark = "forward", tolerance = settings.Tolerance, rows });
         return 0;
     }
 
@@ -113,7 +112,8 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
     private static IEnumerable<(string Name, double[,] X, double[,] Y)> DataSets(int n)
     {
         var rng = new Random(n);
-        yield return ("uniform", Synthetic.uniformCube(rng, n, 2).ToArray2D(), Synthetic.uniformCube(rng, n, 2).ToArray2D());
+        var (ux, uy) = UniformClouds.Pair(rng, n, 2);
+        yield return ("uniform", ux, uy);
         double[,] Mixture(double[][] centres, double spread)
         {
             var z = new double[n, 2];
@@ -125,9 +125,9 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
             return z;
         }
         yield return ("mixtures", Mixture([[0, 0], [3, 1], [1, 3]], 0.4), Mixture([[1, 1], [4, 0], [0, 4], [2, 2]], 0.6));
-        var shifted = Synthetic.uniformCube(rng, n, 2).ToArray2D();
+        var shifted = UniformClouds.Cloud(rng, n, 2);
         for (int i = 0; i < n; i++) shifted[i, 0] += 1.5;
-        yield return ("shifted", Synthetic.uniformCube(rng, n, 2).ToArray2D(), shifted);
+        yield return ("shifted", UniformClouds.Cloud(rng, n, 2), shifted);
     }
 
     private static Row Solve(string data, int n, double scale, string method, double[,] x, double[,] y, SinkhornOptions options, CancellationToken cancellation)

@@ -63,16 +63,14 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         var t2 = new Table().Title("Dense Hessian on the GPU (Schur fast path, cuBLAS/cuSOLVER, d = 2)").AddColumns("n = m", "seconds", "factorisation", "marginal error");
         foreach (var r in dense) t2.AddRow($"{r.N}", $"{r.Seconds:F2}", r.Factorisation, $"{r.MarginalError:E2}");
         AnsiConsole.Write(t2);
-        JsonReport.Write(settings.Json, new { benchmark = "gpu", device = backend.Description, baseline = torchReason, stream, dense });
-        AnsiConsole.MarkupLine($"saved {Markup.Escape(settings.Json)}");
+        JsonReport.Save(settings.Json, new { benchmark = "gpu", device = backend.Description, baseline = torchReason, stream, dense });
         return 0;
     }
 
     private static StreamRow Streamed(IBackend backend, int n, PythonBaseline? torch, string torchReason)
     {
         var rng = new Random(n);
-        var x = Synthetic.uniformCube(rng, n, 3).ToArray2D();
-        var y = Synthetic.uniformCube(rng, n, 3).ToArray2D();
+        var (x, y) = UniformClouds.Pair(rng, n, 3);
         var problem = OtProblemModule.create(Matrix.OfArray2D(x), Matrix.OfArray2D(y), null, null);
         var eps = 0.05 * OtProblemModule.meanCost(problem);
         using var transport = backend.Prepare(problem);

@@ -79,16 +79,11 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
                 t.AddRow($"{r.N}", $"{r.HvpSeconds:F2}", $"{r.CgIterations}", $"{r.CgResidual:E1}", $"{r.AllocatedMiB:F1}", $"{r.DensePlanMiB:F0}", $"{r.SinkhornSeconds:F1} ({r.SinkhornIterations})");
             AnsiConsole.Write(t);
         }
-        JsonReport.Write(settings.Json, new { benchmark = "hessian", linearAlgebra = ((IBackend)CpuBackend.Instance).LinearAlgebra.Name, baseline = numpyReason, dense, hvp });
-        AnsiConsole.MarkupLine($"saved {Markup.Escape(settings.Json)}");
+        JsonReport.Save(settings.Json, new { benchmark = "hessian", linearAlgebra = ((IBackend)CpuBackend.Instance).LinearAlgebra.Name, baseline = numpyReason, dense, hvp });
         return 0;
     }
 
-    private static (double[,] X, double[,] Y) Clouds(int n)
-    {
-        var rng = new Random(n);
-        return (Synthetic.uniformCube(rng, n, 2).ToArray2D(), Synthetic.uniformCube(rng, n, 2).ToArray2D());
-    }
+    private static (double[,] X, double[,] Y) Clouds(int n) => UniformClouds.Pair(new Random(n), n, 2);
 
     /// <summary>Compiles every code path once so that the first timed size does not pay the JIT.</summary>
     private static void WarmUp()
@@ -133,7 +128,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
         var (x, y) = Clouds(n);
         using var res = ProgressDisplay.Run($"Sinkhorn n={n}", new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, MaxIterations = 100_000 }, o => EntropicOT.Solve(x, y, o));
         var rng = new Random(7);
-        var direction = Synthetic.uniformCube(rng, n, 2).ToArray2D();
+        var direction = UniformClouds.Cloud(rng, n, 2);
         var op = res.HessianOperator();
         var allocated = GC.GetTotalAllocatedBytes(true);
         var sw = Stopwatch.StartNew();

@@ -54,8 +54,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         foreach (var n in sizes)
         {
             var rng = new Random(n);
-            var x = Synthetic.uniformCube(rng, n, 2).ToArray2D();
-            var y = Synthetic.uniformCube(rng, n, 2).ToArray2D();
+            var (x, y) = UniformClouds.Pair(rng, n, 2);
             var timed = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations };
             ProgressDisplay.Run($"OtNative n={n}", () => "warm-up", () => { using var _ = EntropicOT.Solve(x, y, timed with { MaxIterations = 2 }); return 0; });
             using var result = ProgressDisplay.Run($"OtNative n={n}", timed, o => EntropicOT.Solve(x, y, o));
@@ -76,8 +75,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             table.AddRow($"{r.N}", $"{r.MsPerIteration:F2}", $"{r.PairsPerSecond:E2}",
                 r.PotMsPerIteration is { } p ? $"{p:F1}" : "—", r.SpeedupVsPot is { } s ? $"{s:F1}×" : "—");
         AnsiConsole.Write(table);
-        JsonReport.Write(settings.Json, new { benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, rows });
-        AnsiConsole.MarkupLine($"saved {Markup.Escape(settings.Json)}");
+        JsonReport.Save(settings.Json, new { benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, rows });
         return 0;
     }
 }
