@@ -23,8 +23,10 @@ type ITransportOperator =
     /// The backend that prepared it, whose linear algebra the dense derivatives use.
     abstract Backend: IBackend
     /// One Sinkhorn half-step. `Rows`: result_i = −ε LSE_j(log b_j + (other_j − C_ij)/ε)
-    /// (the f-update from g); `Cols`: result_j = −ε LSE_i(log a_i + (other_i − C_ij)/ε). A half-step of a large
-    /// problem checks `cancellation` as it goes (between blocks of rows), so a cancelled solve stops promptly.
+    /// (the f-update from g); `Cols`: result_j = −ε LSE_i(log a_i + (other_i − C_ij)/ε). result's incoming values,
+    /// where finite, are a guess of the answer (the previous potential, in a Sinkhorn loop) that a backend may use
+    /// to do less work; they never change the answer beyond rounding. A half-step of a large problem checks
+    /// `cancellation` as it goes (between blocks of rows), so a cancelled solve stops promptly.
     abstract Softmin: side: Side * eps: float * other: float[] * result: float[] * cancellation: Threading.CancellationToken -> unit
     /// Transport application. `Rows`: out (n×k) = (P ∘ W) V for V (m×k);
     /// `Cols`: out (m×k) = (P ∘ W)ᵀ V for V (n×k); W = C when `costWeighted`, else all ones.

@@ -1,18 +1,24 @@
 /// The CPU reference primitives: SIMD (System.Numerics.Vector) over the target index, parallel
-/// over the source index, costs recomputed on the fly, log-sum-exp streamed tile by tile.
+/// over the source index, costs recomputed on the fly, log-sum-exp streamed.
 module internal OtNative.Core.CpuKernels
 
 open System
 open System.Numerics
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System.Threading.Tasks
 
 let lanes = Vector<float>.Count
+
+/// The lanes at a[j …], unchecked: every index below stays inside the padded layouts by construction (the
+/// entry points check the arrays a caller passes), and the JIT, unable to prove it, would test each load twice.
+let inline private load (a: float[]) (j: int) = Vector.LoadUnsafe(&MemoryMarshal.GetArrayDataReference a, unativeint j)
 
 /// Rounds up to whole SIMD vectors: padded columns carry a −∞ log-weight, so they add exp(−∞) = 0
 /// to every reduction and no loop needs a scalar tail.
 let padded n = (n + lanes - 1) / lanes * lanes
 
-/// Columns per streamed log-sum-exp tile: 16 KiB of exponents stay in L1.
+/// Columns per streamed log-sum-exp tile of the exact (two-pass) path: 16 KiB of exponents stay in L1.
 let private tileWidth = 2048
 
 /// Rows one parallel task takes: enough that the per-task scratch and hand-off are amortised over
@@ -53,22 +59,79 @@ let layoutOfCost (cost: Matrix) =
     { Rows = cost.Rows; Cols = cost.Cols; ColsPadded = cp; Dim = 0
       RowPoints = null; ColCoords = null; CostRows = rows }
 
-/// Per-row scratch: the row's coordinates broadcast to vectors.
-let private broadcastRow (l: CostLayout) (i: int) (xb: Vector<float>[]) =
-    if not (isNull l.RowPoints) then
-        for k in 0 .. l.Dim - 1 do
-            xb.[k] <- Vector<float>(l.RowPoints.[i * l.Dim + k])
+// Row i's costs C_ij, the lanes at padded column j. One read-only struct per layout kind: the JIT specialises
+// every generic loop below for each and inlines `At`, so the cost of a 2-D point pair is two subtractions and
+// two FMAs in registers, with no per-coordinate loop, array of broadcasts or branch in the hot loop.
+type IRowCost =
+    abstract At: j: int -> Vector<float>
 
-/// C_ij for the lanes starting at padded column j.
-let inline private costAt (l: CostLayout) (xb: Vector<float>[]) (i: int) (j: int) =
-    if isNull l.CostRows then
-        let mutable acc = Vector<float>.Zero
-        for k in 0 .. l.Dim - 1 do
-            let t = Vector<float>(l.ColCoords, k * l.ColsPadded + j) - xb.[k]
-            acc <- acc + t * t
-        acc
+[<Struct; IsReadOnly>]
+type private MatrixRow(rows: float[], offset: int) =
+    interface IRowCost with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j = load rows (offset + j)
+
+[<Struct; IsReadOnly>]
+type private PointRow1(c: float[], x0: Vector<float>) =
+    interface IRowCost with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j =
+            let t0 = load c j - x0
+            t0 * t0
+
+[<Struct; IsReadOnly>]
+type private PointRow2(c: float[], cp: int, x0: Vector<float>, x1: Vector<float>) =
+    interface IRowCost with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j =
+            let t0 = load c j - x0
+            let t1 = load c (cp + j) - x1
+            Vector.FusedMultiplyAdd(t1, t1, t0 * t0)
+
+[<Struct; IsReadOnly>]
+type private PointRow3(c: float[], cp: int, x0: Vector<float>, x1: Vector<float>, x2: Vector<float>) =
+    interface IRowCost with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j =
+            let t0 = load c j - x0
+            let t1 = load c (cp + j) - x1
+            let t2 = load c (2 * cp + j) - x2
+            Vector.FusedMultiplyAdd(t2, t2, Vector.FusedMultiplyAdd(t1, t1, t0 * t0))
+
+[<Struct; IsReadOnly>]
+type private PointRowAny(c: float[], cp: int, pts: float[], offset: int, d: int) =
+    interface IRowCost with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j =
+            let mutable acc = Vector<float>.Zero
+            for k in 0 .. d - 1 do
+                let t = load c (k * cp + j) - Vector<float>(pts.[offset + k])
+                acc <- Vector.FusedMultiplyAdd(t, t, acc)
+            acc
+
+/// What a kernel does with one row, for every cost kind: `Row` is called with row i's cost.
+type IRowKernel =
+    abstract Row<'C when 'C :> IRowCost and 'C: struct> : i: int * cost: 'C -> unit
+
+/// Runs `kernel` on rows lo … hi−1 with the cost struct of l's kind (chosen once per block of rows).
+let private eachRow<'K when 'K :> IRowKernel and 'K: struct> (l: CostLayout) (kernel: 'K) lo hi =
+    let cp = l.ColsPadded
+    if not (isNull l.CostRows) then
+        for i in lo .. hi - 1 do kernel.Row(i, MatrixRow(l.CostRows, i * cp))
     else
-        Vector<float>(l.CostRows, i * l.ColsPadded + j)
+        let c, x = l.ColCoords, l.RowPoints
+        match l.Dim with
+        | 1 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow1(c, Vector<float>(x.[i])))
+        | 2 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow2(c, cp, Vector<float>(x.[2 * i]), Vector<float>(x.[2 * i + 1])))
+        | 3 ->
+            for i in lo .. hi - 1 do
+                kernel.Row(i, PointRow3(c, cp, Vector<float>(x.[3 * i]), Vector<float>(x.[3 * i + 1]), Vector<float>(x.[3 * i + 2])))
+        | d -> for i in lo .. hi - 1 do kernel.Row(i, PointRowAny(c, cp, x, i * d, d))
+
+/// The unchecked loads rely on this: an array the loops stream over has the padded length they assume.
+let private requireLength (name: string) (expected: int) (a: float[]) =
+    if a.Length <> expected then
+        invalidArg name (sprintf "%s has %d entries where the padded layout needs %d." name a.Length expected)
 
 /// colTerm_j = other_j/ε + logW_j over padded columns (−∞ on the padding), written into `t`.
 let columnTermInto (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) (t: float[]) =
@@ -83,18 +146,16 @@ let columnTerm (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) =
     columnTermInto l eps other logW t
     t
 
-/// What one thread needs to stream a range of rows: the row's coordinates broadcast to vectors and
-/// one tile of exponents, sized to the problem (a 64-column problem needs 512 bytes, not a whole tile).
-type RowScratch =
-    { Broadcast: Vector<float>[]
-      Tile: float[] }
+/// The exact path's tile of exponents, per thread, sized to the problem (a 64-column problem needs
+/// 512 bytes, not a whole tile).
+type RowScratch = { Tile: float[] }
 
-let newScratch (l: CostLayout) =
-    { Broadcast = Array.zeroCreate (max 1 l.Dim); Tile = Array.zeroCreate (min tileWidth l.ColsPadded) }
+let newScratch (l: CostLayout) = { Tile = Array.zeroCreate (min tileWidth l.ColsPadded) }
 
 /// Whether a pass over l is worth spreading over threads.
 let private worthThreads (l: CostLayout) = int64 l.Rows * int64 l.ColsPadded >= int64 parallelThreshold
 
+/// Runs body on blocks of rows, spread over threads when the pass is large, each thread with its own scratch.
 let private forRows (l: CostLayout) (scratch: RowScratch) (cancellation: Threading.CancellationToken) (body: int -> int -> RowScratch -> unit) =
     if not (worthThreads l) then body 0 l.Rows scratch
     else
@@ -107,95 +168,130 @@ let private forRows (l: CostLayout) (scratch: RowScratch) (cancellation: Threadi
                      Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
         |> ignore
 
-/// result_i = −ε LSE_j(colTerm_j − C_ij/ε) for rows lo … hi−1, streamed over tiles with a running max
-/// and a rescaled sum.
-let private softminRows (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) lo hi (scratch: RowScratch) =
-    let invEps = Vector<float>(1.0 / eps)
-    let xb, z = scratch.Broadcast, scratch.Tile
-    let width = z.Length
-    for i in lo .. hi - 1 do
-        broadcastRow l i xb
-        let mutable runMax = Double.NegativeInfinity
-        let mutable runSum = 0.0
-        let mutable t0 = 0
-        while t0 < l.ColsPadded do
-            let t1 = min l.ColsPadded (t0 + width)
-            let mutable vmax = Vector<float>(Double.NegativeInfinity)
-            let mutable j = t0
-            while j < t1 do
-                let zj = Vector<float>(colTerm, j) - costAt l xb i j * invEps
-                zj.CopyTo(z, j - t0)
-                vmax <- Vector.Max(vmax, zj)
-                j <- j + lanes
-            let mutable tmax = Double.NegativeInfinity
-            for q in 0 .. lanes - 1 do tmax <- max tmax vmax.[q]
-            if tmax > Double.NegativeInfinity then
-                let shift = Vector<float>(tmax)
-                let mutable vs = Vector<float>.Zero
-                let mutable vs2 = Vector<float>.Zero
-                let mutable q = 0
-                // Two independent exponentials per step: their long FMA chains overlap.
-                while q + 2 * lanes <= t1 - t0 do
-                    vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
-                    vs2 <- vs2 + SimdMath.exp(Vector<float>(z, q + lanes) - shift)
-                    q <- q + 2 * lanes
-                if q < t1 - t0 then vs <- vs + SimdMath.exp(Vector<float>(z, q) - shift)
-                let s = Vector.Sum(vs + vs2)
-                if tmax > runMax then
-                    runSum <- runSum * exp (runMax - tmax) + s
-                    runMax <- tmax
-                else
-                    runSum <- runSum + s * exp (tmax - runMax)
-            t0 <- t1
-        result.[i] <- -eps * (runMax + log runSum)
+/// Σ_j exp(colTerm_j − C_ij/ε − shift) over the padded columns, in one pass.
+let inline private shiftedSum<'C when 'C :> IRowCost and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: Vector<float>) (shift: float) =
+    let s = Vector<float>(shift)
+    let cols = colTerm.Length
+    let mutable v = Vector<float>.Zero
+    let mutable j = 0
+    while j < cols do
+        v <- v + SimdMath.exp (Vector.FusedMultiplyAdd(cost.At j, negInvEps, load colTerm j - s))
+        j <- j + lanes
+    Vector.Sum v
 
-/// result_i = −ε LSE_j(colTerm_j − C_ij/ε). A pass too small to parallelise runs on the caller's
-/// scratch and allocates nothing.
+/// LSE_j(colTerm_j − C_ij/ε) exactly: each tile's exponents stored with their max, then summed against it.
+let private exactLse<'C when 'C :> IRowCost and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: Vector<float>) (z: float[]) =
+    let cols = colTerm.Length
+    let mutable runMax = Double.NegativeInfinity
+    let mutable runSum = 0.0
+    let mutable t0 = 0
+    while t0 < cols do
+        let t1 = min cols (t0 + z.Length)
+        let mutable vmax = Vector<float>(Double.NegativeInfinity)
+        let mutable j = t0
+        while j < t1 do
+            let zj = Vector.FusedMultiplyAdd(cost.At j, negInvEps, load colTerm j)
+            zj.CopyTo(z, j - t0)
+            vmax <- Vector.MaxNative(vmax, zj)
+            j <- j + lanes
+        let mutable tmax = Double.NegativeInfinity
+        for q in 0 .. lanes - 1 do tmax <- max tmax vmax.[q]
+        if tmax > Double.NegativeInfinity then
+            let shift = Vector<float>(tmax)
+            let mutable vs = Vector<float>.Zero
+            let mutable vs2 = Vector<float>.Zero
+            let mutable q = 0
+            while q + 2 * lanes <= t1 - t0 do
+                vs <- vs + SimdMath.exp(load z q - shift)
+                vs2 <- vs2 + SimdMath.exp(load z (q + lanes) - shift)
+                q <- q + 2 * lanes
+            if q < t1 - t0 then vs <- vs + SimdMath.exp(load z q - shift)
+            let s = Vector.Sum(vs + vs2)
+            if tmax > runMax then
+                runSum <- runSum * exp (runMax - tmax) + s
+                runMax <- tmax
+            else
+                runSum <- runSum + s * exp (tmax - runMax)
+        t0 <- t1
+    runMax + log runSum
+
+/// A shifted sum is kept when it lies in [e^−575, e^575]: then no exponential saturated (each is at most the
+/// sum), the largest is at least e^−575/m — far above the subnormals — and the ones lost below e^−708 are
+/// under e^−100 of it.
+let private acceptedSum (s: float) = s >= 1e-250 && s <= 1e250
+
+[<Struct; IsReadOnly>]
+type private SoftminRow(colTerm: float[], negInvEps: Vector<float>, eps: float, result: float[], tile: float[]) =
+    interface IRowKernel with
+        member _.Row(i, cost) =
+            // The row's incoming result (the previous potential, in a Sinkhorn loop) gives the shift: then one pass
+            // over the pairs suffices (no max pass, no stored tile). A first step, a jump of the potentials or a
+            // changed ε makes the sum leave the safe range, and that row is computed exactly.
+            let hint = -result.[i] / eps
+            let s = if Double.IsFinite hint then shiftedSum cost colTerm negInvEps hint else nan
+            let lse = if acceptedSum s then hint + log s else exactLse cost colTerm negInvEps tile
+            result.[i] <- -eps * lse
+
+/// result_i = −ε LSE_j(colTerm_j − C_ij/ε). result's incoming values, where finite, are taken as a guess of
+/// the answer (they decide only how it is computed, and so its rounding: the same inputs give the same bits).
+/// A pass too small to parallelise runs on the caller's scratch and allocates nothing.
 let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
-    if not (worthThreads l) then softminRows l eps colTerm result 0 l.Rows scratch
-    else forRows l scratch cancellation (fun lo hi s -> softminRows l eps colTerm result lo hi s)
+    requireLength "colTerm" l.ColsPadded colTerm
+    let negInvEps = Vector<float>(-1.0 / eps)
+    if not (worthThreads l) then eachRow l (SoftminRow(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
+    else forRows l scratch cancellation (fun lo hi s -> eachRow l (SoftminRow(colTerm, negInvEps, eps, result, s.Tile)) lo hi)
+
+[<Struct; IsReadOnly>]
+type private ApplyRow(colTerm: float[], rowTerm: float[], negInvEps: Vector<float>, vT: float[], k: int, weighted: bool, acc: Vector<float>[], out: float[]) =
+    interface IRowKernel with
+        member _.Row(i, cost) =
+            let cp = colTerm.Length
+            Array.fill acc 0 k Vector<float>.Zero
+            let rt = Vector<float>(rowTerm.[i])
+            let mutable j = 0
+            while j < cp do
+                let c = cost.At j
+                let p = SimdMath.exp (Vector.FusedMultiplyAdd(c, negInvEps, load colTerm j + rt))
+                let w = if weighted then p * c else p
+                for q in 0 .. k - 1 do
+                    acc.[q] <- Vector.FusedMultiplyAdd(w, load vT (q * cp + j), acc.[q])
+                j <- j + lanes
+            for q in 0 .. k - 1 do
+                out.[i * k + q] <- Vector.Sum acc.[q]
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
 let apply (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
-    let invEps = Vector<float>(1.0 / eps)
+    requireLength "colTerm" l.ColsPadded colTerm
+    requireLength "vT" (k * l.ColsPadded) vT
+    let negInvEps = Vector<float>(-1.0 / eps)
     let out = Array.zeroCreate (l.Rows * k)
-    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi scratch ->
-        let xb = scratch.Broadcast
-        let acc = Array.zeroCreate<Vector<float>> k
-        for i in lo .. hi - 1 do
-            broadcastRow l i xb
-            Array.fill acc 0 k Vector<float>.Zero
-            let rt = Vector<float>(rowTerm.[i])
-            let mutable j = 0
-            while j < l.ColsPadded do
-                let c = costAt l xb i j
-                let p = SimdMath.exp(Vector<float>(colTerm, j) + rt - c * invEps)
-                let w = if weighted then p * c else p
-                for q in 0 .. k - 1 do
-                    acc.[q] <- acc.[q] + w * Vector<float>(vT, q * l.ColsPadded + j)
-                j <- j + lanes
-            for q in 0 .. k - 1 do
-                out.[i * k + q] <- Vector.Sum acc.[q])
+    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi _ ->
+        eachRow l (ApplyRow(colTerm, rowTerm, negInvEps, vT, k, weighted, Array.zeroCreate k, out)) lo hi)
     Matrix(l.Rows, k, out)
+
+[<Struct; IsReadOnly>]
+type private PlanRow(colTerm: float[], rowTerm: float[], negInvEps: Vector<float>, cols: int, buf: float[], out: float[]) =
+    interface IRowKernel with
+        member _.Row(i, cost) =
+            let cp = colTerm.Length
+            let rt = Vector<float>(rowTerm.[i])
+            let mutable t0 = 0
+            while t0 < cp do
+                let t1 = min cp (t0 + buf.Length)
+                let mutable j = t0
+                while j < t1 do
+                    SimdMath.exp(Vector.FusedMultiplyAdd(cost.At j, negInvEps, load colTerm j + rt)).CopyTo(buf, j - t0)
+                    j <- j + lanes
+                let count = min (t1 - t0) (cols - t0)
+                if count > 0 then Array.blit buf 0 out (i * cols + t0) count
+                t0 <- t1
 
 /// P_ij = exp(rowTerm_i + colTerm_j − C_ij/ε), materialised (Rows × Cols).
 let plan (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) =
-    let invEps = Vector<float>(1.0 / eps)
+    requireLength "colTerm" l.ColsPadded colTerm
+    let negInvEps = Vector<float>(-1.0 / eps)
     let out = Array.zeroCreate (l.Rows * l.Cols)
-    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi scratch ->
-        let xb, buf = scratch.Broadcast, scratch.Tile
-        for i in lo .. hi - 1 do
-            broadcastRow l i xb
-            let rt = Vector<float>(rowTerm.[i])
-            let mutable t0 = 0
-            while t0 < l.ColsPadded do
-                let t1 = min l.ColsPadded (t0 + buf.Length)
-                let mutable j = t0
-                while j < t1 do
-                    SimdMath.exp(Vector<float>(colTerm, j) + rt - costAt l xb i j * invEps).CopyTo(buf, j - t0)
-                    j <- j + lanes
-                let count = min (t1 - t0) (l.Cols - t0)
-                if count > 0 then Array.blit buf 0 out (i * l.Cols + t0) count
-                t0 <- t1)
+    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi s ->
+        eachRow l (PlanRow(colTerm, rowTerm, negInvEps, l.Cols, s.Tile, out)) lo hi)
     Matrix(l.Rows, l.Cols, out)

@@ -1,0 +1,78 @@
+/// The CPU kernels' arithmetic against scalar references: the vector exponential against Math.Exp, and the
+/// streamed half-step against a plain two-pass log-sum-exp, whatever guess its result array brings.
+module OtNative.Core.Tests.CpuKernelTests
+
+open System
+open System.Numerics
+open Xunit
+open OtNative.Core
+open OtNative.Core.Tests.Reference
+
+let private ulpsBetween (actual: float) (expected: float) =
+    if actual = expected then 0.0 else abs (actual - expected) / (Math.BitIncrement(abs expected) - abs expected)
+
+[<Fact>]
+let ``the vector exponential is within 2 ulp of Math.Exp over its whole range`` () =
+    let rng = Random(11)
+    let lanes = Vector<float>.Count
+    let inputs =
+        Array.concat [
+            Array.init 400_000 (fun _ -> -708.0 + 1417.0 * rng.NextDouble())
+            // The reduction's boundaries: r = ±ln2/2, where the polynomial is least accurate.
+            Array.init 100_000 (fun _ -> (float (rng.Next(-1000, 1000)) + 0.5) * Math.Log 2.0 + 1e-9 * (rng.NextDouble() - 0.5))
+            Array.init 100_000 (fun _ -> 1e-3 * (rng.NextDouble() - 0.5))
+            [| -708.0; 0.0; -0.0; 1e-300; 709.0; Math.Log 2.0; -Math.Log 2.0 |] ]
+    let mutable worst, at = 0.0, nan
+    for start in 0 .. lanes .. inputs.Length - lanes do
+        let e = SimdMath.exp (Vector<float>(inputs, start))
+        for q in 0 .. lanes - 1 do
+            let x = inputs.[start + q]
+            let u = ulpsBetween e.[q] (Math.Exp x)
+            if u > worst then worst <- u; at <- x
+    Assert.True(worst <= 2.0, sprintf "%.2f ulp at x = %.17g" worst at)
+
+[<Fact>]
+let ``the vector exponential flushes below -708 to zero and saturates above 709`` () =
+    let e = SimdMath.exp (Vector<float>(Double.NegativeInfinity))
+    Assert.Equal(0.0, e.[0])
+    Assert.Equal(0.0, (SimdMath.exp (Vector<float>(-708.5))).[0])
+    Assert.Equal(0.0, (SimdMath.exp (Vector<float>(-1e6))).[0])
+    let top = (SimdMath.exp (Vector<float>(1e6))).[0]
+    Assert.True(ulpsBetween top (Math.Exp 709.0) <= 2.0, sprintf "e^1e6 gave %g" top)
+
+/// −ε LSE_j(log b_j + (g_j − C_ij)/ε) by the textbook two passes (max, then sum of exponentials) in scalars.
+let private referenceHalfStep (c: float[,]) (logB: float[]) (g: float[]) (eps: float) =
+    Array.init (Array2D.length1 c) (fun i ->
+        let z = Array.init logB.Length (fun j -> logB.[j] + (g.[j] - c.[i, j]) / eps)
+        let top = Array.max z
+        -eps * (top + log (Array.sumBy (fun v -> exp (v - top)) z)))
+
+[<Theory>]
+[<InlineData(1, 37, 29)>]
+[<InlineData(2, 64, 64)>]
+[<InlineData(3, 200, 333)>]
+[<InlineData(5, 31, 70)>]
+let ``a half-step gives the same answer from any guess in its result array`` (d: int, n: int, m: int) =
+    let rng = Random(d * 1000 + n)
+    let p = OtProblem.create (cloud rng n d) (cloud rng m d) (Some (weights rng n false)) (Some (weights rng m false))
+    let c = (OtProblem.costMatrix p).ToArray2D()
+    let g = Array.init m (fun _ -> 3.0 * gaussian rng)
+    let logB = Array.map log p.B
+    use operator = cpu.Prepare p
+    for eps in [ 0.05; 1.0; 40.0 ] do
+        let expected = referenceHalfStep c logB g eps
+        // No guess, the answer itself, a near miss, guesses far enough off that the one-pass sum over- or
+        // underflows its safe range (so the row is redone exactly), and a guess from another ε.
+        let guesses =
+            [ Array.create n nan
+              Array.copy expected
+              expected |> Array.map (fun f -> f + eps * (gaussian rng))
+              expected |> Array.map (fun f -> f + 900.0 * eps)
+              expected |> Array.map (fun f -> f - 900.0 * eps)
+              expected |> Array.map (fun f -> f * 7.0 + 1.0)
+              Array.create n Double.PositiveInfinity ]
+        for guess in guesses do
+            let result = Array.copy guess
+            operator.Softmin(Rows, eps, g, result, Threading.CancellationToken.None)
+            let err = Array.map2 (fun (r: float) e -> abs (r - e) / (1.0 + abs e)) result expected |> Array.max
+            Assert.True(err < 1e-13, sprintf "d = %d, ε = %g, guess %g…: off by %g" d eps guess.[0] err)
