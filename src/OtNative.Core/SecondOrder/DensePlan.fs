@@ -44,18 +44,21 @@ module BlockDiagonal =
         let n, m, d = dp.Plan.Rows, dp.Plan.Cols, dp.X.Cols
         let plan, x, y, hd = dp.Plan.Data, dp.X.Data, dp.Y.Data, h.Data
         let nd = n * d
-        // Each k writes only its own d×d block: the rows run in parallel.
+        // Each k writes only its own d×d block: the rows run in parallel. The block is summed locally and written
+        // once (writing through h for every pair cost more than the arithmetic).
         System.Threading.Tasks.Parallel.For(0, n, Parallelism.capped, fun k ->
             let diff = Array.zeroCreate d
-            let block = (k * d) * nd + k * d
+            let acc = Array.zeroCreate (d * d)
             for j in 0 .. m - 1 do
                 // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
                 let w = 4.0 * plan.[k * m + j] / dp.Eps
                 for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
                 for q in 0 .. d - 1 do
                     let wq = w * diff.[q]
-                    for t in 0 .. d - 1 do
-                        hd.[block + q * nd + t] <- hd.[block + q * nd + t] - wq * diff.[t]
+                    for t in 0 .. d - 1 do acc.[q * d + t] <- acc.[q * d + t] + wq * diff.[t]
+            let block = (k * d) * nd + k * d
             for q in 0 .. d - 1 do
+                for t in 0 .. d - 1 do
+                    hd.[block + q * nd + t] <- hd.[block + q * nd + t] - acc.[q * d + t]
                 hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * dp.R.[k])
         |> ignore
