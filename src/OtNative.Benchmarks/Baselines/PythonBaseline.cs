@@ -67,6 +67,14 @@ public sealed class PythonBaseline
         }
     }
 
+    /// <summary>
+    /// The first number a timing script prints when run on the clouds x and y (as <c>x.npy</c>, <c>y.npy</c>) with
+    /// the arguments ε and the iteration count; null (with the error) when the run failed.
+    /// </summary>
+    public double? TimeOnClouds(string scriptName, double[,] x, double[,] y, double eps, int iterations, out string? error) =>
+        Run(scriptName, new Dictionary<string, NumericArray> { ["x"] = NumericArray.FromMatrix(x), ["y"] = NumericArray.FromMatrix(y) },
+            [eps.ToString("R", CultureInfo.InvariantCulture), iterations.ToString(CultureInfo.InvariantCulture)], out error)?[0];
+
     /// <summary>The text of an embedded baseline script.</summary>
     public static string Script(string name)
     {

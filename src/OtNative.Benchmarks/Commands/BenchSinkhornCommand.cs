@@ -9,7 +9,9 @@ namespace OtNative.Benchmarks.Commands;
 
 /// <summary>
 /// <c>otnative bench sinkhorn</c>: per-iteration time of the CPU log-domain solver on uniform clouds
-/// in the unit square (d = 2, ε = 0.05 × mean cost), against POT's sinkhorn_log on the same data in the same run.
+/// in the unit square (d = 2, ε = 0.05 × mean cost), against POT's sinkhorn_log and PyTorch's CPU logsumexp
+/// Sinkhorn on the same data in the same run, and against the machine's exp-throughput limit (an iteration needs
+/// 2nm exponentials; their cost per element is measured first, on one core).
 /// </summary>
 public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings>
 {
@@ -34,22 +36,32 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         [Description("Skip the POT baseline.")]
         public bool NoPot { get; init; }
 
+        [CommandOption("--no-torch")]
+        [Description("Skip the PyTorch CPU baseline.")]
+        public bool NoTorch { get; init; }
+
         [CommandOption("--json <PATH>")]
         [Description("JSON output (default bench-sinkhorn.json).")]
         [DefaultValue("bench-sinkhorn.json")]
         public string Json { get; init; } = "bench-sinkhorn.json";
     }
 
-    /// <summary>One size's measurements.</summary>
+    /// <summary>One size's measurements. <c>LimitMsPerIteration</c> is 2nm exponentials at the measured cost per core, over the cores.</summary>
     public sealed record Row(int N, int D, double Epsilon, int Iterations, double MsPerIteration, double PairsPerSecond,
-        double? PotMsPerIteration, double? SpeedupVsPot, string? PotNote);
+        double? PotMsPerIteration, double? SpeedupVsPot, string? PotNote,
+        double? TorchMsPerIteration, double? SpeedupVsTorch, string? TorchNote, double LimitMsPerIteration, double FractionOfLimit);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var sizes = ListOption.Ints(settings.Sizes);
         string potReason = "skipped (--no-pot)";
         var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
-        AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baseline: {Markup.Escape(potReason)}");
+        string torchReason = "skipped (--no-torch)";
+        var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
+        double expNs = SimdMath.nanosecondsPerExp();
+        int cores = Parallelism.degree;
+        AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baselines: {Markup.Escape(potReason)}; {Markup.Escape(torchReason)}");
+        AnsiConsole.MarkupLine($"  hardware limit: exp costs {expNs:F3} ns per element on one core; an iteration's 2nm exponentials on {cores} cores bound it at 2nm × {expNs:F3} ns / {cores}");
         var rows = new List<Row>();
         foreach (var n in sizes)
         {
@@ -72,17 +84,30 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             {
                 potMs = ProgressDisplay.Run($"POT n={n}", () => "running", () => pot.MillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out note));
             }
-            var row = new Row(n, 2, result.Epsilon, result.Iterations, ms, 2.0 * n * n / (ms / 1000.0), potMs, potMs / ms, note);
+            double? torchMs = null;
+            string? torchNote = torch is null ? torchReason : null;
+            if (torch is not null)
+                torchMs = ProgressDisplay.Run($"PyTorch n={n}", () => "running", () => torch.CpuMillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out torchNote));
+            double limit = 2.0 * n * n * expNs / cores / 1e6;
+            var row = new Row(n, 2, result.Epsilon, result.Iterations, ms, 2.0 * n * n / (ms / 1000.0), potMs, potMs / ms, note,
+                torchMs, torchMs / ms, torchNote, limit, limit / ms);
             rows.Add(row);
-            AnsiConsole.MarkupLine($"  n = {n}: {ms:F2} ms/iter" + (potMs is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : ""));
+            AnsiConsole.MarkupLine($"  n = {n}: {ms:F2} ms/iter (limit {limit:F2})" + (potMs is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : "")
+                                   + (torchMs is { } t ? $", PyTorch {t:F1} ms/iter ({t / ms:F1}×)" : ""));
         }
         var table = new Table().Title("Sinkhorn per-iteration time (CPU, float64, d = 2, ε = 0.05 × mean cost)")
-            .AddColumns("n = m", "OtNative ms/iter", "pair evals/s", "POT sinkhorn_log ms/iter", "speed-up");
+            .AddColumns("n = m", "OtNative ms/iter", "exp limit ms/iter", "pair evals/s", "POT sinkhorn_log ms/iter", "speed-up", "PyTorch ms/iter", "speed-up");
+        static string Ratio(double? v) => v is { } s ? $"{s:F1}×" : "—";
+        static string Ms(double? v) => v is { } p ? $"{p:F1}" : "—";
         foreach (var r in rows)
-            table.AddRow($"{r.N}", $"{r.MsPerIteration:F2}", $"{r.PairsPerSecond:E2}",
-                r.PotMsPerIteration is { } p ? $"{p:F1}" : "—", r.SpeedupVsPot is { } s ? $"{s:F1}×" : "—");
+            table.AddRow($"{r.N}", $"{r.MsPerIteration:F2}", $"{r.LimitMsPerIteration:F2}", $"{r.PairsPerSecond:E2}",
+                Ms(r.PotMsPerIteration), Ratio(r.SpeedupVsPot), Ms(r.TorchMsPerIteration), Ratio(r.SpeedupVsTorch));
         AnsiConsole.Write(table);
-        JsonReport.Save(settings.Json, new { benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, rows });
+        JsonReport.Save(settings.Json, new
+        {
+            benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, torchBaseline = torchReason,
+            expNanosecondsPerElement = expNs, cores, rows,
+        });
         return 0;
     }
 }

@@ -33,9 +33,11 @@ module DensePlan =
         let r, s = HMatrix.marginals plan
         { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps }
 
-    /// Materialises a solved point-cloud plan.
+    /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
+    /// same plan (no second pass over the dense matrix).
     let ofSolved (plan: SolvedPlan) =
-        ofMatrix plan.Problem.X plan.Problem.Y (plan.Materialise()) plan.Epsilon
+        { Plan = plan.Materialise(); X = plan.Problem.X; Y = plan.Problem.Y; R = plan.RowMass; S = plan.ColumnMass
+          G = Gradients.eot plan; Eps = plan.Epsilon }
 
 /// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
 module BlockDiagonal =
