@@ -10,7 +10,9 @@ namespace OtNative.Benchmarks.Commands;
 
 /// <summary>
 /// <c>otnative bench batch</c>: problems per second of the batched API (values and gradients of many small independent
-/// problems on all cores) against a loop of single solves, in the same run on the same problems.
+/// problems on all cores) against a loop of single solves, in the same run on the same problems, and against the
+/// exp-throughput limit of that work: every streamed pass costs n·m exponentials (two an iteration, two to measure
+/// the returned plan, one for the gradient's P y), at the cost per element measured on this machine.
 /// </summary>
 public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
 {
@@ -48,7 +50,8 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     public sealed record Outcome(int Problems, int N, int D, bool Hvp, int Cores, double BatchSeconds, double LoopSeconds,
         double BatchProblemsPerSecond, double LoopProblemsPerSecond, double Speedup, double MaxValueDifference,
         double ParallelForSeconds, double ParallelForProblemsPerSecond, double SpeedupOverParallelFor,
-        double BatchBytesPerProblem, double ParallelForBytesPerProblem);
+        double BatchBytesPerProblem, double ParallelForBytesPerProblem,
+        double MeanIterations, double ExpNanosecondsPerElement, double ExpLimitProblemsPerSecond);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
@@ -93,15 +96,19 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         });
         var (loop, loopSeconds, _) = Measure("loop", "one problem at a time", () => Enumerable.Range(0, pairs.Length).Select(Single).ToArray());
         var diff = batch.Select((b, i) => Math.Max(Math.Abs(b.Value - loop[i].Value), Math.Abs(b.Value - parallel[i].Value))).Max();
+        double meanIterations = batch.Average(b => b.Iterations);
+        double expNs = SimdMath.nanosecondsPerExp();
+        double limit = Parallelism.degree / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
         var outcome = new Outcome(s.Problems, s.Size, s.Dim, s.Hvp, Environment.ProcessorCount, batchSeconds, loopSeconds,
             s.Problems / batchSeconds, s.Problems / loopSeconds, loopSeconds / batchSeconds, diff,
             parallelSeconds, s.Problems / parallelSeconds, parallelSeconds / batchSeconds,
-            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems);
+            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit);
         var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {Environment.ProcessorCount} cores")
             .AddColumns("", "seconds", "problems / s", "KiB allocated / problem");
         table.AddRow("batched (EntropicOT.SolveBatch)", $"{batchSeconds:F2}", $"{outcome.BatchProblemsPerSecond:F0}", $"{outcome.BatchBytesPerProblem / 1024:F1}");
         table.AddRow("Parallel.For over EntropicOT.Solve", $"{parallelSeconds:F2}", $"{outcome.ParallelForProblemsPerSecond:F0}", $"{outcome.ParallelForBytesPerProblem / 1024:F1}");
         table.AddRow("loop of single solves", $"{loopSeconds:F2}", $"{outcome.LoopProblemsPerSecond:F0}", "—");
+        table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp)", "—", $"{limit:F0}", "—");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"batched vs Parallel.For {outcome.SpeedupOverParallelFor:F2}×, vs the loop {outcome.Speedup:F2}×; " +
                                $"largest difference between the values {diff:E1}");
