@@ -20,7 +20,9 @@ public enum SinkhornInitializer
     None,
     /// <summary>The potential of the Monge map between the clouds' Gaussian fits (point clouds only).</summary>
     Gaussian,
-    /// <summary>Gaussian for point clouds, none for a cost matrix.</summary>
+    /// <summary>One-dimensional clouds (d = 1): the unregularised potential of the monotone (quantile) map.</summary>
+    Sorting,
+    /// <summary>Sorting for one-dimensional clouds, Gaussian for other point clouds, none for a cost matrix.</summary>
     Auto,
 }
 
@@ -99,6 +101,7 @@ public sealed record SinkhornOptions
             {
                 SinkhornInitializer.None => Core.Initializer.ZeroPotentials,
                 SinkhornInitializer.Gaussian => Core.Initializer.Gaussian,
+                SinkhornInitializer.Sorting => Core.Initializer.Sorting,
                 SinkhornInitializer.Auto => Core.Initializer.AutoInitializer,
                 _ => throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer."),
             },

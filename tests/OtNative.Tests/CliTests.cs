@@ -89,6 +89,28 @@ public class CliTests
     }
 
     [Fact]
+    public void SortingInitialiserSolvesOneDimensionalCloudsAndRefusesOthersInOneLine()
+    {
+        var dir = TestData.TempDirectory();
+        string Write(string name, double[,] points) { var path = Path.Combine(dir, name); NpyFile.Write(path, points); return path; }
+        var x1 = TestData.Cloud(3, 30, 1);
+        var y1 = TestData.Cloud(4, 20, 1, 0.5);
+        var json = Path.Combine(dir, "sorting.json");
+        var (code, error) = Run("solve", "--x", Write("x1.npy", x1), "--y", Write("y1.npy", y1), "--eps", "0.05", "--eps-relative",
+            "--tol", "1e-10", "--init", "sorting", "--no-divergence", "--json", json);
+        Assert.True(code == 0, error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("sorting", doc.RootElement.GetProperty("initializer").GetString());
+        using var reference = EntropicOT.Solve(x1, y1, new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-10 });
+        Assert.Equal(reference.Value, doc.RootElement.GetProperty("value").GetDouble(), 9);
+        (code, error) = Run("solve", "--x", Write("x2.npy", TestData.Cloud(5, 10, 2)), "--y", Write("y2.npy", TestData.Cloud(6, 8, 2)),
+            "--eps", "0.05", "--eps-relative", "--init", "sorting");
+        Assert.Equal(2, code);
+        Assert.Contains("one-dimensional", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void BadInputGivesExitCodeTwoAndOneLine()
     {
         var dir = TestData.TempDirectory();

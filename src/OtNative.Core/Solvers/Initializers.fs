@@ -28,9 +28,11 @@ module Initializers =
             for k in 0 .. d - 1 do s <- s + vectors.[i, k] * scaled.[k] * vectors.[j, k]
             s))
 
-    /// The initialiser `AutoInitializer` stands for on this problem: Gaussian for point clouds, none for a cost matrix.
+    /// The initialiser `AutoInitializer` stands for on this problem: sorting for one-dimensional clouds, Gaussian for
+    /// other point clouds, none for a cost matrix.
     let resolve (initializer: Initializer) (problem: OtProblem) =
         match initializer, problem.Geometry with
+        | AutoInitializer, PointClouds (x, _) when x.Cols = 1 -> Sorting
         | AutoInitializer, PointClouds _ -> Gaussian
         | AutoInitializer, CostMatrix _ -> ZeroPotentials
         | chosen, _ -> chosen
@@ -61,3 +63,45 @@ module Initializers =
                     for q in 0 .. d - 1 do ax <- ax + a.[p, q] * (x.[i, q] - muA.[q])
                     value <- value + xp * xp - (xp - muA.[p]) * ax - 2.0 * xp * muB.[p]
                 value)
+
+    /// One-dimensional clouds: the unregularised Kantorovich potential, exact for the discrete measures up to the
+    /// quadrature. For c = (x − y)² the optimal map T is monotone and f′ = 2(x − T(x)); T sends a source point (at the
+    /// midpoint of its cumulative weight u) to the target's u-quantile, and f(x_(k)) = x_(k)² − 2∫T is integrated by the
+    /// trapezoid rule over the sorted source (exact where T is affine). Cost O(n log n + m log m).
+    let sorting (problem: OtProblem) =
+        match problem.Geometry with
+        | CostMatrix _ -> raise (NotSupportedException "The sorting initialiser needs point clouds: a cost matrix has no coordinates to sort.")
+        | PointClouds (x, _) when x.Cols <> 1 ->
+            raise (NotSupportedException(sprintf "The sorting initialiser is for one-dimensional clouds; these have d = %d (use the Gaussian one)." x.Cols))
+        | PointClouds (x, y) ->
+            let xs, ys, a, b = x.Data, y.Data, problem.A, problem.B
+            let byX = Array.init xs.Length id |> Array.sortBy (fun i -> xs.[i])
+            let byY = Array.init ys.Length id |> Array.sortBy (fun j -> ys.[j])
+            // T at each sorted source point: the target quantile at the midpoint of its cumulative weight.
+            let mapped = Array.zeroCreate xs.Length
+            let mutable below = 0.0
+            let mutable j = 0
+            let mutable upTo = b.[byY.[0]]
+            for i in byX do
+                let u = below + 0.5 * a.[i]
+                below <- below + a.[i]
+                while upTo < u && j < byY.Length - 1 do
+                    j <- j + 1
+                    upTo <- upTo + b.[byY.[j]]
+                mapped.[i] <- ys.[byY.[j]]
+            let f = Array.zeroCreate xs.Length
+            let mutable integral = 0.0
+            for r in 0 .. byX.Length - 1 do
+                let i = byX.[r]
+                if r > 0 then
+                    let previous = byX.[r - 1]
+                    integral <- integral + 0.5 * (xs.[i] - xs.[previous]) * (mapped.[i] + mapped.[previous])
+                f.[i] <- xs.[i] * xs.[i] - 2.0 * integral
+            f
+
+    /// The starting f the initialiser gives on this problem, or None for f = 0.
+    let initialPotential (la: ILinearAlgebra) (initializer: Initializer) (problem: OtProblem) =
+        match resolve initializer problem with
+        | Gaussian -> Some (gaussian la problem)
+        | Sorting -> Some (sorting problem)
+        | _ -> None

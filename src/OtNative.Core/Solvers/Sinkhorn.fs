@@ -51,9 +51,8 @@ module Sinkhorn =
             operator.Softmin(Rows, eps, g0, f, options.Cancellation)
             checkFinite "f" f 0 nan
         | None, None ->
-            match Initializers.resolve options.Initializer p with
-            | Gaussian -> Array.blit (Initializers.gaussian operator.Backend.LinearAlgebra p) 0 f 0 p.N
-            | _ -> ()
+            Initializers.initialPotential operator.Backend.LinearAlgebra options.Initializer p
+            |> Option.iter (fun f0 -> Array.blit f0 0 f 0 p.N)
         let mutable err = infinity
         let mutable iter = 0
         let mutable converged = false
@@ -118,13 +117,18 @@ module Sinkhorn =
             checkFinite "g" g 0 nan
             g
         let initializer = if options.Solver = AutoSolver && options.Initializer = ZeroPotentials then AutoInitializer else options.Initializer
+        // The f that g starts from (by its g-update) when no g is given.
+        let startF =
+            match options.InitialG, options.InitialF with
+            | Some _, _ -> None
+            | None, Some f -> Some f
+            | None, None -> Initializers.initialPotential operator.Backend.LinearAlgebra initializer p
         let g0 =
-            match options.InitialG, options.InitialF, Initializers.resolve initializer p with
-            | Some g, _, _ -> Array.copy g
-            | None, Some f, _ -> fromF f
-            | None, None, Gaussian -> fromF (Initializers.gaussian operator.Backend.LinearAlgebra p)
-            | None, None, _ -> Array.zeroCreate p.M
-        let startPasses = if options.InitialG.IsNone && (options.InitialF.IsSome || Initializers.resolve initializer p = Gaussian) then 1 else 0
+            match options.InitialG, startF with
+            | Some g, _ -> Array.copy g
+            | None, Some f -> fromF f
+            | None, None -> Array.zeroCreate p.M
+        let startPasses = if startF.IsSome then 1 else 0
         let result = SemiDualLbfgs.iterate operator options eps g0
         { result with Passes = result.Passes + startPasses }
 

@@ -17,7 +17,10 @@ type Initializer =
     | ZeroPotentials
     /// The potential of the Monge map between the clouds' Gaussian fits (point clouds only).
     | Gaussian
-    /// Gaussian for point clouds (f = 0 where the source covariance is singular), zero for a cost matrix.
+    /// One-dimensional clouds: the unregularised potential of the monotone (quantile) map.
+    | Sorting
+    /// Sorting for one-dimensional clouds, Gaussian for others (f = 0 where the source covariance is singular),
+    /// zero for a cost matrix.
     | AutoInitializer
 
 /// The iteration that reaches the tolerance.
