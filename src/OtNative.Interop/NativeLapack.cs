@@ -30,6 +30,8 @@ public static unsafe class NativeLapack
 
     /// <summary>Row-major layout flag of LAPACKE and CBLAS.</summary>
     public const int RowMajor = 101;
+    /// <summary>Column-major layout flag of LAPACKE and CBLAS (LAPACK's own: LAPACKE passes it through without copying).</summary>
+    public const int ColMajor = 102;
     /// <summary>CBLAS: no transpose.</summary>
     public const int NoTrans = 111;
     /// <summary>CBLAS: transpose.</summary>

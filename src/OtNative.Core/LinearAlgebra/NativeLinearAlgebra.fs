@@ -64,7 +64,9 @@ type NativeLinearAlgebra() =
             let n = a.Rows
             let f = Array.copy a.Data
             use pf = fixed f
-            let info = NativeLapack.Dpotrf(NativeLapack.RowMajor, byte 'L', n, pf, n)
+            // A symmetric row-major matrix is its own column-major transpose, and the column-major upper factor U
+            // (A = UᵀU) read row-major is the lower factor L: LAPACKE's row-major path would transpose in and out.
+            let info = NativeLapack.Dpotrf(NativeLapack.ColMajor, byte 'U', n, pf, n)
             if info > 0 then None
             else
                 check "dpotrf" info
