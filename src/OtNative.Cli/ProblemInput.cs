@@ -18,7 +18,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             Backend = Backends.Parse(s.Backend),
             Anneal = s.Anneal,
             Solver = s.Solver switch { "lbfgs" => SinkhornSolver.Lbfgs, "auto" => SinkhornSolver.Auto, _ => SinkhornSolver.Sinkhorn },
-            Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
+            Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "subsample" => SinkhornInitializer.Subsample, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
             Progress = progress,
         };
         return new ProblemInput(

@@ -22,6 +22,8 @@ public enum SinkhornInitializer
     Gaussian,
     /// <summary>One-dimensional clouds (d = 1): the unregularised potential of the monotone (quantile) map.</summary>
     Sorting,
+    /// <summary>A coarse solve between 256-point subsamples of both clouds, extended to every point by the soft c-transform (point clouds).</summary>
+    Subsample,
     /// <summary>Sorting for one-dimensional clouds, Gaussian for other point clouds, none for a cost matrix.</summary>
     Auto,
 }
@@ -102,6 +104,7 @@ public sealed record SinkhornOptions
                 SinkhornInitializer.None => Core.Initializer.ZeroPotentials,
                 SinkhornInitializer.Gaussian => Core.Initializer.Gaussian,
                 SinkhornInitializer.Sorting => Core.Initializer.Sorting,
+                SinkhornInitializer.Subsample => Core.Initializer.Subsample,
                 SinkhornInitializer.Auto => Core.Initializer.AutoInitializer,
                 _ => throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer."),
             },

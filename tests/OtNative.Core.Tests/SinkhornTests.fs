@@ -224,3 +224,25 @@ let ``the sorting initialiser cuts the iterations of one-dimensional problems an
     Assert.True(abs (sorted.Value - gaussianStart.Value) <= 1e-7 * abs gaussianStart.Value)
     Assert.Throws<NotSupportedException>(fun () -> Initializers.sorting (OtProblem.create (cloud rng 5 2) (cloud rng 4 2) None None) |> ignore) |> ignore
     Assert.Throws<NotSupportedException>(fun () -> Initializers.sorting (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) |> ignore) |> ignore
+
+[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+let ``the subsample initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
+    sameAnswerAsPlain spec (fun o -> { o with Initializer = Subsample })
+
+[<Fact>]
+let ``the subsample initialiser starts closer than f = 0 on clouds larger than its subsample, and counts its passes`` () =
+    let rng = Random(37)
+    let n = 700
+    let x = Matrix(n, 2, Array.init (2 * n) (fun _ -> rng.NextDouble()))
+    let y = Matrix(n, 2, Array.init (2 * n) (fun t -> rng.NextDouble() + (if t % 2 = 0 then 0.5 else 0.0)))
+    let p = OtProblem.create x y None None
+    let opts = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-8; MaxIterations = 20_000 }
+    use plain = Sinkhorn.solve cpu p opts
+    use sub = Sinkhorn.solve cpu p { opts with Initializer = Subsample }
+    Assert.True(plain.Converged && sub.Converged)
+    Assert.True(sub.Iterations < plain.Iterations, sprintf "subsample %d iterations, plain %d" sub.Iterations plain.Iterations)
+    Assert.True(abs (sub.Value - plain.Value) <= 1e-8 * abs plain.Value, sprintf "%.15g vs %.15g" sub.Value plain.Value)
+    // Two passes an iteration, two to measure the plan, and the initialiser's own: at least its extension pass.
+    Assert.True(sub.Solution.Passes > 2 * sub.Iterations + 2, sprintf "%d passes for %d iterations" sub.Solution.Passes sub.Iterations)
+    Assert.Throws<NotSupportedException>(fun () ->
+        Sinkhorn.solve cpu (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) { opts with Initializer = Subsample } |> ignore) |> ignore

@@ -33,11 +33,38 @@ module Sinkhorn =
         if not (Double.IsFinite err) then
             raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iteration, iteration, err))
 
+    /// Points in each cloud's subsample (the subsample initialiser): its solve costs a few full passes' worth of
+    /// pairs at the sizes where the initialiser pays (n ≥ a few thousand), and it resolves the clouds' large-scale shape.
+    let private subsampleSize = 256
+
+    /// The subsample's solve stops at this marginal error or iteration count: it only has to place the mass coarsely.
+    let private subsampleTolerance = 1e-3
+    let private subsampleIterations = 2_000
+
+    /// k of the indices 0 … n−1 without replacement, in increasing order, from a seed fixed by n and k: the same
+    /// problem starts the same way every time.
+    let private drawIndices n k =
+        let rng = Random(31 * n + k)
+        let order = Array.init n id
+        for t in 0 .. k - 1 do
+            let s = t + rng.Next(n - t)
+            let held = order.[t]
+            order.[t] <- order.[s]
+            order.[s] <- held
+        Array.sort order.[.. k - 1]
+
+    /// A cloud's subsample and its weights renormalised to one.
+    let private subsampleOf (z: Matrix) (w: float[]) =
+        let rows = drawIndices z.Rows (min subsampleSize z.Rows)
+        let total = rows |> Array.sumBy (fun i -> w.[i])
+        Matrix(rows.Length, z.Cols, Array.init (rows.Length * z.Cols) (fun t -> z.[rows.[t / z.Cols], t % z.Cols])),
+        rows |> Array.map (fun i -> w.[i] / total)
+
     /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
     /// then f; the f-update yields the row marginal of the previous plan for free:
     /// (P1)_i = a_i exp((f_i^old − f_i^new)/ε). On convergence the plan whose error was measured
     /// is returned, so `MarginalError` is exact for the returned potentials.
-    let private iterate (operator: ITransportOperator) (options: SinkhornOptions) =
+    let rec private iterate (operator: ITransportOperator) (options: SinkhornOptions) =
         let p = operator.Problem
         validateOptions p options
         let eps = OtProblem.resolveEpsilon p options.Epsilon
@@ -45,14 +72,20 @@ module Sinkhorn =
         let f = Array.zeroCreate p.N
         let g = Array.zeroCreate p.M
         let fNext = Array.zeroCreate p.N
-        match options.InitialF, options.InitialG with
-        | Some f0, _ -> Array.blit f0 0 f 0 p.N
-        | None, Some g0 ->
-            operator.Softmin(Rows, eps, g0, f, options.Cancellation)
-            checkFinite "f" f 0 nan
-        | None, None ->
-            Initializers.initialPotential operator.Backend.LinearAlgebra options.Initializer p
-            |> Option.iter (fun f0 -> Array.blit f0 0 f 0 p.N)
+        // The passes spent before the first iteration: the f-update from a given g, or an initialiser's own work.
+        let startPasses =
+            match options.InitialF, options.InitialG with
+            | Some f0, _ ->
+                Array.blit f0 0 f 0 p.N
+                0
+            | None, Some g0 ->
+                operator.Softmin(Rows, eps, g0, f, options.Cancellation)
+                checkFinite "f" f 0 nan
+                1
+            | None, None ->
+                let start, passes = startingPotential operator options options.Initializer eps
+                start |> Option.iter (fun f0 -> Array.blit f0 0 f 0 p.N)
+                passes
         let mutable err = infinity
         let mutable iter = 0
         let mutable converged = false
@@ -76,9 +109,39 @@ module Sinkhorn =
             for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
             for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
             s
-        let startPass = if options.InitialF.IsNone && options.InitialG.IsSome then 1 else 0
         { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = 2 * iter + startPass; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; Elapsed = sw.Elapsed }
+
+    /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
+    /// full problem's pairs, rounded up). The subsample initialiser needs a solve of its own, hence here.
+    and private startingPotential (operator: ITransportOperator) (options: SinkhornOptions) (initializer: Initializer) (eps: float) =
+        match Initializers.resolve initializer operator.Problem with
+        | Subsample -> subsampleStart operator options eps
+        | _ -> Initializers.initialPotential operator.Backend.LinearAlgebra initializer operator.Problem, 0
+
+    /// Thornton & Cuturi's subsample initialiser: OT at the same ε between `subsampleSize`-point subsamples of both
+    /// clouds (weights renormalised), solved coarsely, then its g extended to every source point by the soft
+    /// c-transform f_i = −ε LSE_{j∈S}(log b̃_j + (g_j − C_ij)/ε) — one pass over n × |S| pairs.
+    and private subsampleStart (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
+        let p = operator.Problem
+        match p.Geometry with
+        | CostMatrix _ -> raise (NotSupportedException "The subsample initialiser needs point clouds: subsample the cost matrix's rows and columns yourself.")
+        | PointClouds (x, y) ->
+            let xs, aS = subsampleOf x p.A
+            let ys, bS = subsampleOf y p.B
+            use small = operator.Backend.Prepare(OtProblem.create xs ys (Some aS) (Some bS))
+            let coarse =
+                iterate small
+                    { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
+                                   Tolerance = max options.Tolerance subsampleTolerance; MaxIterations = subsampleIterations
+                                   RequireConvergence = false; Progress = None }
+            use extension = operator.Backend.Prepare(OtProblem.create x ys (Some p.A) (Some bS))
+            let f = Array.zeroCreate p.N
+            extension.Softmin(Rows, eps, coarse.G, f, options.Cancellation)
+            checkFinite "f" f 0 nan
+            let pairs = float p.N * float p.M
+            let work = float coarse.Passes * float xs.Rows * float ys.Rows + float p.N * float ys.Rows
+            Some f, int (ceil (work / pairs))
 
     /// ε-annealing: stages at ε_t = max(ε, ε₀ qᵗ) with ε₀ the largest cost (the plan is then nearly a ⊗ b) and
     /// q = 1/2, each solved loosely (marginal error 10⁻², at most `annealStageIterations`) and warm-started from the
@@ -117,18 +180,18 @@ module Sinkhorn =
             checkFinite "g" g 0 nan
             g
         let initializer = if options.Solver = AutoSolver && options.Initializer = ZeroPotentials then AutoInitializer else options.Initializer
-        // The f that g starts from (by its g-update) when no g is given.
-        let startF =
+        // The f that g starts from (by its g-update) when no g is given, and what finding it cost.
+        let startF, initializerPasses =
             match options.InitialG, options.InitialF with
-            | Some _, _ -> None
-            | None, Some f -> Some f
-            | None, None -> Initializers.initialPotential operator.Backend.LinearAlgebra initializer p
+            | Some _, _ -> None, 0
+            | None, Some f -> Some f, 0
+            | None, None -> startingPotential operator options initializer eps
         let g0 =
             match options.InitialG, startF with
             | Some g, _ -> Array.copy g
             | None, Some f -> fromF f
             | None, None -> Array.zeroCreate p.M
-        let startPasses = if startF.IsSome then 1 else 0
+        let startPasses = (if startF.IsSome then 1 else 0) + initializerPasses
         let result = SemiDualLbfgs.iterate operator options eps g0
         { result with Passes = result.Passes + startPasses }
 

@@ -19,6 +19,8 @@ type Initializer =
     | Gaussian
     /// One-dimensional clouds: the unregularised potential of the monotone (quantile) map.
     | Sorting
+    /// A coarse solve between subsamples of both clouds, extended to every point by the soft c-transform (point clouds).
+    | Subsample
     /// Sorting for one-dimensional clouds, Gaussian for others (f = 0 where the source covariance is singular),
     /// zero for a cost matrix.
     | AutoInitializer
