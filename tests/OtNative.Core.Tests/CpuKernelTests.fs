@@ -32,9 +32,10 @@ let ``the vector exponential is within 2 ulp of Math.Exp over its whole range`` 
     Assert.True(worst <= 2.0, sprintf "%.2f ulp at x = %.17g" worst at)
 
 [<Fact>]
-let ``the vector exponential flushes below -708 to zero and saturates above 709`` () =
+let ``the vector exponential flushes below -708 to zero, saturates above 709 and keeps NaN`` () =
     let e = SimdMath.exp (Vector<float>(Double.NegativeInfinity))
     Assert.Equal(0.0, e.[0])
+    Assert.True(Double.IsNaN (SimdMath.exp (Vector<float>(nan))).[0], "exp(NaN) must be NaN, not a finite value")
     Assert.Equal(0.0, (SimdMath.exp (Vector<float>(-708.5))).[0])
     Assert.Equal(0.0, (SimdMath.exp (Vector<float>(-1e6))).[0])
     let top = (SimdMath.exp (Vector<float>(1e6))).[0]

@@ -10,15 +10,16 @@ open System.Numerics
 // leaves it in the low mantissa bits; Taylor coefficients 1/k! for k = 12 … 2 (|r| ≤ ln2/2 makes the
 // degree-12 remainder < 2e-17).
 // MinNative/MaxNative are single instructions; the IEEE Min/Max (NaN and signed-zero handling) cost
-// ten each. A NaN input therefore comes out as an arbitrary finite value: callers check what they produce.
+// ten each. x86's min/max return their second operand when either is NaN, so x goes second: a NaN input
+// stays NaN through the clamp and comes out NaN (ARM's propagate NaN anyway), never a silent finite value.
 // The polynomial is evaluated as 1 + r + r²·h(r) with h by Estrin's scheme: the dependency chain is half
 // Horner's, so more exponentials overlap in the pipeline, and the last two steps (where the rounding
 // that matters happens) are the same as Horner's.
 
 /// e^x lane-wise, ≤ 2 ulp on [−708, 709]. Below −708 (and at −∞, the padding lanes) it returns 0:
-/// the sums it feeds never notice subnormals. Above 709 it saturates at e^709.
+/// the sums it feeds never notice subnormals. Above 709 it saturates at e^709; NaN gives NaN.
 let inline exp (x: Vector<float>) =
-    let xc = Vector.MinNative(Vector.MaxNative(x, Vector<float>(-708.0)), Vector<float>(709.0))
+    let xc = Vector.MinNative(Vector<float>(709.0), Vector.MaxNative(Vector<float>(-708.0), x))
     let shifted = Vector.FusedMultiplyAdd(xc, Vector<float>(1.4426950408889634), Vector<float>(6755399441055744.0))
     let k = shifted - Vector<float>(6755399441055744.0)
     let r = Vector.FusedMultiplyAdd(k, -Vector<float>(1.90821492927058770002e-10), Vector.FusedMultiplyAdd(k, -Vector<float>(6.93147180369123816490e-01), xc))
