@@ -65,7 +65,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
         string numpyReason = "skipped (--no-numpy)";
         var numpy = settings.NoNumpy ? null : AlgorithmOneBaseline.TryFind(out numpyReason);
         AnsiConsole.MarkupLine($"[bold]bench hessian[/]: linear algebra {Markup.Escape(((IBackend)CpuBackend.Instance).LinearAlgebra.Name)}; baseline: {Markup.Escape(numpyReason)}");
-        WarmUp();
+        WarmUpPaths();
         double gflops = SyrkGflops();
         AnsiConsole.MarkupLine($"  hardware limit: SYRK runs at {gflops:F1} GFLOP/s here; the Schur path's BLAS work over that rate bounds each row");
         // The matrix-free rows run first, so that the peak working set they report is theirs and not a dense row's.
@@ -92,21 +92,16 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
 
     private static (double[,] X, double[,] Y) Clouds(int n) => UniformClouds.Pair(new Random(n), n, 2);
 
-    /// <summary>
-    /// Runs every code path until a second has passed, so that the first timed size pays neither the JIT nor the
-    /// tiered recompilation that follows it (on two cores that halved the first HVP row's speed). 90 000 pairs:
-    /// the kernels' parallel paths are compiled too.
-    /// </summary>
-    private static void WarmUp()
+    /// <summary>Runs every timed code path (see <see cref="WarmUp"/>); 90 000 pairs, so the kernels' parallel paths too.</summary>
+    private static void WarmUpPaths()
     {
         var (x, y) = Clouds(300);
-        var sw = Stopwatch.StartNew();
-        do
+        WarmUp.ForASecond(() =>
         {
             using var res = EntropicOT.Solve(x, y);
             foreach (var method in new[] { HessianMethod.Eigen, HessianMethod.Schur }) res.Hessian(method);
             res.HessianOperator().Apply(x);
-        } while (sw.Elapsed.TotalSeconds < 1.0);
+        });
     }
 
     /// <summary>The SYRK rate of the CPU backend's linear algebra on a 1 000 × 1 000 Gram (best of 3): k(k+1)·m flops.</summary>
@@ -151,6 +146,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
             }
             return (best, h!.MarginalError, h.Dropped);
         });
+        double work = SchurGflop(n, n, 2);
         var eigen = Ours(HessianMethod.Eigen);
         var schur = Ours(HessianMethod.Schur);
         (double Seconds, double MarginalError)? baseline = null;
@@ -161,7 +157,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
                                (baseline is { } b ? $", numpy {b.Seconds:F3} s ({b.Seconds / schur.Seconds:F1}× Schur)" : ""));
         return new DenseRow(n, 2, res.Epsilon, res.Iterations, res.MarginalError, repeats, eigen.Seconds, eigen.Error, schur.Seconds, schur.Error, schur.Dropped,
             baseline?.Seconds, baseline?.MarginalError, baseline?.Seconds / schur.Seconds, baseline?.Seconds / eigen.Seconds, note,
-            SchurGflop(n, n, 2), SchurGflop(n, n, 2) / gflops);
+            work, work / gflops);
     }
 
     private static HvpRow HvpSize(int n, double tolerance)

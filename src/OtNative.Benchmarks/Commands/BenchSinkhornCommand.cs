@@ -68,12 +68,9 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             var rng = new Random(n);
             var (x, y) = UniformClouds.Pair(rng, n, 2);
             var timed = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations };
-            // Warm-up for at least a second: the runtime's tiered JIT profiles and recompiles hot code (the thread
-            // pool's loops among it) during the first second or so, which on two cores would be timed too.
             ProgressDisplay.Run($"OtNative n={n}", () => "warm-up", () =>
             {
-                var warmUp = System.Diagnostics.Stopwatch.StartNew();
-                do { using var _ = EntropicOT.Solve(x, y, timed); } while (warmUp.Elapsed.TotalSeconds < 1.0);
+                WarmUp.ForASecond(() => EntropicOT.Solve(x, y, timed).Dispose());
                 return 0;
             });
             using var result = ProgressDisplay.Run($"OtNative n={n}", timed, o => EntropicOT.Solve(x, y, o));

@@ -99,6 +99,30 @@ module Initializers =
                 f.[i] <- xs.[i] * xs.[i] - 2.0 * integral
             f
 
+    /// Points in each cloud's subsample (the subsample initialiser): its solve costs a few full passes' worth of
+    /// pairs at the sizes where the initialiser pays (n ≥ a few thousand), and it resolves the clouds' large-scale shape.
+    let private subsampleSize = 256
+
+    /// k of the indices 0 … n−1 without replacement, in increasing order, from a seed fixed by n and k: the same
+    /// problem starts the same way every time.
+    let private drawIndices n k =
+        let rng = Random(31 * n + k)
+        let order = Array.init n id
+        for t in 0 .. k - 1 do
+            let s = t + rng.Next(n - t)
+            let held = order.[t]
+            order.[t] <- order.[s]
+            order.[s] <- held
+        Array.sort order.[.. k - 1]
+
+    /// A cloud's subsample (at most `subsampleSize` points) and its weights renormalised to one. The subsample
+    /// initialiser's solve on it needs the solver, so it lives in `Sinkhorn`.
+    let subsample (z: Matrix) (w: float[]) =
+        let rows = drawIndices z.Rows (min subsampleSize z.Rows)
+        let total = rows |> Array.sumBy (fun i -> w.[i])
+        Matrix(rows.Length, z.Cols, Array.init (rows.Length * z.Cols) (fun t -> z.[rows.[t / z.Cols], t % z.Cols])),
+        rows |> Array.map (fun i -> w.[i] / total)
+
     /// The starting f the initialiser gives on this problem, or None for f = 0.
     let initialPotential (la: ILinearAlgebra) (initializer: Initializer) (problem: OtProblem) =
         match resolve initializer problem with

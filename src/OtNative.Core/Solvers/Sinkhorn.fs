@@ -33,32 +33,9 @@ module Sinkhorn =
         if not (Double.IsFinite err) then
             raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iteration, iteration, err))
 
-    /// Points in each cloud's subsample (the subsample initialiser): its solve costs a few full passes' worth of
-    /// pairs at the sizes where the initialiser pays (n ≥ a few thousand), and it resolves the clouds' large-scale shape.
-    let private subsampleSize = 256
-
     /// The subsample's solve stops at this marginal error or iteration count: it only has to place the mass coarsely.
     let private subsampleTolerance = 1e-3
     let private subsampleIterations = 2_000
-
-    /// k of the indices 0 … n−1 without replacement, in increasing order, from a seed fixed by n and k: the same
-    /// problem starts the same way every time.
-    let private drawIndices n k =
-        let rng = Random(31 * n + k)
-        let order = Array.init n id
-        for t in 0 .. k - 1 do
-            let s = t + rng.Next(n - t)
-            let held = order.[t]
-            order.[t] <- order.[s]
-            order.[s] <- held
-        Array.sort order.[.. k - 1]
-
-    /// A cloud's subsample and its weights renormalised to one.
-    let private subsampleOf (z: Matrix) (w: float[]) =
-        let rows = drawIndices z.Rows (min subsampleSize z.Rows)
-        let total = rows |> Array.sumBy (fun i -> w.[i])
-        Matrix(rows.Length, z.Cols, Array.init (rows.Length * z.Cols) (fun t -> z.[rows.[t / z.Cols], t % z.Cols])),
-        rows |> Array.map (fun i -> w.[i] / total)
 
     /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
     /// then f; the f-update yields the row marginal of the previous plan for free:
@@ -119,7 +96,7 @@ module Sinkhorn =
         | Subsample -> subsampleStart operator options eps
         | _ -> Initializers.initialPotential operator.Backend.LinearAlgebra initializer operator.Problem, 0
 
-    /// Thornton & Cuturi's subsample initialiser: OT at the same ε between `subsampleSize`-point subsamples of both
+    /// Thornton & Cuturi's subsample initialiser: OT at the same ε between subsamples (`Initializers.subsample`) of both
     /// clouds (weights renormalised), solved coarsely, then its g extended to every source point by the soft
     /// c-transform f_i = −ε LSE_{j∈S}(log b̃_j + (g_j − C_ij)/ε) — one pass over n × |S| pairs.
     and private subsampleStart (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
@@ -127,8 +104,8 @@ module Sinkhorn =
         match p.Geometry with
         | CostMatrix _ -> raise (NotSupportedException "The subsample initialiser needs point clouds: subsample the cost matrix's rows and columns yourself.")
         | PointClouds (x, y) ->
-            let xs, aS = subsampleOf x p.A
-            let ys, bS = subsampleOf y p.B
+            let xs, aS = Initializers.subsample x p.A
+            let ys, bS = Initializers.subsample y p.B
             use small = operator.Backend.Prepare(OtProblem.create xs ys (Some aS) (Some bS))
             let coarse =
                 iterate small
