@@ -17,7 +17,11 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             MaxIterations = s.MaxIter,
             Backend = Backends.Parse(s.Backend),
             Anneal = s.Anneal,
-            Solver = s.Solver switch { "lbfgs" => SinkhornSolver.Lbfgs, "auto" => SinkhornSolver.Auto, _ => SinkhornSolver.Sinkhorn },
+            Solver = s.Solver switch
+            {
+                "lbfgs" => SinkhornSolver.Lbfgs, "auto" => SinkhornSolver.Auto, "sinkhorn-lbfgs" => SinkhornSolver.SinkhornThenLbfgs,
+                _ => SinkhornSolver.Sinkhorn,
+            },
             Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "subsample" => SinkhornInitializer.Subsample, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
             Progress = progress,
         };

@@ -50,7 +50,7 @@ public class ProblemSettings : CommandSettings
     public string Init { get; init; } = "none";
 
     [CommandOption("--solver <NAME>")]
-    [Description("sinkhorn (alternating updates, default), lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε) or auto (L-BFGS from the automatic initialiser).")]
+    [Description("sinkhorn (alternating updates, default), lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε) auto (L-BFGS from the automatic initialiser) or sinkhorn-lbfgs (Sinkhorn until it stalls, then L-BFGS).")]
     [DefaultValue("sinkhorn")]
     public string Solver { get; init; } = "sinkhorn";
 
@@ -77,7 +77,8 @@ public class ProblemSettings : CommandSettings
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
         if (Init is not ("none" or "gaussian" or "sorting" or "subsample" or "auto"))
             return Spectre.Console.ValidationResult.Error($"--init must be none, gaussian, sorting, subsample or auto, got '{Init}'.");
-        if (Solver is not ("sinkhorn" or "lbfgs" or "auto")) return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn, lbfgs or auto, got '{Solver}'.");
+        if (Solver is not ("sinkhorn" or "lbfgs" or "auto" or "sinkhorn-lbfgs"))
+            return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn, lbfgs, auto or sinkhorn-lbfgs, got '{Solver}'.");
         return Spectre.Console.ValidationResult.Success();
     }
 }

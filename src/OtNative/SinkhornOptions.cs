@@ -11,6 +11,11 @@ public enum SinkhornSolver
     Lbfgs,
     /// <summary>L-BFGS from the automatic initialiser: the fastest on every data set of <c>otnative bench forward</c>.</summary>
     Auto,
+    /// <summary>
+    /// Sinkhorn updates until they stall (their measured rate would not reach the tolerance in the iterations left),
+    /// then L-BFGS from their potentials; <see cref="SinkhornResult.SwitchedToLbfgsAt"/> says when.
+    /// </summary>
+    SinkhornThenLbfgs,
 }
 
 /// <summary>Where a solve starts when no potential is given (docs/math.md §1). It changes the iterations, never the answer.</summary>
@@ -40,7 +45,10 @@ public sealed record SinkhornOptions
     /// <summary>When true, ε = <see cref="Epsilon"/> × weighted mean cost (the paper's protocol; <c>--eps-relative</c>). Default false.</summary>
     public bool EpsilonRelative { get; init; }
 
-    /// <summary>Stop when the row-marginal error ‖P1 − a‖₁ falls below this. Default 1e-6.</summary>
+    /// <summary>
+    /// Converged when the returned plan's marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ is below this; the iterations stop at
+    /// half of it, so that the rounding of the marginal a loop takes as exact cannot push a finished solve over. Default 1e-6.
+    /// </summary>
     public double Tolerance { get; init; } = 1e-6;
 
     /// <summary>Iteration cap (one iteration = a g-update and an f-update). Default 10 000.</summary>
@@ -113,6 +121,7 @@ public sealed record SinkhornOptions
                 SinkhornSolver.Sinkhorn => Core.ForwardSolver.SinkhornUpdates,
                 SinkhornSolver.Lbfgs => Core.ForwardSolver.Lbfgs,
                 SinkhornSolver.Auto => Core.ForwardSolver.AutoSolver,
+                SinkhornSolver.SinkhornThenLbfgs => Core.ForwardSolver.SinkhornThenLbfgs,
                 _ => throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown solver."),
             });
     }

@@ -47,6 +47,12 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>Streamed passes over the n×m pairs the solve used, the cost unit every solver and initialiser shares.</summary>
     public int Passes => _result.Passes;
 
+    /// <summary>
+    /// The Sinkhorn iteration after which L-BFGS took over (<see cref="SinkhornSolver.SinkhornThenLbfgs"/> on a stalled
+    /// solve; <see cref="Iterations"/> counts both phases), or null when no switch happened.
+    /// </summary>
+    public int? SwitchedToLbfgsAt => _result.SwitchedToLbfgsAt is { } at ? at.Value : null;
+
     /// <summary>Whether the tolerance was reached.</summary>
     public bool Converged => _result.Converged;
 

@@ -4,6 +4,7 @@ module OtNative.Core.Tests.Generators
 open System
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open OtNative.Core
 open OtNative.Testing
 
@@ -34,3 +35,13 @@ type SmallProblems =
         OtGenerators.Problems(9, 4)
         |> Gen.map (fun s -> { Seed = s.Seed; N = s.N; M = s.M; D = s.Dimension; EpsScale = s.EpsilonScale; Uniform = s.UniformWeights })
         |> Arb.fromGen
+
+/// A property over `SmallProblems` with `maxTest` passing draws, which fails when more than 5 % of its draws are
+/// discarded: FsCheck reports the property exhausted, a failure, at its `MaxRejected`-th discard — so a filter
+/// (`whenConverged`, `Prop.filter`) cannot hide a regression behind discarded draws.
+type ProblemPropertyAttribute(maxTest: int) as this =
+    inherit PropertyAttribute()
+    do
+        this.MaxTest <- maxTest
+        this.MaxRejected <- maxTest / 20 + 1
+        this.Arbitrary <- [| typeof<SmallProblems> |]

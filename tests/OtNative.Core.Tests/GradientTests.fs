@@ -10,12 +10,13 @@ open OtNative.Core.Tests.Generators
 /// L_ε with x replaced, warm-started from a nearby solution.
 let private valueAt (p: OtProblem) (x: Matrix) eps (warm: float[]) =
     let q = { p with Geometry = PointClouds(x, p.Y) }
-    (Sinkhorn.solve cpu q { tight (Absolute eps) with InitialF = Some warm }).Value
+    (Sinkhorn.solve cpu q (perturbed (Absolute eps) warm)).Value
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
+[<ProblemProperty(30)>]
 let ``EOT gradient equals central finite differences (math.md §7.1)`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
-    let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
+    let res = Sinkhorn.solve backend p (tight (RelativeToMeanCost spec.EpsScale))
     whenConverged res <| fun () ->
     let g = Gradients.eot res
     let h = 1e-5
@@ -29,15 +30,16 @@ let ``EOT gradient equals central finite differences (math.md §7.1)`` (spec: Pr
     let err = relativeError g.Data fd
     Assert.True(err < 1e-6, sprintf "%O: relative error %g" spec err)
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
+[<ProblemProperty(30)>]
 let ``translation invariance and the gradient-sum identity (math.md §7.7)`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
     let opts = tight (RelativeToMeanCost spec.EpsScale)
-    let res = Sinkhorn.solve cpu p opts
+    let res = Sinkhorn.solve backend p opts
     let rng = Random(spec.Seed + 1)
     let t = Array.init spec.D (fun _ -> 3.0 * gaussian rng)
     let move (z: Matrix) = Matrix(z.Rows, z.Cols, Array.init z.Data.Length (fun k -> z.Data.[k] + t.[k % z.Cols]))
-    let moved = Sinkhorn.solve cpu { p with Geometry = PointClouds(move p.X, move p.Y) } { opts with Epsilon = Absolute res.Epsilon }
+    let moved = Sinkhorn.solve backend { p with Geometry = PointClouds(move p.X, move p.Y) } { opts with Epsilon = Absolute res.Epsilon }
     whenConverged res <| fun () ->
     Assert.True(abs (moved.Value - res.Value) <= 1e-9 * (1.0 + abs res.Value), sprintf "%O: %.15g vs %.15g" spec moved.Value res.Value)
     let g = Gradients.eot res

@@ -19,34 +19,40 @@ let private provider name =
     else LinearAlgebraProviders.managed
 
 /// Second-order properties need ε ≥ 0.02 × mean cost (issue 3's range) and a converged plan.
-let private solveSpec (spec: ProblemSpec) =
+let private solveSpec (backend: IBackend) (spec: ProblemSpec) =
     let spec = { spec with EpsScale = max spec.EpsScale 0.02 }
     let p = spec.Problem
-    spec, p, Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
+    spec, p, Sinkhorn.solve backend p (tight (RelativeToMeanCost spec.EpsScale))
 
 /// The dense Hessian of a solved plan, computed on a CPU backend with the given linear algebra.
 let private hessian (p: OtProblem) (res: SolvedPlan) meth la =
     use onProvider = new SolvedPlan((CpuBackend(la) :> IBackend).Prepare p, res.Solution, true)
     (Hessian.compute onProvider { HessianOptions.Default with Method = meth }).Hessian
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``dense Hessian equals finite differences of the gradient and is symmetric (math.md §7.3)`` (spec: ProblemSpec) =
-    let spec, p, res = solveSpec spec
+    onEveryBackend <| fun backend ->
+    let spec, p, res = solveSpec backend spec
     whenConverged res <| fun () ->
     let h = hessian p res Eigen (LinearAlgebraProviders.preferred)
     let gradAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
-        use r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
+        use r = Sinkhorn.solve backend q (perturbed (Absolute res.Epsilon) res.F)
         (Gradients.eot r).Data
     let fd = jacobianByFiniteDifferences gradAt p.X 1e-5
     let err = relativeError h.Data fd.Data
     Assert.True(err < 1e-5, sprintf "%O: Hessian vs FD relative error %g" spec err)
     Assert.True(relativeError h.Data (h.Transpose().Data) < 1e-12)
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+/// Schur and Algorithm 1 truncate different matrices (S and H), and CG truncates nothing: they agree when H has no
+/// genuine eigenvalue below the threshold, i.e. Algorithm 1 drops only the null one. At ε ≥ 0.02 × mean cost 0.6 % of
+/// converged draws drop more (near-disconnected plans, second eigenvalue ~1e-11); those are discarded.
+[<ProblemProperty(40)>]
 let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (math.md §7.4)`` (spec: ProblemSpec) =
-    let spec, p, res = solveSpec spec
-    whenConverged res <| fun () ->
+    onEveryBackend <| fun backend ->
+    let spec, p, res = solveSpec backend spec
+    let onlyNullDropped = res.Converged && (Hessian.compute res HessianOptions.Default).Dropped = 1
+    FsCheck.FSharp.Prop.filter onlyNullDropped (FsCheck.FSharp.Prop.ofTestable (lazy (
     for la in [ LinearAlgebraProviders.managed; LinearAlgebraProviders.preferred ] do
         let eigen = hessian p res Eigen la
         let schur = hessian p res Schur la
@@ -58,13 +64,14 @@ let ``Schur fast path equals Algorithm 1 and HVP equals dense Hessian times A (m
     for pre in [ Identity; Jacobi; Neumann 3 ] do
         let op = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 2000; Preconditioner = pre })
         let hv, report = op.Apply a
-        Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "%O (%A): HVP vs dense %g (CG %d its, residual %g)" spec pre (relativeError hv.Data expected.Data) report.Iterations report.Residual)
+        Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "%O (%A): HVP vs dense %g (CG %d its, residual %g)" spec pre (relativeError hv.Data expected.Data) report.Iterations report.Residual))))
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
+[<ProblemProperty(30)>]
 let ``marginal identity with the plan's own marginals holds to rounding (math.md §7.5)`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     // Any plan, converged or not: stop early on purpose.
     let p = spec.Problem
-    let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost (max spec.EpsScale 0.02); MaxIterations = 5 }
+    let res = Sinkhorn.solve backend p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost (max spec.EpsScale 0.02); MaxIterations = 5 }
     let hr = Hessian.compute res HessianOptions.Default
     // Exact in exact arithmetic; truncating a genuine (non-null) tiny eigenvalue of a near-degenerate
     // plan removes that component, so those rare cases are discarded rather than counted.
@@ -74,9 +81,10 @@ let ``marginal identity with the plan's own marginals holds to rounding (math.md
     let scale = 1.0 + Array.max (Array.map abs h.Data)
     Assert.True(Hessian.marginalError h p.X.Cols r / scale < 1e-11, sprintf "%O: %g (scale %g)" spec (Hessian.marginalError h p.X.Cols r) scale))))
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
+[<ProblemProperty(30)>]
 let ``H has the simple kernel (1,-1) and Lemma 6 holds (math.md §7.6)`` (spec: ProblemSpec) =
-    let spec, p, res = solveSpec spec
+    onEveryBackend <| fun backend ->
+    let spec, p, res = solveSpec backend spec
     let plan = res.Materialise()
     let h = HMatrix.dense plan
     let v = Array.init (p.N + p.M) (fun i -> if i < p.N then 1.0 else -1.0)
@@ -89,11 +97,20 @@ let ``H has the simple kernel (1,-1) and Lemma 6 holds (math.md §7.6)`` (spec: 
     let q = Matrix(p.N, p.M, Array.init (p.N * p.M) (fun t -> plan.Data.[t] / sqrt (r.[t / p.M] * s.[t % p.M])))
     let values, _ = (LinearAlgebraProviders.preferred).SymmetricEigen(Dense.times q (q.Transpose()))
     Assert.Equal(1.0, values.[values.Length - 1], 12)
-    // Theorem 5 needs P > 0: at small ε a plan can be numerically block-disconnected (entries ~1e-70 beside
-    // ~0.1), and then H has a second genuine near-zero eigenvalue. FsCheck discards those draws.
+
+/// Theorem 5 needs P > 0: at small ε a plan can be numerically block-disconnected (entries ~1e-70 beside ~0.1), and
+/// then H has a second genuine near-zero eigenvalue. From ε = 0.3 × mean cost no draw of 1 000 had an entry below
+/// 1e-12 of the largest (at 0.02, 29 % had), so the filter below discards almost nothing.
+[<ProblemProperty(30)>]
+let ``a numerically positive plan's H has a one-dimensional kernel (Theorem 5)`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
+    let spec, p, res = solveSpec backend { spec with EpsScale = max spec.EpsScale 0.3 }
+    let plan = res.Materialise()
+    let spectrum = HMatrix.spectrum (LinearAlgebraProviders.preferred) plan
     let numericallyPositive = Array.min plan.Data > 1e-12 * Array.max plan.Data
     FsCheck.FSharp.Prop.filter numericallyPositive (FsCheck.FSharp.Prop.ofTestable (lazy (
-        Assert.True(spectrum.SmallestPositive > 1e-13 * spectrum.Eigenvalues.[p.N + p.M - 1] || p.N + p.M = 2))))
+        Assert.True(spectrum.SmallestPositive > 1e-13 * spectrum.Eigenvalues.[p.N + p.M - 1] || p.N + p.M = 2,
+                    sprintf "%O: second eigenvalue %g" spec spectrum.SmallestPositive))))
 
 [<Fact>]
 let ``permutation couplings have eigenvalues 2/n and 0 (Proposition 8)`` () =
@@ -121,15 +138,16 @@ let ``the circle plan is what Sinkhorn computes`` () =
     let res = Sinkhorn.solve cpu (OtProblem.create x x None None) (tight (Absolute 0.2))
     Assert.True(relativeError (res.Materialise()).Data plan.Data < 1e-10)
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 20)>]
+[<ProblemProperty(20)>]
 let ``sharp distance gradient equals finite differences (math.md §7.2)`` (spec: ProblemSpec) =
-    let spec, p, res = solveSpec spec
+    onEveryBackend <| fun backend ->
+    let spec, p, res = solveSpec backend spec
     whenConverged res <| fun () ->
     let op = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 })
     let g, _ = op.SharpGradient()
     let sharpAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
-        let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
+        let r = Sinkhorn.solve backend q (perturbed (Absolute res.Epsilon) res.F)
         Values.sharp r
     let step = 1e-5
     let fd = Array.init g.Data.Length (fun t ->
@@ -213,19 +231,20 @@ let ``ill-conditioned regime: truncation stays finite and accurate, no-regularis
     let schur = schurMatchesItsSpectrum res
     Assert.True(Hessian.marginalError schur.Hessian 2 p.A < 0.1, sprintf "Schur marginal error %g" (Hessian.marginalError schur.Hessian 2 p.A))
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
+[<ProblemProperty(20)>]
 let ``sharp loss derivative with respect to the cost matrix equals finite differences (math.md §2)`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let spec = { spec with EpsScale = max spec.EpsScale 0.05 }
     let cost = OtProblem.costMatrix spec.Problem
     let p = OtProblem.ofCost cost (Some spec.Problem.A) (Some spec.Problem.B)
     let eps = spec.EpsScale * OtProblem.meanCost p
-    let res = Sinkhorn.solve cpu p (tight (Absolute eps))
+    let res = Sinkhorn.solve backend p (tight (Absolute eps))
     whenConverged res <| fun () ->
     let dc, report = HessianOperator(res, { CgOptions.Default with Tolerance = 1e-14; MaxIterations = 5000 }).SharpCostGradient()
     Assert.True(report.Converged)
     let sharpAt (c: Matrix) =
         let q = OtProblem.ofCost c (Some p.A) (Some p.B)
-        let r = Sinkhorn.solve cpu q { tight (Absolute eps) with InitialF = Some res.F }
+        let r = Sinkhorn.solve backend q (perturbed (Absolute eps) res.F)
         Values.sharp r
     let step = 1e-6 * (1.0 + Array.max (Array.map abs cost.Data))
     let fd = Array.init cost.Data.Length (fun t ->
@@ -234,9 +253,10 @@ let ``sharp loss derivative with respect to the cost matrix equals finite differ
     let err = relativeError dc.Data fd
     Assert.True(err < 1e-5, sprintf "%O: ∂S/∂C vs FD %g" spec err)
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 15)>]
+[<ProblemProperty(20)>]
 let ``parameter Hessian: dense path, HVP path and finite differences of the parameter gradient agree`` (spec: ProblemSpec) =
-    let spec, p, res = solveSpec spec
+    onEveryBackend <| fun backend ->
+    let spec, p, res = solveSpec backend spec
     whenConverged res <| fun () ->
     let rng = Random(spec.Seed)
     let pCount = 1 + spec.Seed % 3
@@ -249,7 +269,7 @@ let ``parameter Hessian: dense path, HVP path and finite differences of the para
     // θ is only implicit: perturb x along X e_a ⊗ e_q and differentiate Xᵀ G.
     let paramGradAt (x: Matrix) =
         let q = { p with Geometry = PointClouds(x, p.Y) }
-        let r = Sinkhorn.solve cpu q { tight (Absolute res.Epsilon) with InitialF = Some res.F }
+        let r = Sinkhorn.solve backend q (perturbed (Absolute res.Epsilon) res.F)
         (Gradients.linearModel design (Gradients.eot r)).Data
     let step = 1e-5
     let size = pCount * d
@@ -274,7 +294,7 @@ let ``an HVP on a plan that is a permutation up to rounding matches the truncate
     // The FsCheck draw that once broke CG: n = m = 2, d = 4, ε = 0.02 × mean cost, off-diagonal plan entries
     // ~1e-22, so S vanishes on 1⊥ and the right-hand side is zero up to rounding.
     let spec = { Seed = 222357613; N = 2; M = 2; D = 4; EpsScale = 0.02; Uniform = true }
-    let _, p, res = solveSpec spec
+    let _, p, res = solveSpec cpu spec
     let dense = hessian p res Eigen (LinearAlgebraProviders.preferred)
     let a = Matrix(2, 4, [| 0.3; -1.2; 0.5; 2.0; -0.7; 0.1; 1.1; -0.4 |])
     let hv, report = HessianOperator(res, CgOptions.Default).Apply a

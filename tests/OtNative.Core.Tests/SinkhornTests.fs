@@ -7,12 +7,13 @@ open OtNative.Core
 open OtNative.Core.Tests.Reference
 open OtNative.Core.Tests.Generators
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
+[<ProblemProperty(40)>]
 let ``log-domain solver matches the dense scaling-form Sinkhorn`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     // The scaling form underflows at small ε; compare where it is valid.
     let spec = { spec with EpsScale = max spec.EpsScale 0.1 }
     let p = spec.Problem
-    let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
+    let res = Sinkhorn.solve backend p (tight (RelativeToMeanCost spec.EpsScale))
     let plan, fRef, gRef = denseSinkhorn ((OtProblem.costMatrix p).ToArray2D()) p.A p.B res.Epsilon 200_000
     whenConverged res <| fun () ->
     let ours = (res.Materialise()).Data
@@ -21,30 +22,34 @@ let ``log-domain solver matches the dense scaling-form Sinkhorn`` (spec: Problem
     let refValue = Array.fold2 (fun s a f -> s + a * f) 0.0 p.A fRef + Array.fold2 (fun s b g -> s + b * g) 0.0 p.B gRef
     Assert.True(abs (res.Value - refValue) <= 1e-9 * (1.0 + abs refValue), sprintf "%O: value %.15g vs %.15g" spec res.Value refValue)
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 30)>]
+[<ProblemProperty(30)>]
 let ``reported marginal error is the returned plan's own row error and columns are exact`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
-    let res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost spec.EpsScale; MaxIterations = 3; Tolerance = 1e-300 }
+    let res = Sinkhorn.solve backend p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost spec.EpsScale; MaxIterations = 3; Tolerance = 1e-300 }
     let r, s = res.RowMass, res.ColumnMass
     let rowErr = Array.fold2 (fun acc ri ai -> acc + abs (ri - ai)) 0.0 r p.A
     Assert.True(res.Iterations <= 3)
     Assert.True(abs (rowErr - res.MarginalError) <= 1e-12 + 1e-9 * rowErr, sprintf "%O: reported %g, plan has %g" spec res.MarginalError rowErr)
     Assert.True(relativeError s p.B < 1e-12, sprintf "%O: column marginal off by %g" spec (relativeError s p.B))
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``cost-matrix path equals the point-cloud path`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
     let opts = tight (RelativeToMeanCost spec.EpsScale)
-    let fromPoints = Sinkhorn.solve cpu p opts
-    let fromCost = Sinkhorn.solve cpu (OtProblem.ofCost (OtProblem.costMatrix p) (Some p.A) (Some p.B)) opts
-    whenConverged fromPoints <| fun () ->
+    let fromPoints = Sinkhorn.solve backend p opts
+    let fromCost = Sinkhorn.solve backend (OtProblem.ofCost (OtProblem.costMatrix p) (Some p.A) (Some p.B)) opts
+    // The plans, not the potentials: where one path hands a stalled solve to L-BFGS, (f + c, g − c) may come back.
+    FsCheck.FSharp.Prop.filter (fromPoints.Converged && fromCost.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
     Assert.True(abs (fromPoints.Value - fromCost.Value) <= 1e-10 * (1.0 + abs fromPoints.Value))
-    Assert.True(relativeError fromCost.F fromPoints.F < 1e-8)
+    Assert.True(relativeError (fromCost.Materialise()).Data (fromPoints.Materialise()).Data < 1e-8))))
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``primal value equals the dual value at convergence`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
-    let res = Sinkhorn.solve cpu p (tight (RelativeToMeanCost spec.EpsScale))
+    let res = Sinkhorn.solve backend p (tight (RelativeToMeanCost spec.EpsScale))
     whenConverged res <| fun () ->
     // Independent primal: ⟨P,C⟩ + ε KL(P‖a⊗b) from the materialised plan and cost.
     let plan = res.Materialise()
@@ -111,15 +116,16 @@ let ``relative epsilon is scale times the weighted mean cost`` () =
     Assert.Equal(0.2 * direct, OtProblem.resolveEpsilon p (RelativeToMeanCost 0.2), 12)
 
 /// Self-transport: the symmetric update returns the alternating solver's value and plan in far fewer iterations.
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``the symmetric self-transport solve equals the alternating one`` (spec: ProblemSpec) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
     let self = { p with Geometry = PointClouds(p.X, p.X); B = p.A }
     // ε from the two-cloud problem: a single point has no mean cost against itself.
     let opts = tight (Absolute (max spec.EpsScale 0.05 * OtProblem.meanCost p))
     // Not disposed: the property's body runs after this function returns.
-    let plain = Sinkhorn.solve cpu self opts
-    let symmetric = Sinkhorn.solveSymmetric cpu self opts
+    let plain = Sinkhorn.solve backend self opts
+    let symmetric = Sinkhorn.solveSymmetric backend self opts
     whenConverged plain <| fun () ->
     Assert.True(symmetric.Converged, sprintf "%O: symmetric solve did not converge (%g)" spec symmetric.MarginalError)
     Assert.True(abs (symmetric.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec symmetric.Value plain.Value)
@@ -143,24 +149,25 @@ let ``the divergence's self-terms converge in a small fraction of the alternatin
 /// and plan as plain Sinkhorn updates at tolerance 1e-10. Both must converge for the comparison: draws whose
 /// convergence is sublinear (tens of thousands of iterations) may finish on either side of the cap.
 let private sameAnswerAsPlain (spec: ProblemSpec) (variant: SinkhornOptions -> SinkhornOptions) =
+    onEveryBackend <| fun backend ->
     let p = spec.Problem
     let opts = { tight (RelativeToMeanCost spec.EpsScale) with Tolerance = 1e-10 }
-    let plain = Sinkhorn.solve cpu p opts
-    let other = Sinkhorn.solve cpu p (variant opts)
+    let plain = Sinkhorn.solve backend p opts
+    let other = Sinkhorn.solve backend p (variant opts)
     FsCheck.FSharp.Prop.filter (plain.Converged && other.Converged) (FsCheck.FSharp.Prop.ofTestable (lazy (
     Assert.True(abs (other.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%O: %.15g vs %.15g" spec other.Value plain.Value)
     Assert.True(relativeError (other.Materialise()).Data (plain.Materialise()).Data < 1e-7))))
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``the annealed solve returns the plain solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain spec (fun o -> { o with Anneal = true })
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``the Gaussian initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain spec (fun o -> { o with Initializer = Gaussian })
 
 /// L-BFGS on the semi-dual returns the same value and plan as Sinkhorn updates, on any problem.
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 40)>]
+[<ProblemProperty(40)>]
 let ``L-BFGS on the semi-dual returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain spec (fun o -> { o with Solver = Lbfgs })
 
@@ -176,6 +183,61 @@ let ``the Gaussian initialiser's potential is the Monge map's for Gaussian-shape
         let expected = -(x.[i, 0] + x.[0, 0]) - 2.0
         Assert.True(abs (slope - expected) < 1e-9, sprintf "slope %g, expected %g" slope expected)
 
+/// The recipe's problem (OtNative.Testing's generator draws these).
+let private sampled seed n m d uniform =
+    let s = OtNative.Testing.ProblemSample(seed, n, m, d, 1.0, uniform)
+    OtProblem.create (Matrix.OfArray2D s.X) (Matrix.OfArray2D s.Y) (Some s.A) (Some s.B)
+
+[<Fact>]
+let ``L-BFGS reaches 1e-10 where the Armijo test alone is below the semi-dual's rounding`` () =
+    // Easy problems (ε up to 0.9 × mean cost) on which L-BFGS used to stop or creep at a marginal error of 1e-10 to
+    // 4e-9: the decrease Armijo asks for there (about ε err²) is below the rounding of the semi-dual's value.
+    for seed, n, m, d, scale in [ 9, 4, 4, 1, 0.9; 23, 4, 4, 1, 0.9; 44, 4, 4, 1, 0.9; 13, 6, 5, 2, 0.5; 78, 6, 5, 2, 0.5; 65, 5, 7, 3, 0.3 ] do
+        let p = sampled seed n m d false
+        let opts = { tight (RelativeToMeanCost scale) with Tolerance = 1e-10; MaxIterations = 2_000 }
+        use lbfgs = Sinkhorn.solve cpu p { opts with Solver = Lbfgs }
+        use plain = Sinkhorn.solve cpu p { opts with Solver = SinkhornUpdates; MaxIterations = 50_000 }
+        Assert.True(lbfgs.Converged, sprintf "seed %d: L-BFGS stopped at %g after %d evaluations" seed lbfgs.MarginalError lbfgs.Iterations)
+        Assert.True(plain.Converged)
+        Assert.True(abs (lbfgs.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "seed %d: %.15g vs %.15g" seed lbfgs.Value plain.Value)
+
+[<Fact>]
+let ``L-BFGS leaves a flat start, where a column without mass made its curvature pairs promise far too long a step`` () =
+    // One source point, three targets, ε ≈ 0.027 × the costs' spread: from g = 0 the first column holds all the mass,
+    // the semi-dual is flat along the others, and L-BFGS used to stop at a marginal error of 1.06 after one step.
+    let x = Matrix(1, 1, [| 0.6015685754 |])
+    let y = Matrix(3, 1, [| 0.5920809772; 1.239412835; 1.448478233 |])
+    let b = [| 0.469418966; 0.2936187075; 0.2369623265 |]
+    let p = OtProblem.create x y None (Some(Array.map (fun v -> v / Array.sum b) b))
+    use plan = Sinkhorn.solve cpu p { tight (Absolute 0.0109545) with Solver = Lbfgs; Tolerance = 1e-10 }
+    Assert.True(plan.Converged, sprintf "stopped at %g after %d evaluations" plan.MarginalError plan.Iterations)
+    // One source point: the plan is b itself.
+    Assert.True(relativeError (plan.Materialise()).Data p.B < 1e-9)
+
+[<Fact>]
+let ``Sinkhorn hands a stalled solve to L-BFGS and reports when; a solve that does not stall is plain Sinkhorn`` () =
+    // n = 8, m = 2, d = 1 at ε = 0.02 × mean cost: a near-permutation plan (entries down to 1e-34 of the largest) on
+    // which plain Sinkhorn is still at a marginal error of 1e-5 after 50 000 iterations.
+    let p = sampled 1635933297 8 2 1 true
+    let opts = { tight (RelativeToMeanCost 0.02) with Tolerance = 1e-11 }
+    use plain = Sinkhorn.solve cpu p { opts with Solver = SinkhornUpdates }
+    use switched = Sinkhorn.solve cpu p { opts with Solver = SinkhornThenLbfgs }
+    use lbfgs = Sinkhorn.solve cpu p { opts with Solver = Lbfgs }
+    Assert.False(plain.Converged)
+    Assert.True(switched.Converged, sprintf "stopped at %g after %d iterations" switched.MarginalError switched.Iterations)
+    match switched.Solution.SwitchedToLbfgsAt with
+    | Some at -> Assert.True(at > 0 && at < switched.Iterations && switched.Iterations < 10_000, sprintf "switched at %d of %d" at switched.Iterations)
+    | None -> failwith "the stalled solve did not switch"
+    Assert.True(abs (switched.Value - lbfgs.Value) <= 1e-10 * (1.0 + abs lbfgs.Value), sprintf "%.15g vs %.15g" switched.Value lbfgs.Value)
+    // A well-conditioned problem converges before any window shows a stall: the same iterations and potentials.
+    let easy = sampled 5 30 20 2 false
+    let easyOpts = { opts with Epsilon = RelativeToMeanCost 0.5 }
+    use easyPlain = Sinkhorn.solve cpu easy { easyOpts with Solver = SinkhornUpdates }
+    use easySwitched = Sinkhorn.solve cpu easy easyOpts
+    Assert.Equal(None, easySwitched.Solution.SwitchedToLbfgsAt)
+    Assert.Equal(easyPlain.Iterations, easySwitched.Iterations)
+    Assert.Equal<float[]>(easyPlain.F, easySwitched.F)
+
 [<Fact>]
 let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` () =
     let rng = Random(34)
@@ -188,11 +250,11 @@ let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` (
     Assert.Equal(l1 r p.A + l1 s p.B, plan.MarginalError, 14)
     Assert.True(plan.MarginalError < 1e-10)
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``the automatic solver returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain spec (fun o -> { o with Solver = AutoSolver; Initializer = AutoInitializer })
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``the sorting initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain { spec with D = 1 } (fun o -> { o with Initializer = Sorting })
 
@@ -227,7 +289,7 @@ let ``the sorting initialiser cuts the iterations of one-dimensional problems an
     Assert.Throws<NotSupportedException>(fun () -> Initializers.sorting (OtProblem.create (cloud rng 5 2) (cloud rng 4 2) None None) |> ignore) |> ignore
     Assert.Throws<NotSupportedException>(fun () -> Initializers.sorting (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) |> ignore) |> ignore
 
-[<Property(Arbitrary = [| typeof<SmallProblems> |], MaxTest = 25)>]
+[<ProblemProperty(25)>]
 let ``the subsample initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain spec (fun o -> { o with Initializer = Subsample })
 

@@ -19,7 +19,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
     public sealed record Summary(
         double Value, double Sharp, double? Divergence, int Iterations, double MarginalError, bool Converged,
         double Epsilon, double Seconds, int N, int M, int D, string Backend, bool? DivergenceConverged, string? BackendNote,
-        string Initializer, bool Anneal, string Solver, int Passes);
+        string Initializer, bool Anneal, string Solver, int Passes, int? SwitchedToLbfgsAt);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
@@ -35,7 +35,8 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         }
         var summary = new Summary(result.Value, result.SharpValue, divergence?.Value, result.Iterations, result.MarginalError,
             result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
-            divergence?.Converged, result.BackendNote, settings.Init, settings.Anneal, settings.Solver, result.Passes);
+            divergence?.Converged, result.BackendNote, settings.Init, settings.Anneal, settings.Solver, result.Passes,
+            result.SwitchedToLbfgsAt);
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");
@@ -43,7 +44,8 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
             ? $"{value:G12}" + (summary.DivergenceConverged == true ? "" : " [yellow](a self-transport solve did not converge)[/]")
             : "skipped (--no-divergence)");
         table.AddRow("ε (absolute)", $"{summary.Epsilon:G6}");
-        table.AddRow("iterations", $"{summary.Iterations} ({summary.Passes} passes, solver {summary.Solver})");
+        table.AddRow("iterations", $"{summary.Iterations} ({summary.Passes} passes, solver {summary.Solver}" +
+            (summary.SwitchedToLbfgsAt is { } at ? $", L-BFGS after Sinkhorn iteration {at})" : ")"));
         table.AddRow("marginal error", $"{summary.MarginalError:E3}");
         table.AddRow("converged", summary.Converged ? "yes" : "[yellow]no[/]");
         table.AddRow("time", $"{summary.Seconds:F3} s");

@@ -14,6 +14,8 @@ module SemiDualLbfgs =
     /// Armijo's sufficient-decrease constant and the most halvings one line search may take.
     let private armijo = 1e-4
     let private maxHalvings = 40
+    /// float64's unit roundoff.
+    let private epsilon = Math.Pow(2.0, -52.0)
 
     let private dot (u: float[]) (v: float[]) =
         let mutable s = 0.0
@@ -28,21 +30,26 @@ module SemiDualLbfgs =
         let n, m = p.N, p.M
         let ones = Matrix.Column(Array.create n 1.0)
         let f = Array.zeroCreate n
-        // φ(g) = −D(g) and ∇φ = Pᵀ1 − b, with the f it implies and the column error.
+        // φ(g) = −D(g) and ∇φ = Pᵀ1 − b, with the f it implies, the column error, and the rounding φ carries
+        // (a few ulps of its terms' magnitudes).
         let evaluate (g: float[]) =
             operator.Softmin(Rows, eps, g, f, options.Cancellation)
             let s = (operator.Apply(Cols, eps, f, g, ones, false)).Data
             let value = -(dot p.A f + dot p.B g)
             let gradient = Array.init m (fun j -> s.[j] - p.B.[j])
             let err = Array.sumBy abs gradient
-            value, gradient, err
+            let mutable magnitude = 0.0
+            for i in 0 .. n - 1 do magnitude <- magnitude + abs (p.A.[i] * f.[i])
+            for j in 0 .. m - 1 do magnitude <- magnitude + abs (p.B.[j] * g.[j])
+            value, gradient, err, 64.0 * epsilon * magnitude
         // The Hessian of φ is about diag(b)/ε: its inverse scales the first steps into potential units.
         let diagonal = p.B |> Array.map (fun bj -> eps / bj)
         let g = Array.copy g0
-        let mutable value, gradient, err = evaluate g
+        let mutable value, gradient, err, _ = evaluate g
         let history = Collections.Generic.List<float[] * float[] * float>()
         let mutable evaluations = 1
-        let mutable converged = err < options.Tolerance
+        let stopAt = StoppingRule.fraction * options.Tolerance
+        let mutable converged = err < stopAt
         let mutable stalled = false
         while not converged && not stalled && evaluations < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
@@ -78,9 +85,13 @@ module SemiDualLbfgs =
             let trial = Array.zeroCreate m
             while not accepted && halvings <= maxHalvings do
                 for j in 0 .. m - 1 do trial.[j] <- g.[j] + step * direction.[j]
-                let v, grad, e = evaluate trial
+                let v, grad, e, noise = evaluate trial
                 evaluations <- evaluations + 1
-                if Double.IsFinite v && v <= value + armijo * step * slope then
+                // Near the answer the decrease Armijo asks for (about ε err²) falls below φ's rounding: there a step
+                // that keeps φ within its rounding and lowers the marginal error is taken, where the test alone
+                // would refuse every step, or take rounding noise for progress.
+                let sufficient = v <= value + armijo * step * slope || (v <= value + noise && e < err)
+                if Double.IsFinite v && sufficient then
                     let s = Array.init m (fun j -> trial.[j] - g.[j])
                     let y = Array.init m (fun j -> grad.[j] - gradient.[j])
                     let sy = dot s y
@@ -95,14 +106,18 @@ module SemiDualLbfgs =
                 else
                     step <- 0.5 * step
                     halvings <- halvings + 1
-            // No decrease along a descent direction: the objective is flat to rounding, nothing more to gain.
-            if not accepted then stalled <- true
-            converged <- err < options.Tolerance
+            // No decrease along the quasi-Newton direction: its curvature pairs can come from where the semi-dual is flat
+            // (a column without mass, at small ε) and promise far too long a step; the scaled gradient is tried next.
+            // No decrease along that either: the objective is flat to rounding, nothing more to gain.
+            if not accepted then
+                if history.Count > 0 then history.Clear() else stalled <- true
+            converged <- err < stopAt
             match options.Progress with
             | Some report when evaluations % options.ProgressInterval = 0 ->
                 report { Iteration = evaluations; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
             | _ -> ()
         // f belongs to the last evaluation, which may be a rejected trial: recompute it for the accepted g.
-        let finalValue, _, finalErr = evaluate g
+        let finalValue, _, finalErr, _ = evaluate g
         { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations + 1
-          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * (evaluations + 1); Elapsed = sw.Elapsed }
+          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * (evaluations + 1)
+          SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }

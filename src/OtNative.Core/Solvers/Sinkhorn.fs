@@ -37,11 +37,22 @@ module Sinkhorn =
     let private subsampleTolerance = 1e-3
     let private subsampleIterations = 2_000
 
+    /// Iterations over which a stalling solve's rate is measured.
+    let private stallWindow = 50
+
+    /// Near the answer Sinkhorn's error falls linearly, err_t ≈ err_0 ρᵗ: the rate over the last window projects the
+    /// iterations still needed, log(tol/err) / log ρ. The updates have stalled when the error did not fall over the
+    /// window, or the projection exceeds the iterations the cap leaves — they would return unconverged. (At small ε
+    /// near-permutation plans give ρ within 1e-6 of 1, where quasi-Newton steps still converge in dozens.)
+    let private stalled errWindowAgo err tolerance iterationsLeft =
+        err >= errWindowAgo || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float iterationsLeft
+
     /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
     /// then f; the f-update yields the row marginal of the previous plan for free:
     /// (P1)_i = a_i exp((f_i^old − f_i^new)/ε). On convergence the plan whose error was measured
-    /// is returned, so `MarginalError` is exact for the returned potentials.
-    let rec private iterate (operator: ITransportOperator) (options: SinkhornOptions) =
+    /// is returned, so `MarginalError` is exact for the returned potentials. With `stopWhenStalled`, the loop also
+    /// ends (unconverged) when the updates stall.
+    let rec private iterate (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) =
         let p = operator.Problem
         validateOptions p options
         let eps = OtProblem.resolveEpsilon p options.Epsilon
@@ -64,9 +75,11 @@ module Sinkhorn =
                 start |> Option.iter (fun f0 -> Array.blit f0 0 f 0 p.N)
                 passes
         let mutable err = infinity
+        let mutable errWindowAgo = infinity
         let mutable iter = 0
         let mutable converged = false
-        while not converged && iter < options.MaxIterations do
+        let mutable stall = false
+        while not converged && not stall && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
             operator.Softmin(Cols, eps, f, g, options.Cancellation)
             checkFinite "g" g iter err
@@ -77,8 +90,12 @@ module Sinkhorn =
                 e <- e + p.A.[i] * abs (exp ((f.[i] - fNext.[i]) / eps) - 1.0)
             err <- e
             iter <- iter + 1
-            if err < options.Tolerance then converged <- true
+            if err < StoppingRule.fraction * options.Tolerance then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
+            if stopWhenStalled && not converged && iter % stallWindow = 0 then
+                // The first window is the transient, before the linear rate sets in.
+                stall <- iter > stallWindow && stalled errWindowAgo err (StoppingRule.fraction * options.Tolerance) (options.MaxIterations - iter)
+                errWindowAgo <- err
             reportProgress options iter err sw
         requireFiniteError iter err
         let value =
@@ -87,7 +104,7 @@ module Sinkhorn =
             for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
             s
         { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
 
     /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
     /// full problem's pairs, rounded up). The subsample initialiser needs a solve of its own, hence here.
@@ -108,7 +125,7 @@ module Sinkhorn =
             let ys, bS = Initializers.subsample y p.B
             use small = operator.Backend.Prepare(OtProblem.create xs ys (Some aS) (Some bS))
             let coarse =
-                iterate small
+                iterate false small
                     { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
                                    Tolerance = max options.Tolerance subsampleTolerance; MaxIterations = subsampleIterations
                                    RequireConvergence = false; Progress = None }
@@ -126,7 +143,7 @@ module Sinkhorn =
     /// cheap iterations, where a cold start spends thousands spreading mass across the cloud. Iterations are summed.
     let private annealStageIterations = 200
 
-    let private annealed (operator: ITransportOperator) (options: SinkhornOptions) =
+    let private annealed (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) =
         let p = operator.Problem
         let sw = Stopwatch.StartNew()
         let eps = OtProblem.resolveEpsilon p options.Epsilon
@@ -136,14 +153,14 @@ module Sinkhorn =
         let mutable spentPasses = 0
         while stageEps > eps do
             let stage =
-                iterate operator
+                iterate false operator
                     { options with Epsilon = Absolute stageEps; Tolerance = max options.Tolerance 1e-2; MaxIterations = annealStageIterations
                                    InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG); RequireConvergence = false }
             warm <- Some stage.F
             spent <- spent + stage.Iterations
             spentPasses <- spentPasses + stage.Passes
             stageEps <- max eps (0.5 * stageEps)
-        let final = iterate operator { options with Epsilon = Absolute eps; InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG) }
+        let final = iterate stopWhenStalled operator { options with Epsilon = Absolute eps; InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG) }
         { final with Iterations = final.Iterations + spent; Passes = final.Passes + spentPasses; Elapsed = sw.Elapsed }
 
     /// L-BFGS on the semi-dual from g: the given g, or the g-update of the given (or initialised) f, or zero.
@@ -172,11 +189,32 @@ module Sinkhorn =
         let result = SemiDualLbfgs.iterate operator options eps g0
         { result with Passes = result.Passes + startPasses }
 
+    /// Sinkhorn updates (annealed if asked) until they stall, then L-BFGS from their g with half the iterations left.
+    /// L-BFGS can itself creep (or stall on a flat semi-dual far from the answer): the updates then go on, without the
+    /// stall rule, from whichever of the two states has the smaller error, for what the cap leaves — so the switch never
+    /// ends further from the answer than where it began. The iterations, passes and time are the phases' sums.
+    let private sinkhornThenLbfgs (operator: ITransportOperator) (options: SinkhornOptions) =
+        let sw = Stopwatch.StartNew()
+        let first = if options.Anneal then annealed true operator options else iterate true operator options
+        let left = options.MaxIterations - first.Iterations
+        if first.Converged || left < 2 then first
+        else
+            let second = semiDual operator { options with InitialF = None; InitialG = Some first.G; MaxIterations = left / 2 }
+            let spent = first.Iterations + second.Iterations
+            let switched (last: SinkhornResult) iterations passes =
+                { last with Iterations = iterations; Passes = passes; SwitchedToLbfgsAt = Some first.Iterations; Elapsed = sw.Elapsed }
+            if second.Converged || spent >= options.MaxIterations then switched second spent (first.Passes + second.Passes)
+            else
+                let resumeFrom = if second.MarginalError < first.MarginalError then second.F else first.F
+                let third = iterate false operator { options with InitialF = Some resumeFrom; InitialG = None; MaxIterations = options.MaxIterations - spent }
+                switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes)
+
     /// The plain, annealed or L-BFGS iterations, as the options ask.
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
         match options.Solver with
         | Lbfgs | AutoSolver -> semiDual operator options
-        | SinkhornUpdates -> if options.Anneal then annealed operator options else iterate operator options
+        | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options
+        | SinkhornUpdates -> if options.Anneal then annealed false operator options else iterate false operator options
 
     /// Self-transport (y = x, b = a): the optimal plan is symmetric with g = f, and the averaged fixed-point update
     /// f ← ½(f + T(f)), T(f)_i = −ε LSE_j(log a_j + (f_j − C_ij)/ε), converges in a few dozen iterations where the
@@ -207,14 +245,14 @@ module Sinkhorn =
             err <- 2.0 * e
             mass <- total
             iter <- iter + 1
-            if err < options.Tolerance then converged <- true
+            if err < StoppingRule.fraction * options.Tolerance then converged <- true
             elif iter < options.MaxIterations then
                 for i in 0 .. p.N - 1 do f.[i] <- 0.5 * (f.[i] + t.[i])
             reportProgress options iter err sw
         requireFiniteError iter err
         let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
         { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = iter; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
     /// give r, s and P y to the derivatives, so a solve that is differentiated pays nothing). The loop's error comes
