@@ -170,6 +170,43 @@ public class CliTests
     }
 
     [Fact]
+    public void SinkhornLbfgsFinishesAStalledSolveAndSaysWhenItSwitched()
+    {
+        // A near-permutation plan (n = 8, m = 2, d = 1, ε = 0.02 × mean cost): plain Sinkhorn is still at a marginal
+        // error of 1e-5 after 50 000 iterations.
+        var sample = new OtNative.Testing.ProblemSample(1635933297, 8, 2, 1, 1.0, true);
+        var dir = TestData.TempDirectory();
+        NpyFile.Write(Path.Combine(dir, "x.npy"), sample.X);
+        NpyFile.Write(Path.Combine(dir, "y.npy"), sample.Y);
+        var json = Path.Combine(dir, "s.json");
+        string[] common = ["solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.02", "--eps-relative",
+            "--tol", "1e-11", "--max-iter", "50000", "--no-divergence", "--json", json];
+        var (code, error) = Run([.. common, "--solver", "sinkhorn-lbfgs"]);
+        Assert.True(code == 0, error);
+        double switchedValue;
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            var root = doc.RootElement;
+            Assert.True(root.GetProperty("converged").GetBoolean());
+            Assert.Equal("sinkhorn-lbfgs", root.GetProperty("solver").GetString());
+            var at = root.GetProperty("switchedToLbfgsAt").GetInt32();
+            Assert.InRange(at, 1, root.GetProperty("iterations").GetInt32() - 1);
+            switchedValue = root.GetProperty("value").GetDouble();
+        }
+        using var lbfgs = EntropicOT.Solve(sample.X, sample.Y, new SinkhornOptions
+            { Epsilon = 0.02, EpsilonRelative = true, Tolerance = 1e-11, Solver = SinkhornSolver.Lbfgs });
+        Assert.True(lbfgs.Converged);
+        Assert.Null(lbfgs.SwitchedToLbfgsAt);
+        Assert.Equal(lbfgs.Value, switchedValue, 10);
+        Assert.Equal(0, Run([.. common, "--solver", "sinkhorn"]).Code);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            Assert.False(doc.RootElement.GetProperty("converged").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("switchedToLbfgsAt").ValueKind);
+        }
+    }
+
+    [Fact]
     public void SolveReportsWhetherTheDivergencesSolvesConvergedAndCanSkipThem()
     {
         var dir = TestData.TempDirectory();

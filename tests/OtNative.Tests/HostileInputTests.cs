@@ -70,6 +70,39 @@ public class HostileInputTests
         Assert.Contains("is a directory", error);
     }
 
+    /// <summary>
+    /// A file the process may not read: one with no permission bits, or — where the tests run as root, whom permission
+    /// bits do not stop — a write-only sysfs attribute, which the kernel refuses to open for reading even to root.
+    /// </summary>
+    private static string UnreadableFile(string dir)
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("this test makes its unreadable file with Unix permissions or sysfs");
+        if (Environment.UserName != "root")
+        {
+            var path = Path.Combine(dir, "locked.csv");
+            File.WriteAllText(path, "1,2\n3,4\n");
+            File.SetUnixFileMode(path, UnixFileMode.None);
+            return path;
+        }
+        const UnixFileMode anyRead = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        string[] candidates = ["/sys/bus/pci/rescan", .. Directory.Exists("/sys/bus") ? Directory.GetDirectories("/sys/bus").Select(b => Path.Combine(b, "drivers_probe")) : []];
+        foreach (var candidate in candidates)
+            if (File.Exists(candidate) && (File.GetUnixFileMode(candidate) & anyRead) == 0) return candidate;
+        throw new InvalidOperationException("no unreadable file can be made here: running as root without a write-only sysfs attribute");
+    }
+
+    [Fact]
+    public void AFileThatCannotBeReadIsAUsageErrorNamingIt()
+    {
+        var path = UnreadableFile(TestData.TempDirectory());
+        var ex = Assert.Throws<UnauthorizedAccessException>(() => ArrayFile.Read(path));
+        Assert.Equal($"Cannot read {path}: permission denied.", ex.Message);
+        var (code, error) = Cli("solve", "--x", path, "--y", path, "--eps", "0.1");
+        Assert.Equal(2, code);
+        Assert.Contains($"Cannot read {path}: permission denied.", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
     [Theory]
     [InlineData("1.0,2.O\n3,4\n5,6\n", "1: '2.O' (field 2) is not a number")]
     [InlineData("inf,2\n3,4\n", "1: 'inf' (field 1) is not a number")]

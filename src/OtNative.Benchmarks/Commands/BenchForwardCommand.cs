@@ -64,6 +64,7 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
         ("lbfgs", o => o with { Solver = SinkhornSolver.Lbfgs }),
         ("gaussian+lbfgs", o => o with { Initializer = SinkhornInitializer.Gaussian, Solver = SinkhornSolver.Lbfgs }),
         ("auto", o => o with { Solver = SinkhornSolver.Auto }),
+        ("sinkhorn-lbfgs", o => o with { Solver = SinkhornSolver.SinkhornThenLbfgs }),
     ];
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)

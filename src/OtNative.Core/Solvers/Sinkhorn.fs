@@ -42,10 +42,12 @@ module Sinkhorn =
 
     /// Near the answer Sinkhorn's error falls linearly, err_t ≈ err_0 ρᵗ: the rate over the last window projects the
     /// iterations still needed, log(tol/err) / log ρ. The updates have stalled when the error did not fall over the
-    /// window, or the projection exceeds the iterations the cap leaves — they would return unconverged. (At small ε
-    /// near-permutation plans give ρ within 1e-6 of 1, where quasi-Newton steps still converge in dozens.)
-    let private stalled errWindowAgo err tolerance iterationsLeft =
-        err >= errWindowAgo || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float iterationsLeft
+    /// window, or the projection exceeds both the iterations run so far and those the cap leaves: they are not yet half
+    /// way, or would return unconverged. L-BFGS then needs a few dozen evaluations where Sinkhorn needs thousands (at
+    /// small ε near-permutation plans give ρ within 1e-6 of 1).
+    let private stalled errWindowAgo err tolerance iterationsDone iterationsLeft =
+        err >= errWindowAgo
+        || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float (min iterationsDone iterationsLeft)
 
     /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
     /// then f; the f-update yields the row marginal of the previous plan for free:
@@ -94,7 +96,7 @@ module Sinkhorn =
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
             if stopWhenStalled && not converged && iter % stallWindow = 0 then
                 // The first window is the transient, before the linear rate sets in.
-                stall <- iter > stallWindow && stalled errWindowAgo err (StoppingRule.fraction * options.Tolerance) (options.MaxIterations - iter)
+                stall <- iter > stallWindow && stalled errWindowAgo err (StoppingRule.fraction * options.Tolerance) iter (options.MaxIterations - iter)
                 errWindowAgo <- err
             reportProgress options iter err sw
         requireFiniteError iter err
