@@ -107,6 +107,23 @@ public static class EntropicOT
         return Core.DivergenceHessian.compute(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken), threshold).ToArray2D();
     }
 
+    /// <summary>
+    /// ∇²ₓS · A (n×d) of the debiased divergence without forming any Hessian: the cross term's Hessian-vector product
+    /// minus the self-term's, whose mixed part reuses the self-term's own CG solve (docs/math.md §3). Two solves and two
+    /// CG solves; memory O((n + m)·d²).
+    /// </summary>
+    /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public static CgResult DivergenceHessianVectorProduct(double[,] x, double[,] y, double[]? a, double[]? b, double[,] direction,
+        SinkhornOptions? options = null, CgOptions? cg = null, CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        cg ??= CgOptions.Default;
+        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
+        var (products, report) = Core.DivergenceHessian.hessianVectorProducts(Backends.Resolve(options.Backend, problem).Backend, problem,
+            options.ToCore(cancellationToken), cg.ToCore(cancellationToken), [Arrays.ToMatrix(direction, nameof(direction))]).ToValueTuple();
+        return new CgResult(products[0].ToArray2D(), cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
+    }
+
     /// <summary>The weighted mean cost Σ a_i b_j ‖x_i − y_j‖², the unit of a relative ε.</summary>
     public static double MeanCost(double[,] x, double[,] y, double[]? a = null, double[]? b = null) =>
         OtProblemModule.meanCost(OtProblemModule.create(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b)));

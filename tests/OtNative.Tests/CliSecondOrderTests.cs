@@ -174,4 +174,29 @@ public class CliSecondOrderTests
         }
         Assert.True(TestData.MaxRelativeError(h, fd) < 1e-5, $"error {TestData.MaxRelativeError(h, fd)}");
     }
+
+    [Fact]
+    public void HvpOfTheDivergenceIsItsDenseHessianTimesTheDirection()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(17, 6, 2);
+        var y = TestData.Cloud(18, 5, 2, 0.3);
+        var a = TestData.Cloud(19, 6, 2);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), y);
+        NpyFile.Write(P("a.npy"), a);
+        Assert.Equal(0, Program.Run(["hvp", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.3", "--tol", "1e-13", "--max-iter", "200000",
+            "--loss", "divergence", "--direction", P("a.npy"), "--cg-tol", "1e-13", "--max-cg", "5000", "--out", P("ha.npy"), "--json", P("h.json")]));
+        var options = new SinkhornOptions { Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };
+        var h = EntropicOT.DivergenceHessian(x, y, options);
+        var expected = new double[6, 2];
+        for (int u = 0; u < 12; u++)
+            for (int t = 0; t < 12; t++) expected[u / 2, u % 2] += h[u, t] * a[t / 2, t % 2];
+        Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("ha.npy")).ToMatrix(), expected) < 1e-8,
+            $"error {TestData.MaxRelativeError(NpyFile.Read(P("ha.npy")).ToMatrix(), expected)}");
+        using var doc = JsonDocument.Parse(File.ReadAllText(P("h.json")));
+        Assert.Equal("divergence", doc.RootElement.GetProperty("loss").GetString());
+        Assert.True(doc.RootElement.GetProperty("cgConverged").GetBoolean());
+    }
 }

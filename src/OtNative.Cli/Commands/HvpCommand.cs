@@ -36,6 +36,11 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         [DefaultValue("jacobi")]
         public string Preconditioner { get; init; } = "jacobi";
 
+        [CommandOption("--loss <LOSS>")]
+        [Description("eot (entropic OT, default) or divergence (the debiased divergence: two solves, two CG solves).")]
+        [DefaultValue("eot")]
+        public string Loss { get; init; } = "eot";
+
         [CommandOption("--allow-unconverged")]
         [Description("Write the product even when CG stops above tolerance (exit 0; the report says so).")]
         public bool AllowUnconverged { get; init; }
@@ -52,6 +57,7 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         {
             if (Preconditioner is not ("jacobi" or "none" or "neumann"))
                 return ValidationResult.Error($"--preconditioner must be jacobi, none or neumann, got '{Preconditioner}'.");
+            if (Loss is not ("eot" or "divergence")) return ValidationResult.Error($"--loss must be eot or divergence, got '{Loss}'.");
             if (Direction is null) return ValidationResult.Error("--direction is required.");
             if (Out is null) return ValidationResult.Error("--out is required.");
             return base.Validate();
@@ -62,14 +68,33 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
     {
         var input = ProblemInput.Load(settings);
         var direction = ArrayFile.Read(settings.Direction!).ToMatrix();
+        var cg = new CgOptions { Tolerance = settings.CgTol, MaxIterations = settings.MaxCg, Preconditioner = settings.ParsedPreconditioner, AllowUnconverged = settings.AllowUnconverged };
+        if (settings.Loss == "divergence")
+        {
+            var (divergenceProduct, divergenceReport) = ProgressDisplay.Run("Divergence HVP", () => "two solves, two CG solves",
+                () => EntropicOT.DivergenceHessianVectorProduct(input.X, input.Y, input.A, input.B, direction, input.Options, cg, cancellation));
+            Report(settings, divergenceProduct, divergenceReport, new
+            {
+                loss = settings.Loss, cgIterations = divergenceReport.Iterations, cgResidual = divergenceReport.Residual, cgConverged = divergenceReport.Converged,
+            });
+            return 0;
+        }
         using var result = input.Solve();
-        var op = result.HessianOperator(new CgOptions { Tolerance = settings.CgTol, MaxIterations = settings.MaxCg, Preconditioner = settings.ParsedPreconditioner, AllowUnconverged = settings.AllowUnconverged });
+        var op = result.HessianOperator(cg);
         var (product, report) = ProgressDisplay.Run("HVP", () => "CG", () => op.Apply(direction, cancellation));
+        Report(settings, product, report, new
+        {
+            cgIterations = report.Iterations, cgResidual = report.Residual, cgConverged = report.Converged, iterations = result.Iterations, epsilon = result.Epsilon,
+        });
+        return 0;
+    }
+
+    /// <summary>Writes the product and its JSON summary and says where, with the CG report.</summary>
+    private static void Report(Settings settings, double[,] product, CgReport report, object summary)
+    {
         NpyFile.Write(settings.Out!, product);
         AnsiConsole.MarkupLine($"HVP ({product.GetLength(0)}×{product.GetLength(1)}) written to {Markup.Escape(settings.Out!)}: CG {report.Iterations} iterations, residual {report.Residual:E2}" +
                                (report.Converged ? "" : " [yellow](CG did not converge)[/]"));
-        if (settings.Json is not null)
-            JsonReport.Write(settings.Json, new { cgIterations = report.Iterations, cgResidual = report.Residual, cgConverged = report.Converged, iterations = result.Iterations, epsilon = result.Epsilon });
-        return 0;
+        if (settings.Json is not null) JsonReport.Write(settings.Json, summary);
     }
 }

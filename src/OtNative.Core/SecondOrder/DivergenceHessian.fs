@@ -65,3 +65,20 @@ module DivergenceHessian =
         Matrix(size, size, Array.init (size * size) (fun t ->
             let i, j = t / size, t % size
             cross.Data.[t] - own.Data.[t] - 0.5 * (h12.[i, j] + h12.[j, i])))
+
+    /// ∇²ₓS · A for several directions A (n×d), matrix-free: the cross plan's HVPs minus the self-term's
+    /// (H₁₁ + H₁₂) A (`HessianOperator.SelfTermApplyMany`), two solves and two CG solves, each pass carrying every
+    /// direction. Returns the products and the worse of the two CG reports.
+    let hessianVectorProducts (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) (cg: CgOptions) (directions: Matrix[]) =
+        let p = problem
+        let eps = OtProblem.resolveEpsilon p options.Epsilon
+        let fixedEps = { options with Epsilon = Absolute eps; InitialF = None; InitialG = None }
+        use crossPlan = (if OtProblem.isSelfTransport p then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend p fixedEps
+        let cross, crossReport = HessianOperator(crossPlan, cg).ApplyMany directions
+        use self = Sinkhorn.solveSymmetric backend { p with Geometry = PointClouds(p.X, p.X); B = p.A } fixedEps
+        let own, selfReport = HessianOperator(self, cg).SelfTermApplyMany directions
+        let worse =
+            if crossReport.Converged <> selfReport.Converged then (if crossReport.Converged then selfReport else crossReport)
+            elif crossReport.Residual >= selfReport.Residual then crossReport
+            else selfReport
+        Array.map2 (fun (c: Matrix) (o: Matrix) -> Matrix(c.Rows, c.Cols, Array.map2 (-) c.Data o.Data)) cross own, worse

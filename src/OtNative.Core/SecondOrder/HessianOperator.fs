@@ -133,18 +133,8 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
             Matrix(n, d, Array.init (n * d) (fun t -> let kk, q = t / d, t % d in 2.0 * (x.[kk, q] * at kk 0 - at kk (q + 1)))),
             Array.init n (fun kk -> at kk 0))
 
-    /// The plan's row mass r = P1.
-    member _.RowMass = Array.copy r
-    /// The plan's column mass s = Pᵀ1.
-    member _.ColumnMass = Array.copy s
-    /// The EOT gradient G (n×d), Theorem 1.
-    member _.Gradient = coordinates.Force().Gradient.Copy()
-    /// The CG settings.
-    member _.Options = cg
-
-    /// Hessian-vector products ∇²L_ε · A for several directions A (n×d) at the cost of about one: every
-    /// streamed pass carries all of them. Returns the products and the worst CG report.
-    member _.ApplyMany(directions: Matrix[]) =
+    /// The products ∇²L_ε · A with, for each, the solution z = [z_f; z_g] of H z = R A behind it, and the worst CG report.
+    let productsAndSolutions (directions: Matrix[]) =
         let { X = x; Y = y; D = d; TransportedTargets = pyAll; SecondMoments = m2All; Gradient = gradient } = coordinates.Force()
         if isNull directions || directions.Length = 0 then raise (ArgumentException("give at least one direction.", "directions"))
         directions |> Array.iteri (fun i a -> Validation.shape (sprintf "directions[%d]" i) n d a)
@@ -164,13 +154,14 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
             Array.init m (fun j -> let mutable v = at j 0 in (for q in 0 .. d - 1 do v <- v - y.[j, q] * at j (q + 1)); 2.0 * v))
         let zgs, report = solveH rfs rgs
         let contracted = contract zgs
+        let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> (rfs.[c].[kk] - pzVec.[kk]) / r.[kk]))
         let products =
             Array.init k (fun c ->
-                let direction, rf = directions.[c], rfs.[c]
-                let pz, pzVec = contracted.[c]
+                let direction = directions.[c]
+                let pz, _ = contracted.[c]
                 let out = Matrix.Zeros(n, d)
                 for kk in 0 .. n - 1 do
-                    let zf = (rf.[kk] - pzVec.[kk]) / r.[kk]
+                    let zf = zfs.[c].[kk]
                     let mutable xa = 0.0
                     let mutable pya = 0.0
                     for q in 0 .. d - 1 do
@@ -183,6 +174,68 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
                         let outer = 4.0 * (r.[kk] * x.[kk, a] * xa - x.[kk, a] * pya - py kk a * xa + m2a)
                         out.[kk, a] <- (zf * gradient.[kk, a] + pz.[kk, a] - outer) / eps + 2.0 * r.[kk] * direction.[kk, a]
                 out)
+        products, zfs, zgs, report
+
+    /// The direct part of the mixed Hessian H₁₂ = ∂²L/∂x∂y applied to B (m×d):
+    /// (D B)_k = Σ_l P_kl (4/ε (x_k − y_l)(x_k − y_l)ᵀ B_l − 2 B_l), from one pass carrying, per direction, B, y·B,
+    /// y ⊗ B and y (y·B).
+    let mixedDirect (directions: Matrix[]) =
+        let { X = x; Y = y; D = d } = coordinates.Force()
+        let width = 2 * d + 1 + d * d
+        let k = directions.Length
+        let column (b: Matrix) l col =
+            let yb () = (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + y.[l, q] * b.[l, q]); v)
+            if col < d then b.[l, col]
+            elif col = d then yb ()
+            elif col < 2 * d + 1 then y.[l, col - d - 1] * yb ()
+            else (let t = col - 2 * d - 1 in y.[l, t / d] * b.[l, t % d])
+        let moments = rows (Matrix(m, k * width, Array.init (m * k * width) (fun t ->
+                        let l, col = t / (k * width), t % (k * width)
+                        column directions.[col / width] l (col % width)))) false
+        Array.init k (fun c ->
+            let at kk col = moments.Data.[kk * k * width + c * width + col]
+            Matrix(n, d, Array.init (n * d) (fun t ->
+                let kk, a = t / d, t % d
+                let mutable xPb = 0.0
+                for q in 0 .. d - 1 do xPb <- xPb + x.[kk, q] * at kk q
+                let mutable yBx = 0.0
+                for b in 0 .. d - 1 do yBx <- yBx + at kk (2 * d + 1 + a * d + b) * x.[kk, b]
+                // Σ_l P_kl (x_k − y_l)((x_k − y_l)·B_l), expanded around the centred coordinates.
+                let outer = x.[kk, a] * xPb - x.[kk, a] * at kk d - yBx + at kk (d + 1 + a)
+                4.0 / eps * outer - 2.0 * at kk a)))
+
+    /// The plan's row mass r = P1.
+    member _.RowMass = Array.copy r
+    /// The plan's column mass s = Pᵀ1.
+    member _.ColumnMass = Array.copy s
+    /// The EOT gradient G (n×d), Theorem 1.
+    member _.Gradient = coordinates.Force().Gradient.Copy()
+    /// The CG settings.
+    member _.Options = cg
+
+    /// Hessian-vector products ∇²L_ε · A for several directions A (n×d) at the cost of about one: every
+    /// streamed pass carries all of them. Returns the products and the worst CG report.
+    member _.ApplyMany(directions: Matrix[]) =
+        let products, _, _, report = productsAndSolutions directions
+        products, report
+
+    /// ½ d²/dx² L_ε(x, x) · A for a self-transport plan (y = x, b = a, the plan symmetric): the own Hessian's product
+    /// plus the mixed one's, (H₁₁ + H₁₂) A (math.md §3). The plan's symmetry swaps H's two blocks (Π H Π = H) and
+    /// makes the y-side right-hand side Π R A, so H₁₂'s pseudo-inverse part is (1/ε) Rᵀ Π z with the same z = H⁺ R A
+    /// as H₁₁'s: one CG solve serves both, and only H₁₂'s direct part and Rᵀ Π z cost two more passes.
+    member _.SelfTermApplyMany(directions: Matrix[]) =
+        if not (OtProblem.isSelfTransport p) then
+            raise (ArgumentException("the self-term product needs a self-transport plan (the same cloud and weights on both sides).", "plan"))
+        let { Gradient = gradient; D = d } = coordinates.Force()
+        let own, zfs, zgs, report = productsAndSolutions directions
+        let swapped = contract zfs
+        let direct = mixedDirect directions
+        let products =
+            Array.init directions.Length (fun c ->
+                let pz, _ = swapped.[c]
+                Matrix(n, d, Array.init (n * d) (fun t ->
+                    let kk, a = t / d, t % d
+                    own.[c].Data.[t] + (zgs.[c].[kk] * gradient.[kk, a] + pz.[kk, a]) / eps + direct.[c].Data.[t])))
         products, report
 
     /// Hessian-vector product ∇²L_ε · A for a direction A (n×d), with the CG report.
