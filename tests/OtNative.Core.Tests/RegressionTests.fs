@@ -40,6 +40,16 @@ let ``a Newton start where the Hessian is indefinite takes a damped step, report
     Assert.True(fit.ParameterError < Dense.frobenius thetaStar)
 
 [<Fact>]
+let ``a Sinkhorn solve that stops short inside Newton is reported in that iteration's record`` () =
+    let problem, theta0 = smallGmm 4
+    let o = { ShuffledRegressionOptions.Default with MaxSgd = 0; MaxNewton = 3 }
+    let capped = ShuffledRegression.relaxedNewton problem theta0 { o with SinkhornTolerance = Some 1e-10; SinkhornMaxIterations = 2 }
+    Assert.NotEmpty(capped.History)
+    Assert.All(capped.History, fun i -> Assert.True(not i.SinkhornConverged && i.SinkhornIterations <= 2, sprintf "%d iterations, converged %b" i.SinkhornIterations i.SinkhornConverged))
+    let full = ShuffledRegression.relaxedNewton problem theta0 o
+    Assert.All(full.History, fun i -> Assert.True(i.SinkhornConverged))
+
+[<Fact>]
 let ``bad settings and a rank-deficient design give clear errors`` () =
     let problem, theta0 = smallGmm 2
     let o = ShuffledRegressionOptions.Default
