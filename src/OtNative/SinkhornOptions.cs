@@ -2,7 +2,7 @@ using Microsoft.FSharp.Core;
 
 namespace OtNative;
 
-/// <summary>The iteration that reaches the tolerance (docs/math.md §1, §6). Both return the same plan.</summary>
+/// <summary>The iteration that reaches the tolerance (docs/math.md §1, §6). All return the same plan.</summary>
 public enum SinkhornSolver
 {
     /// <summary>Alternating log-domain Sinkhorn updates.</summary>
