@@ -17,19 +17,23 @@ public class FreshMachineTests
         return dir?.FullName ?? throw new InvalidOperationException("OtNative.sln not found above " + AppContext.BaseDirectory);
     }
 
-    /// <summary>Sources the script with stand-ins that report no LAPACK, the given user id, and log apt-get's calls.</summary>
-    private static (string Stderr, string AptCalls) SourceWithoutLapack(string userId)
+    /// <summary>
+    /// Sources the script, under the callers' <c>set -euo pipefail</c>, with stand-ins: an ldconfig that prints
+    /// <paramref name="listing"/>, an id that says <paramref name="userId"/>, and an apt-get that logs its calls.
+    /// </summary>
+    private static (string Stderr, string AptCalls) Source(string userId, string listing)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the set-up script is for Debian");
         var bin = TestData.TempDirectory();
         var log = Path.Combine(bin, "apt.log");
-        foreach (var (name, body) in new[] { ("ldconfig", "exit 0"), ("id", $"echo {userId}"), ("apt-get", $"echo \"$@\" >> {log}") })
+        File.WriteAllText(Path.Combine(bin, "listing"), listing);
+        foreach (var (name, body) in new[] { ("ldconfig", $"cat {Path.Combine(bin, "listing")}"), ("id", $"echo {userId}"), ("apt-get", $"echo \"$@\" >> {log}") })
         {
             var path = Path.Combine(bin, name);
             File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
-        var start = new ProcessStartInfo("bash", ["-c", ". build/native-lapack.sh"])
+        var start = new ProcessStartInfo("bash", ["-c", "set -euo pipefail; . build/native-lapack.sh"])
         {
             WorkingDirectory = RepositoryRoot(), RedirectStandardError = true, RedirectStandardOutput = true,
         };
@@ -55,12 +59,24 @@ public class FreshMachineTests
     [Fact]
     public void AsRootItInstallsTheNativeLapackAndOtherwiseSaysInOneLineThatTheFallbackRuns()
     {
-        var (rootStderr, aptCalls) = SourceWithoutLapack("0");
+        var (rootStderr, aptCalls) = Source("0", "");
         Assert.Contains("install -y -qq libopenblas0-pthread liblapacke", aptCalls);
         Assert.Contains("installing native LAPACK/BLAS", rootStderr);
-        var (userStderr, userApt) = SourceWithoutLapack("1000");
+        var (userStderr, userApt) = Source("1000", "");
         Assert.Equal("", userApt);
         var line = Assert.Single(userStderr.Trim().Split('\n'));
         Assert.Contains("managed (Math.NET) fallback", line);
+    }
+
+    [Fact]
+    public void WhereBothLibrariesAreInstalledItDoesNothingEvenUnderPipefail()
+    {
+        // A long listing, as on a real machine: a reader that stops at the first match would kill ldconfig with SIGPIPE.
+        var listing = string.Join("\n", Enumerable.Range(0, 20_000).Select(i => $"\tlibfiller{i}.so.1 (libc6,x86-64) => /lib/libfiller{i}.so.1")
+            .Prepend("\tliblapacke.so.3 (libc6,x86-64) => /lib/x86_64-linux-gnu/liblapacke.so.3")
+            .Prepend("\tlibopenblas.so.0 (libc6,x86-64) => /lib/x86_64-linux-gnu/libopenblas.so.0"));
+        var (stderr, aptCalls) = Source("0", listing);
+        Assert.Equal("", aptCalls);
+        Assert.Equal("", stderr.Trim());
     }
 }
