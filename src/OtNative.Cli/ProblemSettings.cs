@@ -50,7 +50,7 @@ public class ProblemSettings : CommandSettings
     public string Init { get; init; } = "none";
 
     [CommandOption("--solver <NAME>")]
-    [Description("sinkhorn (alternating updates, default), lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε) auto (L-BFGS from the automatic initialiser) or sinkhorn-lbfgs (Sinkhorn until it stalls, then L-BFGS).")]
+    [Description("sinkhorn (alternating updates, default), lbfgs (L-BFGS on the semi-dual: far fewer passes at small ε), auto (L-BFGS from the automatic initialiser) or sinkhorn-lbfgs (Sinkhorn until it stalls, then L-BFGS).")]
     [DefaultValue("sinkhorn")]
     public string Solver { get; init; } = "sinkhorn";
 

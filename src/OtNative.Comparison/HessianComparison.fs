@@ -84,7 +84,8 @@ module HessianComparison =
         // The pair the solver returns: f (and ḟ) before the latest f-update.
         let fMeasured = Array.zeroCreate n
         let mutable fDotMeasured = fDot
-        while err >= StoppingRule.fraction * tolerance && iterations < maxIterations do
+        let stopAt = StoppingRule.threshold tolerance
+        while err >= stopAt && iterations < maxIterations do
             // g-update and its tangent ġ_j = Σ_i w_ij (Ċ_ij − ḟ_i), w the column softmax.
             let w = Matrix.Zeros(n, m)
             for j in 0 .. m - 1 do

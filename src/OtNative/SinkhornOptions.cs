@@ -12,8 +12,8 @@ public enum SinkhornSolver
     /// <summary>L-BFGS from the automatic initialiser: the fastest on every data set of <c>otnative bench forward</c>.</summary>
     Auto,
     /// <summary>
-    /// Sinkhorn updates until they stall (their measured rate would not reach the tolerance in the iterations left),
-    /// then L-BFGS from their potentials; <see cref="SinkhornResult.SwitchedToLbfgsAt"/> says when.
+    /// Sinkhorn updates until they stall (at their measured rate not yet half way, or short of the tolerance at the
+    /// iteration cap), then L-BFGS from their potentials; <see cref="SinkhornResult.SwitchedToLbfgsAt"/> says when.
     /// </summary>
     SinkhornThenLbfgs,
 }

@@ -16,14 +16,7 @@ module Gradients =
     /// arguments both move with x — by symmetry twice the gradient in the first argument — so G_xy − G_xx. The target's
     /// self-term does not depend on x. Solves as `Values.divergence` does (symmetric updates for the self-term).
     let divergence (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
-        let eps = OtProblem.resolveEpsilon problem options.Epsilon
-        let fixedEps = { options with Epsilon = Absolute eps; InitialF = None; InitialG = None }
-        let gradient (solver: IBackend -> OtProblem -> SinkhornOptions -> SolvedPlan) p =
-            use plan = solver backend p fixedEps
-            eot plan
-        let cross = if OtProblem.isSelfTransport problem then Sinkhorn.solveSymmetric else Sinkhorn.solve
-        let gxy = gradient cross problem
-        let gxx = gradient Sinkhorn.solveSymmetric { problem with Geometry = PointClouds(problem.X, problem.X); B = problem.A }
+        let gxy, gxx = Sinkhorn.withDivergencePlans backend problem options eot eot
         Matrix(problem.N, problem.X.Cols, Array.map2 (-) gxy.Data gxx.Data)
 
     /// Chain rule for a linear model x = Xθ: ∇_θ L = Xᵀ G (p×d).

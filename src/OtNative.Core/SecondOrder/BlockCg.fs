@@ -9,6 +9,12 @@ type CgReport =
       Residual: float
       Converged: bool }
 
+    /// The worse of two solves' reports: an unconverged one, else the larger residual.
+    static member Worse(u: CgReport, v: CgReport) =
+        if u.Converged <> v.Converged then (if u.Converged then v else u)
+        elif u.Residual >= v.Residual then u
+        else v
+
 /// The outcome of a block CG solve, column by column.
 type BlockCgResult =
     { Solutions: float[][]

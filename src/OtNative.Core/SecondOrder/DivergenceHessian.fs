@@ -52,15 +52,11 @@ module DivergenceHessian =
         let p = problem
         Hessian.requireMemory p.N p.M p.X.Cols Eigen
         Hessian.requireMemory p.N p.N p.X.Cols Eigen
-        let eps = OtProblem.resolveEpsilon p options.Epsilon
-        let fixedEps = { options with Epsilon = Absolute eps; InitialF = None; InitialG = None }
         let hessianOptions = { HessianOptions.Default with Threshold = tau; Cancellation = options.Cancellation }
-        let cross =
-            use plan = (if OtProblem.isSelfTransport p then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend p fixedEps
-            (Hessian.compute plan hessianOptions).Hessian
-        use self = Sinkhorn.solveSymmetric backend { p with Geometry = PointClouds(p.X, p.X); B = p.A } fixedEps
-        let own = (Hessian.compute self hessianOptions).Hessian
-        let h12 = mixed self.LinearAlgebra (DensePlan.ofSolved self) tau
+        let cross, (own, h12) =
+            Sinkhorn.withDivergencePlans backend p options
+                (fun plan -> (Hessian.compute plan hessianOptions).Hessian)
+                (fun self -> (Hessian.compute self hessianOptions).Hessian, mixed self.LinearAlgebra (DensePlan.ofSolved self) tau)
         let size = cross.Rows
         Matrix(size, size, Array.init (size * size) (fun t ->
             let i, j = t / size, t % size
@@ -70,15 +66,9 @@ module DivergenceHessian =
     /// (H₁₁ + H₁₂) A (`HessianOperator.SelfTermApplyMany`), two solves and two CG solves, each pass carrying every
     /// direction. Returns the products and the worse of the two CG reports.
     let hessianVectorProducts (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) (cg: CgOptions) (directions: Matrix[]) =
-        let p = problem
-        let eps = OtProblem.resolveEpsilon p options.Epsilon
-        let fixedEps = { options with Epsilon = Absolute eps; InitialF = None; InitialG = None }
-        use crossPlan = (if OtProblem.isSelfTransport p then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend p fixedEps
-        let cross, crossReport = HessianOperator(crossPlan, cg).ApplyMany directions
-        use self = Sinkhorn.solveSymmetric backend { p with Geometry = PointClouds(p.X, p.X); B = p.A } fixedEps
-        let own, selfReport = HessianOperator(self, cg).SelfTermApplyMany directions
-        let worse =
-            if crossReport.Converged <> selfReport.Converged then (if crossReport.Converged then selfReport else crossReport)
-            elif crossReport.Residual >= selfReport.Residual then crossReport
-            else selfReport
-        Array.map2 (fun (c: Matrix) (o: Matrix) -> Matrix(c.Rows, c.Cols, Array.map2 (-) c.Data o.Data)) cross own, worse
+        let (cross, crossReport), (own, selfReport) =
+            Sinkhorn.withDivergencePlans backend problem options
+                (fun plan -> HessianOperator(plan, cg).ApplyMany directions)
+                (fun self -> HessianOperator(self, cg).SelfTermApplyMany directions)
+        Array.map2 (fun (c: Matrix) (o: Matrix) -> Matrix(c.Rows, c.Cols, Array.map2 (-) c.Data o.Data)) cross own,
+        CgReport.Worse(crossReport, selfReport)

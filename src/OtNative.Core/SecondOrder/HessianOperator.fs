@@ -183,15 +183,16 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let { X = x; Y = y; D = d } = coordinates.Force()
         let width = 2 * d + 1 + d * d
         let k = directions.Length
-        let column (b: Matrix) l col =
-            let yb () = (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + y.[l, q] * b.[l, q]); v)
+        let yDotB = directions |> Array.map (fun b -> Array.init m (fun l -> let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + y.[l, q] * b.[l, q]); v))
+        let column c l col =
+            let b = directions.[c]
             if col < d then b.[l, col]
-            elif col = d then yb ()
-            elif col < 2 * d + 1 then y.[l, col - d - 1] * yb ()
+            elif col = d then yDotB.[c].[l]
+            elif col < 2 * d + 1 then y.[l, col - d - 1] * yDotB.[c].[l]
             else (let t = col - 2 * d - 1 in y.[l, t / d] * b.[l, t % d])
         let moments = rows (Matrix(m, k * width, Array.init (m * k * width) (fun t ->
                         let l, col = t / (k * width), t % (k * width)
-                        column directions.[col / width] l (col % width)))) false
+                        column (col / width) l (col % width)))) false
         Array.init k (fun c ->
             let at kk col = moments.Data.[kk * k * width + c * width + col]
             Matrix(n, d, Array.init (n * d) (fun t ->

@@ -48,7 +48,7 @@ module SemiDualLbfgs =
         let mutable value, gradient, err, _ = evaluate g
         let history = Collections.Generic.List<float[] * float[] * float>()
         let mutable evaluations = 1
-        let stopAt = StoppingRule.fraction * options.Tolerance
+        let stopAt = StoppingRule.threshold options.Tolerance
         let mutable converged = err < stopAt
         let mutable stalled = false
         while not converged && not stalled && evaluations < options.MaxIterations do

@@ -76,6 +76,7 @@ module Sinkhorn =
                 let start, passes = startingPotential operator options options.Initializer eps
                 start |> Option.iter (fun f0 -> Array.blit f0 0 f 0 p.N)
                 passes
+        let stopAt = StoppingRule.threshold options.Tolerance
         let mutable err = infinity
         let mutable errWindowAgo = infinity
         let mutable iter = 0
@@ -92,11 +93,11 @@ module Sinkhorn =
                 e <- e + p.A.[i] * abs (exp ((f.[i] - fNext.[i]) / eps) - 1.0)
             err <- e
             iter <- iter + 1
-            if err < StoppingRule.fraction * options.Tolerance then converged <- true
+            if err < stopAt then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
             if stopWhenStalled && not converged && iter % stallWindow = 0 then
                 // The first window is the transient, before the linear rate sets in.
-                stall <- iter > stallWindow && stalled errWindowAgo err (StoppingRule.fraction * options.Tolerance) iter (options.MaxIterations - iter)
+                stall <- iter > stallWindow && stalled errWindowAgo err stopAt iter (options.MaxIterations - iter)
                 errWindowAgo <- err
             reportProgress options iter err sw
         requireFiniteError iter err
@@ -229,6 +230,7 @@ module Sinkhorn =
         let sw = Stopwatch.StartNew()
         let f = match options.InitialF with Some f0 -> Array.copy f0 | None -> Array.zeroCreate p.N
         let t = Array.zeroCreate p.N
+        let stopAt = StoppingRule.threshold options.Tolerance
         let mutable err = infinity
         let mutable mass = nan
         let mutable iter = 0
@@ -247,7 +249,7 @@ module Sinkhorn =
             err <- 2.0 * e
             mass <- total
             iter <- iter + 1
-            if err < StoppingRule.fraction * options.Tolerance then converged <- true
+            if err < stopAt then converged <- true
             elif iter < options.MaxIterations then
                 for i in 0 .. p.N - 1 do f.[i] <- 0.5 * (f.[i] + t.[i])
             reportProgress options iter err sw
@@ -301,3 +303,16 @@ module Sinkhorn =
         with _ ->
             operator.Dispose()
             reraise ()
+
+    /// The two solves the x-derivatives of the debiased divergence need, at the cross term's ε: the cross plan (by the
+    /// symmetric update when the problem is itself a self-transport) and the source cloud's self-term. Each plan is
+    /// handed to its function and disposed before the next solve, so one plan is held at a time.
+    let withDivergencePlans (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions)
+                            (onCross: SolvedPlan -> 'C) (onSelf: SolvedPlan -> 'S) =
+        let eps = OtProblem.resolveEpsilon problem options.Epsilon
+        let fixedEps = { options with Epsilon = Absolute eps; InitialF = None; InitialG = None }
+        let cross =
+            use plan = (if OtProblem.isSelfTransport problem then solveSymmetric else solve) backend problem fixedEps
+            onCross plan
+        use self = solveSymmetric backend { problem with Geometry = PointClouds(problem.X, problem.X); B = problem.A } fixedEps
+        cross, onSelf self

@@ -34,8 +34,9 @@ type ForwardSolver =
     /// L-BFGS, started by the automatic initialiser unless a start is given: the fastest to tolerance on every data set
     /// and ε of `otnative bench forward` (docs/forward.md).
     | AutoSolver
-    /// Sinkhorn updates until they stall — their measured rate would not reach the tolerance within the iterations left —
-    /// then L-BFGS from the current potentials for the rest of the budget (math.md §6).
+    /// Sinkhorn updates until they stall — at their measured rate they are not yet half way, or would not reach the
+    /// tolerance in the iterations left — then L-BFGS from their g with half the budget left, and the updates again if
+    /// L-BFGS does not converge either (math.md §6).
     | SinkhornThenLbfgs
 
 /// Options of the log-domain Sinkhorn solver (math.md §1).
@@ -85,7 +86,8 @@ type SinkhornOptions =
 /// stopping at the tolerance itself, a slowly converging solve that ends just below it was reported unconverged
 /// (1.00024e-11 against 1e-11, in about 0.2 % of small random problems). Half costs an iteration or two.
 module StoppingRule =
-    let fraction = 0.5
+    /// The marginal error at which a loop run to `tolerance` stops.
+    let threshold (tolerance: float) = 0.5 * tolerance
 
 /// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
 /// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the
