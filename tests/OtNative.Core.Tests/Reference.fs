@@ -23,31 +23,71 @@ let weights (rng: Random) n uniform =
         let s = Array.sum w
         w |> Array.map (fun v -> v / s)
 
-/// Classic Sinkhorn in the scaling domain on the dense kernel K = exp(−C/ε): u = a/(Kv), v = b/(Kᵀu),
-/// until the row marginal Σ|u∘(Kv) − a| is below 1e-15 (or `maxIterations`: near-permutation plans
-/// converge sublinearly). Independent of the log-domain code; valid only where exp(−C/ε) does not
-/// underflow. Returns the plan and the potentials f = ε log(u/a), g = ε log(v/b).
+/// The L1 errors of a dense plan's row and column sums against a and b, added.
+let private marginalErrorOf (plan: float[,]) (a: float[]) (b: float[]) =
+    let rows = Array.init a.Length (fun i -> Seq.sum (Seq.init b.Length (fun j -> plan.[i, j])))
+    let columns = Array.init b.Length (fun j -> Seq.sum (Seq.init a.Length (fun i -> plan.[i, j])))
+    Array.fold2 (fun s r ai -> s + abs (r - ai)) 0.0 rows a + Array.fold2 (fun s c bj -> s + abs (c - bj)) 0.0 columns b
+
+/// Classic Sinkhorn in the scaling domain on the dense kernel K = exp(−C/ε): u = a/(Kv), v = b/(Kᵀu), at most
+/// `maxIterations` times, then Newton's method on the dual (f, g) with g's last entry pinned (the dual is flat along
+/// (f + c, g − c)), each step solved by Math.NET's dense LU and halved until the marginal error falls, until it is
+/// below 1e-15 or no step lowers it. Near-permutation plans make the scaling iterations converge at a rate within 1e-6
+/// of 1 (20 million iterations for n = m = 8, d = 1 at ε = 0.1 × mean cost, seed 853925745), where Newton converges
+/// quadratically. Independent of the library's solvers; valid only where exp(−C/ε) does not underflow. Returns the
+/// plan and the potentials f = ε log(u/a), g = ε log(v/b).
 let denseSinkhorn (c: float[,]) (a: float[]) (b: float[]) (eps: float) (maxIterations: int) =
     let n, m = a.Length, b.Length
     let k = Array2D.init n m (fun i j -> exp (-c.[i, j] / eps))
     let u = Array.create n 1.0
     let v = Array.create m 1.0
-    let mutable err = infinity
-    let mutable iteration = 0
-    while err >= 1e-15 && iteration < maxIterations do
+    for _ in 1 .. maxIterations do
         for j in 0 .. m - 1 do
-            let mutable s = 0.0
-            for i in 0 .. n - 1 do s <- s + k.[i, j] * u.[i]
-            v.[j] <- b.[j] / s
-        err <- 0.0
+            v.[j] <- b.[j] / Seq.sum (Seq.init n (fun i -> k.[i, j] * u.[i]))
         for i in 0 .. n - 1 do
-            let mutable s = 0.0
-            for j in 0 .. m - 1 do s <- s + k.[i, j] * v.[j]
-            err <- err + abs (u.[i] * s - a.[i])
-            u.[i] <- a.[i] / s
-        iteration <- iteration + 1
-    let plan = Array2D.init n m (fun i j -> u.[i] * k.[i, j] * v.[j])
-    plan, Array.init n (fun i -> eps * log (u.[i] / a.[i])), Array.init m (fun j -> eps * log (v.[j] / b.[j]))
+            u.[i] <- a.[i] / Seq.sum (Seq.init m (fun j -> k.[i, j] * v.[j]))
+    let f = Array.init n (fun i -> eps * log (u.[i] / a.[i]))
+    let g = Array.init m (fun j -> eps * log (v.[j] / b.[j]))
+    let g0 = g.[m - 1]
+    for j in 0 .. m - 1 do g.[j] <- g.[j] - g0
+    for i in 0 .. n - 1 do f.[i] <- f.[i] + g0
+    let planOf (f: float[]) (g: float[]) = Array2D.init n m (fun i j -> a.[i] * b.[j] * exp ((f.[i] + g.[j] - c.[i, j]) / eps))
+    let mutable plan = planOf f g
+    let mutable err = marginalErrorOf plan a b
+    let mutable improving = true
+    while err >= 1e-15 && improving do
+        // Unknowns: f (n) and g without its last entry (m − 1); the system is the dual's negated Hessian times ε.
+        let size = n + m - 1
+        let system = MathNet.Numerics.LinearAlgebra.Double.DenseMatrix(size, size)
+        let residual = MathNet.Numerics.LinearAlgebra.Double.DenseVector(size)
+        for i in 0 .. n - 1 do
+            let row = Seq.sum (Seq.init m (fun j -> plan.[i, j]))
+            system.[i, i] <- row
+            residual.[i] <- a.[i] - row
+            for j in 0 .. m - 2 do
+                system.[i, n + j] <- plan.[i, j]
+                system.[n + j, i] <- plan.[i, j]
+        for j in 0 .. m - 2 do
+            let column = Seq.sum (Seq.init n (fun i -> plan.[i, j]))
+            system.[n + j, n + j] <- column
+            residual.[n + j] <- b.[j] - column
+        let step = system.Solve(residual).Multiply(eps)
+        let rec tryStep scale halvings =
+            if halvings = 60 then false
+            else
+                let f' = Array.init n (fun i -> f.[i] + scale * step.[i])
+                let g' = Array.init m (fun j -> if j < m - 1 then g.[j] + scale * step.[n + j] else g.[j])
+                let plan' = planOf f' g'
+                let err' = marginalErrorOf plan' a b
+                if err' < err then
+                    Array.blit f' 0 f 0 n
+                    Array.blit g' 0 g 0 m
+                    plan <- plan'
+                    err <- err'
+                    true
+                else tryStep (scale / 2.0) (halvings + 1)
+        improving <- tryStep 1.0 0
+    plan, f, g
 
 /// ‖a − b‖ / max(‖b‖, tiny).
 let relativeError (a: float[]) (b: float[]) =
