@@ -22,7 +22,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
                 "lbfgs" => SinkhornSolver.Lbfgs, "auto" => SinkhornSolver.Auto, "sinkhorn-lbfgs" => SinkhornSolver.SinkhornThenLbfgs,
                 _ => SinkhornSolver.Sinkhorn,
             },
-            Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "subsample" => SinkhornInitializer.Subsample, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
+            Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "subsample" => SinkhornInitializer.Subsample, "gmm" => SinkhornInitializer.Gmm, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
             Progress = progress,
         };
         return new ProblemInput(

@@ -45,7 +45,7 @@ public class ProblemSettings : CommandSettings
     public int MaxIter { get; init; } = 10_000;
 
     [CommandOption("--init <NAME>")]
-    [Description("Where the solve starts: none (f = 0, default), gaussian (the Monge map between the clouds' Gaussian fits), sorting (d = 1: the monotone map's potential), subsample (a coarse solve on 256-point subsamples) or auto.")]
+    [Description("Where the solve starts: none (f = 0, default), gaussian (the Monge map between the clouds' Gaussian fits), sorting (d = 1: the monotone map's potential), subsample (a coarse solve on 256-point subsamples), gmm (the Gaussian maps between the components of Gaussian mixtures fitted to both clouds) or auto.")]
     [DefaultValue("none")]
     public string Init { get; init; } = "none";
 
@@ -75,8 +75,8 @@ public class ProblemSettings : CommandSettings
         if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");
         if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
-        if (Init is not ("none" or "gaussian" or "sorting" or "subsample" or "auto"))
-            return Spectre.Console.ValidationResult.Error($"--init must be none, gaussian, sorting, subsample or auto, got '{Init}'.");
+        if (Init is not ("none" or "gaussian" or "sorting" or "subsample" or "gmm" or "auto"))
+            return Spectre.Console.ValidationResult.Error($"--init must be none, gaussian, sorting, subsample, gmm or auto, got '{Init}'.");
         if (Solver is not ("sinkhorn" or "lbfgs" or "auto" or "sinkhorn-lbfgs"))
             return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn, lbfgs, auto or sinkhorn-lbfgs, got '{Solver}'.");
         return Spectre.Console.ValidationResult.Success();

@@ -31,6 +31,11 @@ public enum SinkhornInitializer
     Subsample,
     /// <summary>Sorting for one-dimensional clouds, Gaussian for other point clouds, none for a cost matrix.</summary>
     Auto,
+    /// <summary>
+    /// Gaussian mixtures fitted to both clouds (1 to 6 components each, chosen by BIC), the Gaussian potentials between
+    /// their components mixed by the components' entropic plan (point clouds; docs/math.md §6).
+    /// </summary>
+    Gmm,
 }
 
 /// <summary>Options of the log-domain Sinkhorn solver (docs/math.md §1). Immutable; use <c>with</c> to change a field.</summary>
@@ -114,6 +119,7 @@ public sealed record SinkhornOptions
                 SinkhornInitializer.Sorting => Core.Initializer.Sorting,
                 SinkhornInitializer.Subsample => Core.Initializer.Subsample,
                 SinkhornInitializer.Auto => Core.Initializer.AutoInitializer,
+                SinkhornInitializer.Gmm => Core.Initializer.GaussianMixtures,
                 _ => throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer."),
             },
             Solver switch

@@ -166,6 +166,10 @@ let ``the annealed solve returns the plain solve's value and plan`` (spec: Probl
 let ``the Gaussian initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
     sameAnswerAsPlain spec (fun o -> { o with Initializer = Gaussian })
 
+[<ProblemProperty(25)>]
+let ``the GMM initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
+    sameAnswerAsPlain spec (fun o -> { o with Initializer = GaussianMixtures })
+
 /// L-BFGS on the semi-dual returns the same value and plan as Sinkhorn updates, on any problem.
 [<ProblemProperty(40)>]
 let ``L-BFGS on the semi-dual returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =

@@ -111,6 +111,29 @@ public class CliTests
     }
 
     [Fact]
+    public void GmmInitialiserSolvesToThePlainAnswerAndAnUnknownNameListsIt()
+    {
+        var dir = TestData.TempDirectory();
+        string Write(string name, double[,] points) { var path = Path.Combine(dir, name); NpyFile.Write(path, points); return path; }
+        var x = TestData.Cloud(7, 60, 2);
+        var y = TestData.Cloud(8, 50, 2, 0.5);
+        var json = Path.Combine(dir, "gmm.json");
+        var (code, error) = Run("solve", "--x", Write("x.npy", x), "--y", Write("y.npy", y), "--eps", "0.1", "--eps-relative",
+            "--tol", "1e-10", "--init", "gmm", "--no-divergence", "--json", json);
+        Assert.True(code == 0, error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("gmm", doc.RootElement.GetProperty("initializer").GetString());
+        var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
+        using var reference = EntropicOT.Solve(x, y, options);
+        using var facade = EntropicOT.Solve(x, y, options with { Initializer = SinkhornInitializer.Gmm });
+        Assert.Equal(reference.Value, doc.RootElement.GetProperty("value").GetDouble(), 9);
+        Assert.Equal(reference.Value, facade.Value, 9);
+        (code, error) = Run("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.1", "--init", "mixture");
+        Assert.Equal(2, code);
+        Assert.Contains("gmm", error);
+    }
+
+    [Fact]
     public void BadInputGivesExitCodeTwoAndOneLine()
     {
         var dir = TestData.TempDirectory();

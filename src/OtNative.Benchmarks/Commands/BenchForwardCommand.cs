@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 namespace OtNative.Benchmarks.Commands;
 
 /// <summary>
-/// <c>otnative bench forward</c>: streamed passes and seconds to tolerance for plain Sinkhorn, the Gaussian initialiser,
+/// <c>otnative bench forward</c>: streamed passes and seconds to tolerance for plain Sinkhorn, the Gaussian, subsample and GMM initialisers,
 /// ε-annealing, L-BFGS on the semi-dual and combinations, on uniform clouds, two Gaussian mixtures and a shifted pair (d = 2), at several ε; and the
 /// debiased divergence's self-terms with alternating and with symmetric updates. Passes (one streamed row or column
 /// sweep each) are the cost unit every method shares.
@@ -63,6 +63,9 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
         ("gaussian+anneal", o => o with { Initializer = SinkhornInitializer.Gaussian, Anneal = true }),
         ("lbfgs", o => o with { Solver = SinkhornSolver.Lbfgs }),
         ("gaussian+lbfgs", o => o with { Initializer = SinkhornInitializer.Gaussian, Solver = SinkhornSolver.Lbfgs }),
+        ("subsample", o => o with { Initializer = SinkhornInitializer.Subsample }),
+        ("gmm", o => o with { Initializer = SinkhornInitializer.Gmm }),
+        ("gmm+lbfgs", o => o with { Initializer = SinkhornInitializer.Gmm, Solver = SinkhornSolver.Lbfgs }),
         ("auto", o => o with { Solver = SinkhornSolver.Auto }),
         ("sinkhorn-lbfgs", o => o with { Solver = SinkhornSolver.SinkhornThenLbfgs }),
     ];

@@ -37,32 +37,111 @@ module Initializers =
         | AutoInitializer, CostMatrix _ -> ZeroPotentials
         | chosen, _ -> chosen
 
-    /// Thornton & Cuturi's Gaussian initialiser: the potential of the Monge map between the clouds' weighted Gaussian
-    /// fits, T(x) = μ_b + A(x − μ_a) with A = Σa^{-1/2}(Σa^{1/2} Σb Σa^{1/2})^{1/2} Σa^{-1/2}; for c = ‖x − y‖² it is
-    /// f(x) = ‖x‖² − (x − μ_a)ᵀA(x − μ_a) − 2xᵀμ_b (up to a constant). Point clouds only. A source cloud whose
-    /// covariance is (numerically) singular — one point, collinear points — has no Gaussian fit to map from: the
-    /// solve then starts from f = 0.
-    let gaussian (la: ILinearAlgebra) (problem: OtProblem) =
+    /// The linear part of the Monge map between Gaussians with covariances Σa and Σb,
+    /// A = Σa^{-1/2}(Σa^{1/2} Σb Σa^{1/2})^{1/2} Σa^{-1/2}, and tr((Σa^{1/2} Σb Σa^{1/2})^{1/2}), the cross term of
+    /// their squared Bures–Wasserstein distance.
+    let private gaussianMap (la: ILinearAlgebra) (covA: Matrix) (covB: Matrix) =
+        let rootA = symmetricPower la covA 0.5
+        let inverseRootA = symmetricPower la covA -0.5
+        let middle = symmetricPower la (Dense.times rootA (Dense.times covB rootA)) 0.5
+        Dense.times inverseRootA (Dense.times middle inverseRootA), Seq.sum (Seq.init covA.Rows (fun p -> middle.[p, p]))
+
+    /// The Gaussian map's potential for c = ‖x − y‖² at source point i: f(x) = ‖x‖² − (x − μ_a)ᵀA(x − μ_a) − 2xᵀμ_b,
+    /// whose gradient 2(x − T(x)) is the one T(x) = μ_b + A(x − μ_a) asks for.
+    let private gaussianPotentialAt (x: Matrix) i (muA: float[]) (a: Matrix) (muB: float[]) =
+        let mutable value = 0.0
+        for p in 0 .. x.Cols - 1 do
+            let xp = x.[i, p]
+            let mutable ax = 0.0
+            for q in 0 .. x.Cols - 1 do ax <- ax + a.[p, q] * (x.[i, q] - muA.[q])
+            value <- value + xp * xp - (xp - muA.[p]) * ax - 2.0 * xp * muB.[p]
+        value
+
+    let private needsPointClouds (name: string) (problem: OtProblem) =
         match problem.Geometry with
-        | CostMatrix _ -> raise (NotSupportedException "The Gaussian initialiser needs point clouds: a cost matrix has no coordinates to fit.")
-        | PointClouds (x, y) ->
-            let muA, covA = moments x problem.A
-            let spectrum, _ = la.SymmetricEigen covA
-            if not (spectrum.[0] > 1e-9 * spectrum.[spectrum.Length - 1]) then Array.zeroCreate x.Rows else
-            let muB, covB = moments y problem.B
-            let rootA = symmetricPower la covA 0.5
-            let inverseRootA = symmetricPower la covA -0.5
-            let middle = symmetricPower la (Dense.times rootA (Dense.times covB rootA)) 0.5
-            let a = Dense.times inverseRootA (Dense.times middle inverseRootA)
-            let d = x.Cols
-            Array.init x.Rows (fun i ->
-                let mutable value = 0.0
-                for p in 0 .. d - 1 do
-                    let xp = x.[i, p]
-                    let mutable ax = 0.0
-                    for q in 0 .. d - 1 do ax <- ax + a.[p, q] * (x.[i, q] - muA.[q])
-                    value <- value + xp * xp - (xp - muA.[p]) * ax - 2.0 * xp * muB.[p]
-                value)
+        | CostMatrix _ -> raise (NotSupportedException(sprintf "The %s initialiser needs point clouds: a cost matrix has no coordinates to fit." name))
+        | PointClouds (x, y) -> x, y
+
+    /// Thornton & Cuturi's Gaussian initialiser: the potential of the Monge map between the clouds' weighted Gaussian
+    /// fits (`gaussianPotentialAt`), up to a constant. Point clouds only. A source cloud whose covariance is
+    /// (numerically) singular — one point, collinear points — has no Gaussian fit to map from: the solve then starts
+    /// from f = 0.
+    let gaussian (la: ILinearAlgebra) (problem: OtProblem) =
+        let x, y = needsPointClouds "Gaussian" problem
+        let muA, covA = moments x problem.A
+        let spectrum, _ = la.SymmetricEigen covA
+        if not (spectrum.[0] > 1e-9 * spectrum.[spectrum.Length - 1]) then Array.zeroCreate x.Rows else
+        let muB, covB = moments y problem.B
+        let a, _ = gaussianMap la covA covB
+        Array.init x.Rows (fun i -> gaussianPotentialAt x i muA a muB)
+
+    /// Points in each cloud's subsample (the subsample initialiser): its solve costs a few full passes' worth of
+    /// pairs at the sizes where the initialiser pays (n ≥ a few thousand), and it resolves the clouds' large-scale shape.
+    let private subsampleSize = 256
+
+    /// k of the indices 0 … n−1 without replacement, in increasing order, from a seed fixed by n and k: the same
+    /// problem starts the same way every time.
+    let private drawIndices n k =
+        let rng = Random(31 * n + k)
+        let order = Array.init n id
+        for t in 0 .. k - 1 do
+            let s = t + rng.Next(n - t)
+            let held = order.[t]
+            order.[t] <- order.[s]
+            order.[s] <- held
+        Array.sort order.[.. k - 1]
+
+    /// A cloud's subsample of at most `size` points and its weights renormalised to one.
+    let private subsampleOf (size: int) (z: Matrix) (w: float[]) =
+        let rows = drawIndices z.Rows (min size z.Rows)
+        let total = rows |> Array.sumBy (fun i -> w.[i])
+        Matrix(rows.Length, z.Cols, Array.init (rows.Length * z.Cols) (fun t -> z.[rows.[t / z.Cols], t % z.Cols])),
+        rows |> Array.map (fun i -> w.[i] / total)
+
+    /// The subsample initialiser's subsample of a cloud (at most `subsampleSize` points). Its solve needs the solver,
+    /// so it lives in `Sinkhorn`.
+    let subsample (z: Matrix) (w: float[]) = subsampleOf subsampleSize z w
+
+    /// Points the GMM initialiser fits each mixture to: EM's cost grows with the points, the clusters it has to find
+    /// do not.
+    let private mixtureSampleSize = 1_000
+
+    /// The GMM initialiser (math.md §6): Gaussian mixtures fitted to both clouds (`GaussianMixture.fit`, on at most
+    /// `mixtureSampleSize` points of each), entropic OT
+    /// at ε between their components with the squared Bures–Wasserstein cost W_kl (solved by `solveComponents cost
+    /// πa πb`, which returns the component problem's potentials α, β), and per component pair (k, l) the Gaussian
+    /// potential f_kl shifted so that its mean under component k is α_k. A source point mixes the pairs by its
+    /// posterior over k times the component plan's conditional γ_kl / Σ_l γ_kl: f(x) = Σ_kl p_k(x) γ_kl/π_k (f_kl(x) +
+    /// c_kl). With one component on each side it is the Gaussian initialiser.
+    let gaussianMixture (la: ILinearAlgebra) (solveComponents: Matrix -> float[] -> float[] -> float[] * float[]) (eps: float) (problem: OtProblem) =
+        let x, y = needsPointClouds "GMM" problem
+        let source = GaussianMixture.fit la <|| subsampleOf mixtureSampleSize x problem.A
+        let target = GaussianMixture.fit la <|| subsampleOf mixtureSampleSize y problem.B
+        let ks, ls = source.Weights.Length, target.Weights.Length
+        let squaredNorm (v: float[]) = Array.sumBy (fun e -> e * e) v
+        let trace (m: Matrix) = Seq.sum (Seq.init m.Rows (fun p -> m.[p, p]))
+        let maps = Array2D.init ks ls (fun k l -> gaussianMap la source.Covariances.[k] target.Covariances.[l])
+        let cost = Matrix(ks, ls, Array.init (ks * ls) (fun t ->
+            let k, l = t / ls, t % ls
+            let meanGap = Array.map2 (-) source.Means.[k] target.Means.[l]
+            squaredNorm meanGap + trace source.Covariances.[k] + trace target.Covariances.[l] - 2.0 * snd maps.[k, l]))
+        let alpha, beta = solveComponents cost source.Weights target.Weights
+        let plan = Array2D.init ks ls (fun k l -> source.Weights.[k] * target.Weights.[l] * exp ((alpha.[k] + beta.[l] - cost.[k, l]) / eps))
+        let conditional = Array2D.init ks ls (fun k l -> plan.[k, l] / Seq.sum (Seq.init ls (fun l' -> plan.[k, l'])))
+        // E_k[f_kl] = ‖μ_k‖² + tr Σ_k − tr(A Σ_k) − 2 μ_kᵀμ_l, before the shift.
+        let shift = Array2D.init ks ls (fun k l ->
+            let mu, cov, a = source.Means.[k], source.Covariances.[k], fst maps.[k, l]
+            let mean = squaredNorm mu + trace cov - trace (Dense.times a cov) - 2.0 * Array.fold2 (fun s u v -> s + u * v) 0.0 mu target.Means.[l]
+            alpha.[k] - mean)
+        let posterior = GaussianMixture.posteriors la source x
+        Array.init x.Rows (fun i ->
+            let mutable value = 0.0
+            for k in 0 .. ks - 1 do
+                for l in 0 .. ls - 1 do
+                    let weight = posterior.[i, k] * conditional.[k, l]
+                    if weight > 0.0 then
+                        value <- value + weight * (gaussianPotentialAt x i source.Means.[k] (fst maps.[k, l]) target.Means.[l] + shift.[k, l])
+            value)
 
     /// One-dimensional clouds: the unregularised Kantorovich potential, exact for the discrete measures up to the
     /// quadrature. For c = (x − y)² the optimal map T is monotone and f′ = 2(x − T(x)); T sends a source point (at the
@@ -98,30 +177,6 @@ module Initializers =
                     integral <- integral + 0.5 * (xs.[i] - xs.[previous]) * (mapped.[i] + mapped.[previous])
                 f.[i] <- xs.[i] * xs.[i] - 2.0 * integral
             f
-
-    /// Points in each cloud's subsample (the subsample initialiser): its solve costs a few full passes' worth of
-    /// pairs at the sizes where the initialiser pays (n ≥ a few thousand), and it resolves the clouds' large-scale shape.
-    let private subsampleSize = 256
-
-    /// k of the indices 0 … n−1 without replacement, in increasing order, from a seed fixed by n and k: the same
-    /// problem starts the same way every time.
-    let private drawIndices n k =
-        let rng = Random(31 * n + k)
-        let order = Array.init n id
-        for t in 0 .. k - 1 do
-            let s = t + rng.Next(n - t)
-            let held = order.[t]
-            order.[t] <- order.[s]
-            order.[s] <- held
-        Array.sort order.[.. k - 1]
-
-    /// A cloud's subsample (at most `subsampleSize` points) and its weights renormalised to one. The subsample
-    /// initialiser's solve on it needs the solver, so it lives in `Sinkhorn`.
-    let subsample (z: Matrix) (w: float[]) =
-        let rows = drawIndices z.Rows (min subsampleSize z.Rows)
-        let total = rows |> Array.sumBy (fun i -> w.[i])
-        Matrix(rows.Length, z.Cols, Array.init (rows.Length * z.Cols) (fun t -> z.[rows.[t / z.Cols], t % z.Cols])),
-        rows |> Array.map (fun i -> w.[i] / total)
 
     /// The starting f the initialiser gives on this problem, or None for f = 0.
     let initialPotential (la: ILinearAlgebra) (initializer: Initializer) (problem: OtProblem) =

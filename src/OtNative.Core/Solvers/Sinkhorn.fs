@@ -37,6 +37,10 @@ module Sinkhorn =
     let private subsampleTolerance = 1e-3
     let private subsampleIterations = 2_000
 
+    /// The GMM initialiser's component problem is a few dozen pairs: solving it tightly costs nothing.
+    let private componentTolerance = 1e-9
+    let private componentIterations = 100_000
+
     /// Iterations over which a stalling solve's rate is measured.
     let private stallWindow = 50
 
@@ -114,6 +118,7 @@ module Sinkhorn =
     and private startingPotential (operator: ITransportOperator) (options: SinkhornOptions) (initializer: Initializer) (eps: float) =
         match Initializers.resolve initializer operator.Problem with
         | Subsample -> subsampleStart operator options eps
+        | GaussianMixtures -> Some (Initializers.gaussianMixture operator.Backend.LinearAlgebra (componentPotentials operator options eps) eps operator.Problem), 0
         | _ -> Initializers.initialPotential operator.Backend.LinearAlgebra initializer operator.Problem, 0
 
     /// Thornton & Cuturi's subsample initialiser: OT at the same ε between subsamples (`Initializers.subsample`) of both
@@ -139,6 +144,17 @@ module Sinkhorn =
             let pairs = float p.N * float p.M
             let work = float coarse.Passes * float xs.Rows * float ys.Rows + float p.N * float ys.Rows
             Some f, int (ceil (work / pairs))
+
+    /// The GMM initialiser's OT between mixture components (a cost matrix of a few rows and columns): solved at the
+    /// problem's ε to `componentTolerance`, its potentials returned.
+    and private componentPotentials (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) (cost: Matrix) (wa: float[]) (wb: float[]) =
+        use small = operator.Backend.Prepare(OtProblem.ofCost cost (Some wa) (Some wb))
+        let solved =
+            iterate false small
+                { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
+                               Tolerance = componentTolerance; MaxIterations = componentIterations
+                               RequireConvergence = false; Progress = None }
+        solved.F, solved.G
 
     /// ε-annealing: stages at ε_t = max(ε, ε₀ qᵗ) with ε₀ the largest cost (the plan is then nearly a ⊗ b) and
     /// q = 1/2, each solved loosely (marginal error 10⁻², at most `annealStageIterations`) and warm-started from the

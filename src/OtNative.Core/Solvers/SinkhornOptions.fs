@@ -21,6 +21,9 @@ type Initializer =
     | Sorting
     /// A coarse solve between subsamples of both clouds, extended to every point by the soft c-transform (point clouds).
     | Subsample
+    /// The Gaussian potentials between the components of Gaussian mixtures fitted to both clouds, mixed by the
+    /// components' entropic plan (point clouds).
+    | GaussianMixtures
     /// Sorting for one-dimensional clouds, Gaussian for others (f = 0 where the source covariance is singular),
     /// zero for a cost matrix.
     | AutoInitializer
