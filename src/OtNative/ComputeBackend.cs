@@ -12,6 +12,11 @@ public enum ComputeBackend
     Cuda,
     /// <summary>CUDA when it can run here, the CPU otherwise.</summary>
     Auto,
+    /// <summary>
+    /// The rows of x split across the ranks of the started <see cref="MpiSession"/>, each rank's share on the CPU; every rank
+    /// makes the same calls with the same inputs and gets the same results (docs/distributed.md).
+    /// </summary>
+    Mpi,
 }
 
 /// <summary>Parses backend names and maps a <see cref="ComputeBackend"/> choice to a core backend, failing loudly instead of falling back silently.</summary>
@@ -27,6 +32,8 @@ public static class Backends
         ComputeBackend.Cpu => CpuBackend.Instance,
         ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : CpuBackend.Instance,
         ComputeBackend.Cuda => CudaAvailable ? CudaBackend.Instance : throw new NotSupportedException(CudaUnavailableReason()),
+        ComputeBackend.Mpi => MpiSession.Current?.Backend
+            ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job."),
         _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
     };
 
@@ -38,7 +45,7 @@ public static class Backends
     /// <exception cref="NotSupportedException">CUDA was asked for explicitly and cannot take this problem; the message says why.</exception>
     internal static (IBackend Backend, string? FallbackReason) Resolve(ComputeBackend choice, OtProblem problem)
     {
-        if (choice == ComputeBackend.Cpu) return (CpuBackend.Instance, null);
+        if (choice is ComputeBackend.Cpu or ComputeBackend.Mpi) return (Resolve(choice), null);
         IBackend cuda = CudaBackend.Instance;
         var support = cuda.Supports(problem);
         if (support is BackendSupport.Unsupported unsupported)
@@ -50,7 +57,7 @@ public static class Backends
 
     private static bool CudaAvailable => ((IBackend)CudaBackend.Instance).IsAvailable;
 
-    /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive).</summary>
+    /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive); MPI is chosen by <c>--mpi</c>, not by name.</summary>
     public static ComputeBackend Parse(string name) => name.ToLowerInvariant() switch
     {
         "cpu" => ComputeBackend.Cpu,

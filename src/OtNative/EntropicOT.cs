@@ -141,16 +141,28 @@ public static class EntropicOT
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
         CancellationToken cancellationToken = default)
     {
+        options ??= SinkhornOptions.Default;
+        var backend = Backends.Resolve(options.Backend);
+        return RunBatch((core, opts, request) => Batch.solve(backend, core, opts, request), problems, options, gradients, hessians,
+            hvpDirections, cg, cancellationToken);
+    }
+
+    /// <summary>
+    /// A batch's inputs checked and converted, run by <paramref name="run"/> (on this process, or across MPI ranks), and its
+    /// items' CG reports held to <paramref name="cg"/>'s rule.
+    /// </summary>
+    internal static BatchItem[] RunBatch(Func<OtProblem[], Core.SinkhornOptions, BatchRequest, Core.BatchItem[]> run,
+        IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions options, bool gradients, bool hessians,
+        IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, CancellationToken cancellationToken)
+    {
         cg ??= CgOptions.Default;
         ArgumentNullException.ThrowIfNull(problems);
-        options ??= SinkhornOptions.Default;
         var core = problems.Select((p, i) => OtProblemModule.createNamed($"problems[{i}].X", $"problems[{i}].Y",
             Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, false)).ToArray();
         var directions = hvpDirections?.Select((d, i) => Arrays.ToMatrix(d, $"hvpDirections[{i}]")).ToArray();
         var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions),
             cg.ToCore(cancellationToken));
-        var items = Batch.solve(Backends.Resolve(options.Backend), core, options.ToCore(cancellationToken), request)
-            .Select((item, i) => BatchItem.Of(i, item)).ToArray();
+        var items = run(core, options.ToCore(cancellationToken), request).Select((item, i) => BatchItem.Of(i, item)).ToArray();
         foreach (var item in items)
             if (item.HessianVectorProductCg is { } report)
             {

@@ -4,7 +4,8 @@ using Xunit;
 
 // `OtNative.DeviceRunner tests [NAME-FILTER…]` runs the [Fact] tests of OtNative.Tests whose class name contains a
 // filter (all when none), honouring Skip, and prints "N passed, N failed, N skipped". `OtNative.DeviceRunner cli …`
-// runs the otnative command line. A minimal runner: the GPU machines have no .NET SDK and so no `dotnet test`.
+// runs the otnative command line. A minimal runner: the GPU machines have no .NET SDK and so no `dotnet test`, and
+// tests under `mpiexec` need each rank to be one plain process.
 if (args.Length > 0 && args[0] == "cli") return OtNative.Cli.Program.Run(args[1..]);
 if (args.Length == 0 || args[0] != "tests")
 {
@@ -40,5 +41,7 @@ foreach (var type in assembly.GetTypes().Where(t => t.IsClass && t.IsPublic && !
             Console.WriteLine($"FAIL {name} ({sw.Elapsed.TotalSeconds:F2} s): {e.InnerException?.GetType().Name}: {e.InnerException?.Message}");
         }
     }
+// Tests under mpiexec share one MPI session; every rank finalises it before exiting.
+OtNative.MpiSession.Current?.Dispose();
 Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
 return failed == 0 ? 0 : 1;

@@ -41,30 +41,38 @@ module Batch =
           HessianVectorProduct = hvp |> Option.map fst
           HessianVectorProductCg = hvp |> Option.map snd }
 
-    /// Solves every problem with the same options and computes what `request` asks for, in parallel.
-    /// Results are in the order of the problems; a failure raises BatchProblemException naming the first failed
-    /// problem (the others still run to the end, nothing hangs).
-    let solve (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
+    /// Every problem solved in parallel with the same options, computing what `request` asks for: each problem's
+    /// result, or the exception it failed with (a failure does not stop the others). Cancellation raises.
+    let attempt (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
         if isNull problems then raise (ArgumentNullException "problems")
         request.HvpDirections |> Option.iter (fun dirs ->
             if dirs.Length <> problems.Length then
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
-        let results = Array.zeroCreate problems.Length
-        let failures = Collections.Concurrent.ConcurrentBag<int * exn>()
+        let results = Array.create problems.Length (Error (OperationCanceledException() :> exn))
         let parallelOptions = Parallelism.options opts.Cancellation
         try
             Parallel.For(0, problems.Length, parallelOptions, fun i ->
-                try results.[i] <- one backend opts request i problems.[i]
+                try results.[i] <- Ok (one backend opts request i problems.[i])
                 with
                 | :? OperationCanceledException when opts.Cancellation.IsCancellationRequested -> ()
-                | e -> failures.Add((i, e)))
+                | e -> results.[i] <- Error e)
             |> ignore
         with :? OperationCanceledException when opts.Cancellation.IsCancellationRequested -> ()
         opts.Cancellation.ThrowIfCancellationRequested()
-        if not failures.IsEmpty then
-            let i, e = failures |> Seq.minBy fst
-            raise (BatchProblemException(i, e))
         results
+
+    /// The results in problem order, or BatchProblemException naming the first failed problem.
+    let collect (outcomes: Result<BatchItem, exn>[]) =
+        outcomes |> Array.mapi (fun i outcome ->
+            match outcome with
+            | Ok item -> item
+            | Error e -> raise (BatchProblemException(i, e)))
+
+    /// Solves every problem with the same options and computes what `request` asks for, in parallel.
+    /// Results are in the order of the problems; a failure raises BatchProblemException naming the first failed
+    /// problem (the others still run to the end, nothing hangs).
+    let solve (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
+        attempt backend problems opts request |> collect
 
     /// The same work one problem after another: the baseline `bench batch` compares against.
     let solveSequentially (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =

@@ -1,0 +1,92 @@
+using OtNative.Core;
+using OtNative.Interop;
+
+namespace OtNative;
+
+/// <summary>
+/// MPI for scale-out (docs/distributed.md), on MPICH through MPI.NET, loaded at run time: without MPICH everything
+/// else works and <see cref="IsAvailable"/> says false. Start one session per process, at most once (MPI cannot be
+/// restarted after it is finalised), and run the program under <c>mpiexec -n K</c>; every rank must then make the same
+/// calls with the same inputs, from one thread. Two ways to use the ranks: <see cref="SolveBatch"/> spreads a batch's
+/// problems across them, and <see cref="ComputeBackend.Mpi"/> splits one problem's rows across them.
+/// </summary>
+public sealed class MpiSession : IDisposable
+{
+    private static readonly object Gate = new();
+    private static MpiSession? current;
+    private static bool finalised;
+    private readonly MPI.Environment environment;
+    private readonly MpiBackend backend;
+
+    private MpiSession(MPI.Environment environment)
+    {
+        this.environment = environment;
+        backend = MpiBackend.World();
+    }
+
+    /// <summary>Whether MPICH can be loaded here.</summary>
+    public static bool IsAvailable => MpiRuntime.IsAvailable;
+
+    /// <summary>The MPI library in use, or why MPI is unavailable.</summary>
+    public static string Description => MpiRuntime.Description;
+
+    /// <summary>The rank count of the <c>mpiexec</c> job this process runs in (1 outside one), without starting MPI.</summary>
+    public static int LaunchedRanks => MpiRuntime.LaunchedRanks;
+
+    /// <summary>The session this process started and has not disposed, or null.</summary>
+    public static MpiSession? Current { get { lock (Gate) return current; } }
+
+    /// <summary>Starts MPI for this process (MPI_Init).</summary>
+    /// <exception cref="NotSupportedException">MPICH is not installed here.</exception>
+    /// <exception cref="InvalidOperationException">A session was already started in this process.</exception>
+    public static MpiSession Start()
+    {
+        lock (Gate)
+        {
+            if (current is not null || finalised)
+                throw new InvalidOperationException("MPI was already started in this process: use MpiSession.Current (MPI cannot be restarted once finalised).");
+            current = new MpiSession(MpiRuntime.Start());
+            return current;
+        }
+    }
+
+    /// <summary>This process's rank, 0 … <see cref="Size"/> − 1.</summary>
+    public int Rank => backend.Rank;
+
+    /// <summary>The number of ranks.</summary>
+    public int Size => backend.Size;
+
+    /// <summary>Whether this is rank 0, the one that receives gathered results and should write outputs.</summary>
+    public bool IsRoot => Rank == 0;
+
+    internal IBackend Backend => backend;
+
+    /// <summary>
+    /// <see cref="EntropicOT.SolveBatch"/> across the ranks: the problems are assigned longest first to the least-loaded
+    /// rank (work n·m), each rank solves its share on all its cores, and rank 0 receives every item in the problems' order.
+    /// A failed problem does not stop the others or hang the job: rank 0 raises <see cref="BatchProblemException"/> for the
+    /// first failed one after all have finished. Every rank must call this with the same arguments.
+    /// </summary>
+    /// <returns>On rank 0 the items in the problems' order; on the other ranks an empty array.</returns>
+    public BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        var local = Backends.Resolve(options.Backend == ComputeBackend.Mpi ? ComputeBackend.Cpu : options.Backend);
+        return EntropicOT.RunBatch((core, opts, request) => MpiBatch.solve(MPI.Communicator.world, local, core, opts, request),
+            problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+    }
+
+    /// <summary>Finalises MPI (MPI_Finalize); every rank must dispose its session.</summary>
+    public void Dispose()
+    {
+        lock (Gate)
+        {
+            if (current != this) return;
+            environment.Dispose();
+            current = null;
+            finalised = true;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using Xunit;
+
+namespace OtNative.Tests;
+
+/// <summary>
+/// A test that needs an <c>mpiexec -n 2</c> (or larger) job: build/test.sh runs these through OtNative.DeviceRunner under
+/// mpiexec; <c>dotnet test</c> excludes them (Category=Mpi) and, run directly, skips them saying why.
+/// </summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        if (!MpiSession.IsAvailable) Skip = "MPI " + MpiSession.Description;
+        else if (MpiSession.LaunchedRanks < 2) Skip = "needs an mpiexec job of at least two ranks (build/test.sh runs one)";
+    }
+}
+
+/// <summary>The distributed operator and the distributed batch against the single-process library, on every rank.</summary>
+[Trait("Category", "Mpi")]
+public class MpiTests
+{
+    private static MpiSession Session => MpiSession.Current ?? MpiSession.Start();
+
+    private static double RelativeError(IReadOnlyList<double> actual, IReadOnlyList<double> expected)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            num = Math.Max(num, Math.Abs(actual[i] - expected[i]));
+            den = Math.Max(den, Math.Abs(expected[i]));
+        }
+        return num / den;
+    }
+
+    [MpiFact]
+    public void DistributedSolveGradientHvpAndHessianEqualTheSingleProcessOnes()
+    {
+        Assert.True(Session.Size >= 2);
+        // 151 rows: the ranks' slices differ in size and mass (non-uniform weights).
+        var x = TestData.Cloud(51, 151, 3);
+        var y = TestData.Cloud(52, 97, 3, 0.4);
+        var a = Enumerable.Range(0, 151).Select(i => 1.0 + (i % 7)).ToArray();
+        a = a.Select(v => v / a.Sum()).ToArray();
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-11, MaxIterations = 50_000 };
+        using var single = EntropicOT.Solve(x, y, a, null, options);
+        using var distributed = EntropicOT.Solve(x, y, a, null, options with { Backend = ComputeBackend.Mpi });
+        Assert.Equal("mpi", distributed.Backend);
+        Assert.True(single.Converged && distributed.Converged);
+        Assert.Equal(single.Iterations, distributed.Iterations);
+        Assert.True(Math.Abs(distributed.Value - single.Value) <= 1e-12 * Math.Abs(single.Value), $"{distributed.Value:R} vs {single.Value:R}");
+        Assert.True(RelativeError(distributed.F, single.F) < 1e-12, $"f differs by {RelativeError(distributed.F, single.F):E2}");
+        Assert.True(RelativeError(distributed.G, single.G) < 1e-12, $"g differs by {RelativeError(distributed.G, single.G):E2}");
+        Assert.True(TestData.MaxRelativeError(distributed.Gradient(), single.Gradient()) < 1e-12);
+        Assert.True(TestData.MaxRelativeError(distributed.SharpGradient(), single.SharpGradient()) < 1e-10);
+        var direction = TestData.Cloud(53, 151, 3);
+        Assert.True(TestData.MaxRelativeError(distributed.HessianVectorProduct(direction), single.HessianVectorProduct(direction)) < 1e-10);
+        Assert.True(TestData.MaxRelativeError(distributed.Plan(), single.Plan()) < 1e-12);
+        Assert.True(TestData.MaxRelativeError(distributed.Hessian().Matrix, single.Hessian().Matrix) < 1e-10);
+    }
+
+    private static (double[,] X, double[,] Y)[] Problems() =>
+        Enumerable.Range(0, 7).Select(k => (TestData.Cloud(60 + k, 20 + 13 * k, 2), TestData.Cloud(70 + k, 15 + 9 * k, 2, 0.3))).ToArray();
+
+    [MpiFact]
+    public void DistributedBatchReturnsTheSingleProcessBatchOnRankZero()
+    {
+        var problems = Problems();
+        var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
+        var directions = problems.Select((p, k) => TestData.Cloud(80 + k, p.X.GetLength(0), 2)).ToArray();
+        var items = Session.SolveBatch(problems, options, hessians: true, hvpDirections: directions);
+        if (!Session.IsRoot)
+        {
+            Assert.Empty(items);
+            return;
+        }
+        var reference = EntropicOT.SolveBatch(problems, options, hessians: true, hvpDirections: directions);
+        Assert.Equal(reference.Length, items.Length);
+        for (int k = 0; k < items.Length; k++)
+        {
+            Assert.Equal(k, items[k].Index);
+            Assert.Equal(reference[k].Value, items[k].Value);
+            Assert.Equal(reference[k].Iterations, items[k].Iterations);
+            Assert.Equal(reference[k].MarginalError, items[k].MarginalError);
+            Assert.Equal(reference[k].Gradient, items[k].Gradient);
+            Assert.Equal(reference[k].Hessian, items[k].Hessian);
+            Assert.Equal(reference[k].HessianVectorProduct, items[k].HessianVectorProduct);
+            Assert.Equal(reference[k].HessianVectorProductCg, items[k].HessianVectorProductCg);
+        }
+    }
+
+    [MpiFact]
+    public void AFailedProblemIsReportedWithItsIndexAndTheJobGoesOn()
+    {
+        var problems = Problems();
+        // Problem 4's target spread 30 times wider: at this absolute ε (10⁻⁴ of its mean cost) and iteration cap it cannot
+        // converge, and convergence is required.
+        var wide = (double[,])problems[4].Y.Clone();
+        for (int j = 0; j < wide.GetLength(0); j++)
+            for (int k = 0; k < 2; k++) wide[j, k] *= 30;
+        problems[4] = (problems[4].X, wide);
+        var options = new SinkhornOptions { Epsilon = 0.5, Tolerance = 1e-6, MaxIterations = 300, RequireConvergence = true };
+        if (Session.IsRoot)
+        {
+            var failure = Assert.Throws<BatchProblemException>(() => Session.SolveBatch(problems, options));
+            Assert.Equal(4, failure.ProblemIndex);
+        }
+        else Assert.Empty(Session.SolveBatch(problems, options));
+        // Every rank is still in step: a collective after the failure completes.
+        var after = Session.SolveBatch(problems.Take(3).ToList(), options with { RequireConvergence = false });
+        Assert.Equal(Session.IsRoot ? 3 : 0, after.Length);
+    }
+}
