@@ -8,6 +8,8 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
     /// <summary>Reads the files and builds the options; file and format errors carry the file name.</summary>
     public static ProblemInput Load(ProblemSettings s, IProgress<SinkhornProgress>? progress = null)
     {
+        if (s.Mpi && s.Backend != "cpu") throw new ArgumentException($"--mpi runs each rank on the CPU; it cannot be combined with --backend {s.Backend}.");
+        if (s.Mpi) MpiRun.Join();
         foreach (var (option, path) in s.Outputs) OutputPath.Prepare(option, path);
         var options = new SinkhornOptions
         {
@@ -15,7 +17,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             EpsilonRelative = s.EpsRelative,
             Tolerance = s.Tol,
             MaxIterations = s.MaxIter,
-            Backend = Backends.Parse(s.Backend),
+            Backend = s.Mpi ? ComputeBackend.Mpi : Backends.Parse(s.Backend),
             Anneal = s.Anneal,
             Solver = s.Solver switch
             {

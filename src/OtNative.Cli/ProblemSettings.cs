@@ -67,6 +67,10 @@ public class ProblemSettings : CommandSettings
     [Description("Write a JSON summary here.")]
     public string? Json { get; init; }
 
+    [CommandOption("--mpi")]
+    [Description("Run under mpiexec -n K (MPICH): the rows of x split across the K ranks, each on its CPU; rank 0 prints and writes the outputs.")]
+    public bool Mpi { get; init; }
+
     /// <summary>The files this command will write, by option: checked before any computation.</summary>
     public virtual IEnumerable<(string Option, string? Path)> Outputs => [("--json", Json)];
 

@@ -53,7 +53,8 @@ public static class Program
         });
         var normalised = NormaliseArguments(args);
         Arguments = normalised;
-        return app.Run(normalised);
+        try { return app.Run(normalised); }
+        finally { MpiRun.Finish(); }
     }
 
     /// <summary>The arguments of the run in progress, for error messages that name the option at fault.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using OtNative.Cli;
 using Xunit;
 
 namespace OtNative.Tests;
@@ -108,5 +110,38 @@ public class MpiTests
         // Every rank is still in step: a collective after the failure completes.
         var after = Session.SolveBatch(problems.Take(3).ToList(), options with { RequireConvergence = false });
         Assert.Equal(Session.IsRoot ? 3 : 0, after.Length);
+    }
+
+    [MpiFact]
+    public void CommandLineSolveGradAndHvpWithMpiWriteTheSingleProcessOutputsOnRankZeroOnly()
+    {
+        _ = Session;
+        var dir = TestData.TempDirectory();
+        string P(string name) => Path.Combine(dir, name);
+        NpyFile.Write(P("x.npy"), TestData.Cloud(91, 83, 2));
+        NpyFile.Write(P("y.npy"), TestData.Cloud(92, 64, 2, 0.5));
+        NpyFile.Write(P("v.npy"), TestData.Cloud(93, 83, 2));
+        string[] common = ["--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.1", "--eps-relative", "--tol", "1e-11"];
+        foreach (var (suffix, mpi) in new[] { ("single", Array.Empty<string>()), ("mpi", new[] { "--mpi" }) })
+        {
+            Assert.Equal(0, Program.Run(["solve", .. common, "--json", P($"solve-{suffix}.json"), .. mpi]));
+            Assert.Equal(0, Program.Run(["grad", .. common, "--out", P($"grad-{suffix}.npy"), .. mpi]));
+            Assert.Equal(0, Program.Run(["hvp", .. common, "--direction", P("v.npy"), "--out", P($"hvp-{suffix}.npy"), .. mpi]));
+        }
+        if (!Session.IsRoot)
+        {
+            Assert.False(File.Exists(P("solve-mpi.json")) || File.Exists(P("grad-mpi.npy")) || File.Exists(P("hvp-mpi.npy")));
+            return;
+        }
+        using var single = JsonDocument.Parse(File.ReadAllText(P("solve-single.json")));
+        using var distributed = JsonDocument.Parse(File.ReadAllText(P("solve-mpi.json")));
+        Assert.Equal("mpi", distributed.RootElement.GetProperty("backend").GetString());
+        foreach (var field in new[] { "value", "sharp", "divergence" })
+        {
+            double expected = single.RootElement.GetProperty(field).GetDouble(), actual = distributed.RootElement.GetProperty(field).GetDouble();
+            Assert.True(Math.Abs(actual - expected) <= 1e-12 * Math.Abs(expected), $"{field}: {actual:R} vs {expected:R}");
+        }
+        Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("grad-mpi.npy")).ToMatrix(), NpyFile.Read(P("grad-single.npy")).ToMatrix()) < 1e-12);
+        Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("hvp-mpi.npy")).ToMatrix(), NpyFile.Read(P("hvp-single.npy")).ToMatrix()) < 1e-10);
     }
 }

@@ -55,12 +55,11 @@ public sealed class GradCommand : Command<GradCommand.Settings>
             _ => (result.Gradient(), null),
         };
         var (gradient, cg) = computed;
-        NpyFile.Write(settings.Out!, gradient);
+        MpiRun.WriteNpy(settings.Out!, gradient);
         AnsiConsole.MarkupLine($"gradient of [bold]{settings.Loss}[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
                                $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}" +
                                (cg is null ? "" : $"; CG {cg.Iterations} iterations, residual {cg.Residual:E2}" + (cg.Converged ? "" : " [yellow](CG did not converge)[/]")));
-        if (settings.Json is not null)
-            JsonReport.Write(settings.Json, new
+        MpiRun.WriteJson(settings.Json, new
             {
                 loss = settings.Loss, wrt = settings.Wrt, value = result.Value, iterations = result.Iterations, marginalError = result.MarginalError,
                 converged = result.Converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out,

@@ -55,9 +55,9 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
             Core.Hessian.requireMemory(input.X.GetLength(0), Math.Max(input.X.GetLength(0), input.Y.GetLength(0)), input.X.GetLength(1), Core.HessianMethod.Eigen);
             var divergence = ProgressDisplay.Run("Divergence Hessian", () => "three solves, Algorithm 1",
                 () => EntropicOT.DivergenceHessian(input.X, input.Y, input.A, input.B, input.Options, settings.Threshold, cancellation));
-            NpyFile.Write(settings.Out!, divergence);
+            MpiRun.WriteNpy(settings.Out!, divergence);
             AnsiConsole.MarkupLine($"Hessian of the debiased divergence ({divergence.GetLength(0)}×{divergence.GetLength(1)}) written to {Markup.Escape(settings.Out!)}");
-            if (settings.Json is not null) JsonReport.Write(settings.Json, new { loss = settings.Loss, method = settings.Method, threshold = settings.Threshold });
+            MpiRun.WriteJson(settings.Json, new { loss = settings.Loss, method = settings.Method, threshold = settings.Threshold });
             return 0;
         }
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
@@ -65,12 +65,11 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         Core.Hessian.requireMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1), Convert.ToCore(method));
         using var result = input.Solve();
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
-        NpyFile.Write(settings.Out!, hessian.Matrix);
+        MpiRun.WriteNpy(settings.Out!, hessian.Matrix);
         var marginal = hessian.MarginalError;
         AnsiConsole.MarkupLine($"Hessian ({hessian.Matrix.GetLength(0)}×{hessian.Matrix.GetLength(1)}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
                                $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
-        if (settings.Json is not null)
-            JsonReport.Write(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });
+        MpiRun.WriteJson(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });
         return 0;
     }
 }

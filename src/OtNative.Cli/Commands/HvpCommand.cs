@@ -92,9 +92,9 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
     /// <summary>Writes the product and its JSON summary and says where, with the CG report.</summary>
     private static void Report(Settings settings, double[,] product, CgReport report, object summary)
     {
-        NpyFile.Write(settings.Out!, product);
+        MpiRun.WriteNpy(settings.Out!, product);
         AnsiConsole.MarkupLine($"HVP ({product.GetLength(0)}×{product.GetLength(1)}) written to {Markup.Escape(settings.Out!)}: CG {report.Iterations} iterations, residual {report.Residual:E2}" +
                                (report.Converged ? "" : " [yellow](CG did not converge)[/]"));
-        if (settings.Json is not null) JsonReport.Write(settings.Json, summary);
+        MpiRun.WriteJson(settings.Json, summary);
     }
 }

@@ -27,6 +27,9 @@ public sealed class InfoCommand : Command
         table.AddRow("nvrtc", Markup.Escape(Nvrtc.Description));
         foreach (var (name, logical) in new[] { ("cublas", CuBlas.Library), ("cusolver", CuSolver.Library) })
             table.AddRow(name, Markup.Escape(NativeResolver.Get(logical)?.Name ?? "not found (" + string.Join(", ", NativeResolver.Candidates[logical]) + ")"));
+        table.AddRow("mpi", Markup.Escape(MpiSession.IsAvailable
+            ? $"{MpiSession.Description}; this job: {MpiSession.LaunchedRanks} rank(s) (--mpi under mpiexec -n K)"
+            : MpiSession.Description));
         AnsiConsole.Write(table);
         return 0;
     }

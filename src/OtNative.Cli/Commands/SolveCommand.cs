@@ -52,7 +52,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         table.AddRow("problem", $"n={summary.N}, m={summary.M}, d={summary.D}, backend {summary.Backend}");
         if (summary.BackendNote is { } note) table.AddRow("backend choice", Markup.Escape(note));
         AnsiConsole.Write(table);
-        if (settings.Json is not null) JsonReport.Write(settings.Json, summary);
+        MpiRun.WriteJson(settings.Json, summary);
         return 0;
     }
 }
