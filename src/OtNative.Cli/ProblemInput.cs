@@ -8,10 +8,25 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
     /// <summary>Reads the files and builds the options; file and format errors carry the file name.</summary>
     public static ProblemInput Load(ProblemSettings s, IProgress<SinkhornProgress>? progress = null)
     {
+        var options = OptionsOf(s, progress);
+        return new ProblemInput(
+            ArrayFile.Read(s.X!).ToMatrix(),
+            ArrayFile.Read(s.Y!).ToMatrix(),
+            s.A is null ? null : ArrayFile.Read(s.A).ToVector(),
+            s.B is null ? null : ArrayFile.Read(s.B).ToVector(),
+            options);
+    }
+
+    /// <summary>
+    /// The solver options the settings name. With <c>--mpi</c> it joins the MPI job first; it checks the output files
+    /// before any computation.
+    /// </summary>
+    public static SinkhornOptions OptionsOf(SolverSettings s, IProgress<SinkhornProgress>? progress = null)
+    {
         if (s.Mpi && s.Backend != "cpu") throw new ArgumentException($"--mpi runs each rank on the CPU; it cannot be combined with --backend {s.Backend}.");
         if (s.Mpi) MpiRun.Join();
         foreach (var (option, path) in s.Outputs) OutputPath.Prepare(option, path);
-        var options = new SinkhornOptions
+        return new SinkhornOptions
         {
             Epsilon = s.Eps!.Value,
             EpsilonRelative = s.EpsRelative,
@@ -27,12 +42,6 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "subsample" => SinkhornInitializer.Subsample, "gmm" => SinkhornInitializer.Gmm, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
             Progress = progress,
         };
-        return new ProblemInput(
-            ArrayFile.Read(s.X!).ToMatrix(),
-            ArrayFile.Read(s.Y!).ToMatrix(),
-            s.A is null ? null : ArrayFile.Read(s.A).ToVector(),
-            s.B is null ? null : ArrayFile.Read(s.B).ToVector(),
-            options);
     }
 
     /// <summary>Solves it, showing progress when the solve runs past a second on an interactive terminal.</summary>

@@ -3,29 +3,9 @@ using Spectre.Console.Cli;
 
 namespace OtNative.Cli;
 
-/// <summary>
-/// The inputs every problem command shares (the CLI contract: names must not change). The contract's
-/// <c>--x --y --a --b</c> are single-letter long options, which Spectre.Console.Cli does not allow;
-/// <see cref="Program.NormaliseArguments"/> maps them to <c>-x -y -a -b</c>, and both spellings work.
-/// </summary>
-public class ProblemSettings : CommandSettings
+/// <summary>The solver options every problem command shares (the CLI contract: names must not change).</summary>
+public class SolverSettings : CommandSettings
 {
-    [CommandOption("-x <PATH>")]
-    [Description("Source points, n×d (.npy float64 or .csv).")]
-    public string? X { get; init; }
-
-    [CommandOption("-y <PATH>")]
-    [Description("Target points, m×d.")]
-    public string? Y { get; init; }
-
-    [CommandOption("-a <PATH>")]
-    [Description("Source weights (n); uniform when absent.")]
-    public string? A { get; init; }
-
-    [CommandOption("-b <PATH>")]
-    [Description("Target weights (m); uniform when absent.")]
-    public string? B { get; init; }
-
     [CommandOption("--eps <E>")]
     [Description("Regularisation ε (absolute unless --eps-relative).")]
     public double? Eps { get; init; }
@@ -76,13 +56,42 @@ public class ProblemSettings : CommandSettings
 
     public override Spectre.Console.ValidationResult Validate()
     {
-        if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");
-        if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
         if (Init is not ("none" or "gaussian" or "sorting" or "subsample" or "gmm" or "auto"))
             return Spectre.Console.ValidationResult.Error($"--init must be none, gaussian, sorting, subsample, gmm or auto, got '{Init}'.");
         if (Solver is not ("sinkhorn" or "lbfgs" or "auto" or "sinkhorn-lbfgs"))
             return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn, lbfgs, auto or sinkhorn-lbfgs, got '{Solver}'.");
         return Spectre.Console.ValidationResult.Success();
+    }
+}
+
+/// <summary>
+/// The inputs of a one-problem command. The contract's <c>--x --y --a --b</c> are single-letter long options, which
+/// Spectre.Console.Cli does not allow; <see cref="Program.NormaliseArguments"/> maps them to <c>-x -y -a -b</c>, and both
+/// spellings work.
+/// </summary>
+public class ProblemSettings : SolverSettings
+{
+    [CommandOption("-x <PATH>")]
+    [Description("Source points, n×d (.npy float64 or .csv).")]
+    public string? X { get; init; }
+
+    [CommandOption("-y <PATH>")]
+    [Description("Target points, m×d.")]
+    public string? Y { get; init; }
+
+    [CommandOption("-a <PATH>")]
+    [Description("Source weights (n); uniform when absent.")]
+    public string? A { get; init; }
+
+    [CommandOption("-b <PATH>")]
+    [Description("Target weights (m); uniform when absent.")]
+    public string? B { get; init; }
+
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        if (string.IsNullOrEmpty(X)) return Spectre.Console.ValidationResult.Error("--x is required.");
+        if (string.IsNullOrEmpty(Y)) return Spectre.Console.ValidationResult.Error("--y is required.");
+        return base.Validate();
     }
 }

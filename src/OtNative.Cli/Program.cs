@@ -1,5 +1,6 @@
 using OtNative.Benchmarks.Commands;
 using OtNative.Cli.Commands;
+using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -25,6 +26,7 @@ public static class Program
             config.AddCommand<HessianCommand>("hessian").WithDescription("Dense Hessian of entropic OT w.r.t. x ((n·d)×(n·d)) as .npy.");
             config.AddCommand<HvpCommand>("hvp").WithDescription("Hessian-vector product without forming the Hessian.");
             config.AddCommand<SpectrumCommand>("spectrum").WithDescription("Eigenvalues and conditioning of the H-matrix as JSON.");
+            config.AddCommand<BatchCommand>("batch").WithDescription("Many problems from .npy pairs (a folder or a list), one JSON of results; --mpi spreads them across ranks.");
             config.AddCommand<DemoCommand>("demo").WithDescription("A small end-to-end run on the CPU that needs no input files.");
             config.AddCommand<InfoCommand>("info").WithDescription("Backends, devices and code paths available here.");
             config.AddBranch("regress", regress =>

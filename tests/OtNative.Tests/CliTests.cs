@@ -134,6 +134,50 @@ public class CliTests
     }
 
     [Fact]
+    public void BatchSolvesAFolderOrAListOfPairsAndReportsAnUnreadablePairWithoutStoppingTheOthers()
+    {
+        var dir = TestData.TempDirectory();
+        var clouds = Enumerable.Range(0, 3).Select(k => (X: TestData.Cloud(20 + k, 15 + 5 * k, 2), Y: TestData.Cloud(30 + k, 12 + 4 * k, 2, 0.4))).ToArray();
+        for (int k = 0; k < clouds.Length; k++)
+        {
+            NpyFile.Write(Path.Combine(dir, $"p{k}.x.npy"), clouds[k].X);
+            NpyFile.Write(Path.Combine(dir, $"p{k}.y.npy"), clouds[k].Y);
+        }
+        var broken = TestData.Cloud(40, 5, 2);
+        broken[2, 1] = double.PositiveInfinity;
+        NpyFile.Write(Path.Combine(dir, "q.x.npy"), broken);
+        NpyFile.Write(Path.Combine(dir, "q.y.npy"), TestData.Cloud(41, 5, 2));
+        var json = Path.Combine(dir, "batch.json");
+        var gradients = Path.Combine(dir, "gradients");
+        var (code, error) = Run("batch", "--pairs", dir, "--eps", "0.1", "--eps-relative", "--tol", "1e-10", "--json", json, "--gradients", gradients);
+        Assert.Equal(1, code);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            var results = doc.RootElement.GetProperty("results").EnumerateArray().ToList();
+            Assert.Equal(4, doc.RootElement.GetProperty("problems").GetInt32());
+            Assert.Equal(1, doc.RootElement.GetProperty("failed").GetInt32());
+            Assert.Equal(["p0", "p1", "p2", "q"], results.Select(r => r.GetProperty("name").GetString()));
+            Assert.Contains("non-finite", results[3].GetProperty("error").GetString());
+            for (int k = 0; k < clouds.Length; k++)
+            {
+                using var reference = EntropicOT.Solve(clouds[k].X, clouds[k].Y, new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 });
+                Assert.Equal(reference.Value, results[k].GetProperty("value").GetDouble(), 12);
+                Assert.True(TestData.MaxRelativeError(NpyFile.Read(Path.Combine(gradients, $"p{k}.grad.npy")).ToMatrix(), reference.Gradient()) < 1e-12);
+            }
+        }
+        // The same pairs as a list file, paths relative to it, with a comment; the broken pair left out.
+        File.WriteAllLines(Path.Combine(dir, "list.txt"), ["# x y", "p2.x.npy p2.y.npy", "p0.x.npy  p0.y.npy"]);
+        (code, error) = Run("batch", "--pairs", Path.Combine(dir, "list.txt"), "--eps", "0.1", "--eps-relative", "--tol", "1e-10", "--json", json);
+        Assert.True(code == 0, error);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+            Assert.Equal(["p2", "p0"], doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+        File.WriteAllLines(Path.Combine(dir, "bad-list.txt"), ["p2.x.npy"]);
+        (code, error) = Run("batch", "--pairs", Path.Combine(dir, "bad-list.txt"), "--eps", "0.1", "--json", json);
+        Assert.Equal(2, code);
+        Assert.Contains("line 1", error);
+    }
+
+    [Fact]
     public void BadInputGivesExitCodeTwoAndOneLine()
     {
         var dir = TestData.TempDirectory();

@@ -113,7 +113,7 @@ public class MpiTests
     }
 
     [MpiFact]
-    public void CommandLineSolveGradAndHvpWithMpiWriteTheSingleProcessOutputsOnRankZeroOnly()
+    public void CommandLineSolveGradHvpAndBatchWithMpiWriteTheSingleProcessOutputsOnRankZeroOnly()
     {
         _ = Session;
         var dir = TestData.TempDirectory();
@@ -121,16 +121,23 @@ public class MpiTests
         NpyFile.Write(P("x.npy"), TestData.Cloud(91, 83, 2));
         NpyFile.Write(P("y.npy"), TestData.Cloud(92, 64, 2, 0.5));
         NpyFile.Write(P("v.npy"), TestData.Cloud(93, 83, 2));
+        Directory.CreateDirectory(P("pairs"));
+        for (int k = 0; k < 5; k++)
+        {
+            NpyFile.Write(P($"pairs/p{k}.x.npy"), TestData.Cloud(94 + k, 10 + 7 * k, 2));
+            NpyFile.Write(P($"pairs/p{k}.y.npy"), TestData.Cloud(99 + k, 12 + 3 * k, 2, 0.2));
+        }
         string[] common = ["--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.1", "--eps-relative", "--tol", "1e-11"];
         foreach (var (suffix, mpi) in new[] { ("single", Array.Empty<string>()), ("mpi", new[] { "--mpi" }) })
         {
             Assert.Equal(0, Program.Run(["solve", .. common, "--json", P($"solve-{suffix}.json"), .. mpi]));
             Assert.Equal(0, Program.Run(["grad", .. common, "--out", P($"grad-{suffix}.npy"), .. mpi]));
             Assert.Equal(0, Program.Run(["hvp", .. common, "--direction", P("v.npy"), "--out", P($"hvp-{suffix}.npy"), .. mpi]));
+            Assert.Equal(0, Program.Run(["batch", "--pairs", P("pairs"), .. common[4..], "--json", P($"batch-{suffix}.json"), .. mpi]));
         }
         if (!Session.IsRoot)
         {
-            Assert.False(File.Exists(P("solve-mpi.json")) || File.Exists(P("grad-mpi.npy")) || File.Exists(P("hvp-mpi.npy")));
+            Assert.False(File.Exists(P("solve-mpi.json")) || File.Exists(P("grad-mpi.npy")) || File.Exists(P("hvp-mpi.npy")) || File.Exists(P("batch-mpi.json")));
             return;
         }
         using var single = JsonDocument.Parse(File.ReadAllText(P("solve-single.json")));
@@ -143,5 +150,10 @@ public class MpiTests
         }
         Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("grad-mpi.npy")).ToMatrix(), NpyFile.Read(P("grad-single.npy")).ToMatrix()) < 1e-12);
         Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("hvp-mpi.npy")).ToMatrix(), NpyFile.Read(P("hvp-single.npy")).ToMatrix()) < 1e-10);
+        using var batchSingle = JsonDocument.Parse(File.ReadAllText(P("batch-single.json")));
+        using var batchMpi = JsonDocument.Parse(File.ReadAllText(P("batch-mpi.json")));
+        Assert.Equal(Session.Size, batchMpi.RootElement.GetProperty("ranks").GetInt32());
+        Assert.Equal(batchSingle.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("value").GetDouble()),
+            batchMpi.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("value").GetDouble()));
     }
 }

@@ -37,6 +37,10 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         [Description("Also one Hessian-vector product per problem.")]
         public bool Hvp { get; init; }
 
+        [CommandOption("--mpi")]
+        [Description("Run under mpiexec -n K: the batch spread across the K ranks (MpiSession.SolveBatch) against one process's batch; rank 0 reports.")]
+        public bool Mpi { get; init; }
+
         [CommandOption("--json <PATH>")]
         [Description("JSON output (default bench-batch.json).")]
         [DefaultValue("bench-batch.json")]
@@ -55,8 +59,48 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        Run(settings);
+        if (settings.Mpi) RunDistributed(settings);
+        else Run(settings);
         return 0;
+    }
+
+    /// <summary>The distributed measurement: the batch across the ranks, and on rank 0 alone, on the same problems.</summary>
+    public sealed record DistributedOutcome(int Problems, int N, int D, bool Hvp, int Ranks, int ThreadsPerRank, double DistributedSeconds,
+        double SingleProcessSeconds, double DistributedProblemsPerSecond, double SingleProcessProblemsPerSecond, double Speedup,
+        double MaxValueDifference);
+
+    /// <summary>
+    /// <c>bench batch --mpi</c>: every rank draws the same problems; the batch runs across the ranks, then rank 0 runs it
+    /// alone (the others wait), and rank 0 prints and saves both.
+    /// </summary>
+    public static DistributedOutcome? RunDistributed(Settings s)
+    {
+        var session = MpiRun.Join();
+        var (pairs, directions) = Draw(s);
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true };
+        session.SolveBatch(pairs[..Math.Min(64, pairs.Length)], options, hvpDirections: directions?[..Math.Min(64, pairs.Length)]);
+        var (distributed, distributedSeconds, _) = Measure("batch across ranks", $"{session.Size} ranks", () => session.SolveBatch(pairs, options, hvpDirections: directions));
+        if (!session.IsRoot) return null;
+        var (single, singleSeconds, _) = Measure("batch on rank 0", "one process", () => EntropicOT.SolveBatch(pairs, options, hvpDirections: directions));
+        var diff = distributed.Select((b, i) => Math.Abs(b.Value - single[i].Value)).Max();
+        var outcome = new DistributedOutcome(s.Problems, s.Size, s.Dim, s.Hvp, session.Size, Parallelism.degree, distributedSeconds, singleSeconds,
+            s.Problems / distributedSeconds, s.Problems / singleSeconds, singleSeconds / distributedSeconds, diff);
+        var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {session.Size} ranks × {Parallelism.degree} threads")
+            .AddColumns("", "seconds", "problems / s");
+        table.AddRow($"across {session.Size} ranks (MpiSession.SolveBatch)", $"{distributedSeconds:F2}", $"{outcome.DistributedProblemsPerSecond:F0}");
+        table.AddRow("rank 0 alone (EntropicOT.SolveBatch)", $"{singleSeconds:F2}", $"{outcome.SingleProcessProblemsPerSecond:F0}");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"ranks vs one process {outcome.Speedup:F2}×; largest difference between the values {diff:E1}");
+        JsonReport.Save(s.Json, new { benchmark = "batch-mpi", result = outcome });
+        return outcome;
+    }
+
+    /// <summary>The benchmark's problems (uniform clouds, seed 64) and, with --hvp, one direction each.</summary>
+    private static ((double[,] X, double[,] Y)[] Pairs, double[][,]? Directions) Draw(Settings s)
+    {
+        var rng = new Random(64);
+        var pairs = Enumerable.Range(0, s.Problems).Select(_ => UniformClouds.Pair(rng, s.Size, s.Dim)).ToArray();
+        return (pairs, s.Hvp ? pairs.Select(p => UniformClouds.Cloud(rng, p.X.GetLength(0), s.Dim)).ToArray() : null);
     }
 
     /// <summary>Runs <paramref name="work"/> once and returns its wall time and the bytes it allocated (all threads).</summary>
@@ -75,10 +119,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     /// </summary>
     public static Outcome Run(Settings s)
     {
-        var rng = new Random(64);
-        var pairs = Enumerable.Range(0, s.Problems)
-            .Select(_ => UniformClouds.Pair(rng, s.Size, s.Dim)).ToArray();
-        var directions = s.Hvp ? pairs.Select(p => UniformClouds.Cloud(rng, p.X.GetLength(0), s.Dim)).ToArray() : null;
+        var (pairs, directions) = Draw(s);
         var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true };
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);
         (double Value, double[,] Gradient, double[,]? Hvp) Single(int i)

@@ -1,7 +1,7 @@
 using OtNative.Terminal;
 using Spectre.Console;
 
-namespace OtNative.Cli;
+namespace OtNative.Terminal;
 
 /// <summary>
 /// <c>--mpi</c>: the command runs on every rank of the <c>mpiexec</c> job it was started in, on the distributed backend;

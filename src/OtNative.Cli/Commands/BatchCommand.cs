@@ -1,0 +1,138 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using OtNative.Core;
+using OtNative.Terminal;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OtNative.Cli.Commands;
+
+/// <summary>
+/// <c>otnative batch</c>: many problems read from <c>.npy</c> pairs, solved with the same options, one JSON of results.
+/// With <c>--mpi</c> under <c>mpiexec -n K</c> the problems are spread across the ranks and rank 0 writes the outputs.
+/// A problem that cannot be read or solved is reported in the JSON with its error; the others are still solved.
+/// </summary>
+public sealed class BatchCommand : Command<BatchCommand.Settings>
+{
+    public sealed class Settings : SolverSettings
+    {
+        [CommandOption("--pairs <PATH>")]
+        [Description("A folder of NAME.x.npy and NAME.y.npy pairs (taken in name order), or a text file with one 'X.npy Y.npy' pair per line (paths relative to the file; # starts a comment).")]
+        public string? Pairs { get; init; }
+
+        [CommandOption("--gradients <DIR>")]
+        [Description("Also write each problem's gradient ∂L_ε/∂x (n×d) as DIR/NAME.grad.npy.")]
+        public string? Gradients { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrEmpty(Pairs) ? ValidationResult.Error("--pairs is required.")
+            : string.IsNullOrEmpty(Json) ? ValidationResult.Error("--json is required: the batch's results are written there.")
+            : base.Validate();
+    }
+
+    /// <summary>One problem's result (JSON field names are part of the CLI contract); the numbers are null when it failed.</summary>
+    public sealed record ProblemResult(string Name, string X, string Y, int? N, int? M, double? Value, double? Epsilon, int? Iterations,
+        double? MarginalError, bool? Converged, double? Seconds, string? Gradient, string? Error);
+
+    /// <summary>The JSON summary.</summary>
+    public sealed record Summary(int Problems, int Failed, int Ranks, double Seconds, IReadOnlyList<ProblemResult> Results);
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var options = ProblemInput.OptionsOf(settings);
+        var pairs = PairList.Read(settings.Pairs!);
+        var problems = pairs.Select(p => Load(p.Name, p.X, p.Y)).ToArray();
+        var valid = Enumerable.Range(0, pairs.Count).Where(i => problems[i].Problem is not null).ToArray();
+        var request = new BatchRequest(settings.Gradients is not null, false, null, Core.CgOptions.Default);
+        var sw = Stopwatch.StartNew();
+        var valids = valid.Select(i => problems[i].Problem!).ToArray();
+        var outcomes = settings.Mpi
+            ? MpiBatch.attempt(MPI.Communicator.world, CpuBackend.Instance, valids, options.ToCore(cancellation), request)
+            : Batch.attempt(Backends.Resolve(options.Backend), valids, options.ToCore(cancellation), request);
+        var seconds = sw.Elapsed.TotalSeconds;
+        if (!MpiRun.WritesOutputs) return 0;
+        var solved = new Dictionary<int, Microsoft.FSharp.Core.FSharpResult<Core.BatchItem, Exception>>();
+        for (int t = 0; t < valid.Length; t++) solved[valid[t]] = outcomes[t];
+        if (settings.Gradients is not null) Directory.CreateDirectory(settings.Gradients);
+        var results = pairs.Select((pair, i) =>
+        {
+            var error = problems[i].Error;
+            if (error is null && solved[i] is { IsError: true } failed) error = failed.ErrorValue.Message;
+            if (error is not null)
+                return new ProblemResult(pair.Name, pair.X, pair.Y, problems[i].Problem?.N, problems[i].Problem?.M, null, null, null, null, null, null, null, error);
+            var item = solved[i].ResultValue;
+            string? gradient = null;
+            if (item.Gradient is { } g)
+            {
+                gradient = Path.Combine(settings.Gradients!, pair.Name + ".grad.npy");
+                MpiRun.WriteNpy(gradient, g.Value.ToArray2D());
+            }
+            var s = item.Solution;
+            return new ProblemResult(pair.Name, pair.X, pair.Y, problems[i].Problem!.N, problems[i].Problem!.M, s.Value, s.Epsilon, s.Iterations,
+                s.MarginalError, s.Converged, s.Elapsed.TotalSeconds, gradient, null);
+        }).ToList();
+        var failedCount = results.Count(r => r.Error is not null);
+        var summary = new Summary(results.Count, failedCount, MpiSession.Current?.Size ?? 1, seconds, results);
+        var table = new Table().Title($"{results.Count} problems, {summary.Ranks} rank(s), {seconds:F2} s").AddColumns("problem", "n × m", "value", "iterations", "converged");
+        foreach (var r in results)
+            table.AddRow(Markup.Escape(r.Name), r.N is null ? "—" : $"{r.N} × {r.M}", r.Value is { } v ? $"{v:G10}" : "[red]failed[/]",
+                r.Iterations?.ToString() ?? "—", r.Error is { } e ? Markup.Escape(e.Length > 60 ? e[..60] + "…" : e) : r.Converged == true ? "yes" : "[yellow]no[/]");
+        AnsiConsole.Write(table);
+        MpiRun.WriteJson(settings.Json, summary);
+        return failedCount == 0 ? 0 : 1;
+    }
+
+    /// <summary>A pair read and checked as a problem, or the reason it cannot be one.</summary>
+    private static (OtProblem? Problem, string? Error) Load(string name, string x, string y)
+    {
+        try
+        {
+            var problem = OtProblemModule.createNamed($"{name} x", $"{name} y", Arrays.ToMatrix(ArrayFile.Read(x).ToMatrix(), x),
+                Arrays.ToMatrix(ArrayFile.Read(y).ToMatrix(), y), null, null, false);
+            return (problem, null);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or FormatException or UnauthorizedAccessException)
+        {
+            return (null, e.Message);
+        }
+    }
+}
+
+/// <summary>The problems of <c>otnative batch --pairs</c>: a folder of NAME.x.npy / NAME.y.npy pairs, or a list file.</summary>
+public static class PairList
+{
+    /// <summary>The (name, x path, y path) of every pair, in order.</summary>
+    /// <exception cref="ArgumentException">The folder has no pairs, an x has no y, a list line is not two paths, or two listed x files share a name.</exception>
+    public static IReadOnlyList<(string Name, string X, string Y)> Read(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            var xs = Directory.GetFiles(path, "*.x.npy").OrderBy(f => f, StringComparer.Ordinal).ToList();
+            if (xs.Count == 0) throw new ArgumentException($"--pairs {path}: the folder has no NAME.x.npy files.");
+            return xs.Select(x =>
+            {
+                var name = Path.GetFileName(x)[..^".x.npy".Length];
+                var y = Path.Combine(path, name + ".y.npy");
+                if (!File.Exists(y)) throw new ArgumentException($"--pairs {path}: {name}.x.npy has no {name}.y.npy beside it.");
+                return (name, x, y);
+            }).ToList();
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"--pairs {path}: no such folder or list file.");
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var pairs = new List<(string, string, string)>();
+        foreach (var (line, number) in File.ReadLines(path).Select((l, k) => (l.Split('#')[0].Trim(), k + 1)))
+        {
+            if (line.Length == 0) continue;
+            var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length != 2) throw new ArgumentException($"--pairs {path}, line {number}: expected 'X.npy Y.npy', got '{line}'.");
+            var x = Path.Combine(directory, parts[0]);
+            var name = Path.GetFileNameWithoutExtension(parts[0]);
+            pairs.Add((name.EndsWith(".x", StringComparison.Ordinal) ? name[..^2] : name, x, Path.Combine(directory, parts[1])));
+        }
+        if (pairs.Count == 0) throw new ArgumentException($"--pairs {path}: the list has no pairs.");
+        // The name keys the results and the gradient files.
+        if (pairs.GroupBy(p => p.Item1).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"--pairs {path}: {twice.Count()} pairs whose x files are named {twice.Key}; give them distinct names.");
+        return pairs;
+    }
+}
