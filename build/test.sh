@@ -13,6 +13,12 @@ dotnet restore OtNative.sln || exit 1
 dotnet build OtNative.sln -c Release --no-restore || exit 1
 # NVRTC compile-checks every CUDA kernel on machines without a GPU (Debian non-free libnvrtc11.2).
 if build/install-nvrtc.sh >/dev/null; then export OTNATIVE_REQUIRE_NVRTC=1; fi
+# MPICH for the MPI tests and `bench mpi` (MPI.NET's msmpi.dll import resolves to libmpich.so.12).
+if ! command -v mpiexec >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich libmpich-dev >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich libmpich-dev >/dev/null; }; } ||
+    echo "warning: could not install mpich" >&2
+fi
 # The kernels' shared arithmetic, compiled by g++ and tested by CTest (GoogleTest).
 if [ "$(id -u)" = 0 ] && ! [ -f /usr/lib/x86_64-linux-gnu/libgtest.a ] && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev cmake g++ >/dev/null || exit 1
@@ -29,11 +35,6 @@ dotnet test tests/OtNative.Tests -c Release --no-build --filter "Category=Benchm
 
 # The MPI tests (category Mpi) under a two-rank mpiexec job on Debian's MPICH, through the plain runner (one process a
 # rank). Counted once, from rank 0's summary; a non-zero exit of any rank, or a hang past the timeout, is a failure.
-if ! command -v mpiexec >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich libmpich-dev >/dev/null 2>&1 ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich libmpich-dev >/dev/null; }; } ||
-    echo "warning: could not install mpich" >&2
-fi
 mpi_passed=0 mpi_failed=0 mpi_skipped=0
 if command -v mpiexec >/dev/null 2>&1; then
   mpi_out=$(timeout 600 mpiexec -n 2 dotnet tests/OtNative.DeviceRunner/bin/Release/net10.0/OtNative.DeviceRunner.dll tests MpiTests 2>&1)

@@ -49,6 +49,7 @@ public static class Program
                 bench.AddCommand<BenchGpuCommand>("gpu").WithDescription("CUDA half-step throughput, solve, HVP and dense Hessian against PyTorch (needs a GPU).");
                 bench.AddCommand<BenchCompareCommand>("compare").WithDescription("Hessian accuracy, success rate and runtime: unroll, implicit, analytic (paper §5).");
                 bench.AddCommand<BenchForwardCommand>("forward").WithDescription("Passes and seconds to tolerance: plain, Gaussian initialiser, annealing; the divergence's self-terms.");
+                bench.AddCommand<BenchMpiCommand>("mpi").WithDescription("One problem split across MPI ranks against one process on the same cores; communication per iteration.");
                 bench.AddCommand<BenchHessianCommand>("hessian").WithDescription("Dense Hessian against numpy Algorithm 1; matrix-free HVP at large n.");
             });
             config.SetExceptionHandler((ex, _) => Fail(ex));

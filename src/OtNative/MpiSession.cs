@@ -61,6 +61,9 @@ public sealed class MpiSession : IDisposable
 
     internal IBackend Backend => backend;
 
+    /// <summary>What the distributed operators have communicated (for <c>bench mpi</c>).</summary>
+    internal MpiTraffic Traffic => backend.Traffic;
+
     /// <summary>
     /// <see cref="EntropicOT.SolveBatch"/> across the ranks: the problems are assigned longest first to the least-loaded
     /// rank (work n·m), each rank solves its share on all its cores, and rank 0 receives every item in the problems' order.

@@ -47,13 +47,39 @@ public class CliBenchTests
     }
 
     [Fact]
+    public void MpiBenchTimesOneProcessAndEachJobAndCountsTheModelsCommunication()
+    {
+        var dir = TestData.TempDirectory();
+        Assert.Equal(0, Program.Run(["bench", "mpi", "--size", "300", "--iterations", "5", "--ranks", "1,2", "--json", Path.Combine(dir, "m.json")]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "m.json")));
+        var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.True(rows[0].GetProperty("millisecondsPerIteration").GetDouble() > 0);
+        if (!MpiSession.IsAvailable)
+        {
+            Assert.Single(rows);
+            Assert.Contains("MPI", doc.RootElement.GetProperty("note").GetString());
+            return;
+        }
+        Assert.Equal(3, rows.Count);
+        foreach (var (row, ranks) in rows.Skip(1).Zip([1, 2]))
+        {
+            Assert.Equal(ranks, row.GetProperty("ranks").GetInt32());
+            // Three collectives an iteration; the solve's start and its final measurement add a few more over 5 iterations.
+            Assert.InRange(row.GetProperty("collectivesPerIteration").GetDouble(), 3.0, 4.5);
+            var model = 300.0 / ranks + 2 * 300;
+            Assert.Equal(model, row.GetProperty("modelDoublesPerIteration").GetDouble());
+            Assert.InRange(row.GetProperty("doublesPerIteration").GetDouble(), model, 1.5 * model);
+        }
+    }
+
+    [Fact]
     public void ForwardBenchRunsEveryMethodToTheSameAnswer()
     {
         var dir = TestData.TempDirectory();
         Assert.Equal(0, Program.Run(["bench", "forward", "--quick", "--json", Path.Combine(dir, "f.json"), "--markdown", Path.Combine(dir, "f.md")]));
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "f.json")));
         var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(3 * 2 * 10, rows.Count);
+        Assert.Equal(3 * 2 * 13, rows.Count);
         foreach (var problem in rows.GroupBy(r => (r.GetProperty("data").GetString(), r.GetProperty("scale").GetDouble())))
         {
             var solves = problem.Where(r => !r.GetProperty("method").GetString()!.StartsWith("self-term", StringComparison.Ordinal)).ToList();

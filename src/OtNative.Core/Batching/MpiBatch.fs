@@ -4,7 +4,7 @@ open System
 open System.Text
 open OtNative
 
-/// A batch split across the ranks of an MPI communicator (math.md §9): every rank holds every problem, solves the
+/// A batch split across the ranks of an MPI communicator (docs/distributed.md): every rank holds every problem, solves the
 /// ones assigned to it on its local backend (`Batch.attempt`, all its cores), and rank 0 gathers the results in
 /// problem order. A failed problem travels as its message, so the other ranks and problems finish and nothing hangs.
 module MpiBatch =

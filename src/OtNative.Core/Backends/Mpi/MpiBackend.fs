@@ -10,13 +10,29 @@ module RowPartition =
     /// How many rows each rank owns.
     let counts n ranks = Array.init ranks (fun r -> let first, last = bounds n ranks r in last - first)
 
-/// A problem split by the rows of x across the ranks of an MPI communicator (math.md §9). Each rank holds its slice
+/// What the distributed operators of one backend have communicated: collectives called and the doubles each rank
+/// contributed to them (its payload; the network bytes follow from the MPI library's algorithms, docs/distributed.md).
+[<Sealed>]
+type MpiTraffic() =
+    let mutable collectives = 0L
+    let mutable doubles = 0L
+    member _.Collectives = collectives
+    member _.Doubles = doubles
+    member internal _.Add(count: int) =
+        collectives <- collectives + 1L
+        doubles <- doubles + int64 count
+    /// Starts counting afresh.
+    member _.Reset() =
+        collectives <- 0L
+        doubles <- 0L
+
+/// A problem split by the rows of x across the ranks of an MPI communicator (docs/distributed.md). Each rank holds its slice
 /// of x and a (renormalised, its mass folded into f) on a local backend and streams all of y. Potentials stay whole
 /// on every rank: the f-update is local and its slices are gathered (n doubles a half-step); the g-update combines
 /// the ranks' partial column log-sum-exps by two Allreduces of m doubles (their max, then their rescaled sums).
 /// Every rank must call the primitives in the same order, from one thread: they are collective.
 [<Sealed>]
-type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: MPI.Intracommunicator, local: IBackend) =
+type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: MPI.Intracommunicator, local: IBackend, traffic: MpiTraffic) =
     let first, last = RowPartition.bounds problem.N comm.Size comm.Rank
     let rowCounts = RowPartition.counts problem.N comm.Size
     let mass = Seq.sum (seq { for i in first .. last - 1 -> problem.A.[i] })
@@ -37,6 +53,7 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
 
     /// Every rank's rows (width values each) concatenated in rank order, on every rank.
     let gatherRows (mine: float[]) width =
+        traffic.Add mine.Length
         let mutable all = Array.zeroCreate (problem.N * width)
         comm.AllgatherFlattened(mine, rowCounts |> Array.map (fun c -> c * width), &all)
         all
@@ -60,8 +77,10 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
                         op.Softmin(Cols, eps, localF eps other, partial, cancellation)
                         partial |> Array.map (fun v -> -v / eps)
                     | None -> Array.create problem.M -infinity
+                traffic.Add problem.M
                 let top = comm.Allreduce(exponent, MPI.Operation<float>.Max)
                 let scaled = Array.map2 (fun e t -> exp (e - t)) exponent top
+                traffic.Add problem.M
                 let total = comm.Allreduce(scaled, MPI.Operation<float>.Add)
                 for j in 0 .. problem.M - 1 do result.[j] <- -eps * (top.[j] + log total.[j])
 
@@ -76,6 +95,7 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
                     match slice with
                     | Some op -> (op.Apply(Cols, eps, localF eps f, g, Matrix(last - first, v.Cols, v.Data.[first * v.Cols .. last * v.Cols - 1]), costWeighted)).Data
                     | None -> Array.zeroCreate (problem.M * v.Cols)
+                traffic.Add mine.Length
                 Matrix(problem.M, v.Cols, comm.Allreduce(mine, MPI.Operation<float>.Add))
 
         member _.Plan(eps, f, g) =
@@ -85,10 +105,12 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
         member _.Dispose() = slice |> Option.iter (fun op -> op.Dispose())
 
 /// The distributed backend: a problem's rows split across the ranks of `communicator`, each rank's slice on `local`
-/// (math.md §9). Solvers, gradients, values and the HVP operator run unchanged on top, replicated on every rank; the
+/// (docs/distributed.md). Solvers, gradients, values and the HVP operator run unchanged on top, replicated on every rank; the
 /// dense linear algebra is `local`'s, also replicated. Start MPI first (`OtNative.Interop.MpiRuntime.Start`).
 [<Sealed>]
 type MpiBackend(communicator: MPI.Intracommunicator, local: IBackend) =
+    let traffic = MpiTraffic()
+
     /// The world communicator's ranks, each on the CPU backend.
     static member World() = MpiBackend(MPI.Communicator.world, CpuBackend.Instance)
 
@@ -96,10 +118,13 @@ type MpiBackend(communicator: MPI.Intracommunicator, local: IBackend) =
     member _.Rank = communicator.Rank
     member _.Size = communicator.Size
 
+    /// What this backend's operators have communicated so far.
+    member _.Traffic = traffic
+
     interface IBackend with
         member _.Name = "mpi"
         member _.IsAvailable = true
         member _.Description = sprintf "MPI, %d ranks (this is rank %d), rows of x split across them; each rank: %s" communicator.Size communicator.Rank local.Description
         member _.LinearAlgebra = local.LinearAlgebra
         member _.Supports problem = local.Supports problem
-        member this.Prepare problem = new MpiTransportOperator(problem, this, communicator, local) :> ITransportOperator
+        member this.Prepare problem = new MpiTransportOperator(problem, this, communicator, local, traffic) :> ITransportOperator
