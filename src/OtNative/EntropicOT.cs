@@ -132,7 +132,9 @@ public static class EntropicOT
     /// Solves many independent problems (sizes may differ, uniform weights) on all cores, one problem per worker, each
     /// prepared once, and returns per problem its values and, as asked, the gradient, the dense Hessian (Schur fast path)
     /// and a Hessian-vector product along <paramref name="hvpDirections"/>[i] (CG settings <paramref name="cg"/>, its report
-    /// in the item). Results are in the problems' order; progress reports carry the problem's index.
+    /// in the item). Results are in the problems' order; progress reports carry the problem's index. With
+    /// <see cref="ComputeBackend.Mpi"/> the problems are spread across the ranks (<see cref="MpiSession.SolveBatch"/>): rank 0
+    /// receives every item, the other ranks an empty array.
     /// </summary>
     /// <exception cref="ArgumentException">A problem's input is invalid; the parameter named says which problem (<c>problems[3].X</c>).</exception>
     /// <exception cref="BatchProblemException">A problem failed numerically; <see cref="BatchProblemException.ProblemIndex"/> says which.</exception>
@@ -142,6 +144,9 @@ public static class EntropicOT
         CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
+        if (options.Backend == ComputeBackend.Mpi)
+            return (MpiSession.Current ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job."))
+                .SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
         var backend = Backends.Resolve(options.Backend);
         return RunBatch((core, opts, request) => Batch.solve(backend, core, opts, request), problems, options, gradients, hessians,
             hvpDirections, cg, cancellationToken);

@@ -70,9 +70,12 @@ public class MpiTests
         var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
         var directions = problems.Select((p, k) => TestData.Cloud(80 + k, p.X.GetLength(0), 2)).ToArray();
         var items = Session.SolveBatch(problems, options, hessians: true, hvpDirections: directions);
+        // EntropicOT.SolveBatch on the MPI backend is the same distributed batch.
+        var viaBackend = EntropicOT.SolveBatch(problems, options with { Backend = ComputeBackend.Mpi });
         if (!Session.IsRoot)
         {
             Assert.Empty(items);
+            Assert.Empty(viaBackend);
             return;
         }
         var reference = EntropicOT.SolveBatch(problems, options, hessians: true, hvpDirections: directions);
@@ -87,6 +90,8 @@ public class MpiTests
             Assert.Equal(reference[k].Hessian, items[k].Hessian);
             Assert.Equal(reference[k].HessianVectorProduct, items[k].HessianVectorProduct);
             Assert.Equal(reference[k].HessianVectorProductCg, items[k].HessianVectorProductCg);
+            Assert.Equal(reference[k].Value, viaBackend[k].Value);
+            Assert.Equal(reference[k].Gradient, viaBackend[k].Gradient);
         }
     }
 

@@ -45,6 +45,8 @@ module Batch =
     /// result, or the exception it failed with (a failure does not stop the others). Cancellation raises.
     let attempt (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
         if isNull problems then raise (ArgumentNullException "problems")
+        if backend :? MpiBackend then
+            raise (NotSupportedException "A batch on the MPI backend would call its collectives from several threads at once: spread the batch across the ranks with MpiBatch.solve instead.")
         request.HvpDirections |> Option.iter (fun dirs ->
             if dirs.Length <> problems.Length then
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
