@@ -60,6 +60,22 @@ public class MpiTests
         Assert.True(TestData.MaxRelativeError(distributed.Hessian().Matrix, single.Hessian().Matrix) < 1e-10);
     }
 
+    [MpiFact]
+    public void AProblemWithFewerRowsThanRanksLeavesTheEmptyRanksOutOfTheSums()
+    {
+        _ = Session;
+        // One source point: every rank but one owns no rows and contributes −∞ to the column log-sum-exps.
+        var x = TestData.Cloud(54, 1, 2);
+        var y = TestData.Cloud(55, 6, 2, 0.3);
+        var options = new SinkhornOptions { Epsilon = 0.2, EpsilonRelative = true, Tolerance = 1e-12 };
+        using var single = EntropicOT.Solve(x, y, options);
+        using var distributed = EntropicOT.Solve(x, y, options with { Backend = ComputeBackend.Mpi });
+        Assert.True(distributed.Converged);
+        Assert.True(Math.Abs(distributed.Value - single.Value) <= 1e-12 * Math.Abs(single.Value), $"{distributed.Value:R} vs {single.Value:R}");
+        Assert.True(TestData.MaxRelativeError(distributed.Plan(), single.Plan()) < 1e-12);
+        Assert.True(TestData.MaxRelativeError(distributed.Gradient(), single.Gradient()) < 1e-12);
+    }
+
     private static (double[,] X, double[,] Y)[] Problems() =>
         Enumerable.Range(0, 7).Select(k => (TestData.Cloud(60 + k, 20 + 13 * k, 2), TestData.Cloud(70 + k, 15 + 9 * k, 2, 0.3))).ToArray();
 
