@@ -17,7 +17,7 @@ module DivergenceHessian =
         let rx = Matrix.Zeros(n + m, n * d)
         for k in 0 .. n - 1 do
             for q in 0 .. d - 1 do rx.[k, k * d + q] <- pm.G.[k, q]
-        let rg = Hessian.gBlock pm false
+        let rg = Hessian.gBlock pm false 1.0
         Array.blit rg.Data 0 rx.Data (n * n * d) rg.Data.Length
         let ry = Matrix.Zeros(n + m, m * d)
         for k in 0 .. n - 1 do

@@ -63,8 +63,9 @@ type internal PseudoInverseGram =
 
 /// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, math.md §3).
 module Hessian =
-    /// R_g (m × nd): R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k.
-    let internal gBlock (pm: DensePlan) (schur: bool) =
+    /// R_g (m × nd) times `scale`: R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k. The dense Hessian
+    /// builds its R scaled by 1/√ε, so that its Gram products come out divided by ε without a pass over the result.
+    let internal gBlock (pm: DensePlan) (schur: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let rg = Array.zeroCreate (m * n * d)
         let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
@@ -75,7 +76,7 @@ module Hessian =
             for k in 0 .. n - 1 do
                 let pkj = plan.[k * m + j]
                 for q in 0 .. d - 1 do
-                    rg.[row + k * d + q] <- pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
+                    rg.[row + k * d + q] <- scale * pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
         |> ignore
         Matrix(m, n * d, rg)
 
@@ -202,14 +203,15 @@ module Hessian =
         let sw = Stopwatch.StartNew()
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         o.Cancellation.ThrowIfCancellationRequested()
+        let rootEps = sqrt pm.Eps
         let inverse =
             match o.Method with
             | Eigen | NoRegularisation ->
                 // R = [R_f; R_g] with R_f[k, k·d+q] = G_kq.
-                let rg = gBlock pm false
+                let rg = gBlock pm false (1.0 / rootEps)
                 let rfull = Matrix.Zeros(n + m, n * d)
                 for k in 0 .. n - 1 do
-                    for q in 0 .. d - 1 do rfull.[k, k * d + q] <- pm.G.[k, q]
+                    for q in 0 .. d - 1 do rfull.[k, k * d + q] <- pm.G.[k, q] / rootEps
                 Array.blit rg.Data 0 rfull.Data (n * n * d) rg.Data.Length
                 if o.Method = Eigen then truncatedGram la o (HMatrix.dense pm.Plan) rfull
                 else
@@ -224,31 +226,30 @@ module Hessian =
                 // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
                 // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
                 let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.R) pm.Plan
-                let inverse = schurGram la o (schurComplement (la.Gram(q, true)) pm.S) (gBlock pm true)
+                let inverse = schurGram la o (schurComplement (la.Gram(q, true)) pm.S) (gBlock pm true (1.0 / rootEps))
                 let h = inverse.Gram
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
                         for b in 0 .. d - 1 do
-                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / pm.R.[k]
+                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / (pm.R.[k] * pm.Eps)
                 inverse
             | Schur ->
                 PlanMass.requirePositive "column" pm.S
                 // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
                 // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
                 let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.S) pm.Plan
-                let rg = gBlock pm false
+                let rg = gBlock pm false (1.0 / rootEps)
                 let rgScaled = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.S) rg
                 let rs = la.Multiply(q, false, rgScaled, false)
                 for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
                 for k in 0 .. n - 1 do
-                    for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.G.[k, a]
+                    for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.G.[k, a] / rootEps
                 let inverse = schurGram la o (schurComplement (la.Gram(q, false)) pm.R) rs
                 let direct = la.Gram(rgScaled, true)
                 for i in 0 .. inverse.Gram.Data.Length - 1 do inverse.Gram.Data.[i] <- inverse.Gram.Data.[i] + direct.Data.[i]
                 inverse
         o.Cancellation.ThrowIfCancellationRequested()
         let hess = inverse.Gram
-        for i in 0 .. hess.Data.Length - 1 do hess.Data.[i] <- hess.Data.[i] / pm.Eps
         BlockDiagonal.addTo pm hess
         { Hessian = hess; Method = o.Method; Kept = inverse.Kept; Dropped = inverse.Dropped; SmallestKept = inverse.SmallestKept
           Factorisation = inverse.Factorisation; Threshold = inverse.Threshold; Elapsed = sw.Elapsed }
