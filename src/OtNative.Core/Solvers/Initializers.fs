@@ -104,7 +104,7 @@ module Initializers =
 
     /// Points the GMM initialiser fits each mixture to: EM's cost grows with the points, the clusters it has to find
     /// do not.
-    let private mixtureSampleSize = 1_000
+    let private mixtureSampleSize = 500
 
     /// The GMM initialiser (math.md §6): Gaussian mixtures fitted to both clouds (`GaussianMixture.fit`, on at most
     /// `mixtureSampleSize` points of each), entropic OT
