@@ -88,22 +88,29 @@ public class CliTests
         Assert.True(TestData.MaxRelativeError(g, fd) < 1e-6, $"error {TestData.MaxRelativeError(g, fd)}");
     }
 
-    [Fact]
-    public void SortingInitialiserSolvesOneDimensionalCloudsAndRefusesOthersInOneLine()
+    /// <summary>Solves x, y on the command line with <c>--init</c>: the JSON names the initialiser and has the plain solve's value.</summary>
+    private static void AssertInitialiserGivesThePlainValue(string init, double[,] x, double[,] y, double eps)
     {
         var dir = TestData.TempDirectory();
         string Write(string name, double[,] points) { var path = Path.Combine(dir, name); NpyFile.Write(path, points); return path; }
-        var x1 = TestData.Cloud(3, 30, 1);
-        var y1 = TestData.Cloud(4, 20, 1, 0.5);
-        var json = Path.Combine(dir, "sorting.json");
-        var (code, error) = Run("solve", "--x", Write("x1.npy", x1), "--y", Write("y1.npy", y1), "--eps", "0.05", "--eps-relative",
-            "--tol", "1e-10", "--init", "sorting", "--no-divergence", "--json", json);
+        var json = Path.Combine(dir, "solve.json");
+        var (code, error) = Run("solve", "--x", Write("x.npy", x), "--y", Write("y.npy", y), "--eps", Inv(eps), "--eps-relative",
+            "--tol", "1e-10", "--init", init, "--no-divergence", "--json", json);
         Assert.True(code == 0, error);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
-        Assert.Equal("sorting", doc.RootElement.GetProperty("initializer").GetString());
-        using var reference = EntropicOT.Solve(x1, y1, new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-10 });
+        Assert.Equal(init, doc.RootElement.GetProperty("initializer").GetString());
+        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = eps, EpsilonRelative = true, Tolerance = 1e-10 });
         Assert.Equal(reference.Value, doc.RootElement.GetProperty("value").GetDouble(), 9);
-        (code, error) = Run("solve", "--x", Write("x2.npy", TestData.Cloud(5, 10, 2)), "--y", Write("y2.npy", TestData.Cloud(6, 8, 2)),
+    }
+
+    [Fact]
+    public void SortingInitialiserSolvesOneDimensionalCloudsAndRefusesOthersInOneLine()
+    {
+        AssertInitialiserGivesThePlainValue("sorting", TestData.Cloud(3, 30, 1), TestData.Cloud(4, 20, 1, 0.5), 0.05);
+        var dir = TestData.TempDirectory();
+        NpyFile.Write(Path.Combine(dir, "x2.npy"), TestData.Cloud(5, 10, 2));
+        NpyFile.Write(Path.Combine(dir, "y2.npy"), TestData.Cloud(6, 8, 2));
+        var (code, error) = Run("solve", "--x", Path.Combine(dir, "x2.npy"), "--y", Path.Combine(dir, "y2.npy"),
             "--eps", "0.05", "--eps-relative", "--init", "sorting");
         Assert.Equal(2, code);
         Assert.Contains("one-dimensional", error);
@@ -113,22 +120,17 @@ public class CliTests
     [Fact]
     public void GmmInitialiserSolvesToThePlainAnswerAndAnUnknownNameListsIt()
     {
-        var dir = TestData.TempDirectory();
-        string Write(string name, double[,] points) { var path = Path.Combine(dir, name); NpyFile.Write(path, points); return path; }
         var x = TestData.Cloud(7, 60, 2);
         var y = TestData.Cloud(8, 50, 2, 0.5);
-        var json = Path.Combine(dir, "gmm.json");
-        var (code, error) = Run("solve", "--x", Write("x.npy", x), "--y", Write("y.npy", y), "--eps", "0.1", "--eps-relative",
-            "--tol", "1e-10", "--init", "gmm", "--no-divergence", "--json", json);
-        Assert.True(code == 0, error);
-        using var doc = JsonDocument.Parse(File.ReadAllText(json));
-        Assert.Equal("gmm", doc.RootElement.GetProperty("initializer").GetString());
+        AssertInitialiserGivesThePlainValue("gmm", x, y, 0.1);
         var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
         using var reference = EntropicOT.Solve(x, y, options);
         using var facade = EntropicOT.Solve(x, y, options with { Initializer = SinkhornInitializer.Gmm });
-        Assert.Equal(reference.Value, doc.RootElement.GetProperty("value").GetDouble(), 9);
         Assert.Equal(reference.Value, facade.Value, 9);
-        (code, error) = Run("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.1", "--init", "mixture");
+        var dir = TestData.TempDirectory();
+        NpyFile.Write(Path.Combine(dir, "x.npy"), x);
+        NpyFile.Write(Path.Combine(dir, "y.npy"), y);
+        var (code, error) = Run("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "0.1", "--init", "mixture");
         Assert.Equal(2, code);
         Assert.Contains("gmm", error);
     }
