@@ -80,20 +80,22 @@ module Hessian =
         |> ignore
         Matrix(m, n * d, rg)
 
-    /// diag(w) A.
+    /// diag(w) A, rows in parallel (an n×m plan is megabytes: one thread would leave the other cores idle).
     let private scaleRows (w: float[]) (a: Matrix) =
         let out = Array.zeroCreate a.Data.Length
-        for i in 0 .. a.Rows - 1 do
+        System.Threading.Tasks.Parallel.For(0, a.Rows, Parallelism.capped, fun i ->
             let wi = w.[i]
-            for j in i * a.Cols .. (i + 1) * a.Cols - 1 do out.[j] <- a.Data.[j] * wi
+            for j in i * a.Cols .. (i + 1) * a.Cols - 1 do out.[j] <- a.Data.[j] * wi)
+        |> ignore
         Matrix(a.Rows, a.Cols, out)
 
-    /// A diag(w).
+    /// A diag(w), rows in parallel.
     let private scaleColumns (w: float[]) (a: Matrix) =
         let out = Array.zeroCreate a.Data.Length
-        for i in 0 .. a.Rows - 1 do
+        System.Threading.Tasks.Parallel.For(0, a.Rows, Parallelism.capped, fun i ->
             let row = i * a.Cols
-            for j in 0 .. a.Cols - 1 do out.[row + j] <- a.Data.[row + j] * w.[j]
+            for j in 0 .. a.Cols - 1 do out.[row + j] <- a.Data.[row + j] * w.[j])
+        |> ignore
         Matrix(a.Rows, a.Cols, out)
 
     /// Σ_i (vᵢᵀ R)ᵀ (vᵢᵀ R) wᵢ over kept eigenpairs, as one Gram product of R's projections scaled by √wᵢ.
@@ -181,11 +183,15 @@ module Hessian =
         let tau = o.Threshold
         // c·m = trace/m puts the lifted null direction at the mean eigenvalue.
         let lift = trace / float (m * m)
-        let shifted (diagShift: float) =
-            let a = Array.map (fun v -> v + lift) sMat.Data
-            for j in 0 .. m - 1 do a.[j * m + j] <- a.[j * m + j] - diagShift
-            Matrix(m, m, a)
-        match (if m > 1 && not o.Relative then la.CholeskyFactor(shifted tau) else None) |> Option.bind (fun _ -> la.CholeskyFactor(shifted 0.0)) with
+        // S + c·11ᵀ, formed once; the certification factors it with τ taken off the diagonal, then the diagonal is put back.
+        let lifted = Matrix(m, m, Array.map (fun v -> v + lift) sMat.Data)
+        let certified () =
+            let diagonal = Array.init m (fun j -> lifted.Data.[j * m + j])
+            for j in 0 .. m - 1 do lifted.Data.[j * m + j] <- diagonal.[j] - tau
+            let factor = la.CholeskyFactor lifted
+            for j in 0 .. m - 1 do lifted.Data.[j * m + j] <- diagonal.[j]
+            factor
+        match (if m > 1 && not o.Relative then certified () else None) |> Option.bind (fun _ -> la.CholeskyFactor lifted) with
         | Some l ->
             let h = la.Gram(la.SolveLower(l, r, false), true)
             { Gram = h; Kept = m - 1; Dropped = 1; SmallestKept = smallestByLanczos la l; Threshold = tau; Factorisation = CertifiedCholesky }
