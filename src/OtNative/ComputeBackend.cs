@@ -32,8 +32,7 @@ public static class Backends
         ComputeBackend.Cpu => CpuBackend.Instance,
         ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : CpuBackend.Instance,
         ComputeBackend.Cuda => CudaAvailable ? CudaBackend.Instance : throw new NotSupportedException(CudaUnavailableReason()),
-        ComputeBackend.Mpi => MpiSession.Current?.Backend
-            ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job."),
+        ComputeBackend.Mpi => MpiSession.Required.Backend,
         _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
     };
 

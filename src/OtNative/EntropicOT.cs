@@ -145,8 +145,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
-            return (MpiSession.Current ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job."))
-                .SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+            return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
         var backend = Backends.Resolve(options.Backend);
         return RunBatch((core, opts, request) => Batch.solve(backend, core, opts, request), problems, options, gradients, hessians,
             hvpDirections, cg, cancellationToken);

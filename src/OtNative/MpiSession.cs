@@ -36,6 +36,11 @@ public sealed class MpiSession : IDisposable
     /// <summary>The session this process started and has not disposed, or null.</summary>
     public static MpiSession? Current { get { lock (Gate) return current; } }
 
+    /// <summary>The current session, for <see cref="ComputeBackend.Mpi"/>.</summary>
+    /// <exception cref="InvalidOperationException">No session was started.</exception>
+    internal static MpiSession Required => Current
+        ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job.");
+
     /// <summary>Starts MPI for this process (MPI_Init).</summary>
     /// <exception cref="NotSupportedException">MPICH is not installed here.</exception>
     /// <exception cref="InvalidOperationException">A session was already started in this process.</exception>

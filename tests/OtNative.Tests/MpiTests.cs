@@ -23,17 +23,6 @@ public class MpiTests
 {
     private static MpiSession Session => MpiSession.Current ?? MpiSession.Start();
 
-    private static double RelativeError(IReadOnlyList<double> actual, IReadOnlyList<double> expected)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.Count; i++)
-        {
-            num = Math.Max(num, Math.Abs(actual[i] - expected[i]));
-            den = Math.Max(den, Math.Abs(expected[i]));
-        }
-        return num / den;
-    }
-
     [MpiFact]
     public void DistributedSolveGradientHvpAndHessianEqualTheSingleProcessOnes()
     {
@@ -50,8 +39,8 @@ public class MpiTests
         Assert.True(single.Converged && distributed.Converged);
         Assert.Equal(single.Iterations, distributed.Iterations);
         Assert.True(Math.Abs(distributed.Value - single.Value) <= 1e-12 * Math.Abs(single.Value), $"{distributed.Value:R} vs {single.Value:R}");
-        Assert.True(RelativeError(distributed.F, single.F) < 1e-12, $"f differs by {RelativeError(distributed.F, single.F):E2}");
-        Assert.True(RelativeError(distributed.G, single.G) < 1e-12, $"g differs by {RelativeError(distributed.G, single.G):E2}");
+        Assert.True(TestData.MaxRelativeError(distributed.F, single.F) < 1e-12, $"f differs by {TestData.MaxRelativeError(distributed.F, single.F):E2}");
+        Assert.True(TestData.MaxRelativeError(distributed.G, single.G) < 1e-12, $"g differs by {TestData.MaxRelativeError(distributed.G, single.G):E2}");
         Assert.True(TestData.MaxRelativeError(distributed.Gradient(), single.Gradient()) < 1e-12);
         Assert.True(TestData.MaxRelativeError(distributed.SharpGradient(), single.SharpGradient()) < 1e-10);
         var direction = TestData.Cloud(53, 151, 3);

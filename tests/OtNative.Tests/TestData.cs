@@ -13,6 +13,17 @@ internal static class TestData
         return x;
     }
 
+    public static double MaxRelativeError(IReadOnlyList<double> actual, IReadOnlyList<double> expected)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            num = Math.Max(num, Math.Abs(actual[i] - expected[i]));
+            den = Math.Max(den, Math.Abs(expected[i]));
+        }
+        return num / den;
+    }
+
     public static double MaxRelativeError(double[,] actual, double[,] expected)
     {
         double num = 0, den = 0;

@@ -41,25 +41,25 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
     {
         var options = ProblemInput.OptionsOf(settings);
         var pairs = PairList.Read(settings.Pairs!);
-        var problems = pairs.Select(p => Load(p.Name, p.X, p.Y)).ToArray();
-        var valid = Enumerable.Range(0, pairs.Count).Where(i => problems[i].Problem is not null).ToArray();
+        var loaded = pairs.Select(p => Load(p.Name, p.X, p.Y)).ToArray();
+        // Only the pairs that loaded are solved; each keeps its place in the list.
+        var readable = Enumerable.Range(0, loaded.Length).Where(i => loaded[i].Problem is not null).ToArray();
+        var problems = readable.Select(i => loaded[i].Problem!).ToArray();
         var request = new BatchRequest(settings.Gradients is not null, false, null, Core.CgOptions.Default);
         var sw = Stopwatch.StartNew();
-        var valids = valid.Select(i => problems[i].Problem!).ToArray();
         var outcomes = settings.Mpi
-            ? MpiBatch.attempt(MPI.Communicator.world, CpuBackend.Instance, valids, options.ToCore(cancellation), request)
-            : Batch.attempt(Backends.Resolve(options.Backend), valids, options.ToCore(cancellation), request);
+            ? MpiBatch.attempt(MPI.Communicator.world, CpuBackend.Instance, problems, options.ToCore(cancellation), request)
+            : Batch.attempt(Backends.Resolve(options.Backend), problems, options.ToCore(cancellation), request);
         var seconds = sw.Elapsed.TotalSeconds;
         if (!MpiRun.WritesOutputs) return 0;
-        var solved = new Dictionary<int, Microsoft.FSharp.Core.FSharpResult<Core.BatchItem, Exception>>();
-        for (int t = 0; t < valid.Length; t++) solved[valid[t]] = outcomes[t];
+        var solved = readable.Zip(outcomes).ToDictionary(pair => pair.First, pair => pair.Second);
         if (settings.Gradients is not null) Directory.CreateDirectory(settings.Gradients);
         var results = pairs.Select((pair, i) =>
         {
-            var error = problems[i].Error;
+            var (problem, error) = loaded[i];
             if (error is null && solved[i] is { IsError: true } failed) error = failed.ErrorValue.Message;
             if (error is not null)
-                return new ProblemResult(pair.Name, pair.X, pair.Y, problems[i].Problem?.N, problems[i].Problem?.M, null, null, null, null, null, null, null, error);
+                return new ProblemResult(pair.Name, pair.X, pair.Y, problem?.N, problem?.M, null, null, null, null, null, null, null, error);
             var item = solved[i].ResultValue;
             string? gradient = null;
             if (item.Gradient is { } g)
@@ -68,7 +68,7 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
                 MpiRun.WriteNpy(gradient, g.Value.ToArray2D());
             }
             var s = item.Solution;
-            return new ProblemResult(pair.Name, pair.X, pair.Y, problems[i].Problem!.N, problems[i].Problem!.M, s.Value, s.Epsilon, s.Iterations,
+            return new ProblemResult(pair.Name, pair.X, pair.Y, problem!.N, problem.M, s.Value, s.Epsilon, s.Iterations,
                 s.MarginalError, s.Converged, s.Elapsed.TotalSeconds, gradient, null);
         }).ToList();
         var failedCount = results.Count(r => r.Error is not null);

@@ -84,6 +84,18 @@ module Dense =
     /// Frobenius norm.
     let frobenius (a: Matrix) = sqrt (Array.sumBy (fun v -> v * v) a.Data)
 
+    /// uᵀv, summed in index order.
+    let dot (u: float[]) (v: float[]) =
+        let mutable s = 0.0
+        for i in 0 .. u.Length - 1 do s <- s + u.[i] * v.[i]
+        s
+
+    /// The trace of a square matrix.
+    let trace (a: Matrix) =
+        let mutable s = 0.0
+        for i in 0 .. a.Rows - 1 do s <- s + a.[i, i]
+        s
+
     /// Weighted mean of the rows: Σ_i w_i row_i.
     let weightedMeanRow (x: Matrix) (w: float[]) =
         let mean = Array.zeroCreate x.Cols

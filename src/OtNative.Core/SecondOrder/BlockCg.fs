@@ -31,11 +31,6 @@ type BlockCgResult =
 /// sizes and stops on its own relative residual; the operator is applied to all live columns in one call,
 /// so a streamed operator shares each pass (its exponentials) among them.
 module BlockCg =
-    let private dot (u: float[]) (v: float[]) =
-        let mutable s = 0.0
-        for i in 0 .. u.Length - 1 do s <- s + u.[i] * v.[i]
-        s
-
     /// Solves A z = b for each column b of `rhs`. `apply` and `precondition` map the live columns to A·d and
     /// M⁻¹·r; `project` keeps iterates in A's range (identity when A is non-singular). A right-hand side whose
     /// norm after projection is at most `zeroBelow.[c]` is treated as zero and gets z = 0 (the caller's
@@ -48,7 +43,7 @@ module BlockCg =
         let res = Array.map Array.copy rhs
         Array.iter project res
         let size = if k = 0 then 0 else res.[0].Length
-        let bNorm = res |> Array.mapi (fun c v -> let norm = sqrt (dot v v) in if norm <= zeroBelow.[c] then 0.0 else norm)
+        let bNorm = res |> Array.mapi (fun c v -> let norm = sqrt (Dense.dot v v) in if norm <= zeroBelow.[c] then 0.0 else norm)
         let z = Array.init k (fun _ -> Array.zeroCreate size)
         let rel = bNorm |> Array.map (fun v -> if v = 0.0 then 0.0 else 1.0)
         let stalled = Array.zeroCreate k
@@ -59,12 +54,12 @@ module BlockCg =
         let mutable live = active ()
         if live.Length > 0 then
             let p0 = precondition (live |> Array.map (fun c -> res.[c]))
-            live |> Array.iteri (fun i c -> dir.[c] <- Array.copy p0.[i]; rz.[c] <- dot res.[c] p0.[i])
+            live |> Array.iteri (fun i c -> dir.[c] <- Array.copy p0.[i]; rz.[c] <- Dense.dot res.[c] p0.[i])
         while live.Length > 0 do
             cancellation.ThrowIfCancellationRequested()
             let ad = apply (live |> Array.map (fun c -> dir.[c]))
             live |> Array.iteri (fun i c ->
-                let curvature = dot dir.[c] ad.[i]
+                let curvature = Dense.dot dir.[c] ad.[i]
                 let alpha = rz.[c] / curvature
                 if not (curvature > 0.0 && Double.IsFinite alpha) then stalled.[c] <- true
                 else
@@ -72,13 +67,13 @@ module BlockCg =
                         z.[c].[j] <- z.[c].[j] + alpha * dir.[c].[j]
                         res.[c].[j] <- res.[c].[j] - alpha * ad.[i].[j]
                     project res.[c]
-                    rel.[c] <- sqrt (dot res.[c] res.[c]) / bNorm.[c]
+                    rel.[c] <- sqrt (Dense.dot res.[c] res.[c]) / bNorm.[c]
                     iterations.[c] <- iterations.[c] + 1)
             live <- active ()
             if live.Length > 0 then
                 let next = precondition (live |> Array.map (fun c -> res.[c]))
                 live |> Array.iteri (fun i c ->
-                    let rzNext = dot res.[c] next.[i]
+                    let rzNext = Dense.dot res.[c] next.[i]
                     let beta = rzNext / rz.[c]
                     rz.[c] <- rzNext
                     for j in 0 .. size - 1 do dir.[c].[j] <- next.[i].[j] + beta * dir.[c].[j])

@@ -14,11 +14,7 @@ module DivergenceHessian =
     let mixed (la: ILinearAlgebra) (pm: DensePlan) (tau: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let plan, x, y = pm.Plan, pm.X, pm.Y
-        let rx = Matrix.Zeros(n + m, n * d)
-        for k in 0 .. n - 1 do
-            for q in 0 .. d - 1 do rx.[k, k * d + q] <- pm.G.[k, q]
-        let rg = Hessian.gBlock pm false 1.0
-        Array.blit rg.Data 0 rx.Data (n * n * d) rg.Data.Length
+        let rx = Hessian.rightHandSide pm 1.0
         let ry = Matrix.Zeros(n + m, m * d)
         for k in 0 .. n - 1 do
             for l in 0 .. m - 1 do

@@ -65,7 +65,7 @@ type internal PseudoInverseGram =
 module Hessian =
     /// R_g (m × nd) times `scale`: R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k. The dense Hessian
     /// builds its R scaled by 1/√ε, so that its Gram products come out divided by ε without a pass over the result.
-    let internal gBlock (pm: DensePlan) (schur: bool) (scale: float) =
+    let private gBlock (pm: DensePlan) (schur: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let rg = Array.zeroCreate (m * n * d)
         let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
@@ -79,6 +79,17 @@ module Hessian =
                     rg.[row + k * d + q] <- scale * pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
         |> ignore
         Matrix(m, n * d, rg)
+
+    /// R = [R_f; R_g] ((n + m) × nd) times `scale`, with R_f[k, k·d+q] = G_kq: the right-hand side of H z = R A
+    /// (Theorem 3).
+    let internal rightHandSide (pm: DensePlan) (scale: float) =
+        let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
+        let rg = gBlock pm false scale
+        let rfull = Matrix.Zeros(n + m, n * d)
+        for k in 0 .. n - 1 do
+            for q in 0 .. d - 1 do rfull.[k, k * d + q] <- scale * pm.G.[k, q]
+        Array.blit rg.Data 0 rfull.Data (n * n * d) rg.Data.Length
+        rfull
 
     /// diag(w) A, rows in parallel (an n×m plan is megabytes: one thread would leave the other cores idle).
     let private scaleRows (w: float[]) (a: Matrix) =
@@ -128,10 +139,6 @@ module Hessian =
     /// from above, like every Rayleigh quotient; it stops when the Ritz pair's residual is below 1e-10 of it.
     let private smallestByLanczos (la: ILinearAlgebra) (l: Matrix) =
         let m = l.Rows
-        let dot (a: float[]) (b: float[]) =
-            let mutable s = 0.0
-            for i in 0 .. a.Length - 1 do s <- s + a.[i] * b.[i]
-            s
         let removeMean (v: float[]) =
             let mean = Array.average v
             for i in 0 .. v.Length - 1 do v.[i] <- v.[i] - mean
@@ -141,7 +148,7 @@ module Hessian =
         // A start with no special symmetry, so it is not orthogonal to the wanted eigenvector.
         let q0 = Array.init m (fun i -> 1.0 + float (i % 7) / 7.0)
         removeMean q0
-        let norm0 = sqrt (dot q0 q0)
+        let norm0 = sqrt (Dense.dot q0 q0)
         basis.Add(Array.map (fun a -> a / norm0) q0)
         let mutable estimate = nan
         let mutable finished = false
@@ -150,14 +157,14 @@ module Hessian =
             let q = basis.[k - 1]
             let w = la.SolveLower(l, la.SolveLower(l, Matrix.Column q, false), true).Data
             removeMean w
-            let alpha = dot q w
+            let alpha = Dense.dot q w
             alphas.Add alpha
             // Two passes of Gram–Schmidt against the whole basis keep it orthogonal in floating point.
             for _ in 1 .. 2 do
                 for b in basis do
-                    let c = dot b w
+                    let c = Dense.dot b w
                     for i in 0 .. m - 1 do w.[i] <- w.[i] - c * b.[i]
-            let beta = sqrt (dot w w)
+            let beta = sqrt (Dense.dot w w)
             let t = Matrix.Zeros(k, k)
             for i in 0 .. k - 1 do
                 t.[i, i] <- alphas.[i]
@@ -213,12 +220,7 @@ module Hessian =
         let inverse =
             match o.Method with
             | Eigen | NoRegularisation ->
-                // R = [R_f; R_g] with R_f[k, k·d+q] = G_kq.
-                let rg = gBlock pm false (1.0 / rootEps)
-                let rfull = Matrix.Zeros(n + m, n * d)
-                for k in 0 .. n - 1 do
-                    for q in 0 .. d - 1 do rfull.[k, k * d + q] <- pm.G.[k, q] / rootEps
-                Array.blit rg.Data 0 rfull.Data (n * n * d) rg.Data.Length
+                let rfull = rightHandSide pm (1.0 / rootEps)
                 if o.Method = Eigen then truncatedGram la o (HMatrix.dense pm.Plan) rfull
                 else
                     let values, vectors = la.SymmetricEigen(HMatrix.dense pm.Plan)

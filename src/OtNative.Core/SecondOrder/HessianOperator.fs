@@ -70,7 +70,6 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     let ridge = eps * cg.RidgeTau2
     /// Relative size below which a right-hand side is rounding noise of the terms it was formed from.
     let roundingLevel = 1e-12
-    let dot (u: float[]) (v: float[]) = Array.fold2 (fun acc a b -> acc + a * b) 0.0 u v
     let project (v: float[]) =
         if ridge = 0.0 then
             let mean = Array.average v
@@ -116,7 +115,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     /// Solves H [w_f; w_g] = [u_f; u_g] for each pair by eliminating the f-block; returns the w_g.
     let solveH (ufs: float[][]) (ugs: float[][]) =
         let back = coupledBack ufs
-        let scales = Array.map2 (fun (ug: float[]) (bk: float[]) -> sqrt (dot ug ug) + sqrt (dot bk bk)) ugs back
+        let scales = Array.map2 (fun (ug: float[]) (bk: float[]) -> sqrt (Dense.dot ug ug) + sqrt (Dense.dot bk bk)) ugs back
         solveS (Array.map2 (fun (ug: float[]) (bk: float[]) -> Array.mapi (fun j u -> u - bk.[j]) ug) ugs back) scales
 
     /// For each w: Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k) and P w, in one pass.

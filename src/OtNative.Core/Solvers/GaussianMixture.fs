@@ -10,6 +10,17 @@ type GaussianMixture =
 
 /// Weighted Gaussian mixtures fitted by expectation–maximisation, the GMM initialiser's model of a cloud (math.md §6).
 module GaussianMixture =
+    /// The weighted mean (d) and covariance (d×d) of a cloud: one Gaussian's fit.
+    let moments (z: Matrix) (w: float[]) =
+        let d = z.Cols
+        let mean = Dense.weightedMeanRow z w
+        let cov = Matrix.Zeros(d, d)
+        for i in 0 .. z.Rows - 1 do
+            for a in 0 .. d - 1 do
+                for b in 0 .. d - 1 do
+                    cov.[a, b] <- cov.[a, b] + w.[i] * (z.[i, a] - mean.[a]) * (z.[i, b] - mean.[b])
+        mean, cov
+
     /// A component's density in its eigenbasis: log N(z) = logScale − ½ Σ_k (v_kᵀ(z − μ))² / λ_k.
     type private ComponentDensity =
         { Mean: float[]
@@ -38,8 +49,9 @@ module GaussianMixture =
         let k = model.Weights.Length
         let posterior = Array2D.zeroCreate z.Rows k
         let logLikelihood = Array.zeroCreate z.Rows
+        let logs = Array.zeroCreate k
         for i in 0 .. z.Rows - 1 do
-            let logs = Array.init k (fun c -> log model.Weights.[c] + logDensity densities.[c] z i)
+            for c in 0 .. k - 1 do logs.[c] <- log model.Weights.[c] + logDensity densities.[c] z i
             let top = Array.max logs
             let total = logs |> Array.sumBy (fun l -> exp (l - top))
             logLikelihood.[i] <- top + log total
@@ -118,9 +130,8 @@ module GaussianMixture =
 
     /// A k-component mixture fitted by EM from k-means++ seeds, and its mean log-likelihood (weighted by w).
     let fitComponents (la: ILinearAlgebra) (z: Matrix) (w: float[]) (k: int) =
-        let overall = maximise z w (Array2D.create z.Rows 1 1.0) 0.0
-        let scale = max (Seq.sum (Seq.init z.Cols (fun p -> overall.Covariances.[0].[p, p])) / float z.Cols) 1e-300
-        let floor = 1e-6 * scale
+        let _, overall = moments z w
+        let floor = 1e-6 * max (Dense.trace overall / float z.Cols) 1e-300
         let mutable model = maximise z w (seededPosteriors z w k) floor
         let likelihoodOf (perPoint: float[]) = Array.fold2 (fun s wi l -> s + wi * l) 0.0 w perPoint
         let mutable posterior, perPoint = posteriorsAndLikelihood la model z

@@ -4,17 +4,6 @@ open System
 
 /// Data-dependent starting potentials (math.md §1): they change the iterations, never the answer.
 module Initializers =
-    /// The weighted mean (d) and covariance (d×d) of a cloud.
-    let private moments (z: Matrix) (w: float[]) =
-        let d = z.Cols
-        let mean = Dense.weightedMeanRow z w
-        let cov = Matrix.Zeros(d, d)
-        for i in 0 .. z.Rows - 1 do
-            for a in 0 .. d - 1 do
-                for b in 0 .. d - 1 do
-                    cov.[a, b] <- cov.[a, b] + w.[i] * (z.[i, a] - mean.[a]) * (z.[i, b] - mean.[b])
-        mean, cov
-
     /// A symmetric PSD matrix raised to the power `power` through its eigen-decomposition, eigenvalues below
     /// 10⁻¹² of the largest floored there (a degenerate cloud, e.g. collinear points, has a singular covariance).
     let private symmetricPower (la: ILinearAlgebra) (m: Matrix) (power: float) =
@@ -44,7 +33,7 @@ module Initializers =
         let rootA = symmetricPower la covA 0.5
         let inverseRootA = symmetricPower la covA -0.5
         let middle = symmetricPower la (Dense.times rootA (Dense.times covB rootA)) 0.5
-        Dense.times inverseRootA (Dense.times middle inverseRootA), Seq.sum (Seq.init covA.Rows (fun p -> middle.[p, p]))
+        Dense.times inverseRootA (Dense.times middle inverseRootA), Dense.trace middle
 
     /// The Gaussian map's potential for c = ‖x − y‖² at source point i: f(x) = ‖x‖² − (x − μ_a)ᵀA(x − μ_a) − 2xᵀμ_b,
     /// whose gradient 2(x − T(x)) is the one T(x) = μ_b + A(x − μ_a) asks for.
@@ -68,10 +57,10 @@ module Initializers =
     /// from f = 0.
     let gaussian (la: ILinearAlgebra) (problem: OtProblem) =
         let x, y = needsPointClouds "Gaussian" problem
-        let muA, covA = moments x problem.A
+        let muA, covA = GaussianMixture.moments x problem.A
         let spectrum, _ = la.SymmetricEigen covA
         if not (spectrum.[0] > 1e-9 * spectrum.[spectrum.Length - 1]) then Array.zeroCreate x.Rows else
-        let muB, covB = moments y problem.B
+        let muB, covB = GaussianMixture.moments y problem.B
         let a, _ = gaussianMap la covA covB
         Array.init x.Rows (fun i -> gaussianPotentialAt x i muA a muB)
 
@@ -118,20 +107,18 @@ module Initializers =
         let source = GaussianMixture.fit la <|| subsampleOf mixtureSampleSize x problem.A
         let target = GaussianMixture.fit la <|| subsampleOf mixtureSampleSize y problem.B
         let ks, ls = source.Weights.Length, target.Weights.Length
-        let squaredNorm (v: float[]) = Array.sumBy (fun e -> e * e) v
-        let trace (m: Matrix) = Seq.sum (Seq.init m.Rows (fun p -> m.[p, p]))
         let maps = Array2D.init ks ls (fun k l -> gaussianMap la source.Covariances.[k] target.Covariances.[l])
         let cost = Matrix(ks, ls, Array.init (ks * ls) (fun t ->
             let k, l = t / ls, t % ls
             let meanGap = Array.map2 (-) source.Means.[k] target.Means.[l]
-            squaredNorm meanGap + trace source.Covariances.[k] + trace target.Covariances.[l] - 2.0 * snd maps.[k, l]))
+            Dense.dot meanGap meanGap + Dense.trace source.Covariances.[k] + Dense.trace target.Covariances.[l] - 2.0 * snd maps.[k, l]))
         let alpha, beta = solveComponents cost source.Weights target.Weights
         let plan = Array2D.init ks ls (fun k l -> source.Weights.[k] * target.Weights.[l] * exp ((alpha.[k] + beta.[l] - cost.[k, l]) / eps))
         let conditional = Array2D.init ks ls (fun k l -> plan.[k, l] / Seq.sum (Seq.init ls (fun l' -> plan.[k, l'])))
         // E_k[f_kl] = ‖μ_k‖² + tr Σ_k − tr(A Σ_k) − 2 μ_kᵀμ_l, before the shift.
         let shift = Array2D.init ks ls (fun k l ->
             let mu, cov, a = source.Means.[k], source.Covariances.[k], fst maps.[k, l]
-            let mean = squaredNorm mu + trace cov - trace (Dense.times a cov) - 2.0 * Array.fold2 (fun s u v -> s + u * v) 0.0 mu target.Means.[l]
+            let mean = Dense.dot mu mu + Dense.trace cov - Dense.trace (Dense.times a cov) - 2.0 * Dense.dot mu target.Means.[l]
             alpha.[k] - mean)
         let posterior = GaussianMixture.posteriors la source x
         Array.init x.Rows (fun i ->

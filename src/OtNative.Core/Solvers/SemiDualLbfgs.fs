@@ -17,11 +17,6 @@ module SemiDualLbfgs =
     /// float64's unit roundoff.
     let private epsilon = Math.Pow(2.0, -52.0)
 
-    let private dot (u: float[]) (v: float[]) =
-        let mutable s = 0.0
-        for i in 0 .. u.Length - 1 do s <- s + u.[i] * v.[i]
-        s
-
     /// Runs to the options' tolerance on the column error ‖Pᵀ1 − b‖₁ (the row marginal is exact after f(g)),
     /// counting evaluations as iterations, from g0. Returns the solve's result at ε.
     let iterate (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) (g0: float[]) =
@@ -35,7 +30,7 @@ module SemiDualLbfgs =
         let evaluate (g: float[]) =
             operator.Softmin(Rows, eps, g, f, options.Cancellation)
             let s = (operator.Apply(Cols, eps, f, g, ones, false)).Data
-            let value = -(dot p.A f + dot p.B g)
+            let value = -(Dense.dot p.A f + Dense.dot p.B g)
             let gradient = Array.init m (fun j -> s.[j] - p.B.[j])
             let err = Array.sumBy abs gradient
             let mutable magnitude = 0.0
@@ -58,27 +53,27 @@ module SemiDualLbfgs =
             let alphas = Array.zeroCreate history.Count
             for k in history.Count - 1 .. -1 .. 0 do
                 let s, y, rho = history.[k]
-                alphas.[k] <- rho * dot s q
+                alphas.[k] <- rho * Dense.dot s q
                 for j in 0 .. m - 1 do q.[j] <- q.[j] - alphas.[k] * y.[j]
             let gamma =
                 if history.Count = 0 then 1.0
                 else
                     let s, y, _ = history.[history.Count - 1]
-                    dot s y / Array.fold2 (fun acc yj dj -> acc + yj * yj * dj) 0.0 y diagonal
+                    Dense.dot s y / Array.fold2 (fun acc yj dj -> acc + yj * yj * dj) 0.0 y diagonal
             let r = Array.init m (fun j -> gamma * diagonal.[j] * q.[j])
             for k in 0 .. history.Count - 1 do
                 let s, y, rho = history.[k]
-                let beta = rho * dot y r
+                let beta = rho * Dense.dot y r
                 for j in 0 .. m - 1 do r.[j] <- r.[j] + s.[j] * (alphas.[k] - beta)
             let direction = Array.map (fun v -> -v) r
-            let slope = dot gradient direction
+            let slope = Dense.dot gradient direction
             // A direction that does not descend (rounding in the pairs) restarts from the scaled gradient.
             let direction, slope =
                 if slope < 0.0 then direction, slope
                 else
                     history.Clear()
                     let d = Array.init m (fun j -> -diagonal.[j] * gradient.[j])
-                    d, dot gradient d
+                    d, Dense.dot gradient d
             let mutable step = 1.0
             let mutable halvings = 0
             let mutable accepted = false
@@ -94,7 +89,7 @@ module SemiDualLbfgs =
                 if Double.IsFinite v && sufficient then
                     let s = Array.init m (fun j -> trial.[j] - g.[j])
                     let y = Array.init m (fun j -> grad.[j] - gradient.[j])
-                    let sy = dot s y
+                    let sy = Dense.dot s y
                     if sy > 1e-300 then
                         history.Add((s, y, 1.0 / sy))
                         if history.Count > memory then history.RemoveAt 0

@@ -41,6 +41,12 @@ module Sinkhorn =
     let private componentTolerance = 1e-9
     let private componentIterations = 100_000
 
+    /// The options of a solve an initialiser runs on its own small problem: at ε, from zero, to `tolerance` within
+    /// `iterations`, unconverged allowed, without progress reports.
+    let private auxiliary (options: SinkhornOptions) (eps: float) (tolerance: float) (iterations: int) =
+        { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
+                       Tolerance = tolerance; MaxIterations = iterations; RequireConvergence = false; Progress = None }
+
     /// Iterations over which a stalling solve's rate is measured.
     let private stallWindow = 50
 
@@ -132,11 +138,7 @@ module Sinkhorn =
             let xs, aS = Initializers.subsample x p.A
             let ys, bS = Initializers.subsample y p.B
             use small = operator.Backend.Prepare(OtProblem.create xs ys (Some aS) (Some bS))
-            let coarse =
-                iterate false small
-                    { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
-                                   Tolerance = max options.Tolerance subsampleTolerance; MaxIterations = subsampleIterations
-                                   RequireConvergence = false; Progress = None }
+            let coarse = iterate false small (auxiliary options eps (max options.Tolerance subsampleTolerance) subsampleIterations)
             use extension = operator.Backend.Prepare(OtProblem.create x ys (Some p.A) (Some bS))
             let f = Array.zeroCreate p.N
             extension.Softmin(Rows, eps, coarse.G, f, options.Cancellation)
@@ -149,11 +151,7 @@ module Sinkhorn =
     /// problem's ε to `componentTolerance`, its potentials returned.
     and private componentPotentials (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) (cost: Matrix) (wa: float[]) (wb: float[]) =
         use small = operator.Backend.Prepare(OtProblem.ofCost cost (Some wa) (Some wb))
-        let solved =
-            iterate false small
-                { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
-                               Tolerance = componentTolerance; MaxIterations = componentIterations
-                               RequireConvergence = false; Progress = None }
+        let solved = iterate false small (auxiliary options eps componentTolerance componentIterations)
         solved.F, solved.G
 
     /// ε-annealing: stages at ε_t = max(ε, ε₀ qᵗ) with ε₀ the largest cost (the plan is then nearly a ⊗ b) and

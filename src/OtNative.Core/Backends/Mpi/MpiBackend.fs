@@ -37,11 +37,12 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
     let rowCounts = RowPartition.counts problem.N comm.Size
     let mass = Seq.sum (seq { for i in first .. last - 1 -> problem.A.[i] })
     let logMass = log mass
+    /// This rank's rows of a matrix with one row per source point.
+    let rowsOf (z: Matrix) = Matrix(last - first, z.Cols, z.Data.[first * z.Cols .. last * z.Cols - 1])
     let slice =
         if last = first then None
         else
             let a = Array.init (last - first) (fun t -> problem.A.[first + t] / mass)
-            let rowsOf (z: Matrix) = Matrix(last - first, z.Cols, z.Data.[first * z.Cols .. last * z.Cols - 1])
             let part =
                 match problem.Geometry with
                 | PointClouds (x, y) -> OtProblem.create (rowsOf x) y (Some a) (Some problem.B)
@@ -93,7 +94,7 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
                 Validation.shape "v" problem.N v.Cols v
                 let mine =
                     match slice with
-                    | Some op -> (op.Apply(Cols, eps, localF eps f, g, Matrix(last - first, v.Cols, v.Data.[first * v.Cols .. last * v.Cols - 1]), costWeighted)).Data
+                    | Some op -> (op.Apply(Cols, eps, localF eps f, g, rowsOf v, costWeighted)).Data
                     | None -> Array.zeroCreate (problem.M * v.Cols)
                 traffic.Add mine.Length
                 Matrix(problem.M, v.Cols, comm.Allreduce(mine, MPI.Operation<float>.Add))
