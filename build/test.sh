@@ -33,18 +33,26 @@ status=${PIPESTATUS[0]}
 dotnet test tests/OtNative.Tests -c Release --no-build --filter "Category=Benchmarks" 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-# The MPI tests (category Mpi) under a two-rank mpiexec job on Debian's MPICH, through the plain runner (one process a
-# rank). Counted once, from rank 0's summary; a non-zero exit of any rank, or a hang past the timeout, is a failure.
+# Under a two-rank mpiexec job on Debian's MPICH, through the plain runner (one process a rank): the MPI tests
+# (category Mpi), then the core tests' problem properties on the MPI backend (each rank draws the same problems from
+# rank 0's seed). Counted once, from rank 0's summary; a non-zero exit of any rank, or a hang past the timeout, is a
+# failure.
 mpi_passed=0 mpi_failed=0 mpi_skipped=0
+mpi_job() {
+  local out job_status p f s
+  out=$(timeout 600 mpiexec -n 2 dotnet tests/OtNative.DeviceRunner/bin/Release/net10.0/OtNative.DeviceRunner.dll "$@" 2>&1)
+  job_status=$?
+  echo "$out" | grep -v 'yaksa: .* leaked handle pool objects'
+  read -r p f s < <(echo "$out" | grep -oE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' | head -1 | awk '{print $1, $3, $5}')
+  if [ "$job_status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then f=1; fi
+  mpi_passed=$((mpi_passed + ${p:-0})) mpi_failed=$((mpi_failed + ${f:-0})) mpi_skipped=$((mpi_skipped + ${s:-0}))
+}
 if command -v mpiexec >/dev/null 2>&1; then
-  mpi_out=$(timeout 600 mpiexec -n 2 dotnet tests/OtNative.DeviceRunner/bin/Release/net10.0/OtNative.DeviceRunner.dll tests MpiTests 2>&1)
-  mpi_status=$?
-  echo "$mpi_out" | grep -v 'yaksa: .* leaked handle pool objects'
-  read -r mpi_passed mpi_failed mpi_skipped < <(echo "$mpi_out" | grep -oE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' | head -1 | awk '{print $1, $3, $5}')
-  if [ "$mpi_status" -ne 0 ] && [ "${mpi_failed:-0}" -eq 0 ]; then mpi_failed=1; fi
+  mpi_job tests MpiTests
+  mpi_job properties
 else
-  echo "note: mpiexec is missing and cannot be installed here: the MPI tests did not run" >&2
-  mpi_skipped=$(grep -c '\[MpiFact\]' tests/OtNative.Tests/MpiTests.cs)
+  echo "note: mpiexec is missing and cannot be installed here: the MPI tests and properties did not run" >&2
+  mpi_skipped=$(( $(grep -c '\[MpiFact\]' tests/OtNative.Tests/MpiTests.cs) + $(cat tests/OtNative.Core.Tests/*.fs | grep -c '^\[<ProblemProperty(') ))
 fi
 
 # The packages, a fresh application restored from them (samples/QuickStart, the README's C# section) and the

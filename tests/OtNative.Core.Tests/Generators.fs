@@ -37,11 +37,11 @@ type SmallProblems =
         |> Arb.fromGen
 
 /// A property over `SmallProblems` with `maxTest` passing draws, which fails when more than 5 % of its draws are
-/// discarded: FsCheck reports the property exhausted, a failure, at its `MaxRejected`-th discard — so a filter
-/// (`whenConverged`, `Prop.filter`) cannot hide a regression behind discarded draws.
+/// discarded (`OtConfig.MaxRejected`) — so a filter (`whenConverged`, `Prop.filter`) cannot hide a regression behind
+/// discarded draws.
 type ProblemPropertyAttribute(maxTest: int) as this =
     inherit PropertyAttribute()
     do
         this.MaxTest <- maxTest
-        this.MaxRejected <- maxTest / 20 + 1
+        this.MaxRejected <- OtConfig.MaxRejected maxTest
         this.Arbitrary <- [| typeof<SmallProblems> |]

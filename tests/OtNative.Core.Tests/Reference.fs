@@ -123,12 +123,15 @@ let whenConverged (res: SolvedPlan) (body: unit -> unit) =
 
 let cpu = CpuBackend.Instance :> IBackend
 
-/// Every backend this machine has: the CPU reference, and CUDA where a device answers (a distributed backend joins
-/// when it lands). The properties run on each.
-let backends = [ yield cpu; if (CudaBackend.Instance :> IBackend).IsAvailable then yield CudaBackend.Instance :> IBackend ]
+/// Every backend this machine has: the CPU reference, and CUDA where a device answers.
+let localBackends = [ yield cpu; if (CudaBackend.Instance :> IBackend).IsAvailable then yield CudaBackend.Instance :> IBackend ]
+
+/// The backend a distributed property run puts in place of the local ones (`DistributedProperties.run`, inside an
+/// mpiexec job): the local backends have been covered by the unit suites by then.
+let mutable internal distributedBackend : IBackend option = None
 
 /// The property on every backend, each labelled with the backend's name so that a failure says which one.
 let onEveryBackend (property: IBackend -> 'Testable) =
-    backends
+    (match distributedBackend with Some b -> [ b ] | None -> localBackends)
     |> List.map (fun b -> FsCheck.FSharp.Prop.ofTestable (lazy (property b)) |> FsCheck.FSharp.Prop.label b.Name)
     |> List.reduce (fun p q -> FsCheck.FSharp.PropOperators.(.&.) p q)

@@ -3,13 +3,21 @@ using System.Reflection;
 using Xunit;
 
 // `OtNative.DeviceRunner tests [NAME-FILTER…]` runs the [Fact] tests of OtNative.Tests whose class name contains a
-// filter (all when none), honouring Skip, and prints "N passed, N failed, N skipped". `OtNative.DeviceRunner cli …`
-// runs the otnative command line. A minimal runner: the GPU machines have no .NET SDK and so no `dotnet test`, and
+// filter (all when none), honouring Skip, and prints "N passed, N failed, N skipped". `OtNative.DeviceRunner
+// properties [NAME-FILTER…]` runs the core tests' problem properties the same way (on the MPI backend inside an
+// mpiexec job of two or more ranks, else on every local backend). `OtNative.DeviceRunner cli …` runs the otnative
+// command line. A minimal runner: the GPU machines have no .NET SDK and so no `dotnet test`, and
 // tests under `mpiexec` need each rank to be one plain process.
 if (args.Length > 0 && args[0] == "cli") return OtNative.Cli.Program.Run(args[1..]);
+if (args.Length > 0 && args[0] == "properties")
+{
+    var (propertiesPassed, propertiesFailed) = OtNative.Core.Tests.DistributedProperties.run(args[1..]);
+    Console.WriteLine($"{propertiesPassed} passed, {propertiesFailed} failed, 0 skipped");
+    return propertiesFailed == 0 ? 0 : 1;
+}
 if (args.Length == 0 || args[0] != "tests")
 {
-    Console.Error.WriteLine("usage: OtNative.DeviceRunner tests [CLASS-FILTER…] | cli <otnative arguments>");
+    Console.Error.WriteLine("usage: OtNative.DeviceRunner tests [CLASS-FILTER…] | properties [NAME-FILTER…] | cli <otnative arguments>");
     return 2;
 }
 var filters = args[1..];

@@ -11,7 +11,7 @@ namespace OtNative.Tests;
 /// </summary>
 public class TestingPackageTests
 {
-    private static readonly Config Runs = Config.QuickThrowOnFailure.WithMaxTest(12);
+    private static readonly Config Runs = OtConfig.Quick(20);
 
     [Fact]
     public void GradientsMatchFiniteDifferences() =>
@@ -24,11 +24,18 @@ public class TestingPackageTests
             draw => OtChecks.HessianVectorProduct(draw.Sample, draw.Direction).ToProperty()));
 
     [Fact]
-    public void MarginalIdentityKernelAndTranslationHold() =>
+    public void MarginalIdentityAndTranslationHold() =>
         Check.One(Runs, Prop.ForAll(OtGenerators.Problems(8, 3, 0.02, 1.0).ToArbitrary(), s =>
             OtChecks.MarginalIdentity(s).ToProperty()
-                .And(OtChecks.HMatrixKernel(s).ToProperty())
                 .And(OtChecks.TranslationInvariance(s, Enumerable.Repeat(1e3, s.Dimension).ToArray()).ToProperty())));
+
+    /// <summary>
+    /// From ε = 0.3 × mean cost, where the plans are numerically positive: below it about a quarter of these draws
+    /// are block-disconnected (71 of 300 from 0.02), which the check does not cover.
+    /// </summary>
+    [Fact]
+    public void HMatrixKernelIsSimple() =>
+        Check.One(Runs, Prop.ForAll(OtGenerators.Problems(8, 3, 0.3, 1.0).ToArbitrary(), s => OtChecks.HMatrixKernel(s).ToProperty()));
 
     [Fact]
     public void FiniteDifferencesCatchAWrongDerivative()
@@ -39,6 +46,21 @@ public class TestingPackageTests
         var right = new double[,] { { 2.0, -4.0 }, { 1.0, 6.0 } };
         Assert.True(FiniteDifferences.RelativeError(right, fd) < 1e-9);
         Assert.True(FiniteDifferences.RelativeError(at, fd) > 0.4);
+    }
+
+    /// <summary>A 20-draw property under <see cref="OtConfig.Quick"/> whose filter discards every <paramref name="period"/>-th draw.</summary>
+    private static void DiscardingEvery(int period)
+    {
+        var draw = 0;
+        Check.One(OtConfig.Quick(20), Prop.ForAll(Gen.Choose(0, 9).ToArbitrary(), _ => true.When(++draw % period != 0)));
+    }
+
+    [Fact]
+    public void AtMostFivePercentOfTheDrawsMayBeDiscarded()
+    {
+        DiscardingEvery(15);   // one discard in 21 draws: 4.8 %
+        var exhausted = Assert.ThrowsAny<Exception>(() => DiscardingEvery(10));   // two in 22: 9 %
+        Assert.Contains("xhausted", exhausted.Message);
     }
 
     [Fact]
