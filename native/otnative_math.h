@@ -74,14 +74,39 @@ OTN_HD double plan_entry(double row_term, double col_term, double cost, double i
     return exp(row_term + col_term - cost * inv_eps);
 }
 
-/// The HVP's per-pair contraction (SPEC §3): with ∇c = 2(x_k − y_j), P_kj (z_g[j] ∇c_q − ∇c_q (∇c · A_k)/ε·ε)
-/// split into its two terms: P_kj z_j ∇c_q and P_kj ∇c_q (∇c · A_k).
-OTN_HD double grad_cost(const double* x, const double* y, int q) { return 2.0 * (x[q] - y[q]); }
-
-OTN_HD double grad_cost_dot(const double* x, const double* y, const double* a, int d) {
+/// a · b over d coordinates.
+OTN_HD double dot(const double* a, const double* b, int d) {
     double acc = 0.0;
-    for (int k = 0; k < d; ++k) acc += 2.0 * (x[k] - y[k]) * a[k];
+    for (int k = 0; k < d; ++k) acc += a[k] * b[k];
     return acc;
+}
+
+/// x − y into out: the pair's difference, ∇c/2 for the squared Euclidean cost. Formed per pair, never from moments
+/// of x and y, so that it keeps its digits wherever the clouds sit (docs/math.md §3).
+OTN_HD void pair_difference(const double* x, const double* y, int d, double* out) {
+    for (int k = 0; k < d; ++k) out[k] = x[k] - y[k];
+}
+
+/// One pair's share of the weighted contraction: acc[0] += p w and acc[1 + q] += p w (x − y)_q. Summed over the
+/// columns it gives, with w = 1, the row mass r_i and half the gradient G_i; with w = z, (P z)_i and half of
+/// Σ_j P_ij z_j ∇c_ij — the HVP's contraction.
+OTN_HD void contract_push(double* acc, double p, double w, const double* diff, int d) {
+    const double pw = p * w;
+    acc[0] += pw;
+    for (int q = 0; q < d; ++q) acc[1 + q] += pw * diff[q];
+}
+
+/// One pair's share of Σ_j P_ij (x_i − y_j)((x_i − y_j) · a): acc[q] += p (diff · a) diff_q. A quarter of the HVP's
+/// outer term Σ_j P_ij ∇c (∇c · A_i); with a = e_b, column b of the block diagonal's Σ_j P_ij diff diffᵀ.
+OTN_HD void outer_push(double* acc, double p, const double* diff, const double* a, int d) {
+    const double t = p * dot(diff, a, d);
+    for (int q = 0; q < d; ++q) acc[q] += t * diff[q];
+}
+
+/// One entry of the Hessian's R_g block times `scale`: scale · p · (∇c_q − G_q/r), ∇c_q = 2 diff_q formed before
+/// G/r is subtracted (both of the spread's size).
+OTN_HD double r_block_entry(double p, double diff_q, double g_over_r_q, double scale) {
+    return scale * p * (2.0 * diff_q - g_over_r_q);
 }
 
 }  // namespace otn

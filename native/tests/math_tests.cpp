@@ -62,8 +62,44 @@ TEST(PlanAndGradient, EntriesAndContractionsFollowTheirFormulas) {
     EXPECT_DOUBLE_EQ(otn::plan_entry(row_term, col_term, cost, 1.0 / eps), std::exp(row_term + col_term - cost / eps));
     EXPECT_DOUBLE_EQ(otn::softmin_exponent(col_term, cost, 1.0 / eps), col_term - cost / eps);
     const double x[2] = {1.0, 2.0}, y[2] = {0.5, -1.0}, a[2] = {0.25, -0.5};
-    EXPECT_DOUBLE_EQ(otn::grad_cost(x, y, 1), 6.0);
-    EXPECT_DOUBLE_EQ(otn::grad_cost_dot(x, y, a, 2), 2 * 0.5 * 0.25 + 2 * 3.0 * -0.5);
+    double diff[2];
+    otn::pair_difference(x, y, 2, diff);
+    EXPECT_DOUBLE_EQ(diff[1], 3.0);
+    EXPECT_DOUBLE_EQ(otn::dot(diff, a, 2), 0.5 * 0.25 + 3.0 * -0.5);
+    EXPECT_DOUBLE_EQ(otn::r_block_entry(0.2, diff[1], 0.5, 3.0), 3.0 * 0.2 * (6.0 - 0.5));
+}
+
+// The contractions summed over a row of pairs against the formulas written out with moments near the origin
+// (where those are exact enough), and far from it, where only the per-pair forms keep their digits.
+TEST(PairContractions, SumsOverARowFollowTheirFormulasAndKeepTheirDigitsFarFromTheOrigin) {
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> g(0.0, 1.0);
+    const int d = 3, m = 50;
+    for (double offset : {0.0, 1e7}) {
+        std::vector<double> x(d), y(m * d), p(m), w(m), a(d);
+        for (double& v : x) v = offset + g(rng);
+        for (double& v : y) v = offset + g(rng);
+        for (double& v : p) v = std::exp(g(rng));
+        for (double& v : w) v = g(rng);
+        for (double& v : a) v = g(rng);
+        double contract[1 + d] = {0}, outer[d] = {0}, diff[d];
+        // Reference in long double, from the coordinates directly.
+        long double ref_contract[1 + d] = {0}, ref_outer[d] = {0};
+        for (int j = 0; j < m; ++j) {
+            otn::pair_difference(x.data(), &y[j * d], d, diff);
+            otn::contract_push(contract, p[j], w[j], diff, d);
+            otn::outer_push(outer, p[j], diff, a.data(), d);
+            long double e[d], ea = 0;
+            for (int q = 0; q < d; ++q) { e[q] = (long double)x[q] - y[j * d + q]; ea += e[q] * a[q]; }
+            ref_contract[0] += (long double)p[j] * w[j];
+            for (int q = 0; q < d; ++q) {
+                ref_contract[1 + q] += (long double)p[j] * w[j] * e[q];
+                ref_outer[q] += (long double)p[j] * ea * e[q];
+            }
+        }
+        for (int q = 0; q <= d; ++q) EXPECT_NEAR(contract[q], (double)ref_contract[q], 1e-12 * (1 + std::abs((double)ref_contract[q]))) << "offset " << offset;
+        for (int q = 0; q < d; ++q) EXPECT_NEAR(outer[q], (double)ref_outer[q], 1e-12 * (1 + std::abs((double)ref_outer[q]))) << "offset " << offset;
+    }
 }
 
 }  // namespace

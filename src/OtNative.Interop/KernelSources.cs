@@ -19,9 +19,9 @@ public static class KernelSources
         Self.GetManifestResourceNames().Where(n => n.StartsWith("native/", StringComparison.Ordinal) && n.EndsWith(".cu", StringComparison.Ordinal))
             .ToDictionary(n => n["native/".Length..], Read);
 
-    /// <summary>Headers (<c>*.h</c>) by include name.</summary>
+    /// <summary>Headers (<c>*.h</c>, and the kernels' own <c>*.cuh</c>) by include name.</summary>
     public static IReadOnlyDictionary<string, string> Headers =>
-        Self.GetManifestResourceNames().Where(n => n.StartsWith("native/", StringComparison.Ordinal) && n.EndsWith(".h", StringComparison.Ordinal))
+        Self.GetManifestResourceNames().Where(n => n.StartsWith("native/", StringComparison.Ordinal) && (n.EndsWith(".h", StringComparison.Ordinal) || n.EndsWith(".cuh", StringComparison.Ordinal)))
             .ToDictionary(n => n["native/".Length..], Read);
 
     /// <summary>Every unit compiled to PTX for a virtual architecture (e.g. <c>compute_80</c>); throws <see cref="KernelCompileException"/> with the log.</summary>

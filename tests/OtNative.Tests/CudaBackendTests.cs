@@ -59,6 +59,53 @@ public class CudaBackendTests
     }
 
     [CudaFact]
+    public void PairContractionKernelsEqualTheReference()
+    {
+        // d = 8 splits every contraction into several launches (the kernels' accumulator and tile limits).
+        foreach (var (n, m, d, k) in new[] { (1, 1, 1, 1), (37, 300, 2, 5), (1000, 777, 3, 4), (129, 128, 8, 3) })
+        {
+            var p = Problem(n * m + k, n, m, d);
+            using var gpu = Gpu.Prepare(p);
+            var kernels = (IPairContractions)gpu;
+            var reference = PairContractions.reference(p);
+            var eps = 0.1 * OtProblemModule.meanCost(p);
+            var rng = new Random(6);
+            double[] Draw(int count) => Enumerable.Range(0, count).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            double[] f = Draw(n), g = Draw(m);
+            var w = new Matrix(m, k, Draw(m * k));
+            var v = new Matrix(n, k * d, Draw(n * k * d));
+            var ratios = Draw(n * d);
+            Assert.True(Rel(kernels.ContractRows(eps, f, g, w).Data, reference.ContractRows(eps, f, g, w).Data) < 1e-10, $"contract n={n} m={m} d={d}");
+            Assert.True(Rel(kernels.DotCols(eps, f, g, v).Data, reference.DotCols(eps, f, g, v).Data) < 1e-10, $"dot n={n} m={m} d={d}");
+            Assert.True(Rel(kernels.OuterRows(eps, f, g, v).Data, reference.OuterRows(eps, f, g, v).Data) < 1e-10, $"outer n={n} m={m} d={d}");
+            Assert.True(Rel(kernels.RBlock(eps, f, g, ratios, 0.7).Data, reference.RBlock(eps, f, g, ratios, 0.7).Data) < 1e-10, $"R block n={n} m={m} d={d}");
+        }
+    }
+
+    [CudaFact]
+    public void OneBatchedHalfStepEqualsEachProblemsOwn()
+    {
+        var sizes = new[] { (1, 1), (127, 3), (128, 129), (129, 5), (300, 200), (64, 64), (7, 300) };
+        var problems = sizes.Select((s, k) => Problem(100 + k, s.Item1, s.Item2, 3)).ToArray();
+        using var batch = CudaBackend.Instance.PrepareBatch(problems);
+        var rng = new Random(9);
+        var eps = problems.Select(p => (0.05 + rng.NextDouble()) * OtProblemModule.meanCost(p)).ToArray();
+        foreach (var side in new[] { Side.Rows, Side.Cols })
+        {
+            var others = problems.Select(p => Enumerable.Range(0, side.IsRows ? p.M : p.N).Select(_ => rng.NextDouble() - 0.5).ToArray()).ToArray();
+            var results = problems.Select(p => new double[side.IsRows ? p.N : p.M]).ToArray();
+            batch.Softmin(side, eps, others, results);
+            for (int k = 0; k < problems.Length; k++)
+            {
+                using var cpu = Cpu.Prepare(problems[k]);
+                var expected = new double[results[k].Length];
+                cpu.Softmin(side, eps[k], others[k], expected, CancellationToken.None);
+                Assert.True(Rel(results[k], expected) < 1e-10, $"batched softmin {side}, problem {k}: {Rel(results[k], expected)}");
+            }
+        }
+    }
+
+    [CudaFact]
     public void SolutionsGradientsHvpsAndHessiansEqualTheCpuReference()
     {
         var p = Problem(3, 300, 250, 2);

@@ -27,7 +27,7 @@ public class KernelCompileTests
         foreach (var arch in new[] { "compute_80", "compute_90" })
         {
             var ptx = KernelSources.CompileAll(arch);
-            foreach (var entry in new[] { "otn_softmin", "otn_apply", "otn_plan" })
+            foreach (var entry in new[] { "otn_softmin", "otn_apply", "otn_plan", "otn_pair_contract", "otn_pair_dot", "otn_pair_outer", "otn_r_tensor", "otn_softmin_batched" })
                 Assert.Contains(ptx.Values, p => p.Contains($".entry {entry}(", StringComparison.Ordinal));
             Assert.All(ptx.Values, p => Assert.Contains($".target sm_{arch[^2..]}", p));
         }

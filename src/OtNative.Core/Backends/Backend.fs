@@ -50,3 +50,16 @@ and IBackend =
     abstract Supports: problem: OtProblem -> BackendSupport
     /// Prepares a problem for the primitives.
     abstract Prepare: problem: OtProblem -> ITransportOperator
+
+/// Per-pair contractions of a point-cloud plan, with the difference x_i − y_j formed for every pair (math.md §3): the
+/// sums behind the HVP and the dense Hessian's blocks, for operators with kernels of their own (CUDA). Without them
+/// the same numbers come from `Apply` and the plan's moments; `PairContractions.reference` defines them.
+type IPairContractions =
+    /// out (n × k(d+1)): for each column c of w (m × k), Σ_j P_ij w_jc, then the d entries Σ_j P_ij w_jc (x_i − y_j).
+    abstract ContractRows: eps: float * f: float[] * g: float[] * w: Matrix -> Matrix
+    /// out (m × k): Σ_i P_ij (x_i − y_j) · v_i,c for the k directions v_i,c = v[i, c·d … c·d + d) (v is n × k·d).
+    abstract DotCols: eps: float * f: float[] * g: float[] * v: Matrix -> Matrix
+    /// out (n × k·d): Σ_j P_ij (x_i − y_j)((x_i − y_j) · a_i,c) for each row's own directions a_i,c (a is n × k·d).
+    abstract OuterRows: eps: float * f: float[] * g: float[] * a: Matrix -> Matrix
+    /// The Hessian's R_g block (m × n·d) times scale: scale · P_ij (2 (x_i − y_j)_q − gOverR[i·d + q]).
+    abstract RBlock: eps: float * f: float[] * g: float[] * gOverR: float[] * scale: float -> Matrix

@@ -2,6 +2,12 @@ namespace OtNative.Core
 
 open OtNative
 
+/// An operator's own per-pair kernels with the potentials of the plan they evaluate.
+type PairKernels =
+    { Contractions: IPairContractions
+      F: float[]
+      G: float[] }
+
 /// A materialised plan with the pieces every dense second-order formula uses, computed from the plan
 /// itself (its own marginals, never the input weights).
 type DensePlan =
@@ -14,7 +20,10 @@ type DensePlan =
       S: float[]
       /// G_k = Σ_j P_kj ∇c_kj (Theorem 1).
       G: Matrix
-      Eps: float }
+      Eps: float
+      /// The solving operator's pair kernels, where it has them (CUDA): the R block and the block diagonal are then
+      /// built by them instead of by host loops over the plan.
+      Kernels: PairKernels option }
 
 /// Checks on a plan's marginals before a formula divides by them.
 module PlanMass =
@@ -31,33 +40,49 @@ module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
-        { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps }
+        { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None }
 
     /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
     /// same plan (no second pass over the dense matrix).
     let ofSolved (plan: SolvedPlan) =
         { Plan = plan.Materialise(); X = plan.Problem.X; Y = plan.Problem.Y; R = plan.RowMass; S = plan.ColumnMass
-          G = Gradients.eot plan; Eps = plan.Epsilon }
+          G = Gradients.eot plan; Eps = plan.Epsilon
+          Kernels =
+            match plan.Operator with
+            | :? IPairContractions as c -> Some { Contractions = c; F = plan.F; G = plan.G }
+            | _ -> None }
 
 /// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
 module BlockDiagonal =
+    /// Σ_j P_kj (x_k − y_j)(x_k − y_j)ᵀ for every k from the pair kernels (the outer contraction along the d unit
+    /// directions), as n × d·d.
+    let private byKernels (dp: DensePlan) (kernels: PairKernels) =
+        let n, d = dp.X.Rows, dp.X.Cols
+        let units = Matrix(n, d * d, Array.init (n * d * d) (fun t -> let c = t % (d * d) in if c / d = c % d then 1.0 else 0.0))
+        kernels.Contractions.OuterRows(dp.Eps, kernels.F, kernels.G, units)
+
     /// Adds it to the (n·d)×(n·d) matrix h in place.
     let addTo (dp: DensePlan) (h: Matrix) =
         let n, m, d = dp.Plan.Rows, dp.Plan.Cols, dp.X.Cols
         let plan, x, y, hd = dp.Plan.Data, dp.X.Data, dp.Y.Data, h.Data
         let nd = n * d
+        let outers = dp.Kernels |> Option.map (byKernels dp)
         // Each k writes only its own d×d block: the rows run in parallel. The block is summed locally and written
         // once (writing through h for every pair cost more than the arithmetic).
         System.Threading.Tasks.Parallel.For(0, n, Parallelism.capped, fun k ->
-            let diff = Array.zeroCreate d
             let acc = Array.zeroCreate (d * d)
-            for j in 0 .. m - 1 do
-                // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
-                let w = 4.0 * plan.[k * m + j] / dp.Eps
-                for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
-                for q in 0 .. d - 1 do
-                    let wq = w * diff.[q]
-                    for t in 0 .. d - 1 do acc.[q * d + t] <- acc.[q * d + t] + wq * diff.[t]
+            match outers with
+            | Some o ->
+                for t in 0 .. d * d - 1 do acc.[t] <- 4.0 / dp.Eps * o.[k, t]
+            | None ->
+                let diff = Array.zeroCreate d
+                for j in 0 .. m - 1 do
+                    // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
+                    let w = 4.0 * plan.[k * m + j] / dp.Eps
+                    for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
+                    for q in 0 .. d - 1 do
+                        let wq = w * diff.[q]
+                        for t in 0 .. d - 1 do acc.[q * d + t] <- acc.[q * d + t] + wq * diff.[t]
             let block = (k * d) * nd + k * d
             for q in 0 .. d - 1 do
                 for t in 0 .. d - 1 do

@@ -67,18 +67,21 @@ module Hessian =
     /// builds its R scaled by 1/√ε, so that its Gram products come out divided by ε without a pass over the result.
     let private gBlock (pm: DensePlan) (schur: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
-        let rg = Array.zeroCreate (m * n * d)
-        let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
         // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
         let gOverR = Array.init (n * d) (fun t -> if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0)
-        System.Threading.Tasks.Parallel.For(0, m, Parallelism.capped, fun j ->
-            let row = j * n * d
-            for k in 0 .. n - 1 do
-                let pkj = plan.[k * m + j]
-                for q in 0 .. d - 1 do
-                    rg.[row + k * d + q] <- scale * pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
-        |> ignore
-        Matrix(m, n * d, rg)
+        match pm.Kernels with
+        | Some kernels -> kernels.Contractions.RBlock(pm.Eps, kernels.F, kernels.G, gOverR, scale)
+        | None ->
+            let rg = Array.zeroCreate (m * n * d)
+            let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
+            System.Threading.Tasks.Parallel.For(0, m, Parallelism.capped, fun j ->
+                let row = j * n * d
+                for k in 0 .. n - 1 do
+                    let pkj = plan.[k * m + j]
+                    for q in 0 .. d - 1 do
+                        rg.[row + k * d + q] <- scale * pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
+            |> ignore
+            Matrix(m, n * d, rg)
 
     /// R = [R_f; R_g] ((n + m) × nd) times `scale`, with R_f[k, k·d+q] = G_kq: the right-hand side of H z = R A
     /// (Theorem 3).

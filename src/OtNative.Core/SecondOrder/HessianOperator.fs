@@ -28,14 +28,12 @@ type CgOptions =
     static member Default =
         { Tolerance = 1e-10; MaxIterations = 500; RidgeTau2 = 0.0; Preconditioner = Jacobi; Cancellation = Threading.CancellationToken.None }
 
-/// The coordinate-dependent moments of a point-cloud plan: P y, the second moments
-/// M2_k = Σ_j P_kj y_j y_jᵀ (column a·d + b) and the gradient G.
+/// The coordinate-dependent terms of a point-cloud plan: the clouds, P y and the gradient G.
 type internal TargetMoments =
     { X: Matrix
       Y: Matrix
       D: int
       TransportedTargets: Matrix
-      SecondMoments: Matrix
       Gradient: Matrix }
 
 /// The Hessian of entropic OT as an operator (math.md §3): Hessian-vector products, the parameter
@@ -62,11 +60,17 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     do
         PlanMass.requirePositive "row" r
         PlanMass.requirePositive "column" s
-    // The coordinate-dependent moments, cached by the plan (a cost-matrix problem has none).
+    // The coordinate-dependent terms, cached by the plan (a cost-matrix problem has none).
     let coordinates =
-        lazy
-            { X = p.X; Y = p.Y; D = p.X.Cols; TransportedTargets = plan.TransportedTargets
-              SecondMoments = plan.SecondMoments; Gradient = Gradients.eot plan }
+        lazy { X = p.X; Y = p.Y; D = p.X.Cols; TransportedTargets = plan.TransportedTargets; Gradient = Gradients.eot plan }
+    /// The operator's own per-pair kernels, where it has them (CUDA): the contractions below then come from them
+    /// instead of `Apply` passes over coordinate moments.
+    let pairs = match plan.Operator with :? IPairContractions as c -> Some c | _ -> None
+    /// The directions side by side (n × k·d), as the pair contractions take them.
+    let sideBySide (directions: Matrix[]) =
+        let d = directions.[0].Cols
+        let width = directions.Length * d
+        Matrix(n, width, Array.init (n * width) (fun t -> let kk, col = t / width, t % width in directions.[col / d].[kk, col % d]))
     let ridge = eps * cg.RidgeTau2
     /// Relative size below which a right-hand side is rounding noise of the terms it was formed from.
     let roundingLevel = 1e-12
@@ -118,39 +122,70 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let scales = Array.map2 (fun (ug: float[]) (bk: float[]) -> sqrt (Dense.dot ug ug) + sqrt (Dense.dot bk bk)) ugs back
         solveS (Array.map2 (fun (ug: float[]) (bk: float[]) -> Array.mapi (fun j u -> u - bk.[j]) ug) ugs back) scales
 
-    /// For each w: Σ_j P_kj w_j ∇c_kj = 2 (x_k (P w)_k − (P (w∘y))_k) and P w, in one pass.
+    /// For each w: Σ_j P_kj w_j ∇c_kj and P w, in one pass — the operator's pair kernel where it has one, else
+    /// 2 (x_k (P w)_k − (P (w∘y))_k) from an `Apply` pass.
     let contract (ws: float[][]) =
         let { X = x; Y = y; D = d } = coordinates.Force()
         let w1 = d + 1
         let k = ws.Length
-        let pw = rows (Matrix(m, k * w1, Array.init (m * k * w1) (fun t ->
-                    let j, col = t / (k * w1), t % (k * w1)
-                    let c, q = col / w1, col % w1
-                    if q = 0 then ws.[c].[j] else ws.[c].[j] * y.[j, q - 1]))) false
+        // at c kk 0 = (P w_c)_k; at c kk (1 + q) = Σ_j P_kj w_cj (x_k − y_j)_q.
+        let at =
+            match pairs with
+            | Some c ->
+                let out = c.ContractRows(eps, plan.F, plan.G, pack ws)
+                fun cc kk q -> out.[kk, cc * w1 + q]
+            | None ->
+                let pw = rows (Matrix(m, k * w1, Array.init (m * k * w1) (fun t ->
+                            let j, col = t / (k * w1), t % (k * w1)
+                            let c, q = col / w1, col % w1
+                            if q = 0 then ws.[c].[j] else ws.[c].[j] * y.[j, q - 1]))) false
+                let moment cc kk q = pw.Data.[kk * k * w1 + cc * w1 + q]
+                fun cc kk q -> if q = 0 then moment cc kk 0 else x.[kk, q - 1] * moment cc kk 0 - moment cc kk q
         ws |> Array.mapi (fun c _ ->
-            let at kk q = pw.Data.[kk * k * w1 + c * w1 + q]
-            Matrix(n, d, Array.init (n * d) (fun t -> let kk, q = t / d, t % d in 2.0 * (x.[kk, q] * at kk 0 - at kk (q + 1)))),
-            Array.init n (fun kk -> at kk 0))
+            Matrix(n, d, Array.init (n * d) (fun t -> 2.0 * at c (t / d) (1 + t % d))),
+            Array.init n (fun kk -> at c kk 0))
+
+    /// For each direction A: r_g[j] = 2 Σ_k P_kj (x_k − y_j) · A_k, and outer c k a = Σ_j P_kj ∇c_a (∇c · A_k) — from the
+    /// operator's pair kernels where it has them, else one `Apply` pass for r_g (2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j)) and
+    /// the plan's moments for the outer term (4 (r_k x_k (x_k·A_k) − x_k ((Py)_k·A_k) − (Py)_k (x_k·A_k) + M2_k A_k)).
+    let rightHandSideAndOuter (directions: Matrix[]) =
+        let { X = x; Y = y; D = d; TransportedTargets = pyAll } = coordinates.Force()
+        let k = directions.Length
+        match pairs with
+        | Some pc ->
+            let packed = sideBySide directions
+            let dots = pc.DotCols(eps, plan.F, plan.G, packed)
+            let outers = pc.OuterRows(eps, plan.F, plan.G, packed)
+            Array.init k (fun c -> Array.init m (fun j -> 2.0 * dots.[j, c])), (fun c kk a -> 4.0 * outers.[kk, c * d + a])
+        | None ->
+            let w1 = d + 1
+            let pa = cols (Matrix(n, k * w1, Array.init (n * k * w1) (fun t ->
+                        let kk, col = t / (k * w1), t % (k * w1)
+                        let a, c = directions.[col / w1], col % w1
+                        if c = 0 then (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + x.[kk, q] * a.[kk, q]); v)
+                        else a.[kk, c - 1]))) false
+            let rgs = Array.init k (fun c ->
+                let at j q = pa.Data.[j * k * w1 + c * w1 + q]
+                Array.init m (fun j -> let mutable v = at j 0 in (for q in 0 .. d - 1 do v <- v - y.[j, q] * at j (q + 1)); 2.0 * v))
+            let m2All = plan.SecondMoments
+            let outer c kk a =
+                let direction = directions.[c]
+                let mutable xa, pya, m2a = 0.0, 0.0, 0.0
+                for q in 0 .. d - 1 do
+                    xa <- xa + x.[kk, q] * direction.[kk, q]
+                    pya <- pya + pyAll.[kk, q] * direction.[kk, q]
+                    m2a <- m2a + m2All.[kk, a * d + q] * direction.[kk, q]
+                4.0 * (r.[kk] * x.[kk, a] * xa - x.[kk, a] * pya - pyAll.[kk, a] * xa + m2a)
+            rgs, outer
 
     /// The products ∇²L_ε · A with, for each, the solution z = [z_f; z_g] of H z = R A behind it, and the worst CG report.
     let productsAndSolutions (directions: Matrix[]) =
-        let { X = x; Y = y; D = d; TransportedTargets = pyAll; SecondMoments = m2All; Gradient = gradient } = coordinates.Force()
+        let { D = d; Gradient = gradient } = coordinates.Force()
         if isNull directions || directions.Length = 0 then raise (ArgumentException("give at least one direction.", "directions"))
         directions |> Array.iteri (fun i a -> Validation.shape (sprintf "directions[%d]" i) n d a)
         let k = directions.Length
-        let py kk q = pyAll.[kk, q]
-        let m2 kk a b = m2All.[kk, a * d + b]
         let rfs = directions |> Array.map (fun a -> Array.init n (fun kk -> let mutable t = 0.0 in (for q in 0 .. d - 1 do t <- t + gradient.[kk, q] * a.[kk, q]); t))
-        // r_g[j] = 2 ((Pᵀ (x·A))_j − y_j · (Pᵀ A)_j), all directions in one pass.
-        let w1 = d + 1
-        let pa = cols (Matrix(n, k * w1, Array.init (n * k * w1) (fun t ->
-                    let kk, col = t / (k * w1), t % (k * w1)
-                    let a, c = directions.[col / w1], col % w1
-                    if c = 0 then (let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + x.[kk, q] * a.[kk, q]); v)
-                    else a.[kk, c - 1]))) false
-        let rgs = Array.init k (fun c ->
-            let at j q = pa.Data.[j * k * w1 + c * w1 + q]
-            Array.init m (fun j -> let mutable v = at j 0 in (for q in 0 .. d - 1 do v <- v - y.[j, q] * at j (q + 1)); 2.0 * v))
+        let rgs, outer = rightHandSideAndOuter directions
         let zgs, report = solveH rfs rgs
         let contracted = contract zgs
         let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> (rfs.[c].[kk] - pzVec.[kk]) / r.[kk]))
@@ -158,21 +193,9 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
             Array.init k (fun c ->
                 let direction = directions.[c]
                 let pz, _ = contracted.[c]
-                let out = Matrix.Zeros(n, d)
-                for kk in 0 .. n - 1 do
-                    let zf = zfs.[c].[kk]
-                    let mutable xa = 0.0
-                    let mutable pya = 0.0
-                    for q in 0 .. d - 1 do
-                        xa <- xa + x.[kk, q] * direction.[kk, q]
-                        pya <- pya + py kk q * direction.[kk, q]
-                    for a in 0 .. d - 1 do
-                        let mutable m2a = 0.0
-                        for b in 0 .. d - 1 do m2a <- m2a + m2 kk a b * direction.[kk, b]
-                        // Σ_j P_kj ∇c (∇c · A_k) = 4 (r_k x_k (x_k·A_k) − x_k ((Py)_k·A_k) − (Py)_k (x_k·A_k) + M2_k A_k)
-                        let outer = 4.0 * (r.[kk] * x.[kk, a] * xa - x.[kk, a] * pya - py kk a * xa + m2a)
-                        out.[kk, a] <- (zf * gradient.[kk, a] + pz.[kk, a] - outer) / eps + 2.0 * r.[kk] * direction.[kk, a]
-                out)
+                Matrix(n, d, Array.init (n * d) (fun t ->
+                    let kk, a = t / d, t % d
+                    (zfs.[c].[kk] * gradient.[kk, a] + pz.[kk, a] - outer c kk a) / eps + 2.0 * r.[kk] * direction.[kk, a])))
         products, zfs, zgs, report
 
     /// The direct part of the mixed Hessian H₁₂ = ∂²L/∂x∂y applied to B (m×d):

@@ -4,12 +4,17 @@ open System
 open System.IO
 open OtNative.Interop
 
-/// The transport kernels of `native/transport.cu`, loaded for one device.
+/// The kernels of `native/transport.cu` (with the derivative and batched ones it includes), loaded for one device.
 type internal CudaKernelSet =
     { Module: CudaModule
       Softmin: CudaKernel
       Apply: CudaKernel
       Plan: CudaKernel
+      PairContract: CudaKernel
+      PairDot: CudaKernel
+      PairOuter: CudaKernel
+      RTensor: CudaKernel
+      SoftminBatched: CudaKernel
       /// Where the code came from: OTNATIVE_KERNELS, the prebuilt fatbin, or NVRTC.
       Origin: string }
 
@@ -33,14 +38,18 @@ module internal CudaKernelLoader =
                 let arch = context.Device.VirtualArchitecture
                 let ptx = (KernelSources.CompileAll arch).["transport.cu"]
                 CudaModule.LoadPtx ptx, sprintf "NVRTC (%s, %s)" Nvrtc.Description arch
-        { Module = m; Softmin = m.Kernel "otn_softmin"; Apply = m.Kernel "otn_apply"; Plan = m.Kernel "otn_plan"; Origin = origin }
+        { Module = m; Softmin = m.Kernel "otn_softmin"; Apply = m.Kernel "otn_apply"; Plan = m.Kernel "otn_plan"
+          PairContract = m.Kernel "otn_pair_contract"; PairDot = m.Kernel "otn_pair_dot"; PairOuter = m.Kernel "otn_pair_outer"
+          RTensor = m.Kernel "otn_r_tensor"; SoftminBatched = m.Kernel "otn_softmin_batched"; Origin = origin }
 
 /// A point-cloud problem on the GPU: both clouds uploaded once; every primitive streams the cost in tiles.
 [<Sealed>]
 type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, context: CudaContext, kernels: CudaKernelSet) =
     static let block = 128u
-    /// Columns one `otn_apply` launch carries: the kernel keeps one register accumulator per column.
+    /// Values per column point one launch streams through shared memory (`OTN_MAX_COLUMNS`), and per-thread
+    /// accumulators a launch may keep (`OTN_MAX_ACC`).
     static let maxColumns = 16
+    static let maxAccumulators = 32
     let x, y =
         match problem.Geometry with
         | PointClouds (x, y) -> x, y
@@ -75,6 +84,25 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
         let b = buffer role values.Length
         b.CopyFrom(ReadOnlySpan values)
         b
+    /// The row and column terms f/ε + log a and g/ε + log b of a side, uploaded.
+    let terms side eps (f: float[]) (g: float[]) =
+        let _, _, nRows, nCols, logRows, logCols = oriented side
+        let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
+        upload "rowTerm" (Array.init nRows (fun i -> rowPot.[i] / eps + logRows.[i])),
+        upload "colTerm" (Array.init nCols (fun j -> colPot.[j] / eps + logCols.[j]))
+    /// `launch c0 kc` for the chunks of at most `chunk` of k column groups, each returning nRows × kc·width doubles
+    /// (downloaded), assembled into nRows × k·width.
+    let inChunks nRows k chunk width (launch: int -> int -> float[]) =
+        let out = Matrix.Zeros(nRows, k * width)
+        for c0 in 0 .. chunk .. k - 1 do
+            let kc = min chunk (k - c0)
+            let host = launch c0 kc
+            for i in 0 .. nRows - 1 do Array.blit host (i * kc * width) out.Data (i * k * width + c0 * width) (kc * width)
+        out
+    /// Columns c0·width … (c0 + kc)·width of v, row-major, uploaded.
+    let uploadColumns (v: Matrix) c0 kc width =
+        let w = kc * width
+        upload "v" (Array.init (v.Rows * w) (fun t -> v.[t / w, c0 * width + t % w]))
 
     interface ITransportOperator with
         member _.Problem = problem
@@ -91,29 +119,18 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
 
         member _.Apply(side, eps, f, g, v, costWeighted) =
             context.MakeCurrent()
-            let rows, cols, nRows, nCols, logRows, logCols = oriented side
+            let rows, cols, nRows, nCols, _, _ = oriented side
             Validation.shape "v" nCols v.Cols v
-            let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
-            let rowTerm = Array.init nRows (fun i -> rowPot.[i] / eps + logRows.[i])
-            let colTerm = Array.init nCols (fun j -> colPot.[j] / eps + logCols.[j])
-            let out = Matrix.Zeros(nRows, v.Cols)
-            let rt = upload "rowTerm" rowTerm
-            let ct = upload "colTerm" colTerm
-            for c0 in 0 .. maxColumns .. v.Cols - 1 do
-                let k = min maxColumns (v.Cols - c0)
-                let vb = upload "v" (Array.init (nCols * k) (fun t -> v.[t / k, c0 + t % k]))
-                let res = buffer "applyOut" (nRows * k)
-                kernels.Apply.Launch(grid nRows, block, context.Stream, rows, cols, rt, ct, vb, nRows, nCols, d, k, eps, (if costWeighted then 1 else 0), res)
-                let host = res.Download()
-                for i in 0 .. nRows - 1 do
-                    for q in 0 .. k - 1 do out.[i, c0 + q] <- host.[i * k + q]
-            out
+            let rt, ct = terms side eps f g
+            inChunks nRows v.Cols maxColumns 1 (fun c0 k ->
+                let res = buffer "out" (nRows * k)
+                kernels.Apply.Launch(grid nRows, block, context.Stream, rows, cols, rt, ct, uploadColumns v c0 k 1, nRows, nCols, d, k, eps, (if costWeighted then 1 else 0), res)
+                res.Download())
 
         member _.Plan(eps, f, g) =
             context.MakeCurrent()
             let n, m = problem.N, problem.M
-            let rt = upload "rowTerm" (Array.init n (fun i -> f.[i] / eps + logA.[i]))
-            let ct = upload "colTerm" (Array.init m (fun j -> g.[j] / eps + logB.[j]))
+            let rt, ct = terms Rows eps f g
             // The n×m plan is asked for once per dense Hessian: not worth keeping on the device.
             use out = DeviceBuffer<float>.Allocate(n * m)
             kernels.Plan.Launch(uint ((int64 n * int64 m + int64 block - 1L) / int64 block), block, context.Stream, xs, ys, rt, ct, n, m, d, eps, out)
@@ -124,6 +141,92 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
             ys.Dispose()
             for b in scratch.Values do b.Dispose()
             scratch.Clear()
+
+    // The derivative kernels of native/derivatives.cuh; semantics: `PairContractions.reference`.
+    interface IPairContractions with
+        member _.ContractRows(eps, f, g, w) =
+            context.MakeCurrent()
+            Validation.shape "w" problem.M w.Cols w
+            let rt, ct = terms Rows eps f g
+            let n, m = problem.N, problem.M
+            inChunks n w.Cols (min maxColumns (maxAccumulators / (d + 1))) (d + 1) (fun c0 k ->
+                let res = buffer "out" (n * k * (d + 1))
+                kernels.PairContract.Launch(grid n, block, context.Stream, xs, ys, rt, ct, uploadColumns w c0 k 1, n, m, d, k, eps, res)
+                res.Download())
+        member _.DotCols(eps, f, g, v) =
+            context.MakeCurrent()
+            let rt, ct = terms Cols eps f g
+            let n, m = problem.N, problem.M
+            // From the column side the kernel's difference is y_j − x_i: negated below.
+            let out =
+                inChunks m (v.Cols / d) (maxColumns / d) 1 (fun c0 k ->
+                    let res = buffer "out" (m * k)
+                    kernels.PairDot.Launch(grid m, block, context.Stream, ys, xs, rt, ct, uploadColumns v c0 k d, m, n, d, k, eps, res)
+                    res.Download())
+            Matrix(out.Rows, out.Cols, Array.map (fun t -> -t) out.Data)
+        member _.OuterRows(eps, f, g, a) =
+            context.MakeCurrent()
+            let rt, ct = terms Rows eps f g
+            let n, m = problem.N, problem.M
+            inChunks n (a.Cols / d) (maxAccumulators / d) d (fun c0 k ->
+                let res = buffer "out" (n * k * d)
+                kernels.PairOuter.Launch(grid n, block, context.Stream, xs, ys, rt, ct, uploadColumns a c0 k d, n, m, d, k, eps, res)
+                res.Download())
+        member _.RBlock(eps, f, g, gOverR, scale) =
+            context.MakeCurrent()
+            let rt, ct = terms Rows eps f g
+            let n, m = problem.N, problem.M
+            let ratios = upload "gOverR" gOverR
+            // m × n·d, asked for once per dense Hessian: not kept on the device.
+            use out = DeviceBuffer<float>.Allocate(n * m * d)
+            kernels.RTensor.Launch(uint ((int64 n * int64 m + int64 block - 1L) / int64 block), block, context.Stream, xs, ys, rt, ct, ratios, n, m, d, eps, scale, out)
+            Matrix(m, n * d, out.Download())
+
+/// A batch of point-cloud problems of one dimension on the GPU, for one `otn_softmin_batched` launch per half-step
+/// of all of them (a launch per problem leaves most of the device idle at n ≈ 100).
+[<Sealed>]
+type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, kernels: CudaKernelSet) =
+    static let block = 128
+    do
+        if isNull problems || problems.Length = 0 then invalidArg "problems" "a batch needs at least one problem."
+        problems |> Array.iteri (fun k p ->
+            match p.Geometry with
+            | CostMatrix _ -> invalidArg "problems" (sprintf "problems[%d] is a cost matrix; the CUDA kernels take point clouds." k)
+            | PointClouds _ -> ())
+    let d = problems.[0].X.Cols
+    let layout = CudaBatchLayout.create block (problems |> Array.map (fun p -> p.N)) (problems |> Array.map (fun p -> p.M))
+    let transposed = CudaBatchLayout.transposed layout
+    do context.MakeCurrent()
+    let xs = DeviceBuffer<float>.Upload(ReadOnlySpan(CudaBatchLayout.concatenate (problems |> Array.map (fun p -> p.X))))
+    let ys = DeviceBuffer<float>.Upload(ReadOnlySpan(CudaBatchLayout.concatenate (problems |> Array.map (fun p -> p.Y))))
+    let tables (l: CudaBatchLayout) =
+        [| l.RowStart; l.ColStart; l.BlockProblem; l.BlockRow |] |> Array.map (fun t -> DeviceBuffer<int>.Upload(ReadOnlySpan t))
+    let rowTables, colTables = tables layout, tables transposed
+    let logA = problems |> Array.map (fun p -> Array.map log p.A)
+    let logB = problems |> Array.map (fun p -> Array.map log p.B)
+
+    /// The layout of the f-update (rows are the source points).
+    member _.Layout = layout
+
+    /// One half-step of every problem in one launch: for `Rows`, results.[p] = −ε_p LSE_j(log b_j + (others.[p]_j −
+    /// C_ij)/ε_p), the f-update from g; for `Cols` the g-update from f — each problem's `Softmin` of its own operator.
+    member _.Softmin(side: Side, eps: float[], others: float[][], results: float[][]) =
+        if eps.Length <> problems.Length || others.Length <> problems.Length || results.Length <> problems.Length then
+            invalidArg "eps" "one ε, one potential and one result per problem."
+        context.MakeCurrent()
+        let rows, cols, l, t, logCols = (match side with Rows -> xs, ys, layout, rowTables, logB | Cols -> ys, xs, transposed, colTables, logA)
+        use termBuffer = DeviceBuffer<float>.Upload(ReadOnlySpan(CudaBatchLayout.columnTerms eps others logCols))
+        use epsBuffer = DeviceBuffer<float>.Upload(ReadOnlySpan eps)
+        use out = DeviceBuffer<float>.Allocate(l.RowStart.[problems.Length])
+        kernels.SoftminBatched.Launch(uint l.BlockProblem.Length, uint block, context.Stream, rows, cols, termBuffer, t.[0], t.[1], t.[2], t.[3], epsBuffer, d, out)
+        let host = out.Download()
+        for p in 0 .. problems.Length - 1 do Array.blit host l.RowStart.[p] results.[p] 0 (l.RowStart.[p + 1] - l.RowStart.[p])
+
+    interface IDisposable with
+        member _.Dispose() =
+            xs.Dispose()
+            ys.Dispose()
+            for b in Array.append rowTables colTables do b.Dispose()
 
 /// The CUDA backend: the same primitives as the CPU reference, on device 0 through our own interop. Without a
 /// driver or device `IsAvailable` is false and nothing is loaded; `Prepare` then fails with the reason.
@@ -170,3 +273,11 @@ type CudaBackend private () =
             match (this :> IBackend).Supports problem with
             | Unsupported reason -> raise (NotSupportedException("The CUDA backend cannot take this problem: " + reason + "."))
             | Supported -> new CudaTransportOperator(problem, this, context.Value, kernels.Value) :> ITransportOperator
+
+    /// Prepares a batch of problems of one dimension for batched half-steps (`CudaBatchOperator`).
+    member this.PrepareBatch(problems: OtProblem[]) =
+        problems |> Array.iteri (fun k p ->
+            match (this :> IBackend).Supports p with
+            | Unsupported reason -> raise (NotSupportedException(sprintf "The CUDA backend cannot take problems[%d]: %s." k reason))
+            | Supported -> ())
+        new CudaBatchOperator(problems, context.Value, kernels.Value)
