@@ -106,6 +106,21 @@ public class CudaBackendTests
     }
 
     [CudaFact]
+    public void ABatchInLockstepOnTheGpuEqualsTheCpuBatch()
+    {
+        var problems = Enumerable.Range(0, 40).Select(k => Problem(200 + k, 20 + 3 * k, 90 - k, 3)).ToArray();
+        var opts = Core.SinkhornOptions.Default;
+        var gpu = Batch.solve(Gpu, problems, opts, BatchRequest.Default);
+        var cpu = Batch.solve(Cpu, problems, opts, BatchRequest.Default);
+        for (int k = 0; k < problems.Length; k++)
+        {
+            Assert.Equal(cpu[k].Solution.Iterations, gpu[k].Solution.Iterations);
+            Assert.True(Rel(gpu[k].Solution.F, cpu[k].Solution.F) < 1e-10, $"problem {k}: f");
+            Assert.True(Rel(gpu[k].Gradient.Value.Data, cpu[k].Gradient.Value.Data) < 1e-10, $"problem {k}: gradient");
+        }
+    }
+
+    [CudaFact]
     public void SolutionsGradientsHvpsAndHessiansEqualTheCpuReference()
     {
         var p = Problem(3, 300, 250, 2);

@@ -27,6 +27,11 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         [DefaultValue("1600,6400")]
         public string HessianSizes { get; init; } = "1600,6400";
 
+        [CommandOption("--batch-problems <N>")]
+        [Description("Problems (n = m = 64, d = 3) of the batch solved in lockstep, against the CPU batch (default 1000; 0 skips).")]
+        [DefaultValue(1000)]
+        public int BatchProblems { get; init; } = 1000;
+
         [CommandOption("--no-torch")]
         [Description("Skip the PyTorch baseline.")]
         public bool NoTorch { get; init; }
@@ -44,6 +49,10 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
     /// <summary>One dense Hessian size.</summary>
     public sealed record HessianRow(int N, double Seconds, string Factorisation, double MarginalError);
 
+    /// <summary>A batch of small problems (values and gradients): in lockstep on the GPU against the CPU's batch.</summary>
+    public sealed record BatchRow(int Problems, int N, double GpuSeconds, double GpuProblemsPerSecond, double CpuSeconds,
+        double CpuProblemsPerSecond, double MaxValueDifference);
+
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var gpu = CudaBackend.Instance;
@@ -54,6 +63,7 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         AnsiConsole.MarkupLine($"[bold]bench gpu[/]: {Markup.Escape(backend.Description)}; baseline: {Markup.Escape(torchReason)}");
         var stream = ListOption.Ints(settings.Sizes).Select(n => Streamed(backend, n, torch, torchReason)).ToList();
         var dense = ListOption.Ints(settings.HessianSizes).Select(n => Dense(backend, n)).ToList();
+        var batch = settings.BatchProblems > 0 ? Batched(backend, settings.BatchProblems) : null;
         var t1 = new Table().Title("CUDA streamed primitives (float64, d = 3, ε = 0.05 × mean cost)")
             .AddColumns("n = m", "half-step ms", "pairs/s", "PyTorch half-step ms", "speed-up", "solve s (iters)", "HVP s (CG)");
         foreach (var r in stream)
@@ -63,7 +73,11 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         var t2 = new Table().Title("Dense Hessian on the GPU (Schur fast path, cuBLAS/cuSOLVER, d = 2)").AddColumns("n = m", "seconds", "factorisation", "marginal error");
         foreach (var r in dense) t2.AddRow($"{r.N}", $"{r.Seconds:F2}", r.Factorisation, $"{r.MarginalError:E2}");
         AnsiConsole.Write(t2);
-        JsonReport.Save(settings.Json, new { benchmark = "gpu", device = backend.Description, baseline = torchReason, stream, dense });
+        if (batch is not null)
+            AnsiConsole.Write(new Table().Title("A batch of small problems, values and gradients (n = m = 64, d = 3): one launch per half-step on the GPU")
+                .AddColumns("problems", "GPU s", "GPU problems/s", "CPU batch s", "CPU problems/s", "max |value difference|")
+                .AddRow($"{batch.Problems}", $"{batch.GpuSeconds:F2}", $"{batch.GpuProblemsPerSecond:F0}", $"{batch.CpuSeconds:F2}", $"{batch.CpuProblemsPerSecond:F0}", $"{batch.MaxValueDifference:E2}"));
+        JsonReport.Save(settings.Json, new { benchmark = "gpu", device = backend.Description, baseline = torchReason, stream, dense, batch });
         return 0;
     }
 
@@ -91,6 +105,23 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         if (torch is not null) torchMs = torch.MillisecondsPerHalfStep(x, y, eps, reps, out note);
         AnsiConsole.MarkupLine($"  n = {n}: half-step {halfMs:G4} ms ({(double)n * n / (halfMs / 1000):E2} pairs/s), solve {solve.Elapsed.TotalSeconds:F2} s, HVP {hvp:F2} s");
         return new StreamRow(n, 3, halfMs, (double)n * n / (halfMs / 1000), torchMs, note, solve.Iterations, solve.Elapsed.TotalSeconds, solve.MarginalError, hvp, report.Iterations);
+    }
+
+    private static BatchRow Batched(IBackend backend, int count)
+    {
+        var rng = new Random(64);
+        var problems = Enumerable.Range(0, count).Select(_ => OtProblemModule.create(Synthetic.uniformCube(rng, 64, 3), Synthetic.uniformCube(rng, 64, 3), null, null)).ToArray();
+        var options = Core.SinkhornOptions.Default;
+        Batch.solve(backend, problems[..Math.Min(count, 32)], options, BatchRequest.Default);
+        var sw = Stopwatch.StartNew();
+        var gpu = Batch.solve(backend, problems, options, BatchRequest.Default);
+        var gpuSeconds = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        var cpu = Batch.solve(CpuBackend.Instance, problems, options, BatchRequest.Default);
+        var cpuSeconds = sw.Elapsed.TotalSeconds;
+        var difference = gpu.Zip(cpu).Max(p => Math.Abs(p.First.Solution.Value - p.Second.Solution.Value));
+        AnsiConsole.MarkupLine($"  batch of {count}: GPU {gpuSeconds:F2} s, CPU {cpuSeconds:F2} s");
+        return new BatchRow(count, 64, gpuSeconds, count / gpuSeconds, cpuSeconds, count / cpuSeconds, difference);
     }
 
     private static HessianRow Dense(IBackend backend, int n)

@@ -63,3 +63,14 @@ type IPairContractions =
     abstract OuterRows: eps: float * f: float[] * g: float[] * a: Matrix -> Matrix
     /// The Hessian's R_g block (m × n·d) times scale: scale · P_ij (2 (x_i − y_j)_q − gOverR[i·d + q]).
     abstract RBlock: eps: float * f: float[] * g: float[] * gOverR: float[] * scale: float -> Matrix
+
+/// One half-step of many prepared problems at once (CUDA: one launch for all of them): results.[p] is what problem p's
+/// own operator's `Softmin(side, eps.[p], others.[p], …)` gives.
+type IBatchedHalfStep =
+    inherit System.IDisposable
+    abstract Softmin: side: Side * eps: float[] * others: float[][] * results: float[][] -> unit
+
+/// A backend that runs the half-steps of a batch of problems together (`Batch` then solves them in lockstep).
+type IBatchingBackend =
+    /// Prepares the problems (point clouds of one dimension, each one this backend supports) for batched half-steps.
+    abstract PrepareBatch: problems: OtProblem[] -> IBatchedHalfStep

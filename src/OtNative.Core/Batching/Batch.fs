@@ -28,18 +28,47 @@ type BatchItem =
       HessianVectorProductCg: CgReport option }
 
 /// Many independent problems (sizes may differ) solved on all cores: one problem per worker, so each
-/// small problem runs its kernels single-threaded and without hand-off costs.
+/// small problem runs its kernels single-threaded and without hand-off costs. On a batching backend (CUDA) with plain
+/// Sinkhorn updates the solves run in lockstep instead, each half-step of all problems one batched call.
 module Batch =
-    let private one (backend: IBackend) (opts: SinkhornOptions) (request: BatchRequest) (i: int) (problem: OtProblem) =
-        // Progress reports say which problem they are about.
-        let opts = { opts with Progress = opts.Progress |> Option.map (fun report -> fun p -> report { p with ProblemIndex = i }) }
-        use plan = Sinkhorn.solve backend problem opts
+    /// What `request` asks for of problem i's plan.
+    let private derive (opts: SinkhornOptions) (request: BatchRequest) (i: int) (plan: SolvedPlan) =
         let hvp = request.HvpDirections |> Option.map (fun dirs -> HessianOperator(plan, { request.Cg with Cancellation = opts.Cancellation }).Apply dirs.[i])
         { Solution = plan.Solution
           Gradient = if request.Gradients then Some(Gradients.eot plan) else None
           Hessian = if request.Hessians then Some (Hessian.compute plan { HessianOptions.Default with Method = Schur; Cancellation = opts.Cancellation }).Hessian else None
           HessianVectorProduct = hvp |> Option.map fst
           HessianVectorProductCg = hvp |> Option.map snd }
+
+    let private one (backend: IBackend) (opts: SinkhornOptions) (request: BatchRequest) (i: int) (problem: OtProblem) =
+        // Progress reports say which problem they are about.
+        let opts = { opts with Progress = opts.Progress |> Option.map (fun report -> fun p -> report { p with ProblemIndex = i }) }
+        use plan = Sinkhorn.solve backend problem opts
+        derive opts request i plan
+
+    /// The batching backend, when the batch can run in lockstep on it: plain updates, at least two problems, every
+    /// one a point cloud it supports, all of one dimension.
+    let private lockstepOn (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) =
+        match backend with
+        | :? IBatchingBackend as batching when Sinkhorn.isLockstep opts && problems.Length > 1 ->
+            let pointClouds = problems |> Array.forall (fun p -> match p.Geometry with PointClouds _ -> true | CostMatrix _ -> false)
+            if pointClouds && problems |> Array.forall (fun p -> backend.Supports p = Supported && p.X.Cols = problems.[0].X.Cols)
+            then Some batching else None
+        | _ -> None
+
+    /// Runs `work i` for every problem in parallel on the capped pool, each result or the exception it failed with.
+    let private eachInParallel (count: int) (cancellation: Threading.CancellationToken) (work: int -> BatchItem) =
+        let results = Array.create count (Error (OperationCanceledException() :> exn))
+        try
+            Parallel.For(0, count, Parallelism.options cancellation, fun i ->
+                try results.[i] <- Ok (work i)
+                with
+                | :? OperationCanceledException when cancellation.IsCancellationRequested -> ()
+                | e -> results.[i] <- Error e)
+            |> ignore
+        with :? OperationCanceledException when cancellation.IsCancellationRequested -> ()
+        cancellation.ThrowIfCancellationRequested()
+        results
 
     /// Every problem solved in parallel with the same options, computing what `request` asks for: each problem's
     /// result, or the exception it failed with (a failure does not stop the others). Cancellation raises.
@@ -50,18 +79,19 @@ module Batch =
         request.HvpDirections |> Option.iter (fun dirs ->
             if dirs.Length <> problems.Length then
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
-        let results = Array.create problems.Length (Error (OperationCanceledException() :> exn))
-        let parallelOptions = Parallelism.options opts.Cancellation
-        try
-            Parallel.For(0, problems.Length, parallelOptions, fun i ->
-                try results.[i] <- Ok (one backend opts request i problems.[i])
-                with
-                | :? OperationCanceledException when opts.Cancellation.IsCancellationRequested -> ()
-                | e -> results.[i] <- Error e)
-            |> ignore
-        with :? OperationCanceledException when opts.Cancellation.IsCancellationRequested -> ()
-        opts.Cancellation.ThrowIfCancellationRequested()
-        results
+        match lockstepOn backend problems opts with
+        | Some batching ->
+            let plans = Sinkhorn.solveLockstep backend batching problems opts
+            try
+                let derived = eachInParallel problems.Length opts.Cancellation (fun i ->
+                    match plans.[i] with
+                    | Ok plan -> derive opts request i plan
+                    | Error e -> raise e)
+                // A problem whose solve failed keeps its own exception, not the rethrown copy's stack.
+                Array.init problems.Length (fun i -> match plans.[i] with Error e -> Error e | Ok _ -> derived.[i])
+            finally
+                for plan in plans do (match plan with Ok p -> (p :> IDisposable).Dispose() | Error _ -> ())
+        | None -> eachInParallel problems.Length opts.Cancellation (fun i -> one backend opts request i problems.[i])
 
     /// The results in problem order, or BatchProblemException naming the first failed problem.
     let collect (outcomes: Result<BatchItem, exn>[]) =

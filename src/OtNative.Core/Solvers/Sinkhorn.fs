@@ -23,11 +23,13 @@ module Sinkhorn =
         o.InitialF |> Option.iter (Validation.vector "initialF" p.N)
         o.InitialG |> Option.iter (Validation.vector "initialG" p.M)
 
-    let private reportProgress (options: SinkhornOptions) iteration err (sw: Stopwatch) =
+    let private reportProgressOf (problemIndex: int) (options: SinkhornOptions) iteration err (sw: Stopwatch) =
         match options.Progress with
         | Some report when iteration % options.ProgressInterval = 0 ->
-            report { Iteration = iteration; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
+            report { Iteration = iteration; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = problemIndex }
         | _ -> ()
+
+    let private reportProgress = reportProgressOf -1
 
     let private requireFiniteError iteration err =
         if not (Double.IsFinite err) then
@@ -58,6 +60,20 @@ module Sinkhorn =
     let private stalled errWindowAgo err tolerance iterationsDone iterationsLeft =
         err >= errWindowAgo
         || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float (min iterationsDone iterationsLeft)
+
+    /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
+    let private rowError (p: OtProblem) eps (f: float[]) (fNext: float[]) =
+        let mutable e = 0.0
+        for i in 0 .. p.N - 1 do
+            e <- e + p.A.[i] * abs (exp ((f.[i] - fNext.[i]) / eps) - 1.0)
+        e
+
+    /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
+    let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =
+        let mutable s = 0.0
+        for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
+        for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
+        s
 
     /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
     /// then f; the f-update yields the row marginal of the previous plan for free:
@@ -98,10 +114,7 @@ module Sinkhorn =
             checkFinite "g" g iter err
             operator.Softmin(Rows, eps, g, fNext, options.Cancellation)
             checkFinite "f" fNext iter err
-            let mutable e = 0.0
-            for i in 0 .. p.N - 1 do
-                e <- e + p.A.[i] * abs (exp ((f.[i] - fNext.[i]) / eps) - 1.0)
-            err <- e
+            err <- rowError p eps f fNext
             iter <- iter + 1
             if err < stopAt then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
@@ -111,12 +124,7 @@ module Sinkhorn =
                 errWindowAgo <- err
             reportProgress options iter err sw
         requireFiniteError iter err
-        let value =
-            let mutable s = 0.0
-            for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
-            for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
-            s
-        { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
+        { F = f; G = g; Epsilon = eps; Value = dualValue p f g; Iterations = iter
           MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
 
     /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
@@ -316,6 +324,94 @@ module Sinkhorn =
         try verify (new SolvedPlan(operator, run operator options, true)) options
         with _ ->
             operator.Dispose()
+            reraise ()
+
+    /// Whether a batch with these options can run in lockstep: plain Sinkhorn updates from f = 0 (the batched
+    /// half-step has no initialiser, annealing or L-BFGS).
+    let isLockstep (options: SinkhornOptions) =
+        options.Solver = SinkhornUpdates && not options.Anneal && options.InitialF.IsNone && options.InitialG.IsNone
+        && options.Initializer = ZeroPotentials
+
+    /// Plain Sinkhorn updates on the problems of `batch` (prepared, centred, on `operators` too) in lockstep: every
+    /// iteration is one batched g-update and one batched f-update of all of them. Each problem gets `iterate`'s
+    /// iterations, stopping rule, progress reports (with its index) and returned pair; once converged or failed its
+    /// state is frozen (the batch still computes its half-steps, into scratch). Per problem: the result or the exception.
+    let private lockstep (batch: IBatchedHalfStep) (operators: ITransportOperator[]) (options: SinkhornOptions) =
+        let count = operators.Length
+        let problems = operators |> Array.map (fun o -> o.Problem)
+        let sw = Stopwatch.StartNew()
+        let outcome : Result<SinkhornResult, exn> option[] = Array.create count None
+        let eps =
+            problems |> Array.mapi (fun k p ->
+                try
+                    validateOptions p options
+                    OtProblem.resolveEpsilon p options.Epsilon
+                with e ->
+                    outcome.[k] <- Some (Error e)
+                    1.0)
+        let f = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
+        let g = problems |> Array.map (fun p -> Array.zeroCreate<float> p.M)
+        let fNext = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
+        let scratchF = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
+        let scratchG = problems |> Array.map (fun p -> Array.zeroCreate<float> p.M)
+        let stopAt = StoppingRule.threshold options.Tolerance
+        let err = Array.create count infinity
+        let finish k iterations converged =
+            let p = problems.[k]
+            outcome.[k] <- Some (
+                try
+                    requireFiniteError iterations err.[k]
+                    Ok { F = f.[k]; G = g.[k]; Epsilon = eps.[k]; Value = dualValue p f.[k] g.[k]; Iterations = iterations
+                         MarginalError = err.[k]; Converged = converged; Passes = 2 * iterations; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
+                with e -> Error e)
+        let mutable iter = 0
+        while iter < options.MaxIterations && Array.exists Option.isNone outcome do
+            options.Cancellation.ThrowIfCancellationRequested()
+            let live = Array.map Option.isNone outcome
+            let gOut = Array.init count (fun k -> if live.[k] then g.[k] else scratchG.[k])
+            batch.Softmin(Cols, eps, f, gOut)
+            batch.Softmin(Rows, eps, gOut, Array.init count (fun k -> if live.[k] then fNext.[k] else scratchF.[k]))
+            iter <- iter + 1
+            for k in 0 .. count - 1 do
+                if live.[k] then
+                    try
+                        checkFinite "g" g.[k] (iter - 1) err.[k]
+                        checkFinite "f" fNext.[k] (iter - 1) err.[k]
+                        err.[k] <- rowError problems.[k] eps.[k] f.[k] fNext.[k]
+                        if err.[k] < stopAt then finish k iter true
+                        elif iter < options.MaxIterations then Array.blit fNext.[k] 0 f.[k] 0 problems.[k].N
+                        reportProgressOf k options iter err.[k] sw
+                    with e -> outcome.[k] <- Some (Error e)
+        for k in 0 .. count - 1 do
+            if outcome.[k].IsNone then finish k iter false
+        outcome |> Array.map Option.get
+
+    /// Solves the problems by plain Sinkhorn updates in lockstep on a batching backend (`isLockstep options` must
+    /// hold; every problem a point cloud the backend supports, all of one dimension): each centred and prepared on its
+    /// own operator for the derivatives and all together for the half-steps. Per problem: the verified plan, owning
+    /// its operator, or the exception it failed with. Cancellation raises.
+    let solveLockstep (backend: IBackend) (batching: IBatchingBackend) (problems: OtProblem[]) (options: SinkhornOptions) =
+        if not (isLockstep options) then invalidArg "options" "lockstep solves run plain Sinkhorn updates from f = 0."
+        let centred = problems |> Array.map OtProblem.centred
+        let operators = Array.zeroCreate<ITransportOperator> centred.Length
+        try
+            for k in 0 .. centred.Length - 1 do operators.[k] <- backend.Prepare centred.[k]
+            let results =
+                use batch = batching.PrepareBatch centred
+                lockstep batch operators options
+            results |> Array.mapi (fun k result ->
+                match result with
+                | Ok solution ->
+                    let plan = new SolvedPlan(operators.[k], solution, true)
+                    try Ok (verify plan options)
+                    with e ->
+                        (plan :> IDisposable).Dispose()
+                        Error e
+                | Error e ->
+                    operators.[k].Dispose()
+                    Error e)
+        with _ ->
+            for o in operators do if not (obj.ReferenceEquals(o, null)) then o.Dispose()
             reraise ()
 
     /// The two solves the x-derivatives of the debiased divergence need, at the cross term's ε: the cross plan (by the

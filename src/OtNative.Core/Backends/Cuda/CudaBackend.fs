@@ -210,7 +210,7 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
 
     /// One half-step of every problem in one launch: for `Rows`, results.[p] = −ε_p LSE_j(log b_j + (others.[p]_j −
     /// C_ij)/ε_p), the f-update from g; for `Cols` the g-update from f — each problem's `Softmin` of its own operator.
-    member _.Softmin(side: Side, eps: float[], others: float[][], results: float[][]) =
+    member _.Softmin(side: Side, eps: float[], others: float[][], results: float[][]) : unit =
         if eps.Length <> problems.Length || others.Length <> problems.Length || results.Length <> problems.Length then
             invalidArg "eps" "one ε, one potential and one result per problem."
         context.MakeCurrent()
@@ -222,7 +222,8 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
         let host = out.Download()
         for p in 0 .. problems.Length - 1 do Array.blit host l.RowStart.[p] results.[p] 0 (l.RowStart.[p + 1] - l.RowStart.[p])
 
-    interface IDisposable with
+    interface IBatchedHalfStep with
+        member this.Softmin(side, eps, others, results) = this.Softmin(side, eps, others, results)
         member _.Dispose() =
             xs.Dispose()
             ys.Dispose()
@@ -281,3 +282,6 @@ type CudaBackend private () =
             | Unsupported reason -> raise (NotSupportedException(sprintf "The CUDA backend cannot take problems[%d]: %s." k reason))
             | Supported -> ())
         new CudaBatchOperator(problems, context.Value, kernels.Value)
+
+    interface IBatchingBackend with
+        member this.PrepareBatch problems = this.PrepareBatch problems :> IBatchedHalfStep
