@@ -134,7 +134,9 @@ public static class EntropicOT
     /// and a Hessian-vector product along <paramref name="hvpDirections"/>[i] (CG settings <paramref name="cg"/>, its report
     /// in the item). Results are in the problems' order; progress reports carry the problem's index. With
     /// <see cref="ComputeBackend.Mpi"/> the problems are spread across the ranks (<see cref="MpiSession.SolveBatch"/>): rank 0
-    /// receives every item, the other ranks an empty array.
+    /// receives every item, the other ranks an empty array. On CUDA, plain Sinkhorn updates (no initialiser, annealing
+    /// or L-BFGS) run in lockstep: one kernel launch per half-step for the whole batch, each problem's iterations and
+    /// answer those of its own solve.
     /// </summary>
     /// <exception cref="ArgumentException">A problem's input is invalid; the parameter named says which problem (<c>problems[3].X</c>).</exception>
     /// <exception cref="BatchProblemException">A problem failed numerically; <see cref="BatchProblemException.ProblemIndex"/> says which.</exception>
