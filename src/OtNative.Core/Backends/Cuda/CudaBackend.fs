@@ -204,6 +204,11 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
     let rowTables, colTables = tables layout, tables transposed
     let logA = problems |> Array.map (fun p -> Array.map log p.A)
     let logB = problems |> Array.map (fun p -> Array.map log p.B)
+    // Kept across half-steps: a Sinkhorn loop calls the two sides alternately with the same sizes.
+    let totalN, totalM = layout.RowStart.[problems.Length], layout.ColStart.[problems.Length]
+    let epsBuffer = DeviceBuffer<float>.Allocate problems.Length
+    let terms = [| DeviceBuffer<float>.Allocate totalM; DeviceBuffer<float>.Allocate totalN |]
+    let outs = [| DeviceBuffer<float>.Allocate totalN; DeviceBuffer<float>.Allocate totalM |]
 
     /// The layout of the f-update (rows are the source points).
     member _.Layout = layout
@@ -214,11 +219,11 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
         if eps.Length <> problems.Length || others.Length <> problems.Length || results.Length <> problems.Length then
             invalidArg "eps" "one ε, one potential and one result per problem."
         context.MakeCurrent()
-        let rows, cols, l, t, logCols = (match side with Rows -> xs, ys, layout, rowTables, logB | Cols -> ys, xs, transposed, colTables, logA)
-        use termBuffer = DeviceBuffer<float>.Upload(ReadOnlySpan(CudaBatchLayout.columnTerms eps others logCols))
-        use epsBuffer = DeviceBuffer<float>.Upload(ReadOnlySpan eps)
-        use out = DeviceBuffer<float>.Allocate(l.RowStart.[problems.Length])
-        kernels.SoftminBatched.Launch(uint l.BlockProblem.Length, uint block, context.Stream, rows, cols, termBuffer, t.[0], t.[1], t.[2], t.[3], epsBuffer, d, out)
+        let rows, cols, l, t, logCols, s = (match side with Rows -> xs, ys, layout, rowTables, logB, 0 | Cols -> ys, xs, transposed, colTables, logA, 1)
+        terms.[s].CopyFrom(ReadOnlySpan(CudaBatchLayout.columnTerms eps others logCols))
+        epsBuffer.CopyFrom(ReadOnlySpan eps)
+        let out = outs.[s]
+        kernels.SoftminBatched.Launch(uint l.BlockProblem.Length, uint block, context.Stream, rows, cols, terms.[s], t.[0], t.[1], t.[2], t.[3], epsBuffer, d, out)
         let host = out.Download()
         for p in 0 .. problems.Length - 1 do Array.blit host l.RowStart.[p] results.[p] 0 (l.RowStart.[p + 1] - l.RowStart.[p])
 
@@ -228,6 +233,7 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
             xs.Dispose()
             ys.Dispose()
             for b in Array.append rowTables colTables do b.Dispose()
+            for b in Array.concat [ terms; outs; [| epsBuffer |] ] do b.Dispose()
 
 /// The CUDA backend: the same primitives as the CPU reference, on device 0 through our own interop. Without a
 /// driver or device `IsAvailable` is false and nothing is loaded; `Prepare` then fails with the reason.
