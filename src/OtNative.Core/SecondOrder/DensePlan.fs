@@ -77,12 +77,17 @@ module BlockDiagonal =
             | None ->
                 let diff = Array.zeroCreate d
                 for j in 0 .. m - 1 do
-                    // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
-                    let w = 4.0 * plan.[k * m + j] / dp.Eps
+                    let w = plan.[k * m + j]
                     for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
+                    // The lower triangle only: the block is symmetric.
                     for q in 0 .. d - 1 do
                         let wq = w * diff.[q]
-                        for t in 0 .. d - 1 do acc.[q * d + t] <- acc.[q * d + t] + wq * diff.[t]
+                        for t in 0 .. q do acc.[q * d + t] <- acc.[q * d + t] + wq * diff.[t]
+                // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
+                for q in 0 .. d - 1 do
+                    for t in 0 .. q do
+                        acc.[q * d + t] <- 4.0 / dp.Eps * acc.[q * d + t]
+                        acc.[t * d + q] <- acc.[q * d + t]
             let block = (k * d) * nd + k * d
             for q in 0 .. d - 1 do
                 for t in 0 .. d - 1 do

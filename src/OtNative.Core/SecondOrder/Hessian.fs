@@ -65,6 +65,9 @@ type internal PseudoInverseGram =
 module Hessian =
     /// R_g (m × nd) times `scale`: R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k. The dense Hessian
     /// builds its R scaled by 1/√ε, so that its Gram products come out divided by ε without a pass over the result.
+    /// The side of the R tensor's cache tiles: 64 × 64 pairs read 32 KiB of the plan.
+    let private rTile = 64
+
     let private gBlock (pm: DensePlan) (schur: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
@@ -74,12 +77,18 @@ module Hessian =
         | None ->
             let rg = Array.zeroCreate (m * n * d)
             let plan, x, y = pm.Plan.Data, pm.X.Data, pm.Y.Data
-            System.Threading.Tasks.Parallel.For(0, m, Parallelism.capped, fun j ->
-                let row = j * n * d
-                for k in 0 .. n - 1 do
-                    let pkj = plan.[k * m + j]
-                    for q in 0 .. d - 1 do
-                        rg.[row + k * d + q] <- scale * pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
+            // R_g's row j reads the plan's column j: in tiles of rTile × rTile pairs, the plan's rows are read in
+            // runs of rTile and both tiles stay in cache (column by column, every read was a cache miss).
+            let tiles = (m + rTile - 1) / rTile
+            System.Threading.Tasks.Parallel.For(0, tiles, Parallelism.capped, fun tile ->
+                let j0, j1 = tile * rTile, min m (tile * rTile + rTile)
+                for k0 in 0 .. rTile .. n - 1 do
+                    for j in j0 .. j1 - 1 do
+                        let row = j * n * d
+                        for k in k0 .. min n (k0 + rTile) - 1 do
+                            let pkj = scale * plan.[k * m + j]
+                            for q in 0 .. d - 1 do
+                                rg.[row + k * d + q] <- pkj * (2.0 * (x.[k * d + q] - y.[j * d + q]) - gOverR.[k * d + q]))
             |> ignore
             Matrix(m, n * d, rg)
 
