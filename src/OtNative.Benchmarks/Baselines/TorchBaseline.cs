@@ -15,6 +15,14 @@ public static class TorchBaseline
     public static double? MillisecondsPerHalfStep(this PythonBaseline python, double[,] x, double[,] y, double eps, int iterations, out string? error) =>
         python.TimeOnClouds("torch_sinkhorn.py", x, y, eps, iterations, out error);
 
+    /// <summary>
+    /// The paper's Algorithm 1 in PyTorch float64 on the GPU (<c>torch.linalg.eigh</c> of the dense H): best-of-<paramref name="repeats"/>
+    /// seconds and the marginal error of its Hessian; +∞ when it does not fit; null when the run failed.
+    /// </summary>
+    public static (double Seconds, double MarginalError)? AlgorithmOne(this PythonBaseline python, double[,] x, double[,] y, double[] f, double[] g,
+        double[] a, double[] b, double eps, double threshold, int repeats, out string? error) =>
+        AlgorithmOneBaseline.RunScript(python, "torch_algorithm_one.py", x, y, f, g, a, b, eps, threshold, repeats, out error);
+
     /// <summary>Milliseconds per iteration (both half-steps) on the CPU, or null (with the error) when the run failed.</summary>
     public static double? CpuMillisecondsPerIteration(this PythonBaseline python, double[,] x, double[,] y, double eps, int iterations, out string? error) =>
         python.TimeOnClouds("torch_cpu_sinkhorn.py", x, y, eps, iterations, out error);

@@ -47,7 +47,8 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         int SolveIterations, double SolveSeconds, double SolveMarginalError, double HvpSeconds, int CgIterations);
 
     /// <summary>One dense Hessian size.</summary>
-    public sealed record HessianRow(int N, double Seconds, string Factorisation, double MarginalError);
+    public sealed record HessianRow(int N, double Seconds, string Factorisation, double MarginalError, double? TorchSeconds,
+        double? TorchMarginalError, string? TorchNote);
 
     /// <summary>A batch of small problems (values and gradients): in lockstep on the GPU against the CPU's batch.</summary>
     public sealed record BatchRow(int Problems, int N, double GpuSeconds, double GpuProblemsPerSecond, double CpuSeconds,
@@ -62,7 +63,7 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
         AnsiConsole.MarkupLine($"[bold]bench gpu[/]: {Markup.Escape(backend.Description)}; baseline: {Markup.Escape(torchReason)}");
         var stream = ListOption.Ints(settings.Sizes).Select(n => Streamed(backend, n, torch, torchReason)).ToList();
-        var dense = ListOption.Ints(settings.HessianSizes).Select(n => Dense(backend, n)).ToList();
+        var dense = ListOption.Ints(settings.HessianSizes).Select(n => Dense(backend, n, torch, torchReason)).ToList();
         var batch = settings.BatchProblems > 0 ? Batched(backend, settings.BatchProblems) : null;
         var t1 = new Table().Title("CUDA streamed primitives (float64, d = 3, ε = 0.05 × mean cost)")
             .AddColumns("n = m", "half-step ms", "pairs/s", "PyTorch half-step ms", "speed-up", "solve s (iters)", "HVP s (CG)");
@@ -70,8 +71,12 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
             t1.AddRow($"{r.N}", $"{r.HalfStepMs:G4}", $"{r.PairsPerSecond:E2}", r.TorchHalfStepMs is { } t ? (double.IsPositiveInfinity(t) ? "out of memory" : $"{t:G4}") : Markup.Escape(r.TorchNote ?? "—"),
                 r.TorchHalfStepMs is { } u && double.IsFinite(u) ? $"{u / r.HalfStepMs:F1}×" : "—", $"{r.SolveSeconds:F2} ({r.SolveIterations})", $"{r.HvpSeconds:F2} ({r.CgIterations})");
         AnsiConsole.Write(t1);
-        var t2 = new Table().Title("Dense Hessian on the GPU (Schur fast path, cuBLAS/cuSOLVER, d = 2)").AddColumns("n = m", "seconds", "factorisation", "marginal error");
-        foreach (var r in dense) t2.AddRow($"{r.N}", $"{r.Seconds:F2}", r.Factorisation, $"{r.MarginalError:E2}");
+        var t2 = new Table().Title("Dense Hessian on the GPU (Schur fast path, cuBLAS/cuSOLVER, d = 2) against Algorithm 1 in PyTorch")
+            .AddColumns("n = m", "seconds", "factorisation", "marginal error", "PyTorch Algorithm 1 s", "speed-up", "PyTorch marginal error");
+        foreach (var r in dense)
+            t2.AddRow($"{r.N}", $"{r.Seconds:F2}", r.Factorisation, $"{r.MarginalError:E2}",
+                r.TorchSeconds is { } t ? (double.IsPositiveInfinity(t) ? "out of memory" : $"{t:F2}") : Markup.Escape(r.TorchNote ?? "—"),
+                r.TorchSeconds is { } u && double.IsFinite(u) ? $"{u / r.Seconds:F1}×" : "—", r.TorchMarginalError is { } e && double.IsFinite(e) ? $"{e:E2}" : "—");
         AnsiConsole.Write(t2);
         if (batch is not null)
             AnsiConsole.Write(new Table().Title("A batch of small problems, values and gradients (n = m = 64, d = 3): one launch per half-step on the GPU")
@@ -124,7 +129,7 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         return new BatchRow(count, 64, gpuSeconds, count / gpuSeconds, cpuSeconds, count / cpuSeconds, difference);
     }
 
-    private static HessianRow Dense(IBackend backend, int n)
+    private static HessianRow Dense(IBackend backend, int n, PythonBaseline? torch, string torchReason)
     {
         var rng = new Random(n);
         var problem = OtProblemModule.create(Synthetic.uniformCube(rng, n, 2), Synthetic.uniformCube(rng, n, 2), null, null);
@@ -135,6 +140,11 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         var h = Core.Hessian.compute(res, options);
         var seconds = sw.Elapsed.TotalSeconds;
         AnsiConsole.MarkupLine($"  dense Hessian n = {n}: {seconds:F2} s");
-        return new HessianRow(n, seconds, h.Factorisation.ToString(), Core.Hessian.marginalError(h.Hessian, 2, problem.A));
+        string? note = torch is null ? torchReason : null;
+        // The same plan: the solved (centred) clouds and their potentials.
+        var baseline = torch?.AlgorithmOne(res.Problem.X.ToArray2D(), res.Problem.Y.ToArray2D(), res.F, res.G, problem.A, problem.B, res.Epsilon,
+            options.Threshold, 2, out note);
+        return new HessianRow(n, seconds, h.Factorisation.ToString(), Core.Hessian.marginalError(h.Hessian, 2, problem.A),
+            baseline?.Seconds, baseline?.MarginalError, note);
     }
 }
