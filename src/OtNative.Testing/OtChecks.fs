@@ -32,9 +32,10 @@ type OtChecks =
     static let tolerance = 1e-12
     static let solve (sample: ProblemSample) (x: float[,]) (y: float[,]) (options: SinkhornOptions) =
         EntropicOT.Solve(x, y, sample.A, sample.B, options)
-    /// Tight options warm-started from a solution's f at its absolute ε, for nearby re-solves.
-    static let warmFrom (r: SinkhornResult) =
-        SinkhornOptions(Epsilon = r.Epsilon, Tolerance = tolerance, MaxIterations = 200_000, InitialF = r.F, Solver = SinkhornSolver.SinkhornThenLbfgs)
+    /// Tight options at a solution's absolute ε, warm-started from `initialF` (none when null), for nearby re-solves.
+    static let tightAt (r: SinkhornResult) (initialF: System.Collections.Generic.IReadOnlyList<float>) =
+        SinkhornOptions(Epsilon = r.Epsilon, Tolerance = tolerance, MaxIterations = 200_000, InitialF = initialF, Solver = SinkhornSolver.SinkhornThenLbfgs)
+    static let warmFrom (r: SinkhornResult) = tightAt r r.F
     static let result name (sample: ProblemSample) holds applicable error limit extra =
         CheckResult(name, holds, applicable, error, limit, sprintf "%O: error %.3g%s" sample error extra)
 
@@ -95,7 +96,7 @@ type OtChecks =
         if isNull offset || offset.Length <> sample.Dimension then invalidArg "offset" "the offset needs one entry per coordinate."
         let shift (z: float[,]) = Array2D.init (Array2D.length1 z) (Array2D.length2 z) (fun i k -> z.[i, k] + offset.[k])
         use r = solve sample sample.X sample.Y (sample.Options tolerance)
-        use moved = solve sample (shift sample.X) (shift sample.Y) (SinkhornOptions(Epsilon = r.Epsilon, Tolerance = tolerance, MaxIterations = 200_000, Solver = SinkhornSolver.SinkhornThenLbfgs))
+        use moved = solve sample (shift sample.X) (shift sample.Y) (tightAt r null)
         let valueError = abs (moved.Value - r.Value) / (1.0 + abs r.Value)
         let gradientError = FiniteDifferences.RelativeError(moved.Gradient(), r.Gradient())
         let error = max valueError gradientError

@@ -20,12 +20,11 @@ let private emulate (l: CudaBatchLayout) (rows: float[]) (cols: float[]) (term: 
             let i = l.BlockRow.[b] + t
             if i < l.RowStart.[p + 1] then
                 writes.[i] <- writes.[i] + 1
-                let exponents =
-                    [| for j in l.ColStart.[p] .. l.ColStart.[p + 1] - 1 ->
-                         let cost = Seq.sum (seq { for q in 0 .. d - 1 -> (rows.[i * d + q] - cols.[j * d + q]) ** 2.0 })
-                         term.[j] - cost / eps.[p] |]
-                let top = Array.max exponents
-                result.[i] <- -eps.[p] * (top + log (Array.sumBy (fun e -> exp (e - top)) exponents))
+                result.[i] <-
+                    softminOf eps.[p]
+                        [| for j in l.ColStart.[p] .. l.ColStart.[p + 1] - 1 ->
+                             let cost = Seq.sum (seq { for q in 0 .. d - 1 -> (rows.[i * d + q] - cols.[j * d + q]) ** 2.0 })
+                             term.[j] - cost / eps.[p] |]
     result, writes
 
 [<Fact>]

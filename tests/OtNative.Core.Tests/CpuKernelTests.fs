@@ -43,10 +43,7 @@ let ``the vector exponential flushes below -708 to zero, saturates above 709 and
 
 /// −ε LSE_j(log b_j + (g_j − C_ij)/ε) by the textbook two passes (max, then sum of exponentials) in scalars.
 let private referenceHalfStep (c: float[,]) (logB: float[]) (g: float[]) (eps: float) =
-    Array.init (Array2D.length1 c) (fun i ->
-        let z = Array.init logB.Length (fun j -> logB.[j] + (g.[j] - c.[i, j]) / eps)
-        let top = Array.max z
-        -eps * (top + log (Array.sumBy (fun v -> exp (v - top)) z)))
+    Array.init (Array2D.length1 c) (fun i -> softminOf eps (Array.init logB.Length (fun j -> logB.[j] + (g.[j] - c.[i, j]) / eps)))
 
 [<Theory>]
 [<InlineData(1, 37, 29)>]

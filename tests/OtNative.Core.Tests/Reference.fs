@@ -23,6 +23,11 @@ let weights (rng: Random) n uniform =
         let s = Array.sum w
         w |> Array.map (fun v -> v / s)
 
+/// −ε LSE(z) by the textbook two passes (the maximum, then the sum of exponentials), in scalars.
+let softminOf (eps: float) (z: float[]) =
+    let top = Array.max z
+    -eps * (top + log (Array.sumBy (fun v -> exp (v - top)) z))
+
 /// The L1 errors of a dense plan's row and column sums against a and b, added.
 let private marginalErrorOf (plan: float[,]) (a: float[]) (b: float[]) =
     let rows = Array.init a.Length (fun i -> Seq.sum (Seq.init b.Length (fun j -> plan.[i, j])))

@@ -18,10 +18,10 @@ public static class AlgorithmOneBaseline
     /// <summary>Best-of-<paramref name="repeats"/> seconds and the marginal error of Algorithm 1 in numpy for the plan given by the potentials.</summary>
     public static (double Seconds, double MarginalError)? Run(this PythonBaseline python, double[,] x, double[,] y, double[] f, double[] g,
         double[] a, double[] b, double eps, double threshold, int repeats, out string? error) =>
-        RunScript(python, Script, x, y, f, g, a, b, eps, threshold, repeats, out error);
+        RunIn(python, "numpy", x, y, f, g, a, b, eps, threshold, repeats, out error);
 
-    /// <summary>An Algorithm 1 script (numpy's, PyTorch's) on the plan given by the potentials: its seconds and marginal error.</summary>
-    internal static (double Seconds, double MarginalError)? RunScript(PythonBaseline python, string script, double[,] x, double[,] y, double[] f,
+    /// <summary>The script with <paramref name="library"/> (<c>numpy</c>, <c>torch</c>) on the plan given by the potentials: its seconds and marginal error.</summary>
+    internal static (double Seconds, double MarginalError)? RunIn(PythonBaseline python, string library, double[,] x, double[,] y, double[] f,
         double[] g, double[] a, double[] b, double eps, double threshold, int repeats, out string? error)
     {
         var arrays = new Dictionary<string, NumericArray>
@@ -29,8 +29,8 @@ public static class AlgorithmOneBaseline
             ["x"] = NumericArray.FromMatrix(x), ["y"] = NumericArray.FromMatrix(y),
             ["f"] = new(f, [f.Length]), ["g"] = new(g, [g.Length]), ["a"] = new(a, [a.Length]), ["b"] = new(b, [b.Length]),
         };
-        var output = python.Run(script, arrays, [eps.ToString("R", CultureInfo.InvariantCulture), threshold.ToString("R", CultureInfo.InvariantCulture),
-            repeats.ToString(CultureInfo.InvariantCulture)], out error);
+        var output = python.Run(Script, arrays, [eps.ToString("R", CultureInfo.InvariantCulture), threshold.ToString("R", CultureInfo.InvariantCulture),
+            repeats.ToString(CultureInfo.InvariantCulture), library], out error);
         return output is null ? null : (output[0], output[1]);
     }
 }

@@ -21,7 +21,7 @@ public static class TorchBaseline
     /// </summary>
     public static (double Seconds, double MarginalError)? AlgorithmOne(this PythonBaseline python, double[,] x, double[,] y, double[] f, double[] g,
         double[] a, double[] b, double eps, double threshold, int repeats, out string? error) =>
-        AlgorithmOneBaseline.RunScript(python, "torch_algorithm_one.py", x, y, f, g, a, b, eps, threshold, repeats, out error);
+        AlgorithmOneBaseline.RunIn(python, "torch", x, y, f, g, a, b, eps, threshold, repeats, out error);
 
     /// <summary>Milliseconds per iteration (both half-steps) on the CPU, or null (with the error) when the run failed.</summary>
     public static double? CpuMillisecondsPerIteration(this PythonBaseline python, double[,] x, double[,] y, double eps, int iterations, out string? error) =>

@@ -5,13 +5,16 @@ open System.Threading.Tasks
 /// The semantics of `IPairContractions`, computed pair by pair on the host the way the CUDA kernels do (the
 /// difference formed per pair, the plan entry from the potentials): what a backend's own kernels are tested against.
 module PairContractions =
-    /// Visits every pair (i, j) of row i, rows in parallel: visit i j p_ij diff, diff = x_i − y_j (reused buffer).
-    let private eachPair (problem: OtProblem) (eps: float) (f: float[]) (g: float[]) (visit: int -> int -> float -> float[] -> unit) =
+    /// Visits every pair once: visit i j p_ij diff, diff = x_i − y_j (a reused buffer). The rows (or, `byColumns`, the
+    /// columns) run in parallel, so a visitor may write what belongs to its row (column) without a lock.
+    let private eachPair (problem: OtProblem) (eps: float) (f: float[]) (g: float[]) (byColumns: bool) (visit: int -> int -> float -> float[] -> unit) =
         let x, y = problem.X, problem.Y
         let d = x.Cols
-        Parallel.For(0, problem.N, Parallelism.capped, fun i ->
+        let outer, inner = if byColumns then problem.M, problem.N else problem.N, problem.M
+        Parallel.For(0, outer, Parallelism.capped, fun o ->
             let diff = Array.zeroCreate d
-            for j in 0 .. problem.M - 1 do
+            for t in 0 .. inner - 1 do
+                let i, j = if byColumns then t, o else o, t
                 let mutable cost = 0.0
                 for q in 0 .. d - 1 do
                     diff.[q] <- x.[i, q] - y.[j, q]
@@ -26,7 +29,7 @@ module PairContractions =
             member _.ContractRows(eps, f, g, w) =
                 let k = w.Cols
                 let out = Matrix.Zeros(n, k * (d + 1))
-                eachPair problem eps f g (fun i j p diff ->
+                eachPair problem eps f g false (fun i j p diff ->
                     for c in 0 .. k - 1 do
                         let pw = p * w.[j, c]
                         out.[i, c * (d + 1)] <- out.[i, c * (d + 1)] + pw
@@ -34,18 +37,17 @@ module PairContractions =
                 out
             member _.DotCols(eps, f, g, v) =
                 let k = v.Cols / d
-                // Column sums: each row's terms are summed on its own first, then added in row order (deterministic).
-                let perRow = Array.init n (fun _ -> Array.zeroCreate (m * k))
-                eachPair problem eps f g (fun i j p diff ->
+                let out = Matrix.Zeros(m, k)
+                eachPair problem eps f g true (fun i j p diff ->
                     for c in 0 .. k - 1 do
                         let mutable t = 0.0
                         for q in 0 .. d - 1 do t <- t + diff.[q] * v.[i, c * d + q]
-                        perRow.[i].[j * k + c] <- p * t)
-                Matrix(m, k, Array.init (m * k) (fun t -> Array.sumBy (fun (row: float[]) -> row.[t]) perRow))
+                        out.[j, c] <- out.[j, c] + p * t)
+                out
             member _.OuterRows(eps, f, g, a) =
                 let k = a.Cols / d
                 let out = Matrix.Zeros(n, k * d)
-                eachPair problem eps f g (fun i _ p diff ->
+                eachPair problem eps f g false (fun i _ p diff ->
                     for c in 0 .. k - 1 do
                         let mutable t = 0.0
                         for q in 0 .. d - 1 do t <- t + diff.[q] * a.[i, c * d + q]
@@ -53,6 +55,6 @@ module PairContractions =
                 out
             member _.RBlock(eps, f, g, gOverR, scale) =
                 let out = Matrix.Zeros(m, n * d)
-                eachPair problem eps f g (fun i j p diff ->
+                eachPair problem eps f g true (fun i j p diff ->
                     for q in 0 .. d - 1 do out.[j, i * d + q] <- scale * p * (2.0 * diff.[q] - gOverR.[i * d + q]))
                 out }

@@ -352,8 +352,12 @@ module Sinkhorn =
         let f = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
         let g = problems |> Array.map (fun p -> Array.zeroCreate<float> p.M)
         let fNext = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
-        let scratchF = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
-        let scratchG = problems |> Array.map (fun p -> Array.zeroCreate<float> p.M)
+        // Where each problem's half-steps go: its own potentials while it runs, scratch once it has finished or failed.
+        let gOut = Array.copy g
+        let fOut = Array.copy fNext
+        let retire k =
+            gOut.[k] <- Array.zeroCreate problems.[k].M
+            fOut.[k] <- Array.zeroCreate problems.[k].N
         let stopAt = StoppingRule.threshold options.Tolerance
         let err = Array.create count infinity
         let finish k iterations converged =
@@ -364,16 +368,15 @@ module Sinkhorn =
                     Ok { F = f.[k]; G = g.[k]; Epsilon = eps.[k]; Value = dualValue p f.[k] g.[k]; Iterations = iterations
                          MarginalError = err.[k]; Converged = converged; Passes = 2 * iterations; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
                 with e -> Error e)
+        for k in 0 .. count - 1 do if outcome.[k].IsSome then retire k
         let mutable iter = 0
         while iter < options.MaxIterations && Array.exists Option.isNone outcome do
             options.Cancellation.ThrowIfCancellationRequested()
-            let live = Array.map Option.isNone outcome
-            let gOut = Array.init count (fun k -> if live.[k] then g.[k] else scratchG.[k])
             batch.Softmin(Cols, eps, f, gOut)
-            batch.Softmin(Rows, eps, gOut, Array.init count (fun k -> if live.[k] then fNext.[k] else scratchF.[k]))
+            batch.Softmin(Rows, eps, gOut, fOut)
             iter <- iter + 1
             for k in 0 .. count - 1 do
-                if live.[k] then
+                if outcome.[k].IsNone then
                     try
                         checkFinite "g" g.[k] (iter - 1) err.[k]
                         checkFinite "f" fNext.[k] (iter - 1) err.[k]
@@ -382,6 +385,7 @@ module Sinkhorn =
                         elif iter < options.MaxIterations then Array.blit fNext.[k] 0 f.[k] 0 problems.[k].N
                         reportProgressOf k options iter err.[k] sw
                     with e -> outcome.[k] <- Some (Error e)
+                    if outcome.[k].IsSome then retire k
         for k in 0 .. count - 1 do
             if outcome.[k].IsNone then finish k iter false
         outcome |> Array.map Option.get

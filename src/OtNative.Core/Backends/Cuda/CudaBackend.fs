@@ -210,9 +210,6 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
     let terms = [| DeviceBuffer<float>.Allocate totalM; DeviceBuffer<float>.Allocate totalN |]
     let outs = [| DeviceBuffer<float>.Allocate totalN; DeviceBuffer<float>.Allocate totalM |]
 
-    /// The layout of the f-update (rows are the source points).
-    member _.Layout = layout
-
     /// One half-step of every problem in one launch: for `Rows`, results.[p] = −ε_p LSE_j(log b_j + (others.[p]_j −
     /// C_ij)/ε_p), the f-update from g; for `Cols` the g-update from f — each problem's `Softmin` of its own operator.
     member _.Softmin(side: Side, eps: float[], others: float[][], results: float[][]) : unit =
