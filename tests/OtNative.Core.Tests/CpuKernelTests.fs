@@ -3,7 +3,6 @@
 module OtNative.Core.Tests.CpuKernelTests
 
 open System
-open System.Numerics
 open Xunit
 open OtNative.Core
 open OtNative.Core.Tests.Reference
@@ -11,35 +10,59 @@ open OtNative.Core.Tests.Reference
 let private ulpsBetween (actual: float) (expected: float) =
     if actual = expected then 0.0 else abs (actual - expected) / (Math.BitIncrement(abs expected) - abs expected)
 
-[<Fact>]
-let ``the vector exponential is within 2 ulp of Math.Exp over its whole range`` () =
+/// SimdMath.exp at `width` over `inputs` (whose length is a multiple of 8, so of every width's lanes).
+let private expAt (width: SimdWidth) (inputs: float[]) =
+    Simd.run width
+        { new IWidthGeneric<float[]> with
+            member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
+                let out = Array.zeroCreate inputs.Length
+                for start in 0 .. 'V.Count .. inputs.Length - 1 do
+                    'V.Store(SimdMath.exp ('V.Load(inputs, start)), out, start)
+                out }
+
+/// Every width the kernels can run at (those wider than the processor's run in software).
+let widths = [| SimdWidth.Bits512; SimdWidth.Bits256; SimdWidth.Bits128; SimdWidth.Scalar |]
+
+let widthCases () = widths |> Seq.map (fun w -> [| box w |])
+
+[<Theory>]
+[<MemberData(nameof widthCases)>]
+let ``the vector exponential is within 2 ulp of Math.Exp over its whole range at every width`` (width: SimdWidth) =
     let rng = Random(11)
-    let lanes = Vector<float>.Count
     let inputs =
         Array.concat [
             Array.init 400_000 (fun _ -> -708.0 + 1417.0 * rng.NextDouble())
             // The reduction's boundaries: r = ±ln2/2, where the polynomial is least accurate.
             Array.init 100_000 (fun _ -> (float (rng.Next(-1000, 1000)) + 0.5) * Math.Log 2.0 + 1e-9 * (rng.NextDouble() - 0.5))
             Array.init 100_000 (fun _ -> 1e-3 * (rng.NextDouble() - 0.5))
-            [| -708.0; 0.0; -0.0; 1e-300; 709.0; Math.Log 2.0; -Math.Log 2.0 |] ]
+            [| -708.0; 0.0; -0.0; 1e-300; 709.0; Math.Log 2.0; -Math.Log 2.0; 1.0 |] ]
+    let e = expAt width inputs
     let mutable worst, at = 0.0, nan
-    for start in 0 .. lanes .. inputs.Length - lanes do
-        let e = SimdMath.exp (Vector<float>(inputs, start))
-        for q in 0 .. lanes - 1 do
-            let x = inputs.[start + q]
-            let u = ulpsBetween e.[q] (Math.Exp x)
-            if u > worst then worst <- u; at <- x
-    Assert.True(worst <= 2.0, sprintf "%.2f ulp at x = %.17g" worst at)
+    for t in 0 .. inputs.Length - 1 do
+        let u = ulpsBetween e.[t] (Math.Exp inputs.[t])
+        if u > worst then worst <- u; at <- inputs.[t]
+    Assert.True(worst <= 2.0, sprintf "%A: %.2f ulp at x = %.17g" width worst at)
+
+[<Theory>]
+[<MemberData(nameof widthCases)>]
+let ``the vector exponential flushes below -708 to zero, saturates above 709 and keeps NaN at every width`` (width: SimdWidth) =
+    let e = expAt width [| Double.NegativeInfinity; nan; -708.5; -1e6; 1e6; Double.PositiveInfinity; 0.0; 0.0 |]
+    Assert.Equal(0.0, e.[0])
+    Assert.True(Double.IsNaN e.[1], "exp(NaN) must be NaN, not a finite value")
+    Assert.Equal(0.0, e.[2])
+    Assert.Equal(0.0, e.[3])
+    Assert.True(ulpsBetween e.[4] (Math.Exp 709.0) <= 2.0, sprintf "e^1e6 gave %g" e.[4])
+    Assert.True(ulpsBetween e.[5] (Math.Exp 709.0) <= 2.0, sprintf "e^∞ gave %g" e.[5])
+    Assert.Equal(1.0, e.[6])
 
 [<Fact>]
-let ``the vector exponential flushes below -708 to zero, saturates above 709 and keeps NaN`` () =
-    let e = SimdMath.exp (Vector<float>(Double.NegativeInfinity))
-    Assert.Equal(0.0, e.[0])
-    Assert.True(Double.IsNaN (SimdMath.exp (Vector<float>(nan))).[0], "exp(NaN) must be NaN, not a finite value")
-    Assert.Equal(0.0, (SimdMath.exp (Vector<float>(-708.5))).[0])
-    Assert.Equal(0.0, (SimdMath.exp (Vector<float>(-1e6))).[0])
-    let top = (SimdMath.exp (Vector<float>(1e6))).[0]
-    Assert.True(ulpsBetween top (Math.Exp 709.0) <= 2.0, sprintf "e^1e6 gave %g" top)
+let ``every width the lanes types claim is what they hold`` () =
+    for w in widths do
+        let lanes =
+            Simd.run w { new IWidthGeneric<int> with member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() = 'V.Count }
+        Assert.Equal(Simd.lanes w, lanes)
+        Assert.Equal(Ok w, Simd.parse (Simd.name w))
+    Assert.True(Result.isError (Simd.parse "1024"))
 
 /// −ε LSE_j(log b_j + (g_j − C_ij)/ε) by the textbook two passes (max, then sum of exponentials) in scalars.
 let private referenceHalfStep (c: float[,]) (logB: float[]) (g: float[]) (eps: float) =
@@ -50,14 +73,14 @@ let private referenceHalfStep (c: float[,]) (logB: float[]) (g: float[]) (eps: f
 [<InlineData(2, 64, 64)>]
 [<InlineData(3, 200, 333)>]
 [<InlineData(5, 31, 70)>]
-let ``a half-step gives the same answer from any guess in its result array`` (d: int, n: int, m: int) =
+let ``a half-step gives the same answer from any guess in its result array at every width`` (d: int, n: int, m: int) =
     let rng = Random(d * 1000 + n)
     let p = OtProblem.create (cloud rng n d) (cloud rng m d) (Some (weights rng n false)) (Some (weights rng m false))
     let c = (OtProblem.costMatrix p).ToArray2D()
     let g = Array.init m (fun _ -> 3.0 * gaussian rng)
     let logB = Array.map log p.B
-    use operator = cpu.Prepare p
-    for eps in [ 0.05; 1.0; 40.0 ] do
+    for width, eps in Seq.allPairs widths [ 0.05; 1.0; 40.0 ] do
+        use operator = (CpuBackend(cpu.LinearAlgebra, width) :> IBackend).Prepare p
         let expected = referenceHalfStep c logB g eps
         // No guess, the answer itself, a near miss, guesses far enough off that the one-pass sum over- or
         // underflows its safe range (so the row is redone exactly), and a guess from another ε.
@@ -73,4 +96,4 @@ let ``a half-step gives the same answer from any guess in its result array`` (d:
             let result = Array.copy guess
             operator.Softmin(Rows, eps, g, result, Threading.CancellationToken.None)
             let err = Array.map2 (fun (r: float) e -> abs (r - e) / (1.0 + abs e)) result expected |> Array.max
-            Assert.True(err < 1e-13, sprintf "d = %d, ε = %g, guess %g…: off by %g" d eps guess.[0] err)
+            Assert.True(err < 1e-13, sprintf "%A, d = %d, ε = %g, guess %g…: off by %g" width d eps guess.[0] err)

@@ -144,7 +144,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var (loop, loopSeconds, _) = Measure("loop", "one problem at a time", () => Enumerable.Range(0, pairs.Length).Select(Single).ToArray());
         var diff = batch.Select((b, i) => Math.Max(Math.Abs(b.Value - loop[i].Value), Math.Abs(b.Value - parallel[i].Value))).Max();
         double meanIterations = batch.Average(b => b.Iterations);
-        double expNs = SimdMath.nanosecondsPerExp();
+        double expNs = SimdMath.nanosecondsPerExp(CpuBackend.Instance.Width);
         double limit = Parallelism.degree / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
         var outcome = new Outcome(s.Problems, s.Size, s.Dim, s.Hvp, Environment.ProcessorCount, batchSeconds, loopSeconds,
             s.Problems / batchSeconds, s.Problems / loopSeconds, loopSeconds / batchSeconds, diff,

@@ -58,7 +58,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
         string torchReason = "skipped (--no-torch)";
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
-        double expNs = SimdMath.nanosecondsPerExp();
+        double expNs = SimdMath.nanosecondsPerExp(CpuBackend.Instance.Width);
         int cores = Parallelism.degree;
         AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baselines: {Markup.Escape(potReason)}; {Markup.Escape(torchReason)}");
         AnsiConsole.MarkupLine($"  hardware limit: exp costs {expNs:F3} ns per element on one core; an iteration's 2nm exponentials on {cores} cores bound it at 2nm × {expNs:F3} ns / {cores}");

@@ -1,17 +1,17 @@
 namespace OtNative.Core
 
 open System
-open System.Numerics
 
-/// The CPU problem: both sides' SIMD layouts and the log-weights, built once.
+/// The CPU problem at one register width 'V: both sides' SIMD layouts and the log-weights, built once.
 [<Sealed>]
-type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
+type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(problem: OtProblem, backend: IBackend) =
     let logA = Array.map log problem.A
     let logB = Array.map log problem.B
+    let lanes = 'V.Count
     let rowsLayout, colsLayout =
         match problem.Geometry with
-        | PointClouds (x, y) -> CpuKernels.layoutOfPoints x y, CpuKernels.layoutOfPoints y x
-        | CostMatrix c -> CpuKernels.layoutOfCost c, CpuKernels.layoutOfCost (c.Transpose())
+        | PointClouds (x, y) -> CpuKernels.layoutOfPoints lanes x y, CpuKernels.layoutOfPoints lanes y x
+        | CostMatrix c -> CpuKernels.layoutOfCost lanes c, CpuKernels.layoutOfCost lanes (c.Transpose())
 
     /// The layout reducing over `side`'s opposite index, with the row and column log-weights.
     let oriented side =
@@ -50,7 +50,7 @@ type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
             let scratch = take scratchSlot
             let scratch = if obj.ReferenceEquals(scratch, null) then CpuKernels.newScratch l else scratch
             CpuKernels.columnTermInto l eps other logCols term
-            CpuKernels.softmin l eps term result scratch cancellation
+            CpuKernels.softmin<'V> l eps term result scratch cancellation
             termSlot.Value <- term
             scratchSlot.Value <- scratch
 
@@ -59,33 +59,43 @@ type internal CpuTransportOperator(problem: OtProblem, backend: IBackend) =
             let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
             Validation.shape "v" l.Cols v.Cols v
             let rowTerm = Array.init l.Rows (fun i -> rowPot.[i] / eps + logRows.[i])
-            CpuKernels.apply l eps rowTerm (CpuKernels.columnTerm l eps colPot logCols) (transposePadded l v) v.Cols costWeighted
+            CpuKernels.apply<'V> l eps rowTerm (CpuKernels.columnTerm l eps colPot logCols) (transposePadded l v) v.Cols costWeighted
 
         member _.Plan(eps, f, g) =
             let rowTerm = Array.init problem.N (fun i -> f.[i] / eps + logA.[i])
-            CpuKernels.plan rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB)
+            CpuKernels.plan<'V> rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB)
 
         member _.Dispose() = ()
 
-/// The reference backend: defines the semantics every other backend must reproduce. Its dense linear
-/// algebra is a CPU provider (native LAPACK/BLAS or managed Math.NET).
+/// The reference backend: defines the semantics every other backend must reproduce. Its streamed kernels run at one
+/// SIMD width (by default the widest the processor executes, or OTNATIVE_SIMD's); its dense linear algebra is a CPU
+/// provider (native LAPACK/BLAS or managed Math.NET).
 [<Sealed>]
-type CpuBackend(linearAlgebra: ILinearAlgebra) =
-    static let instance = CpuBackend(LinearAlgebraProviders.preferred)
-    static let managed = CpuBackend(LinearAlgebraProviders.managed)
+type CpuBackend(linearAlgebra: ILinearAlgebra, width: SimdWidth) =
+    static let instance = lazy CpuBackend(LinearAlgebraProviders.preferred)
+    static let managed = lazy CpuBackend(LinearAlgebraProviders.managed)
 
-    /// The shared instance on the preferred provider (native unless OTNATIVE_LINALG=managed).
-    static member Instance = instance
+    /// At the configured width (Simd.configured).
+    new(linearAlgebra) = CpuBackend(linearAlgebra, Simd.configured.Value)
+
+    /// The shared instance on the preferred provider (native unless OTNATIVE_LINALG=managed), at the configured width.
+    static member Instance = instance.Value
 
     /// The shared instance on the managed Math.NET provider.
-    static member Managed = managed
+    static member Managed = managed.Value
+
+    /// The register width of the streamed kernels.
+    member _.Width = width
 
     interface IBackend with
         member _.Name = "cpu"
         member _.IsAvailable = true
         member _.Description =
-            sprintf "CPU, %d threads, SIMD %d×float64 (%s); linear algebra %s" Environment.ProcessorCount Vector<float>.Count
-                (if Vector.IsHardwareAccelerated then "hardware accelerated" else "software") linearAlgebra.Name
+            sprintf "CPU, %d threads, SIMD %s; linear algebra %s" Parallelism.degree (Simd.describe width) linearAlgebra.Name
         member _.LinearAlgebra = linearAlgebra
         member _.Supports _ = Supported
-        member this.Prepare problem = new CpuTransportOperator(problem, this) :> ITransportOperator
+        member this.Prepare problem =
+            Simd.run width
+                { new IWidthGeneric<ITransportOperator> with
+                    member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
+                        new CpuTransportOperator<'V>(problem, this) :> ITransportOperator }

@@ -1,22 +1,15 @@
-/// The CPU reference primitives: SIMD (System.Numerics.Vector) over the target index, parallel
-/// over the source index, costs recomputed on the fly, log-sum-exp streamed.
+/// The CPU reference primitives: SIMD over the target index at any register width (generic over the lanes type 'V,
+/// Lanes.fs), parallel over the source index, costs recomputed on the fly, log-sum-exp streamed.
 module internal OtNative.Core.CpuKernels
 
 open System
-open System.Numerics
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Threading.Tasks
 
-let lanes = Vector<float>.Count
-
-/// The lanes at a[j …], unchecked: every index below stays inside the padded layouts by construction (the
-/// entry points check the arrays a caller passes), and the JIT, unable to prove it, would test each load twice.
-let inline private load (a: float[]) (j: int) = Vector.LoadUnsafe(&MemoryMarshal.GetArrayDataReference a, unativeint j)
-
-/// Rounds up to whole SIMD vectors: padded columns carry a −∞ log-weight, so they add exp(−∞) = 0
+/// Rounds up to whole registers of `lanes` float64: padded columns carry a −∞ log-weight, so they add exp(−∞) = 0
 /// to every reduction and no loop needs a scalar tail.
-let padded n = (n + lanes - 1) / lanes * lanes
+let padded lanes n = (n + lanes - 1) / lanes * lanes
 
 /// Columns per streamed log-sum-exp tile of the exact (two-pass) path: 16 KiB of exponents stay in L1.
 let private tileWidth = 2048
@@ -41,9 +34,10 @@ type CostLayout =
       /// Rows × ColsPadded (cost matrix) — null for point clouds.
       CostRows: float[] }
 
-let layoutOfPoints (rowPts: Matrix) (colPts: Matrix) =
+/// The layout of point clouds for registers of `lanes` float64.
+let layoutOfPoints lanes (rowPts: Matrix) (colPts: Matrix) =
     let d, m = colPts.Cols, colPts.Rows
-    let cp = padded m
+    let cp = padded lanes m
     let coords = Array.zeroCreate (d * cp)
     for j in 0 .. m - 1 do
         for k in 0 .. d - 1 do
@@ -51,8 +45,9 @@ let layoutOfPoints (rowPts: Matrix) (colPts: Matrix) =
     { Rows = rowPts.Rows; Cols = m; ColsPadded = cp; Dim = d
       RowPoints = Array.copy rowPts.Data; ColCoords = coords; CostRows = null }
 
-let layoutOfCost (cost: Matrix) =
-    let cp = padded cost.Cols
+/// The layout of a cost matrix for registers of `lanes` float64.
+let layoutOfCost lanes (cost: Matrix) =
+    let cp = padded lanes cost.Cols
     let rows = Array.zeroCreate (cost.Rows * cp)
     for i in 0 .. cost.Rows - 1 do
         Array.blit cost.Data (i * cost.Cols) rows (i * cp) cost.Cols
@@ -60,73 +55,73 @@ let layoutOfCost (cost: Matrix) =
       RowPoints = null; ColCoords = null; CostRows = rows }
 
 // Row i's costs C_ij, the lanes at padded column j. One read-only struct per layout kind: the JIT specialises
-// every generic loop below for each and inlines `At`, so the cost of a 2-D point pair is two subtractions and
-// two FMAs in registers, with no per-coordinate loop, array of broadcasts or branch in the hot loop.
-type IRowCost =
-    abstract At: j: int -> Vector<float>
+// every generic loop below for each (and each width) and inlines `At`, so the cost of a 2-D point pair is two
+// subtractions and two FMAs in registers, with no per-coordinate loop, array of broadcasts or branch in the hot loop.
+type IRowCost<'V when 'V :> ILanes<'V>> =
+    abstract At: j: int -> 'V
 
 [<Struct; IsReadOnly>]
-type private MatrixRow(rows: float[], offset: int) =
-    interface IRowCost with
+type private MatrixRow<'V when 'V :> ILanes<'V>>(rows: float[], offset: int) =
+    interface IRowCost<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-        member _.At j = load rows (offset + j)
+        member _.At j = 'V.Load(rows, offset + j)
 
 [<Struct; IsReadOnly>]
-type private PointRow1(c: float[], x0: Vector<float>) =
-    interface IRowCost with
+type private PointRow1<'V when 'V :> ILanes<'V>>(c: float[], x0: 'V) =
+    interface IRowCost<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.At j =
-            let t0 = load c j - x0
+            let t0 = 'V.Load(c, j) - x0
             t0 * t0
 
 [<Struct; IsReadOnly>]
-type private PointRow2(c: float[], cp: int, x0: Vector<float>, x1: Vector<float>) =
-    interface IRowCost with
+type private PointRow2<'V when 'V :> ILanes<'V>>(c: float[], cp: int, x0: 'V, x1: 'V) =
+    interface IRowCost<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.At j =
-            let t0 = load c j - x0
-            let t1 = load c (cp + j) - x1
-            Vector.FusedMultiplyAdd(t1, t1, t0 * t0)
+            let t0 = 'V.Load(c, j) - x0
+            let t1 = 'V.Load(c, cp + j) - x1
+            'V.Fma(t1, t1, t0 * t0)
 
 [<Struct; IsReadOnly>]
-type private PointRow3(c: float[], cp: int, x0: Vector<float>, x1: Vector<float>, x2: Vector<float>) =
-    interface IRowCost with
+type private PointRow3<'V when 'V :> ILanes<'V>>(c: float[], cp: int, x0: 'V, x1: 'V, x2: 'V) =
+    interface IRowCost<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.At j =
-            let t0 = load c j - x0
-            let t1 = load c (cp + j) - x1
-            let t2 = load c (2 * cp + j) - x2
-            Vector.FusedMultiplyAdd(t2, t2, Vector.FusedMultiplyAdd(t1, t1, t0 * t0))
+            let t0 = 'V.Load(c, j) - x0
+            let t1 = 'V.Load(c, cp + j) - x1
+            let t2 = 'V.Load(c, 2 * cp + j) - x2
+            'V.Fma(t2, t2, 'V.Fma(t1, t1, t0 * t0))
 
 [<Struct; IsReadOnly>]
-type private PointRowAny(c: float[], cp: int, pts: float[], offset: int, d: int) =
-    interface IRowCost with
+type private PointRowAny<'V when 'V :> ILanes<'V>>(c: float[], cp: int, pts: float[], offset: int, d: int) =
+    interface IRowCost<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.At j =
-            let mutable acc = Vector<float>.Zero
+            let mutable acc = 'V.Splat 0.0
             for k in 0 .. d - 1 do
-                let t = load c (k * cp + j) - Vector<float>(pts.[offset + k])
-                acc <- Vector.FusedMultiplyAdd(t, t, acc)
+                let t = 'V.Load(c, k * cp + j) - 'V.Splat pts.[offset + k]
+                acc <- 'V.Fma(t, t, acc)
             acc
 
 /// What a kernel does with one row, for every cost kind: `Row` is called with row i's cost.
-type IRowKernel =
-    abstract Row<'C when 'C :> IRowCost and 'C: struct> : i: int * cost: 'C -> unit
+type IRowKernel<'V when 'V :> ILanes<'V>> =
+    abstract Row<'C when 'C :> IRowCost<'V> and 'C: struct> : i: int * cost: 'C -> unit
 
 /// Runs `kernel` on rows lo … hi−1 with the cost struct of l's kind (chosen once per block of rows).
-let private eachRow<'K when 'K :> IRowKernel and 'K: struct> (l: CostLayout) (kernel: 'K) lo hi =
+let private eachRow<'V, 'K when 'V :> ILanes<'V> and 'V: struct and 'K :> IRowKernel<'V> and 'K: struct> (l: CostLayout) (kernel: 'K) lo hi =
     let cp = l.ColsPadded
     if not (isNull l.CostRows) then
-        for i in lo .. hi - 1 do kernel.Row(i, MatrixRow(l.CostRows, i * cp))
+        for i in lo .. hi - 1 do kernel.Row(i, MatrixRow<'V>(l.CostRows, i * cp))
     else
         let c, x = l.ColCoords, l.RowPoints
         match l.Dim with
-        | 1 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow1(c, Vector<float>(x.[i])))
-        | 2 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow2(c, cp, Vector<float>(x.[2 * i]), Vector<float>(x.[2 * i + 1])))
+        | 1 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow1<'V>(c, 'V.Splat x.[i]))
+        | 2 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow2<'V>(c, cp, 'V.Splat x.[2 * i], 'V.Splat x.[2 * i + 1]))
         | 3 ->
             for i in lo .. hi - 1 do
-                kernel.Row(i, PointRow3(c, cp, Vector<float>(x.[3 * i]), Vector<float>(x.[3 * i + 1]), Vector<float>(x.[3 * i + 2])))
-        | d -> for i in lo .. hi - 1 do kernel.Row(i, PointRowAny(c, cp, x, i * d, d))
+                kernel.Row(i, PointRow3<'V>(c, cp, 'V.Splat x.[3 * i], 'V.Splat x.[3 * i + 1], 'V.Splat x.[3 * i + 2]))
+        | d -> for i in lo .. hi - 1 do kernel.Row(i, PointRowAny<'V>(c, cp, x, i * d, d))
 
 /// The unchecked loads rely on this: an array the loops stream over has the padded length they assume.
 let private requireLength (name: string) (expected: int) (a: float[]) =
@@ -169,44 +164,44 @@ let private forRows (l: CostLayout) (scratch: RowScratch) (cancellation: Threadi
         |> ignore
 
 /// Σ_j exp(colTerm_j − C_ij/ε − shift) over the padded columns, in one pass.
-let inline private shiftedSum<'C when 'C :> IRowCost and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: Vector<float>) (shift: float) =
-    let s = Vector<float>(shift)
+let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (shift: float) =
+    let s = 'V.Splat shift
     let cols = colTerm.Length
-    let mutable v = Vector<float>.Zero
+    let mutable v = 'V.Splat 0.0
     let mutable j = 0
     while j < cols do
-        v <- v + SimdMath.exp (Vector.FusedMultiplyAdd(cost.At j, negInvEps, load colTerm j - s))
-        j <- j + lanes
-    Vector.Sum v
+        v <- v + SimdMath.exp ('V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) - s))
+        j <- j + 'V.Count
+    'V.Sum v
 
 /// LSE_j(colTerm_j − C_ij/ε) exactly: each tile's exponents stored with their max, then summed against it.
-let private exactLse<'C when 'C :> IRowCost and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: Vector<float>) (z: float[]) =
+let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (z: float[]) =
+    let lanes = 'V.Count
     let cols = colTerm.Length
     let mutable runMax = Double.NegativeInfinity
     let mutable runSum = 0.0
     let mutable t0 = 0
     while t0 < cols do
         let t1 = min cols (t0 + z.Length)
-        let mutable vmax = Vector<float>(Double.NegativeInfinity)
+        let mutable vmax = 'V.Splat Double.NegativeInfinity
         let mutable j = t0
         while j < t1 do
-            let zj = Vector.FusedMultiplyAdd(cost.At j, negInvEps, load colTerm j)
-            zj.CopyTo(z, j - t0)
-            vmax <- Vector.MaxNative(vmax, zj)
+            let zj = 'V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j))
+            'V.Store(zj, z, j - t0)
+            vmax <- 'V.MaxNative(vmax, zj)
             j <- j + lanes
-        let mutable tmax = Double.NegativeInfinity
-        for q in 0 .. lanes - 1 do tmax <- max tmax vmax.[q]
+        let tmax = 'V.MaxLane vmax
         if tmax > Double.NegativeInfinity then
-            let shift = Vector<float>(tmax)
-            let mutable vs = Vector<float>.Zero
-            let mutable vs2 = Vector<float>.Zero
+            let shift = 'V.Splat tmax
+            let mutable vs = 'V.Splat 0.0
+            let mutable vs2 = 'V.Splat 0.0
             let mutable q = 0
             while q + 2 * lanes <= t1 - t0 do
-                vs <- vs + SimdMath.exp(load z q - shift)
-                vs2 <- vs2 + SimdMath.exp(load z (q + lanes) - shift)
+                vs <- vs + SimdMath.exp ('V.Load(z, q) - shift)
+                vs2 <- vs2 + SimdMath.exp ('V.Load(z, q + lanes) - shift)
                 q <- q + 2 * lanes
-            if q < t1 - t0 then vs <- vs + SimdMath.exp(load z q - shift)
-            let s = Vector.Sum(vs + vs2)
+            if q < t1 - t0 then vs <- vs + SimdMath.exp ('V.Load(z, q) - shift)
+            let s = 'V.Sum(vs + vs2)
             if tmax > runMax then
                 runSum <- runSum * exp (runMax - tmax) + s
                 runMax <- tmax
@@ -221,8 +216,8 @@ let private exactLse<'C when 'C :> IRowCost and 'C: struct> (cost: 'C) (colTerm:
 let private acceptedSum (s: float) = s >= 1e-250 && s <= 1e250
 
 [<Struct; IsReadOnly>]
-type private SoftminRow(colTerm: float[], negInvEps: Vector<float>, eps: float, result: float[], tile: float[]) =
-    interface IRowKernel with
+type private SoftminRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], negInvEps: 'V, eps: float, result: float[], tile: float[]) =
+    interface IRowKernel<'V> with
         member _.Row(i, cost) =
             // The row's incoming result (the previous potential, in a Sinkhorn loop) gives the shift: then one pass
             // over the pairs suffices (no max pass, no stored tile). A first step, a jump of the potentials or a
@@ -235,63 +230,63 @@ type private SoftminRow(colTerm: float[], negInvEps: Vector<float>, eps: float, 
 /// result_i = −ε LSE_j(colTerm_j − C_ij/ε). result's incoming values, where finite, are taken as a guess of
 /// the answer (they decide only how it is computed, and so its rounding: the same inputs give the same bits).
 /// A pass too small to parallelise runs on the caller's scratch and allocates nothing.
-let softmin (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
+let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
     requireLength "colTerm" l.ColsPadded colTerm
-    let negInvEps = Vector<float>(-1.0 / eps)
-    if not (worthThreads l) then eachRow l (SoftminRow(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
-    else forRows l scratch cancellation (fun lo hi s -> eachRow l (SoftminRow(colTerm, negInvEps, eps, result, s.Tile)) lo hi)
+    let negInvEps = 'V.Splat(-1.0 / eps)
+    if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
+    else forRows l scratch cancellation (fun lo hi s -> eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, s.Tile)) lo hi)
 
 [<Struct; IsReadOnly>]
-type private ApplyRow(colTerm: float[], rowTerm: float[], negInvEps: Vector<float>, vT: float[], k: int, weighted: bool, acc: Vector<float>[], out: float[]) =
-    interface IRowKernel with
+type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, vT: float[], k: int, weighted: bool, acc: 'V[], out: float[]) =
+    interface IRowKernel<'V> with
         member _.Row(i, cost) =
             let cp = colTerm.Length
-            Array.fill acc 0 k Vector<float>.Zero
-            let rt = Vector<float>(rowTerm.[i])
+            Array.fill acc 0 k ('V.Splat 0.0)
+            let rt = 'V.Splat rowTerm.[i]
             let mutable j = 0
             while j < cp do
                 let c = cost.At j
-                let p = SimdMath.exp (Vector.FusedMultiplyAdd(c, negInvEps, load colTerm j + rt))
+                let p = SimdMath.exp ('V.Fma(c, negInvEps, 'V.Load(colTerm, j) + rt))
                 let w = if weighted then p * c else p
                 for q in 0 .. k - 1 do
-                    acc.[q] <- Vector.FusedMultiplyAdd(w, load vT (q * cp + j), acc.[q])
-                j <- j + lanes
+                    acc.[q] <- 'V.Fma(w, 'V.Load(vT, q * cp + j), acc.[q])
+                j <- j + 'V.Count
             for q in 0 .. k - 1 do
-                out.[i * k + q] <- Vector.Sum acc.[q]
+                out.[i * k + q] <- 'V.Sum acc.[q]
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
-let apply (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
+let apply<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
     requireLength "colTerm" l.ColsPadded colTerm
     requireLength "vT" (k * l.ColsPadded) vT
-    let negInvEps = Vector<float>(-1.0 / eps)
+    let negInvEps = 'V.Splat(-1.0 / eps)
     let out = Array.zeroCreate (l.Rows * k)
     forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi _ ->
-        eachRow l (ApplyRow(colTerm, rowTerm, negInvEps, vT, k, weighted, Array.zeroCreate k, out)) lo hi)
+        eachRow<'V, _> l (ApplyRow<'V>(colTerm, rowTerm, negInvEps, vT, k, weighted, Array.zeroCreate k, out)) lo hi)
     Matrix(l.Rows, k, out)
 
 [<Struct; IsReadOnly>]
-type private PlanRow(colTerm: float[], rowTerm: float[], negInvEps: Vector<float>, cols: int, buf: float[], out: float[]) =
-    interface IRowKernel with
+type private PlanRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, cols: int, buf: float[], out: float[]) =
+    interface IRowKernel<'V> with
         member _.Row(i, cost) =
             let cp = colTerm.Length
-            let rt = Vector<float>(rowTerm.[i])
+            let rt = 'V.Splat rowTerm.[i]
             let mutable t0 = 0
             while t0 < cp do
                 let t1 = min cp (t0 + buf.Length)
                 let mutable j = t0
                 while j < t1 do
-                    SimdMath.exp(Vector.FusedMultiplyAdd(cost.At j, negInvEps, load colTerm j + rt)).CopyTo(buf, j - t0)
-                    j <- j + lanes
+                    'V.Store(SimdMath.exp ('V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) + rt)), buf, j - t0)
+                    j <- j + 'V.Count
                 let count = min (t1 - t0) (cols - t0)
                 if count > 0 then Array.blit buf 0 out (i * cols + t0) count
                 t0 <- t1
 
 /// P_ij = exp(rowTerm_i + colTerm_j − C_ij/ε), materialised (Rows × Cols).
-let plan (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) =
+let plan<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) =
     requireLength "colTerm" l.ColsPadded colTerm
-    let negInvEps = Vector<float>(-1.0 / eps)
+    let negInvEps = 'V.Splat(-1.0 / eps)
     let out = Array.zeroCreate (l.Rows * l.Cols)
     forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi s ->
-        eachRow l (PlanRow(colTerm, rowTerm, negInvEps, l.Cols, s.Tile, out)) lo hi)
+        eachRow<'V, _> l (PlanRow<'V>(colTerm, rowTerm, negInvEps, l.Cols, s.Tile, out)) lo hi)
     Matrix(l.Rows, l.Cols, out)

@@ -1,0 +1,262 @@
+namespace OtNative.Core
+
+open System
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
+
+/// One SIMD register of float64 lanes at a fixed width: the operations the streamed kernels are written in. A kernel
+/// generic over 'V is compiled by the JIT once per width it is instantiated with (the lanes types are structs), and
+/// every member below inlines to one or two instructions, so the generic kernel is the hand-written one at each width.
+/// Loads and stores are unchecked: the layouts pad every streamed array to whole registers (CpuKernels).
+type ILanes<'V when 'V :> ILanes<'V>> =
+    /// float64 lanes in one register.
+    static abstract Count: int
+    static abstract Splat: float -> 'V
+    static abstract Load: float[] * int -> 'V
+    static abstract Store: 'V * float[] * int -> unit
+    static abstract (+): 'V * 'V -> 'V
+    static abstract (-): 'V * 'V -> 'V
+    static abstract (*): 'V * 'V -> 'V
+    /// a·b + c, fused.
+    static abstract Fma: 'V * 'V * 'V -> 'V
+    /// The hardware's min and max: when either lane is NaN they return the second operand's lane.
+    static abstract MinNative: 'V * 'V -> 'V
+    static abstract MaxNative: 'V * 'V -> 'V
+    /// The sum of the lanes.
+    static abstract Sum: 'V -> float
+    /// The largest lane (NaN lanes ignored unless all are).
+    static abstract MaxLane: 'V -> float
+    /// 2^k lane-wise from `shifted`, a value that the 1.5·2^52 rounding trick left holding the integer k in its low
+    /// mantissa bits (SimdMath.exp).
+    static abstract Pow2OfRounded: 'V -> 'V
+    /// value where x ≥ limit, 0 where x < limit (lane-wise; NaN x keeps value).
+    static abstract ZeroBelow: x: 'V * limit: 'V * value: 'V -> 'V
+
+/// Exponent-field arithmetic shared by the widths: 2^k = (k + 1023) << 52 as float64 bits, k read from the low bits
+/// of 1.5·2^52 + k.
+module internal LaneBits =
+    [<Literal>]
+    let RoundingBias = 0x4338000000000000L
+
+    [<Literal>]
+    let ExponentBias = 1023L
+
+/// 512-bit lanes (AVX-512: 8 × float64). On a processor without AVX-512 the runtime executes them in software:
+/// slower, same results, so the 512-bit kernels are tested everywhere.
+[<Struct; IsReadOnly>]
+type Lanes512 =
+    val V: Vector512<float>
+    new(v) = { V = v }
+    interface ILanes<Lanes512> with
+        static member Count = Vector512<float>.Count
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = Lanes512(Vector512.Create x)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Load(a, j) = Lanes512(Vector512.LoadUnsafe(&MemoryMarshal.GetArrayDataReference a, unativeint j))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Store(v, a, j) = Vector512.StoreUnsafe(v.V, &MemoryMarshal.GetArrayDataReference a, unativeint j)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: Lanes512, b: Lanes512) = Lanes512(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: Lanes512, b: Lanes512) = Lanes512(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: Lanes512, b: Lanes512) = Lanes512(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = Lanes512(Vector512.FusedMultiplyAdd(a.V, b.V, c.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = Lanes512(Vector512.MinNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = Lanes512(Vector512.MaxNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sum a = Vector512.Sum a.V
+        static member MaxLane a =
+            let mutable m = Double.NegativeInfinity
+            for q in 0 .. Vector512<float>.Count - 1 do m <- max m (a.V.GetElement q)
+            m
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = Vector512.AsInt64 shifted.V - Vector512.Create LaneBits.RoundingBias
+            Lanes512(Vector512.AsDouble(Vector512.ShiftLeft(k + Vector512.Create LaneBits.ExponentBias, 52)))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) =
+            Lanes512(Vector512.ConditionalSelect(Vector512.LessThan(x.V, limit.V), Vector512<float>.Zero, value.V))
+
+/// 256-bit lanes (AVX2: 4 × float64).
+[<Struct; IsReadOnly>]
+type Lanes256 =
+    val V: Vector256<float>
+    new(v) = { V = v }
+    interface ILanes<Lanes256> with
+        static member Count = Vector256<float>.Count
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = Lanes256(Vector256.Create x)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Load(a, j) = Lanes256(Vector256.LoadUnsafe(&MemoryMarshal.GetArrayDataReference a, unativeint j))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Store(v, a, j) = Vector256.StoreUnsafe(v.V, &MemoryMarshal.GetArrayDataReference a, unativeint j)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: Lanes256, b: Lanes256) = Lanes256(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: Lanes256, b: Lanes256) = Lanes256(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: Lanes256, b: Lanes256) = Lanes256(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = Lanes256(Vector256.FusedMultiplyAdd(a.V, b.V, c.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = Lanes256(Vector256.MinNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = Lanes256(Vector256.MaxNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sum a = Vector256.Sum a.V
+        static member MaxLane a =
+            let mutable m = Double.NegativeInfinity
+            for q in 0 .. Vector256<float>.Count - 1 do m <- max m (a.V.GetElement q)
+            m
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = Vector256.AsInt64 shifted.V - Vector256.Create LaneBits.RoundingBias
+            Lanes256(Vector256.AsDouble(Vector256.ShiftLeft(k + Vector256.Create LaneBits.ExponentBias, 52)))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) =
+            Lanes256(Vector256.ConditionalSelect(Vector256.LessThan(x.V, limit.V), Vector256<float>.Zero, value.V))
+
+/// 128-bit lanes (SSE/NEON: 2 × float64).
+[<Struct; IsReadOnly>]
+type Lanes128 =
+    val V: Vector128<float>
+    new(v) = { V = v }
+    interface ILanes<Lanes128> with
+        static member Count = Vector128<float>.Count
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = Lanes128(Vector128.Create x)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Load(a, j) = Lanes128(Vector128.LoadUnsafe(&MemoryMarshal.GetArrayDataReference a, unativeint j))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Store(v, a, j) = Vector128.StoreUnsafe(v.V, &MemoryMarshal.GetArrayDataReference a, unativeint j)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: Lanes128, b: Lanes128) = Lanes128(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: Lanes128, b: Lanes128) = Lanes128(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: Lanes128, b: Lanes128) = Lanes128(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = Lanes128(Vector128.FusedMultiplyAdd(a.V, b.V, c.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = Lanes128(Vector128.MinNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = Lanes128(Vector128.MaxNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sum a = Vector128.Sum a.V
+        static member MaxLane a = max (a.V.GetElement 0) (a.V.GetElement 1)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = Vector128.AsInt64 shifted.V - Vector128.Create LaneBits.RoundingBias
+            Lanes128(Vector128.AsDouble(Vector128.ShiftLeft(k + Vector128.Create LaneBits.ExponentBias, 52)))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) =
+            Lanes128(Vector128.ConditionalSelect(Vector128.LessThan(x.V, limit.V), Vector128<float>.Zero, value.V))
+
+/// One float64 lane: the scalar reference the vector widths are checked against, through the same kernels.
+[<Struct; IsReadOnly>]
+type Lane1 =
+    val V: float
+    new(v) = { V = v }
+    interface ILanes<Lane1> with
+        static member Count = 1
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = Lane1 x
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Load(a, j) = Lane1(Unsafe.Add(&MemoryMarshal.GetArrayDataReference a, j))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Store(v, a, j) = Unsafe.Add(&MemoryMarshal.GetArrayDataReference a, j) <- v.V
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: Lane1, b: Lane1) = Lane1(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: Lane1, b: Lane1) = Lane1(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: Lane1, b: Lane1) = Lane1(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = Lane1(Math.FusedMultiplyAdd(a.V, b.V, c.V))
+        // x86's minsd/maxsd: the second operand when either is NaN.
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = if a.V < b.V then a else b
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = if a.V > b.V then a else b
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sum a = a.V
+        static member MaxLane a = a.V
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = BitConverter.DoubleToInt64Bits shifted.V - LaneBits.RoundingBias
+            Lane1(BitConverter.Int64BitsToDouble((k + LaneBits.ExponentBias) <<< 52))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) = if x.V < limit.V then Lane1 0.0 else value
+
+/// The register width the CPU kernels run at, in bits (Scalar: one float64 at a time).
+type SimdWidth =
+    | Scalar = 64
+    | Bits128 = 128
+    | Bits256 = 256
+    | Bits512 = 512
+
+/// Code generic over the width, run at a width chosen at run time (the one way to go from a SimdWidth value to the
+/// lanes type; each width's instantiation is compiled once).
+type IWidthGeneric<'R> =
+    abstract Invoke<'V when 'V :> ILanes<'V> and 'V: struct> : unit -> 'R
+
+module Simd =
+    /// The widest width this processor executes in hardware.
+    let widest =
+        if Vector512.IsHardwareAccelerated then SimdWidth.Bits512
+        elif Vector256.IsHardwareAccelerated then SimdWidth.Bits256
+        elif Vector128.IsHardwareAccelerated then SimdWidth.Bits128
+        else SimdWidth.Scalar
+
+    /// Whether the processor executes this width in hardware (a wider one runs in software: correct, slow).
+    let isHardware (width: SimdWidth) =
+        match width with
+        | SimdWidth.Bits512 -> Vector512.IsHardwareAccelerated
+        | SimdWidth.Bits256 -> Vector256.IsHardwareAccelerated
+        | SimdWidth.Bits128 -> Vector128.IsHardwareAccelerated
+        | _ -> true
+
+    /// float64 lanes per register.
+    let lanes (width: SimdWidth) = int width / 64
+
+    /// The widths by name: the values OTNATIVE_SIMD and the CLI's --simd take.
+    let names = [ "512", SimdWidth.Bits512; "256", SimdWidth.Bits256; "128", SimdWidth.Bits128; "scalar", SimdWidth.Scalar ]
+
+    let name (width: SimdWidth) = names |> List.find (fun (_, w) -> w = width) |> fst
+
+    /// A width from its name, or an error saying which names there are.
+    let parse (text: string) =
+        match names |> List.tryFind (fun (n, _) -> String.Equals(n, text.Trim(), StringComparison.OrdinalIgnoreCase)) with
+        | Some (_, w) -> Ok w
+        | None -> Error(sprintf "'%s' is not a SIMD width: use one of %s." text (names |> List.map fst |> String.concat ", "))
+
+    /// OTNATIVE_SIMD when set (tests and benchmarks force a width with it), else the widest the hardware runs.
+    /// An unknown value is an error naming the variable, raised where the default CPU backend is first used.
+    let configured =
+        lazy
+            (match Environment.GetEnvironmentVariable "OTNATIVE_SIMD" with
+             | null | "" -> widest
+             | text ->
+                 match parse text with
+                 | Ok w -> w
+                 | Error why -> invalidOp ("OTNATIVE_SIMD: " + why))
+
+    /// "512-bit, 8 × float64, hardware" — what `otnative info` and the benchmark headers print.
+    let describe (width: SimdWidth) =
+        let bits = if width = SimdWidth.Scalar then "scalar" else sprintf "%d-bit" (int width)
+        sprintf "%s, %d × float64, %s" bits (lanes width)
+            (if isHardware width then "hardware" else "software (not accelerated on this processor)")
+
+    /// Runs `code` instantiated at `width`.
+    let run (width: SimdWidth) (code: IWidthGeneric<'R>) =
+        match width with
+        | SimdWidth.Bits512 -> code.Invoke<Lanes512>()
+        | SimdWidth.Bits256 -> code.Invoke<Lanes256>()
+        | SimdWidth.Bits128 -> code.Invoke<Lanes128>()
+        | SimdWidth.Scalar -> code.Invoke<Lane1>()
+        | other -> invalidArg "width" (sprintf "%d is not a SimdWidth." (int other))
