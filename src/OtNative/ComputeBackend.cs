@@ -19,6 +19,24 @@ public enum ComputeBackend
     Mpi,
 }
 
+/// <summary>
+/// The register width of the CPU backend's streamed kernels (float64 lanes: 8 at 512 bits). Results at different widths
+/// agree to rounding (their sums are added in different orders); the width decides only the speed.
+/// </summary>
+public enum CpuVectorWidth
+{
+    /// <summary>The widest width this processor executes in hardware, or the one the OTNATIVE_SIMD variable names.</summary>
+    Auto = 0,
+    /// <summary>One float64 at a time: the scalar reference the vector widths are tested against.</summary>
+    Scalar = 64,
+    /// <summary>128-bit registers (2 × float64).</summary>
+    Bits128 = 128,
+    /// <summary>256-bit registers (AVX2: 4 × float64).</summary>
+    Bits256 = 256,
+    /// <summary>512-bit registers (AVX-512: 8 × float64). On a processor without AVX-512 it runs in software: correct and slow.</summary>
+    Bits512 = 512,
+}
+
 /// <summary>Parses backend names and maps a <see cref="ComputeBackend"/> choice to a core backend, failing loudly instead of falling back silently.</summary>
 public static class Backends
 {
@@ -27,10 +45,10 @@ public static class Backends
 
     /// <summary>The backend that <paramref name="choice"/> selects on this machine.</summary>
     /// <exception cref="NotSupportedException">CUDA was asked for and cannot run here; the message says why.</exception>
-    internal static IBackend Resolve(ComputeBackend choice) => choice switch
+    internal static IBackend Resolve(ComputeBackend choice, CpuVectorWidth width = CpuVectorWidth.Auto) => choice switch
     {
-        ComputeBackend.Cpu => CpuBackend.Instance,
-        ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : CpuBackend.Instance,
+        ComputeBackend.Cpu => Cpu(width),
+        ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : Cpu(width),
         ComputeBackend.Cuda => CudaAvailable ? CudaBackend.Instance : throw new NotSupportedException(CudaUnavailableReason()),
         ComputeBackend.Mpi => MpiSession.Required.Backend,
         _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
@@ -42,17 +60,29 @@ public static class Backends
     /// otherwise the CPU, saying why in <c>FallbackReason</c>.
     /// </summary>
     /// <exception cref="NotSupportedException">CUDA was asked for explicitly and cannot take this problem; the message says why.</exception>
-    internal static (IBackend Backend, string? FallbackReason) Resolve(ComputeBackend choice, OtProblem problem)
+    internal static (IBackend Backend, string? FallbackReason) Resolve(ComputeBackend choice, OtProblem problem,
+        CpuVectorWidth width = CpuVectorWidth.Auto)
     {
-        if (choice is ComputeBackend.Cpu or ComputeBackend.Mpi) return (Resolve(choice), null);
+        if (choice is ComputeBackend.Cpu or ComputeBackend.Mpi) return (Resolve(choice, width), null);
         IBackend cuda = CudaBackend.Instance;
         var support = cuda.Supports(problem);
         if (support is BackendSupport.Unsupported unsupported)
             return choice == ComputeBackend.Auto
-                ? (CpuBackend.Instance, $"CPU instead of CUDA: {unsupported.reason}")
+                ? (Cpu(width), $"CPU instead of CUDA: {unsupported.reason}")
                 : throw new NotSupportedException($"The CUDA backend cannot take this problem: {unsupported.reason}.");
         return (cuda, null);
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<CpuVectorWidth, IBackend> CpuAtWidth = new();
+
+    /// <summary>The CPU backend at <paramref name="width"/> (the shared instance for <see cref="CpuVectorWidth.Auto"/>).</summary>
+    private static IBackend Cpu(CpuVectorWidth width) => width switch
+    {
+        CpuVectorWidth.Auto => CpuBackend.Instance,
+        CpuVectorWidth.Scalar or CpuVectorWidth.Bits128 or CpuVectorWidth.Bits256 or CpuVectorWidth.Bits512 =>
+            CpuAtWidth.GetOrAdd(width, w => new CpuBackend(LinearAlgebraProviders.preferred, (SimdWidth)(int)w)),
+        _ => throw new ArgumentOutOfRangeException(nameof(width), width, "Unknown CPU vector width: use Auto, Scalar, Bits128, Bits256 or Bits512."),
+    };
 
     private static bool CudaAvailable => ((IBackend)CudaBackend.Instance).IsAvailable;
 

@@ -68,7 +68,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        var d = Values.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken));
+        var d = Values.divergence(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem, options.ToCore(cancellationToken));
         return new DivergenceResult(d.Value, d.Cross.Value, d.SourceSelf.Value, d.TargetSelf.Value, d.Cross.Epsilon,
             d.Cross.Converged && d.SourceSelf.Converged && d.TargetSelf.Converged);
     }
@@ -86,7 +86,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        return Gradients.divergence(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken)).ToArray2D();
+        return Gradients.divergence(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem, options.ToCore(cancellationToken)).ToArray2D();
     }
 
     /// <summary>
@@ -104,7 +104,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        return Core.DivergenceHessian.compute(Backends.Resolve(options.Backend, problem).Backend, problem, options.ToCore(cancellationToken), threshold).ToArray2D();
+        return Core.DivergenceHessian.compute(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem, options.ToCore(cancellationToken), threshold).ToArray2D();
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ public static class EntropicOT
         options ??= SinkhornOptions.Default;
         cg ??= CgOptions.Default;
         var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        var (products, report) = Core.DivergenceHessian.hessianVectorProducts(Backends.Resolve(options.Backend, problem).Backend, problem,
+        var (products, report) = Core.DivergenceHessian.hessianVectorProducts(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem,
             options.ToCore(cancellationToken), cg.ToCore(cancellationToken), [Arrays.ToMatrix(direction, nameof(direction))]).ToValueTuple();
         return new CgResult(products[0].ToArray2D(), cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
     }
@@ -148,7 +148,7 @@ public static class EntropicOT
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
             return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
-        var backend = Backends.Resolve(options.Backend);
+        var backend = Backends.Resolve(options.Backend, options.VectorWidth);
         return RunBatch((core, opts, request) => Batch.solve(backend, core, opts, request), problems, options, gradients, hessians,
             hvpDirections, cg, cancellationToken);
     }
@@ -184,7 +184,7 @@ public static class EntropicOT
     private static SinkhornResult Run(OtProblem problem, SinkhornOptions? options, CancellationToken cancellationToken)
     {
         options ??= SinkhornOptions.Default;
-        var (backend, note) = Backends.Resolve(options.Backend, problem);
+        var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore(cancellationToken)), note);
     }
 }

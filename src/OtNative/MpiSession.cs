@@ -82,7 +82,7 @@ public sealed class MpiSession : IDisposable
     {
         options ??= SinkhornOptions.Default;
         // Each rank solves its share on its own cores: ComputeBackend.Mpi here means "across the ranks", i.e. the CPU on each.
-        var local = Backends.Resolve(options.Backend == ComputeBackend.Mpi ? ComputeBackend.Cpu : options.Backend);
+        var local = Backends.Resolve(options.Backend == ComputeBackend.Mpi ? ComputeBackend.Cpu : options.Backend, options.VectorWidth);
         return EntropicOT.RunBatch((core, opts, request) => MpiBatch.solve(MPI.Communicator.world, local, core, opts, request),
             problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
     }

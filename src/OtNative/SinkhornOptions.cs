@@ -75,6 +75,12 @@ public sealed record SinkhornOptions
     public ComputeBackend Backend { get; init; } = ComputeBackend.Cpu;
 
     /// <summary>
+    /// The SIMD width of the CPU kernels (on <see cref="ComputeBackend.Cpu"/>, and on <see cref="ComputeBackend.Auto"/> when
+    /// it runs on the CPU). Default <see cref="CpuVectorWidth.Auto"/>: the widest this processor executes.
+    /// </summary>
+    public CpuVectorWidth VectorWidth { get; init; }
+
+    /// <summary>
     /// ε-annealing: solve loosely at ε₀ = the largest cost, halve, repeat (each stage warm-started) down to ε, then to the
     /// tolerance. Same answer, usually far fewer iterations at small ε. Default false.
     /// </summary>

@@ -12,26 +12,55 @@ public sealed class PythonBaseline
 {
     private readonly string _python;
 
-    private PythonBaseline(string python, string version)
+    private PythonBaseline(string python, string version, string blasKernel)
     {
         _python = python;
         Version = version;
+        BlasKernel = blasKernel;
     }
 
     /// <summary>The version the probe printed (of the first module).</summary>
     public string Version { get; }
 
+    /// <summary>The BLAS numpy runs on and the kernel it chose for this processor (OpenBLAS's core name).</summary>
+    public string BlasKernel { get; }
+
+    /// <summary>
+    /// Set on some machines so that old OpenBLAS builds pick a safe kernel; they slow a current numpy, so the baselines
+    /// (and only they) run without them.
+    /// </summary>
+    private static readonly string[] BlasPins = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
+
+    // Prints the first module's version, then the BLAS library numpy loaded and the core OpenBLAS selected.
+    private const string BlasProbe = """
+        import ctypes
+        kernel = 'not OpenBLAS'
+        for line in open('/proc/self/maps'):
+            fields = line.split()
+            if len(fields) >= 6 and 'blas' in fields[-1]:
+                try:
+                    name = ctypes.CDLL(fields[-1]).openblas_get_corename
+                    name.restype = ctypes.c_char_p
+                    kernel = 'OpenBLAS ' + name().decode() + ' (' + fields[-1] + ')'
+                    break
+                except (OSError, AttributeError):
+                    pass
+        print(kernel)
+        """;
+
     /// <summary>Finds a Python that imports every module in <paramref name="modules"/>; the first one's version is reported.</summary>
     public static PythonBaseline? TryFind(string[] modules, string installHint, out string reason)
     {
-        var probe = $"import {string.Join(", ", modules)}; print({modules[0]}.__version__)";
+        var probe = $"import {string.Join(", ", modules)}\nprint({modules[0]}.__version__)\n{BlasProbe}";
         foreach (var python in new[] { "python3", "/usr/bin/python3" })
         {
             var (code, output) = RunProcess(python, ["-c", probe]);
             if (code == 0)
             {
-                reason = $"{modules[0]} {output.Trim()} via {python}";
-                return new PythonBaseline(python, output.Trim());
+                var lines = output.Trim().Split('\n');
+                var kernel = lines.Length > 1 ? lines[1].Trim() : "unknown";
+                reason = $"{modules[0]} {lines[0].Trim()} via {python}, numpy on {kernel}, {string.Join("/", BlasPins)} unset";
+                return new PythonBaseline(python, lines[0].Trim(), kernel);
             }
         }
         reason = $"no python3 with {string.Join(" and ", modules)} ({installHint}); baseline skipped";
@@ -89,6 +118,7 @@ public sealed class PythonBaseline
         try
         {
             var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var pin in BlasPins) psi.Environment.Remove(pin);
             foreach (var a in args) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();

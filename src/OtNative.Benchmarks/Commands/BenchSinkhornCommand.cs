@@ -8,19 +8,29 @@ using Spectre.Console.Cli;
 namespace OtNative.Benchmarks.Commands;
 
 /// <summary>
-/// <c>otnative bench sinkhorn</c>: per-iteration time of the CPU log-domain solver on uniform clouds
-/// in the unit square (d = 2, ε = 0.05 × mean cost), against POT's sinkhorn_log and PyTorch's CPU logsumexp
-/// Sinkhorn on the same data in the same run, and against the machine's exp-throughput limit (an iteration needs
-/// 2nm exponentials; their cost per element is measured first, on one core).
+/// <c>otnative bench sinkhorn</c>: per-iteration time of the CPU log-domain solver on uniform clouds in the unit cube
+/// (d = 2 by default, ε = 0.05 × mean cost) at one or more SIMD widths, against POT's sinkhorn_log and PyTorch's CPU
+/// logsumexp Sinkhorn on the same data in the same run (where their n×m matrices fit in memory), and against the
+/// machine's exp-throughput limit at each width (an iteration needs 2nm exponentials; their cost per element is
+/// measured first, on one core).
 /// </summary>
 public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--sizes <LIST>")]
-        [Description("Comma-separated n = m values (default 1000,4000,10000).")]
+        [Description("Comma-separated n = m values (default 1000,4000,10000; up to 100000 and beyond: OtNative streams the pairs).")]
         [DefaultValue("1000,4000,10000")]
         public string Sizes { get; init; } = "1000,4000,10000";
+
+        [CommandOption("--dims <LIST>")]
+        [Description("Comma-separated dimensions d (default 2).")]
+        [DefaultValue("2")]
+        public string Dims { get; init; } = "2";
+
+        [CommandOption("--simd <LIST>")]
+        [Description("Comma-separated SIMD widths to time, each a row: 512, 256, 128, scalar (default: the width in use, `otnative info`).")]
+        public string? Simd { get; init; }
 
         [CommandOption("--iterations <N>")]
         [Description("Timed iterations per size for OtNative (default 20).")]
@@ -46,65 +56,111 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         public string Json { get; init; } = "bench-sinkhorn.json";
     }
 
-    /// <summary>One size's measurements. <c>LimitMsPerIteration</c> is 2nm exponentials at the measured cost per core, over the cores.</summary>
+    /// <summary>
+    /// One size, dimension and width's measurements. <c>LimitMsPerIteration</c> is 2nm exponentials at that width's
+    /// measured cost per core, over the cores; <c>NsPerPair</c> is the time per pair evaluation (an iteration evaluates 2nm).
+    /// The baselines are timed once per size and dimension, on the first width's row.
+    /// </summary>
     public sealed record Row(int N, int D, double Epsilon, int Iterations, double MsPerIteration, double PairsPerSecond,
         double? PotMsPerIteration, double? SpeedupVsPot, string? PotNote,
-        double? TorchMsPerIteration, double? SpeedupVsTorch, string? TorchNote, double LimitMsPerIteration, double FractionOfLimit);
+        double? TorchMsPerIteration, double? SpeedupVsTorch, string? TorchNote, double LimitMsPerIteration, double FractionOfLimit,
+        string Simd, double NsPerPair, double ExpNanosecondsPerElement);
+
+    /// <summary>
+    /// The baselines materialise the n×m cost and hold about four more n×m float64 arrays in their log-sum-exp; past
+    /// this they would exhaust the machine (and their time per iteration, minutes, says nothing new).
+    /// </summary>
+    private const double BaselineBytesLimit = 8.0 * (1L << 30);
+
+    private static string? BaselineDoesNotFit(int n, string name)
+    {
+        double bytes = 5.0 * 8.0 * n * (double)n;
+        return bytes <= BaselineBytesLimit ? null
+            : $"{name} not run at n = {n}: its ~5 n×m float64 arrays need {bytes / (1L << 30):F0} GiB (limit {BaselineBytesLimit / (1L << 30):F0} GiB)";
+    }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var sizes = ListOption.Ints(settings.Sizes);
+        var dims = ListOption.Ints(settings.Dims);
+        var widths = settings.Simd is null ? [CpuBackend.Instance.Width] : SimdOption.Widths(settings.Simd);
         string potReason = "skipped (--no-pot)";
         var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
         string torchReason = "skipped (--no-torch)";
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
-        double expNs = SimdMath.nanosecondsPerExp(CpuBackend.Instance.Width);
         int cores = Parallelism.degree;
+        var expNs = widths.ToDictionary(w => w, SimdMath.nanosecondsPerExp);
         AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baselines: {Markup.Escape(potReason)}; {Markup.Escape(torchReason)}");
-        AnsiConsole.MarkupLine($"  hardware limit: exp costs {expNs:F3} ns per element on one core; an iteration's 2nm exponentials on {cores} cores bound it at 2nm × {expNs:F3} ns / {cores}");
+        foreach (var w in widths)
+            AnsiConsole.MarkupLine($"  hardware limit at SIMD {Markup.Escape(Core.Simd.describe(w))}: exp costs {expNs[w]:F3} ns per element on one core; " +
+                                   $"an iteration's 2nm exponentials on {cores} cores bound it at 2nm × {expNs[w]:F3} ns / {cores}");
         var rows = new List<Row>();
+        foreach (var d in dims)
         foreach (var n in sizes)
         {
-            var rng = new Random(n);
-            var (x, y) = UniformClouds.Pair(rng, n, 2);
-            var timed = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations };
-            ProgressDisplay.Run($"OtNative n={n}", () => "warm-up", () =>
+            var rng = new Random(n * 10 + d);
+            var (x, y) = UniformClouds.Pair(rng, n, d);
+            double? potMs = null, torchMs = null;
+            string? potNote = null, torchNote = null;
+            bool first = true;
+            foreach (var w in widths)
             {
-                WarmUp.ForASecond(() => EntropicOT.Solve(x, y, timed).Dispose());
-                return 0;
-            });
-            using var result = ProgressDisplay.Run($"OtNative n={n}", timed, o => EntropicOT.Solve(x, y, o));
-            double ms = result.Elapsed.TotalMilliseconds / result.Iterations;
-            double? potMs = null;
-            string? note = pot is null ? potReason : null;
-            if (pot is not null)
-            {
-                potMs = ProgressDisplay.Run($"POT n={n}", () => "running", () => pot.MillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out note));
+                var timed = new SinkhornOptions
+                {
+                    Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations,
+                    VectorWidth = (CpuVectorWidth)(int)w,
+                };
+                var label = $"OtNative n={n} d={d} {Core.Simd.name(w)}";
+                ProgressDisplay.Run(label, () => "warm-up", () =>
+                {
+                    WarmUp.ForASecond(() => EntropicOT.Solve(x, y, timed with { MaxIterations = Math.Min(settings.Iterations, 3) }).Dispose());
+                    return 0;
+                });
+                using var result = ProgressDisplay.Run(label, timed, o => EntropicOT.Solve(x, y, o));
+                double ms = result.Elapsed.TotalMilliseconds / result.Iterations;
+                if (first)
+                {
+                    (potMs, potNote) = Baseline(pot, potReason, "POT", n, () =>
+                        ProgressDisplay.Run($"POT n={n}", () => "running", () => (pot!.MillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out var e), e)));
+                    (torchMs, torchNote) = Baseline(torch, torchReason, "PyTorch", n, () =>
+                        ProgressDisplay.Run($"PyTorch n={n}", () => "running", () => (torch!.CpuMillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out var e), e)));
+                }
+                double pairs = 2.0 * n * n;
+                double limit = pairs * expNs[w] / cores / 1e6;
+                double? potHere = first ? potMs : null, torchHere = first ? torchMs : null;
+                var row = new Row(n, d, result.Epsilon, result.Iterations, ms, pairs / (ms / 1000.0), potHere, potHere / ms, first ? potNote : null,
+                    torchHere, torchHere / ms, first ? torchNote : null, limit, limit / ms, Core.Simd.name(w), ms * 1e6 / pairs, expNs[w]);
+                rows.Add(row);
+                AnsiConsole.MarkupLine($"  n = {n}, d = {d}, SIMD {Core.Simd.name(w)}: {ms:F2} ms/iter, {row.NsPerPair:F3} ns/pair (limit {limit:F2}, {ms / limit:F2}× it)"
+                                       + (potHere is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : "")
+                                       + (torchHere is { } t ? $", PyTorch {t:F1} ms/iter ({t / ms:F1}×)" : ""));
+                first = false;
             }
-            double? torchMs = null;
-            string? torchNote = torch is null ? torchReason : null;
-            if (torch is not null)
-                torchMs = ProgressDisplay.Run($"PyTorch n={n}", () => "running", () => torch.CpuMillisecondsPerIteration(x, y, result.Epsilon, settings.PotIterations, out torchNote));
-            double limit = 2.0 * n * n * expNs / cores / 1e6;
-            var row = new Row(n, 2, result.Epsilon, result.Iterations, ms, 2.0 * n * n / (ms / 1000.0), potMs, potMs / ms, note,
-                torchMs, torchMs / ms, torchNote, limit, limit / ms);
-            rows.Add(row);
-            AnsiConsole.MarkupLine($"  n = {n}: {ms:F2} ms/iter (limit {limit:F2})" + (potMs is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : "")
-                                   + (torchMs is { } t ? $", PyTorch {t:F1} ms/iter ({t / ms:F1}×)" : ""));
+            foreach (var note in new[] { potNote, torchNote }.Where(v => v is not null && v.Contains("not run")))
+                AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(note!)}[/]");
         }
-        var table = new Table().Title("Sinkhorn per-iteration time (CPU, float64, d = 2, ε = 0.05 × mean cost)")
-            .AddColumns("n = m", "OtNative ms/iter", "exp limit ms/iter", "pair evals/s", "POT sinkhorn_log ms/iter", "speed-up", "PyTorch ms/iter", "speed-up");
+        var table = new Table().Title("Sinkhorn per-iteration time (CPU, float64, ε = 0.05 × mean cost)")
+            .AddColumns("n = m", "d", "SIMD", "OtNative ms/iter", "ns/pair", "exp limit ms/iter", "× limit", "POT sinkhorn_log ms/iter", "speed-up", "PyTorch ms/iter", "speed-up");
         static string Ratio(double? v) => v is { } s ? $"{s:F1}×" : "—";
         static string Ms(double? v) => v is { } p ? $"{p:F1}" : "—";
         foreach (var r in rows)
-            table.AddRow($"{r.N}", $"{r.MsPerIteration:F2}", $"{r.LimitMsPerIteration:F2}", $"{r.PairsPerSecond:E2}",
+            table.AddRow($"{r.N}", $"{r.D}", r.Simd, $"{r.MsPerIteration:F2}", $"{r.NsPerPair:F3}", $"{r.LimitMsPerIteration:F2}", $"{1 / r.FractionOfLimit:F2}",
                 Ms(r.PotMsPerIteration), Ratio(r.SpeedupVsPot), Ms(r.TorchMsPerIteration), Ratio(r.SpeedupVsTorch));
         AnsiConsole.Write(table);
         JsonReport.Save(settings.Json, new
         {
             benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, torchBaseline = torchReason,
-            expNanosecondsPerElement = expNs, cores, rows,
+            expNanosecondsPerElement = expNs[widths[0]], simd = widths.Select(Core.Simd.describe).ToArray(), cores, rows,
         });
         return 0;
+    }
+
+    /// <summary>A baseline's milliseconds per iteration, or null with why (missing, too large for memory, failed).</summary>
+    private static (double? Ms, string? Note) Baseline(PythonBaseline? python, string reason, string name, int n, Func<(double? Ms, string? Error)> run)
+    {
+        if (python is null) return (null, reason);
+        if (BaselineDoesNotFit(n, name) is { } tooLarge) return (null, tooLarge);
+        var (ms, error) = run();
+        return (ms, error);
     }
 }

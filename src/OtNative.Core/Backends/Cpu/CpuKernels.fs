@@ -170,7 +170,7 @@ let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V
     let mutable v = 'V.Splat 0.0
     let mutable j = 0
     while j < cols do
-        v <- v + SimdMath.exp ('V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) - s))
+        v <- v + SimdMath.expOfTerm ('V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) - s))
         j <- j + 'V.Count
     'V.Sum v
 

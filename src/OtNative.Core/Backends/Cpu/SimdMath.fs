@@ -14,9 +14,10 @@ module OtNative.Core.SimdMath
 // Horner's, so more exponentials overlap in the pipeline, and the last two steps (where the rounding
 // that matters happens) are the same as Horner's.
 
-/// e^x lane-wise, ≤ 2 ulp on [−708, 709]. Below −708 (and at −∞, the padding lanes) it returns 0:
-/// the sums it feeds never notice subnormals. Above 709 it saturates at e^709; NaN gives NaN.
-let inline exp<'V when 'V :> ILanes<'V>> (x: 'V) =
+/// e^x lane-wise, ≤ 2 ulp on [−708, 709], for a term of a sum: below −708 (and at −∞, the padding lanes) it
+/// returns e^−708 ≈ 3e-308 instead of 0, which no sum the kernels accept notices (they are at least 1e-250, and a
+/// row adds at most m of them), and saves the select that `exp` pays. Above 709 it saturates at e^709; NaN gives NaN.
+let inline expOfTerm<'V when 'V :> ILanes<'V>> (x: 'V) =
     let xc = 'V.MinNative('V.Splat 709.0, 'V.MaxNative('V.Splat -708.0, x))
     let shifted = 'V.Fma(xc, 'V.Splat 1.4426950408889634, 'V.Splat 6755399441055744.0)
     let k = shifted - 'V.Splat 6755399441055744.0
@@ -31,7 +32,11 @@ let inline exp<'V when 'V :> ILanes<'V>> (x: 'V) =
     let c412 = 'V.Fma(c812, r4, 'V.Fma(c67, r2, c45))
     let h = 'V.Fma(c412, r2, 'V.Fma(r, 'V.Splat 1.66666666666666666667e-01, 'V.Splat 0.5))
     let p = 'V.Fma(h, r2, r) + 'V.Splat 1.0
-    'V.ZeroBelow(x, 'V.Splat -708.0, p * 'V.Pow2OfRounded shifted)
+    p * 'V.Pow2OfRounded shifted
+
+/// e^x lane-wise, ≤ 2 ulp on [−708, 709]. Below −708 (and at −∞, the padding lanes) it returns 0.
+/// Above 709 it saturates at e^709; NaN gives NaN.
+let inline exp<'V when 'V :> ILanes<'V>> (x: 'V) = 'V.ZeroBelow(x, 'V.Splat -708.0, expOfTerm x)
 
 /// Nanoseconds per element of `exp` at this width on one core (an L1-resident array, best of several passes): the
 /// unit of the CPU benchmarks' hardware-limit estimates, measured on the machine they run on.
