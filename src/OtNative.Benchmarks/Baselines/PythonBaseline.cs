@@ -34,10 +34,11 @@ public sealed class PythonBaseline
     // Prints the first module's version, then the BLAS library numpy loaded and the core OpenBLAS selected.
     private const string BlasProbe = """
         import ctypes
-        kernel = 'not OpenBLAS'
+        kernel = 'no BLAS library found'
         for line in open('/proc/self/maps'):
             fields = line.split()
             if len(fields) >= 6 and 'blas' in fields[-1]:
+                kernel = fields[-1] + ' (not OpenBLAS)'
                 try:
                     name = ctypes.CDLL(fields[-1]).openblas_get_corename
                     name.restype = ctypes.c_char_p

@@ -37,6 +37,10 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         [Description("Also one Hessian-vector product per problem.")]
         public bool Hvp { get; init; }
 
+        [CommandOption("--simd <WIDTH>")]
+        [Description("SIMD width of the CPU kernels: 512, 256, 128 or scalar (default: the width in use, `otnative info`).")]
+        public string? Simd { get; init; }
+
         [CommandOption("--mpi")]
         [Description("Run under mpiexec -n K: the batch spread across the K ranks (MpiSession.SolveBatch) against one process's batch; rank 0 reports.")]
         public bool Mpi { get; init; }
@@ -55,7 +59,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         double BatchProblemsPerSecond, double LoopProblemsPerSecond, double Speedup, double MaxValueDifference,
         double ParallelForSeconds, double ParallelForProblemsPerSecond, double SpeedupOverParallelFor,
         double BatchBytesPerProblem, double ParallelForBytesPerProblem,
-        double MeanIterations, double ExpNanosecondsPerElement, double ExpLimitProblemsPerSecond);
+        double MeanIterations, double ExpNanosecondsPerElement, double ExpLimitProblemsPerSecond, string Simd);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
@@ -120,7 +124,9 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     public static Outcome Run(Settings s)
     {
         var (pairs, directions) = Draw(s);
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true };
+        var width = s.Simd is null ? CpuBackend.Instance.Width : SimdOption.Widths(s.Simd).Single();
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = (CpuVectorWidth)(int)width };
+        AnsiConsole.MarkupLine($"[bold]bench batch[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; timed at SIMD {Markup.Escape(Simd.describe(width))}");
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);
         (double Value, double[,] Gradient, double[,]? Hvp) Single(int i)
         {
@@ -144,18 +150,18 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var (loop, loopSeconds, _) = Measure("loop", "one problem at a time", () => Enumerable.Range(0, pairs.Length).Select(Single).ToArray());
         var diff = batch.Select((b, i) => Math.Max(Math.Abs(b.Value - loop[i].Value), Math.Abs(b.Value - parallel[i].Value))).Max();
         double meanIterations = batch.Average(b => b.Iterations);
-        double expNs = SimdMath.nanosecondsPerExp(CpuBackend.Instance.Width);
+        double expNs = SimdMath.nanosecondsPerExp(width);
         double limit = Parallelism.degree / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
         var outcome = new Outcome(s.Problems, s.Size, s.Dim, s.Hvp, Environment.ProcessorCount, batchSeconds, loopSeconds,
             s.Problems / batchSeconds, s.Problems / loopSeconds, loopSeconds / batchSeconds, diff,
             parallelSeconds, s.Problems / parallelSeconds, parallelSeconds / batchSeconds,
-            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit);
+            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit, Simd.name(width));
         var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {Environment.ProcessorCount} cores")
             .AddColumns("", "seconds", "problems / s", "KiB allocated / problem");
         table.AddRow("batched (EntropicOT.SolveBatch)", $"{batchSeconds:F2}", $"{outcome.BatchProblemsPerSecond:F0}", $"{outcome.BatchBytesPerProblem / 1024:F1}");
         table.AddRow("Parallel.For over EntropicOT.Solve", $"{parallelSeconds:F2}", $"{outcome.ParallelForProblemsPerSecond:F0}", $"{outcome.ParallelForBytesPerProblem / 1024:F1}");
         table.AddRow("loop of single solves", $"{loopSeconds:F2}", $"{outcome.LoopProblemsPerSecond:F0}", "—");
-        table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp)", "—", $"{limit:F0}", "—");
+        table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp at SIMD {Simd.name(width)})", "—", $"{limit:F0}", "—");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"batched vs Parallel.For {outcome.SpeedupOverParallelFor:F2}×, vs the loop {outcome.Speedup:F2}×; " +
                                $"largest difference between the values {diff:E1}");

@@ -16,6 +16,8 @@ public sealed class InfoCommand : Command
         table.AddRow("OtNative", typeof(EntropicOT).Assembly.GetName().Version?.ToString() ?? "?");
         table.AddRow(".NET", Environment.Version.ToString());
         table.AddRow("cpu backend", Markup.Escape(cpu.Description));
+        table.AddRow("simd", Markup.Escape($"kernels at {Simd.describe(CpuBackend.Instance.Width)}; widest the processor runs: {Simd.name(Simd.widest)}" +
+            (Environment.GetEnvironmentVariable("OTNATIVE_SIMD") is { Length: > 0 } forced ? $"; OTNATIVE_SIMD={forced}" : "")));
         table.AddRow("linear algebra", Markup.Escape(((IBackend)CpuBackend.Instance).LinearAlgebra.Name + (LinearAlgebraProviders.native is null ? $" — native unavailable: {NativeLapack.Description}" : "")));
         table.AddRow("cuda driver", Markup.Escape(cuda.Available
             ? $"{cuda.DeviceCount} device(s), driver API {cuda.DriverVersion / 1000}.{cuda.DriverVersion % 1000 / 10}"

@@ -62,11 +62,7 @@ module Sinkhorn =
         || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float (min iterationsDone iterationsLeft)
 
     /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
-    let private rowError (p: OtProblem) eps (f: float[]) (fNext: float[]) =
-        let mutable e = 0.0
-        for i in 0 .. p.N - 1 do
-            e <- e + p.A.[i] * abs (exp ((f.[i] - fNext.[i]) / eps) - 1.0)
-        e
+    let private rowError (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation p.A f fNext (1.0 / eps)
 
     /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
     let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =

@@ -236,23 +236,37 @@ let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float
     if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
     else forRows l scratch cancellation (fun lo hi s -> eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, s.Tile)) lo hi)
 
+/// exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) at the lanes of column j.
+let inline private weightedEntry<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (rt: 'V) (weighted: bool) (j: int) =
+    let c = cost.At j
+    let p = SimdMath.exp ('V.Fma(c, negInvEps, 'V.Load(colTerm, j) + rt))
+    if weighted then p * c else p
+
 [<Struct; IsReadOnly>]
 type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, vT: float[], k: int, weighted: bool, acc: 'V[], out: float[]) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
             let cp = colTerm.Length
-            Array.fill acc 0 k ('V.Splat 0.0)
             let rt = 'V.Splat rowTerm.[i]
-            let mutable j = 0
-            while j < cp do
-                let c = cost.At j
-                let p = SimdMath.exp ('V.Fma(c, negInvEps, 'V.Load(colTerm, j) + rt))
-                let w = if weighted then p * c else p
+            if k = 1 then
+                // One vector (every CG step of an HVP): its sum stays in a register, where the array of k sums below
+                // puts a store-to-load chain on every vector.
+                let mutable a = 'V.Splat 0.0
+                let mutable j = 0
+                while j < cp do
+                    a <- 'V.Fma(weightedEntry cost colTerm negInvEps rt weighted j, 'V.Load(vT, j), a)
+                    j <- j + 'V.Count
+                out.[i] <- 'V.Sum a
+            else
+                Array.fill acc 0 k ('V.Splat 0.0)
+                let mutable j = 0
+                while j < cp do
+                    let w = weightedEntry cost colTerm negInvEps rt weighted j
+                    for q in 0 .. k - 1 do
+                        acc.[q] <- 'V.Fma(w, 'V.Load(vT, q * cp + j), acc.[q])
+                    j <- j + 'V.Count
                 for q in 0 .. k - 1 do
-                    acc.[q] <- 'V.Fma(w, 'V.Load(vT, q * cp + j), acc.[q])
-                j <- j + 'V.Count
-            for q in 0 .. k - 1 do
-                out.[i * k + q] <- 'V.Sum acc.[q]
+                    out.[i * k + q] <- 'V.Sum acc.[q]
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.

@@ -236,7 +236,8 @@ module Simd =
         | None -> Error(sprintf "'%s' is not a SIMD width: use one of %s." text (names |> List.map fst |> String.concat ", "))
 
     /// OTNATIVE_SIMD when set (tests and benchmarks force a width with it), else the widest the hardware runs.
-    /// An unknown value is an error naming the variable, raised where the default CPU backend is first used.
+    /// An unknown value is an ArgumentException naming the variable (bad input: the CLI's exit code 2), raised where
+    /// the default CPU backend is first used.
     let configured =
         lazy
             (match Environment.GetEnvironmentVariable "OTNATIVE_SIMD" with
@@ -244,7 +245,7 @@ module Simd =
              | text ->
                  match parse text with
                  | Ok w -> w
-                 | Error why -> invalidOp ("OTNATIVE_SIMD: " + why))
+                 | Error why -> raise (ArgumentException("OTNATIVE_SIMD: " + why)))
 
     /// "512-bit, 8 × float64, hardware" — what `otnative info` and the benchmark headers print.
     let describe (width: SimdWidth) =
