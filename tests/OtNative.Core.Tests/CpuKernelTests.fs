@@ -97,3 +97,27 @@ let ``a half-step gives the same answer from any guess in its result array at ev
             operator.Softmin(Rows, eps, g, result, Threading.CancellationToken.None)
             let err = Array.map2 (fun (r: float) e -> abs (r - e) / (1.0 + abs e)) result expected |> Array.max
             Assert.True(err < 1e-13, sprintf "%A, d = %d, ε = %g, guess %g…: off by %g" width d eps guess.[0] err)
+
+[<Theory>]
+[<InlineData(2, 40, 57, 1)>]
+[<InlineData(3, 300, 217, 1)>]
+[<InlineData(2, 260, 301, 3)>]
+[<InlineData(5, 31, 70, 2)>]
+let ``the fused coupled pass equals P, then the transpose, at every width`` (d: int, n: int, m: int, k: int) =
+    let rng = Random(7 * n + m)
+    let p = OtProblem.create (cloud rng n d) (cloud rng m d) (Some (weights rng n false)) (Some (weights rng m false))
+    let eps = 0.3 * OtProblem.meanCost p
+    let f = Array.init n (fun _ -> 0.2 * gaussian rng)
+    let g = Array.init m (fun _ -> 0.2 * gaussian rng)
+    let w = Array.init n (fun _ -> 0.5 + rng.NextDouble())
+    let v = Matrix(m, k, Array.init (m * k) (fun _ -> gaussian rng))
+    for width in widths do
+        use operator = (CpuBackend(cpu.LinearAlgebra, width) :> IBackend).Prepare p
+        let pv = operator.Apply(Rows, eps, f, g, v, false)
+        let scaled = Matrix(n, k, Array.init (n * k) (fun t -> pv.Data.[t] * w.[t / k]))
+        let expected = operator.Apply(Cols, eps, f, g, scaled, false)
+        let fused = operator :?> ICoupledApply
+        let actual = fused.Coupled(eps, f, g, w, v)
+        Assert.True(relativeError actual.Data expected.Data < 1e-13, sprintf "%A: off by %g" width (relativeError actual.Data expected.Data))
+        // The row groups are fixed by the sizes, not by the threads: the same call gives the same bits.
+        Assert.Equal<float[]>(actual.Data, (fused.Coupled(eps, f, g, w, v)).Data)

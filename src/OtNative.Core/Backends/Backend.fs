@@ -51,6 +51,14 @@ and IBackend =
     /// Prepares a problem for the primitives.
     abstract Prepare: problem: OtProblem -> ITransportOperator
 
+/// Pᵀ diag(w) P V in one streamed pass, for operators with a kernel for it (CPU): each plan entry is evaluated once and
+/// its row kept in cache between the two contractions, where two `Apply` passes (P V, then Pᵀ of the scaled result)
+/// evaluate every entry twice. The HVP's CG applies this operator at every step. The result is deterministic: it does
+/// not depend on the number of threads.
+type ICoupledApply =
+    /// out (m × k) = Pᵀ diag(rowWeights) P V for V (m × k) and rowWeights (n).
+    abstract Coupled: eps: float * f: float[] * g: float[] * rowWeights: float[] * v: Matrix -> Matrix
+
 /// Per-pair contractions of a point-cloud plan, with the difference x_i − y_j formed for every pair (math.md §3): the
 /// sums behind the HVP and the dense Hessian's blocks, for operators with kernels of their own (CUDA). Without them
 /// the same numbers come from `Apply` and the plan's moments; `PairContractions.reference` defines them.

@@ -88,8 +88,9 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     let coupledBack (us: float[][]) =
         let k = us.Length
         unpack (cols (Matrix(n, k, Array.init (n * k) (fun t -> us.[t % k].[t / k] / r.[t / k]))) false)
-    /// Pᵀ diag(1/r) P v for each v, two streamed passes in all.
-    let coupled (vs: float[][]) = coupledBack (unpack (rows (pack vs) false))
+    let inverseRowMass = Array.map (fun v -> 1.0 / v) r
+    /// Pᵀ diag(1/r) P v for each v: one streamed pass on an operator with a fused kernel (CPU), else two.
+    let coupled (vs: float[][]) = unpack (plan.ApplyCoupled(inverseRowMass, pack vs))
     /// S v + ridge v.
     let applyS (vs: float[][]) =
         Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)

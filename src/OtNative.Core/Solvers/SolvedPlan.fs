@@ -71,6 +71,16 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
     member _.ApplyRows(v: Matrix, costWeighted: bool) = apply Rows v costWeighted
     /// (P ∘ W)ᵀ V for V (n×k); one streamed pass.
     member _.ApplyCols(v: Matrix, costWeighted: bool) = apply Cols v costWeighted
+    /// Pᵀ diag(rowWeights) P V (m×k) for V (m×k): one streamed pass where the operator has a kernel for it
+    /// (`ICoupledApply`), else two.
+    member _.ApplyCoupled(rowWeights: float[], v: Matrix) =
+        live ()
+        match operator with
+        | :? ICoupledApply as fused -> fused.Coupled(eps, solution.F, solution.G, rowWeights, v)
+        | _ ->
+            let pv = operator.Apply(Rows, eps, solution.F, solution.G, v, false)
+            let scaled = Matrix(pv.Rows, pv.Cols, Array.init pv.Data.Length (fun t -> pv.Data.[t] * rowWeights.[t / pv.Cols]))
+            operator.Apply(Cols, eps, solution.F, solution.G, scaled, false)
     /// The plan's row mass r = P1 (shared, not copied).
     member _.RowMass =
         live ()

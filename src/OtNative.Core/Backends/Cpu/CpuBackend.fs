@@ -67,6 +67,18 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
 
         member _.Dispose() = ()
 
+    interface ICoupledApply with
+        member _.Coupled(eps, f, g, rowWeights, v) =
+            Validation.shape "v" problem.M v.Cols v
+            if rowWeights.Length <> problem.N then invalidArg "rowWeights" (sprintf "rowWeights has %d entries for %d rows." rowWeights.Length problem.N)
+            let rowTerm = Array.init problem.N (fun i -> f.[i] / eps + logA.[i])
+            let k = v.Cols
+            let cp = rowsLayout.ColsPadded
+            let packed =
+                CpuKernels.coupled<'V> rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB) (transposePadded rowsLayout v) k rowWeights
+                    Threading.CancellationToken.None
+            Matrix(problem.M, k, Array.init (problem.M * k) (fun t -> packed.[(t % k) * cp + t / k]))
+
 /// The reference backend: defines the semantics every other backend must reproduce. Its streamed kernels run at one
 /// SIMD width (by default the widest the processor executes, or OTNATIVE_SIMD's); its dense linear algebra is a CPU
 /// provider (native LAPACK/BLAS or managed Math.NET).

@@ -280,6 +280,69 @@ let apply<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) 
     Matrix(l.Rows, k, out)
 
 [<Struct; IsReadOnly>]
+type private CoupledRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, vT: float[], k: int, rowWeights: float[], row: float[], acc: float[]) =
+    interface IRowKernel<'V> with
+        member _.Row(i, cost) =
+            let lanes = 'V.Count
+            let cp = colTerm.Length
+            let rt = 'V.Splat rowTerm.[i]
+            let mutable j = 0
+            while j < cp do
+                'V.Store(SimdMath.exp ('V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) + rt)), row, j)
+                j <- j + lanes
+            for q in 0 .. k - 1 do
+                let at = q * cp
+                // Two sums a vector apart: one accumulator would wait on its own FMA latency every vector.
+                let mutable a0 = 'V.Splat 0.0
+                let mutable a1 = 'V.Splat 0.0
+                let mutable j = 0
+                while j + 2 * lanes <= cp do
+                    a0 <- 'V.Fma('V.Load(row, j), 'V.Load(vT, at + j), a0)
+                    a1 <- 'V.Fma('V.Load(row, j + lanes), 'V.Load(vT, at + j + lanes), a1)
+                    j <- j + 2 * lanes
+                if j < cp then a0 <- 'V.Fma('V.Load(row, j), 'V.Load(vT, at + j), a0)
+                let u = 'V.Splat('V.Sum(a0 + a1) * rowWeights.[i])
+                let mutable j = 0
+                while j < cp do
+                    'V.Store('V.Fma('V.Load(row, j), u, 'V.Load(acc, at + j)), acc, at + j)
+                    j <- j + lanes
+
+/// At most this many row groups (and accumulators) per coupled pass; enough to keep 64 cores busy.
+let private maxCoupledGroups = 64
+
+/// The coupled pass's accumulators may take this much memory in all.
+let private coupledAccumulatorBytes = 256L <<< 20
+
+/// out[q·ColsPadded + j] = Σ_i P_ij w_i Σ_l P_il vT[q, l] (Pᵀ diag(w) P V, q-major over padded columns), each P_ij
+/// evaluated once. The rows are cut into groups fixed by the sizes alone (never by the thread count), each summed in
+/// row order into its own accumulator, and the groups added in order: the same inputs give the same bits on any machine
+/// of this width, however many threads run.
+let coupled<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (rowWeights: float[]) (cancellation: Threading.CancellationToken) =
+    requireLength "colTerm" l.ColsPadded colTerm
+    requireLength "vT" (k * l.ColsPadded) vT
+    let negInvEps = 'V.Splat(-1.0 / eps)
+    let width = k * l.ColsPadded
+    let byMemory = int (max 1L (coupledAccumulatorBytes / (8L * int64 width)))
+    let groups = if worthThreads l then max 1 (min (min maxCoupledGroups byMemory) ((l.Rows + rowsPerTask - 1) / rowsPerTask)) else 1
+    let accumulators = Array.init groups (fun _ -> Buffers.ArrayPool<float>.Shared.Rent width)
+    try
+        let run group =
+            let lo, hi = l.Rows * group / groups, l.Rows * (group + 1) / groups
+            let acc = accumulators.[group]
+            Array.fill acc 0 width 0.0
+            let row = Buffers.ArrayPool<float>.Shared.Rent l.ColsPadded
+            try eachRow<'V, _> l (CoupledRow<'V>(colTerm, rowTerm, negInvEps, vT, k, rowWeights, row, acc)) lo hi
+            finally Buffers.ArrayPool<float>.Shared.Return row
+        if groups = 1 then run 0
+        else Parallel.For(0, groups, Parallelism.options cancellation, fun group -> run group) |> ignore
+        let out = Array.zeroCreate width
+        for acc in accumulators do
+            for t in 0 .. width - 1 do out.[t] <- out.[t] + acc.[t]
+        out
+    finally
+        for acc in accumulators do Buffers.ArrayPool<float>.Shared.Return acc
+
+[<Struct; IsReadOnly>]
 type private PlanRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, cols: int, buf: float[], out: float[]) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
