@@ -303,6 +303,27 @@ let ``an HVP on a plan that is a permutation up to rounding matches the truncate
     let expected = Dense.times dense (Matrix.Column a.Data)
     Assert.True(relativeError hv.Data expected.Data < 1e-8, sprintf "HVP vs dense %g" (relativeError hv.Data expected.Data))
 
+/// Plans of several registers a row and a ragged tail, so that the block diagonal's SIMD pass over each plan row and
+/// its scalar tail both count.
+[<Theory>]
+[<InlineData(4, 7, 37, 1)>]
+[<InlineData(5, 6, 29, 2)>]
+[<InlineData(6, 5, 23, 3)>]
+let ``the EOT Hessian equals finite differences of its gradient on plans rows of many registers`` (seed: int, n: int, m: int, d: int) =
+    let rng = Random(seed)
+    let p = OtProblem.create (cloud rng n d) (cloud rng m d) None None
+    let opts = { tight (RelativeToMeanCost 0.3) with Tolerance = 1e-13; MaxIterations = 1_000_000 }
+    let eps = OtProblem.resolveEpsilon p opts.Epsilon
+    let fixedOpts = { opts with Epsilon = Absolute eps }
+    use res = Sinkhorn.solve cpu p fixedOpts
+    let h = (Hessian.compute res HessianOptions.Default).Hessian
+    let gradientAt (x: Matrix) =
+        use moved = Sinkhorn.solve cpu { p with Geometry = PointClouds(x, p.Y) } { fixedOpts with InitialF = Some res.F }
+        (Gradients.eot moved).Data
+    let fd = jacobianByFiniteDifferences gradientAt p.X 1e-5
+    let err = relativeError h.Data fd.Data
+    Assert.True(err < 1e-5, sprintf "Hessian vs finite differences: %g" err)
+
 [<Theory>]
 [<InlineData(1, 5, 4, 2)>]
 [<InlineData(2, 6, 7, 1)>]

@@ -37,7 +37,7 @@ public sealed class PythonBaseline
         kernel = 'no BLAS library found'
         for line in open('/proc/self/maps'):
             fields = line.split()
-            if len(fields) >= 6 and 'blas' in fields[-1]:
+            if len(fields) >= 6 and ('libblas' in fields[-1] or 'openblas' in fields[-1]):
                 kernel = fields[-1] + ' (not OpenBLAS)'
                 try:
                     name = ctypes.CDLL(fields[-1]).openblas_get_corename

@@ -63,10 +63,11 @@ module BlockDiagonal =
 
     /// Adds it to the (n·d)×(n·d) matrix h in place.
     let addTo (dp: DensePlan) (h: Matrix) =
-        let n, m, d = dp.Plan.Rows, dp.Plan.Cols, dp.X.Cols
-        let plan, x, y, hd = dp.Plan.Data, dp.X.Data, dp.Y.Data, h.Data
+        let n, d = dp.Plan.Rows, dp.X.Cols
+        let hd = h.Data
         let nd = n * d
         let outers = dp.Kernels |> Option.map (byKernels dp)
+        let yT = if outers.IsNone then DenseKernels.byCoordinate dp.Y else null
         // Each k writes only its own d×d block: the rows run in parallel. The block is summed locally and written
         // once (writing through h for every pair cost more than the arithmetic).
         System.Threading.Tasks.Parallel.For(0, n, Parallelism.capped, fun k ->
@@ -75,14 +76,8 @@ module BlockDiagonal =
             | Some o ->
                 for t in 0 .. d * d - 1 do acc.[t] <- 4.0 / dp.Eps * o.[k, t]
             | None ->
-                let diff = Array.zeroCreate d
-                for j in 0 .. m - 1 do
-                    let w = plan.[k * m + j]
-                    for q in 0 .. d - 1 do diff.[q] <- x.[k * d + q] - y.[j * d + q]
-                    // The lower triangle only: the block is symmetric.
-                    for q in 0 .. d - 1 do
-                        let wq = w * diff.[q]
-                        for t in 0 .. q do acc.[q * d + t] <- acc.[q * d + t] + wq * diff.[t]
+                // The lower triangle only (the block is symmetric), SIMD over the plan's row.
+                DenseKernels.rowOuter dp.Plan k dp.X yT acc
                 // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
                 for q in 0 .. d - 1 do
                     for t in 0 .. q do
