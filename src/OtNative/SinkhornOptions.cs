@@ -75,8 +75,10 @@ public sealed record SinkhornOptions
     public ComputeBackend Backend { get; init; } = ComputeBackend.Cpu;
 
     /// <summary>
-    /// The SIMD width of the CPU kernels (on <see cref="ComputeBackend.Cpu"/>, and on <see cref="ComputeBackend.Auto"/> when
-    /// it runs on the CPU). Default <see cref="CpuVectorWidth.Auto"/>: the widest this processor executes.
+    /// The SIMD width of the CPU kernels: on <see cref="ComputeBackend.Cpu"/>, on <see cref="ComputeBackend.Auto"/> when it
+    /// runs on the CPU, and on each rank of an MPI batch (<see cref="MpiSession.SolveBatch"/>); a single solve split across
+    /// MPI ranks runs at the default width. Default <see cref="CpuVectorWidth.Auto"/>: the widest this processor executes,
+    /// or the one the OTNATIVE_SIMD variable names.
     /// </summary>
     public CpuVectorWidth VectorWidth { get; init; }
 

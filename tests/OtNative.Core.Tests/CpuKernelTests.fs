@@ -10,15 +10,19 @@ open OtNative.Core.Tests.Reference
 let private ulpsBetween (actual: float) (expected: float) =
     if actual = expected then 0.0 else abs (actual - expected) / (Math.BitIncrement(abs expected) - abs expected)
 
-/// SimdMath.exp at `width` over `inputs` (whose length is a multiple of 8, so of every width's lanes).
-let private expAt (width: SimdWidth) (inputs: float[]) =
+/// SimdMath.exp (or, ofTerm, SimdMath.expOfTerm) at `width` over `inputs` (whose length is a multiple of 8, so of
+/// every width's lanes).
+let private expOf (ofTerm: bool) (width: SimdWidth) (inputs: float[]) =
     Simd.run width
         { new IWidthGeneric<float[]> with
             member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
                 let out = Array.zeroCreate inputs.Length
                 for start in 0 .. 'V.Count .. inputs.Length - 1 do
-                    'V.Store(SimdMath.exp ('V.Load(inputs, start)), out, start)
+                    let x = 'V.Load(inputs, start)
+                    'V.Store((if ofTerm then SimdMath.expOfTerm x else SimdMath.exp x), out, start)
                 out }
+
+let private expAt = expOf false
 
 /// Every width the kernels can run at (those wider than the processor's run in software).
 let widths = [| SimdWidth.Bits512; SimdWidth.Bits256; SimdWidth.Bits128; SimdWidth.Scalar |]
@@ -54,6 +58,54 @@ let ``the vector exponential flushes below -708 to zero, saturates above 709 and
     Assert.True(ulpsBetween e.[4] (Math.Exp 709.0) <= 2.0, sprintf "e^1e6 gave %g" e.[4])
     Assert.True(ulpsBetween e.[5] (Math.Exp 709.0) <= 2.0, sprintf "e^∞ gave %g" e.[5])
     Assert.Equal(1.0, e.[6])
+
+[<Theory>]
+[<MemberData(nameof widthCases)>]
+let ``the exponential of a sum's term is exp above -708, a negligible e^-708 below, and keeps NaN`` (width: SimdWidth) =
+    let rng = Random(3)
+    let inputs = Array.append (Array.init 80_000 (fun _ -> -708.0 + 1417.0 * rng.NextDouble())) [| -708.0; -709.0; -1e6; Double.NegativeInfinity; nan; 709.5; 0.0; 1.0 |]
+    let plain, term = expAt width inputs, expOf true width inputs
+    for t in 0 .. inputs.Length - 1 do
+        let x = inputs.[t]
+        if Double.IsNaN x then Assert.True(Double.IsNaN term.[t], "expOfTerm(NaN) must be NaN")
+        elif x >= -708.0 then Assert.Equal(plain.[t], term.[t])
+        else Assert.True(term.[t] > 0.0 && ulpsBetween term.[t] (Math.Exp -708.0) <= 2.0, sprintf "%A: expOfTerm(%g) = %g" width x term.[t])
+
+[<Theory>]
+[<MemberData(nameof widthCases)>]
+let ``the row error at every width is the scalar sum, infinite where it overflows and NaN where it is NaN`` (width: SimdWidth) =
+    let rng = Random(4)
+    for n in [ 1; 7; 8; 9; 64; 67 ] do
+        let w = Array.init n (fun _ -> rng.NextDouble())
+        let u = Array.init n (fun _ -> gaussian rng)
+        let v = Array.init n (fun _ -> gaussian rng)
+        let expected = Array.init n (fun i -> w.[i] * abs (Math.Exp((u.[i] - v.[i]) * 3.0) - 1.0)) |> Array.sum
+        let actual = SimdMath.weightedDeviation width w u v 3.0
+        Assert.True(abs (actual - expected) <= 1e-14 * expected, sprintf "%A, n = %d: %.17g against %.17g" width n actual expected)
+        // One overflowing term of a tiny weight: ∞, as Math.Exp gives, not the vector exponential's saturated e^709.
+        let big = Array.copy u
+        big.[n - 1] <- v.[n - 1] + 800.0 / 3.0
+        let tiny = Array.copy w
+        tiny.[n - 1] <- 1e-12
+        Assert.Equal(Double.PositiveInfinity, SimdMath.weightedDeviation width tiny big v 3.0)
+        let withNaN = Array.copy u
+        withNaN.[0] <- nan
+        Assert.True(Double.IsNaN (SimdMath.weightedDeviation width w withNaN v 3.0), sprintf "%A, n = %d: NaN lost" width n)
+
+[<Fact>]
+let ``a NaN among a row's exponents makes that row NaN wherever it stands, at every width`` () =
+    let rng = Random(6)
+    let n, m = 3, 2100
+    let cost = Matrix(n, m, Array.init (n * m) (fun _ -> rng.NextDouble()))
+    let p = OtProblem.ofCost cost None None
+    for width in widths do
+        use operator = (CpuBackend(cpu.LinearAlgebra, width) :> IBackend).Prepare p
+        for at in [ 0; 5; 2047; 2048; m - 1 ] do
+            let g = Array.zeroCreate m
+            g.[at] <- nan
+            let result = Array.create n nan
+            operator.Softmin(Rows, 0.1, g, result, Threading.CancellationToken.None)
+            Assert.True(Array.forall Double.IsNaN result, sprintf "%A, NaN at column %d: %A" width at result)
 
 [<Fact>]
 let ``every width the lanes types claim is what they hold`` () =
@@ -117,7 +169,7 @@ let ``the fused coupled pass equals P, then the transpose, at every width`` (d: 
         let scaled = Matrix(n, k, Array.init (n * k) (fun t -> pv.Data.[t] * w.[t / k]))
         let expected = operator.Apply(Cols, eps, f, g, scaled, false)
         let fused = operator :?> ICoupledApply
-        let actual = fused.Coupled(eps, f, g, w, v)
+        let actual = fused.Coupled(eps, f, g, w, v, Threading.CancellationToken.None)
         Assert.True(relativeError actual.Data expected.Data < 1e-13, sprintf "%A: off by %g" width (relativeError actual.Data expected.Data))
-        // The row groups are fixed by the sizes, not by the threads: the same call gives the same bits.
-        Assert.Equal<float[]>(actual.Data, (fused.Coupled(eps, f, g, w, v)).Data)
+        // Repeatable to the bit (the row groups and their order are fixed by the sizes; whichever thread runs a group).
+        Assert.Equal<float[]>(actual.Data, (fused.Coupled(eps, f, g, w, v, Threading.CancellationToken.None)).Data)

@@ -51,6 +51,9 @@ let private agreeAtEveryWidth (p: OtProblem) (eps: Epsilon) =
             closeTo (at "gradient") 1e-12 (Gradients.eot reference).Data (Gradients.eot res).Data
             let hvp, _ = HessianOperator(res, cg).ApplyMany directions
             closeTo (at "HVP") 1e-8 expected.[0].Data hvp.[0].Data
+            // The dense Hessian's host passes (the block diagonal) run at the solving backend's width too.
+            let dense (plan: SolvedPlan) = (Hessian.compute plan { HessianOptions.Default with Method = Schur }).Hessian.Data
+            closeTo (at "dense Hessian") 1e-9 (dense reference) (dense res)
         | None -> ()
 
 [<ProblemProperty(25)>]

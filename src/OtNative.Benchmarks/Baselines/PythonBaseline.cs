@@ -33,19 +33,23 @@ public sealed class PythonBaseline
 
     // Prints the first module's version, then the BLAS library numpy loaded and the core OpenBLAS selected.
     private const string BlasProbe = """
-        import ctypes
-        kernel = 'no BLAS library found'
-        for line in open('/proc/self/maps'):
-            fields = line.split()
-            if len(fields) >= 6 and ('libblas' in fields[-1] or 'openblas' in fields[-1]):
-                kernel = fields[-1] + ' (not OpenBLAS)'
-                try:
-                    name = ctypes.CDLL(fields[-1]).openblas_get_corename
-                    name.restype = ctypes.c_char_p
-                    kernel = 'OpenBLAS ' + name().decode() + ' (' + fields[-1] + ')'
-                    break
-                except (OSError, AttributeError):
-                    pass
+        kernel = 'unknown'
+        try:
+            import ctypes
+            kernel = 'no BLAS library found'
+            for line in open('/proc/self/maps'):
+                fields = line.split()
+                if len(fields) >= 6 and ('libblas' in fields[-1] or 'openblas' in fields[-1]):
+                    kernel = fields[-1] + ' (not OpenBLAS)'
+                    try:
+                        name = ctypes.CDLL(fields[-1]).openblas_get_corename
+                        name.restype = ctypes.c_char_p
+                        kernel = 'OpenBLAS ' + name().decode() + ' (' + fields[-1] + ')'
+                        break
+                    except (OSError, AttributeError):
+                        pass
+        except Exception as e:
+            kernel = 'unknown (' + type(e).__name__ + ')'
         print(kernel)
         """;
 

@@ -81,7 +81,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     {
         var session = MpiRun.Join();
         var (pairs, directions) = Draw(s);
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true };
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = (CpuVectorWidth)(int)WidthOf(s) };
         session.SolveBatch(pairs[..Math.Min(64, pairs.Length)], options, hvpDirections: directions?[..Math.Min(64, pairs.Length)]);
         var (distributed, distributedSeconds, _) = Measure("batch across ranks", $"{session.Size} ranks", () => session.SolveBatch(pairs, options, hvpDirections: directions));
         if (!session.IsRoot) return null;
@@ -98,6 +98,9 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         JsonReport.Save(s.Json, new { benchmark = "batch-mpi", result = outcome });
         return outcome;
     }
+
+    /// <summary>The width --simd names, else the one the CPU backend runs at.</summary>
+    private static SimdWidth WidthOf(Settings s) => s.Simd is null ? CpuBackend.Instance.Width : SimdOption.Width(s.Simd);
 
     /// <summary>The benchmark's problems (uniform clouds, seed 64) and, with --hvp, one direction each.</summary>
     private static ((double[,] X, double[,] Y)[] Pairs, double[][,]? Directions) Draw(Settings s)
@@ -124,7 +127,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     public static Outcome Run(Settings s)
     {
         var (pairs, directions) = Draw(s);
-        var width = s.Simd is null ? CpuBackend.Instance.Width : SimdOption.Widths(s.Simd).Single();
+        var width = WidthOf(s);
         var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = (CpuVectorWidth)(int)width };
         AnsiConsole.MarkupLine($"[bold]bench batch[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; timed at SIMD {Markup.Escape(Simd.describe(width))}");
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);

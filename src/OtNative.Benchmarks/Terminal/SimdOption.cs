@@ -2,12 +2,22 @@ using OtNative.Core;
 
 namespace OtNative.Terminal;
 
-/// <summary>The <c>--simd 512,256</c> option of the CPU benchmarks: SIMD widths by name.</summary>
+/// <summary>The <c>--simd</c> option of the CPU benchmarks: SIMD widths by name (512, 256, 128, scalar).</summary>
 public static class SimdOption
 {
-    /// <summary>The widths of a comma-separated list (512, 256, 128, scalar); a bad entry is a usage error naming the choices.</summary>
-    public static SimdWidth[] Widths(string list) =>
-        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(v => Simd.parse(v) is { IsOk: true } ok ? ok.ResultValue : throw new ArgumentException($"--simd: {Simd.parse(v).ErrorValue}"))
-            .ToArray();
+    /// <summary>The widths of a comma-separated list; a bad entry or an empty list is a usage error naming the choices.</summary>
+    public static SimdWidth[] Widths(string list)
+    {
+        var widths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Width).ToArray();
+        return widths.Length > 0 ? widths : throw new ArgumentException($"--simd '{list}' names no width: use {Choices}.");
+    }
+
+    /// <summary>One width by name; anything else is a usage error naming the choices.</summary>
+    public static SimdWidth Width(string name)
+    {
+        var parsed = Simd.parse(name);
+        return parsed.IsOk ? parsed.ResultValue : throw new ArgumentException($"--simd: {parsed.ErrorValue}");
+    }
+
+    private static string Choices => string.Join(", ", Simd.names.Select(n => n.Item1));
 }

@@ -56,8 +56,8 @@ and IBackend =
 /// evaluate every entry twice. The HVP's CG applies this operator at every step. The result is deterministic: it does
 /// not depend on the number of threads.
 type ICoupledApply =
-    /// out (m × k) = Pᵀ diag(rowWeights) P V for V (m × k) and rowWeights (n).
-    abstract Coupled: eps: float * f: float[] * g: float[] * rowWeights: float[] * v: Matrix -> Matrix
+    /// out (m × k) = Pᵀ diag(rowWeights) P V for V (m × k) and rowWeights (n); checks `cancellation` between blocks of rows.
+    abstract Coupled: eps: float * f: float[] * g: float[] * rowWeights: float[] * v: Matrix * cancellation: Threading.CancellationToken -> Matrix
 
 /// Per-pair contractions of a point-cloud plan, with the difference x_i − y_j formed for every pair (math.md §3): the
 /// sums behind the HVP and the dense Hessian's blocks, for operators with kernels of their own (CUDA). Without them

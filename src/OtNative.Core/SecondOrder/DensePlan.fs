@@ -23,7 +23,9 @@ type DensePlan =
       Eps: float
       /// The solving operator's pair kernels, where it has them (CUDA): the R block and the block diagonal are then
       /// built by them instead of by host loops over the plan.
-      Kernels: PairKernels option }
+      Kernels: PairKernels option
+      /// The SIMD width of the host loops over the plan (the solving CPU backend's).
+      Width: SimdWidth }
 
 /// Checks on a plan's marginals before a formula divides by them.
 module PlanMass =
@@ -40,7 +42,8 @@ module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
-        { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None }
+        { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
+          Width = Simd.configured.Value }
 
     /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
     /// same plan (no second pass over the dense matrix).
@@ -50,7 +53,8 @@ module DensePlan =
           Kernels =
             match plan.Operator with
             | :? IPairContractions as c -> Some { Contractions = c; F = plan.F; G = plan.G }
-            | _ -> None }
+            | _ -> None
+          Width = CpuBackend.HostWidth plan.Backend }
 
 /// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
 module BlockDiagonal =
@@ -77,7 +81,7 @@ module BlockDiagonal =
                 for t in 0 .. d * d - 1 do acc.[t] <- 4.0 / dp.Eps * o.[k, t]
             | None ->
                 // The lower triangle only (the block is symmetric), SIMD over the plan's row.
-                DenseKernels.rowOuter dp.Plan k dp.X yT acc
+                DenseKernels.rowOuter dp.Width dp.Plan k dp.X yT acc
                 // ∇c_kj = 2 (x_k − y_j): the outer product carries the factor 4.
                 for q in 0 .. d - 1 do
                     for t in 0 .. q do

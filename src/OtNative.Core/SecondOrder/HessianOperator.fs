@@ -84,13 +84,13 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let k, len = vs.Length, vs.[0].Length
         Matrix(len, k, Array.init (len * k) (fun t -> vs.[t % k].[t / k]))
     let unpack (mat: Matrix) = Array.init mat.Cols (fun c -> Array.init mat.Rows (fun i -> mat.Data.[i * mat.Cols + c]))
+    let inverseRowMass = Array.map (fun v -> 1.0 / v) r
     /// Pᵀ diag(1/r) u for each u (n-vectors), one pass.
     let coupledBack (us: float[][]) =
         let k = us.Length
-        unpack (cols (Matrix(n, k, Array.init (n * k) (fun t -> us.[t % k].[t / k] / r.[t / k]))) false)
-    let inverseRowMass = Array.map (fun v -> 1.0 / v) r
+        unpack (cols (Matrix(n, k, Array.init (n * k) (fun t -> us.[t % k].[t / k] * inverseRowMass.[t / k]))) false)
     /// Pᵀ diag(1/r) P v for each v: one streamed pass on an operator with a fused kernel (CPU), else two.
-    let coupled (vs: float[][]) = unpack (plan.ApplyCoupled(inverseRowMass, pack vs))
+    let coupled (vs: float[][]) = unpack (plan.ApplyCoupled(inverseRowMass, pack vs, cg.Cancellation))
     /// S v + ridge v.
     let applyS (vs: float[][]) =
         Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)

@@ -62,7 +62,7 @@ module Sinkhorn =
         || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float (min iterationsDone iterationsLeft)
 
     /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
-    let private rowError (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation p.A f fNext (1.0 / eps)
+    let private rowError width (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation width p.A f fNext (1.0 / eps)
 
     /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
     let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =
@@ -78,6 +78,7 @@ module Sinkhorn =
     /// ends (unconverged) when the updates stall.
     let rec private iterate (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) =
         let p = operator.Problem
+        let width = CpuBackend.HostWidth operator.Backend
         validateOptions p options
         let eps = OtProblem.resolveEpsilon p options.Epsilon
         let sw = Stopwatch.StartNew()
@@ -110,7 +111,7 @@ module Sinkhorn =
             checkFinite "g" g iter err
             operator.Softmin(Rows, eps, g, fNext, options.Cancellation)
             checkFinite "f" fNext iter err
-            err <- rowError p eps f fNext
+            err <- rowError width p eps f fNext
             iter <- iter + 1
             if err < stopAt then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
@@ -355,6 +356,7 @@ module Sinkhorn =
             gOut.[k] <- Array.zeroCreate problems.[k].M
             fOut.[k] <- Array.zeroCreate problems.[k].N
         let stopAt = StoppingRule.threshold options.Tolerance
+        let hostWidth = if count = 0 then Simd.configured.Value else CpuBackend.HostWidth operators.[0].Backend
         let err = Array.create count infinity
         let finish k iterations converged =
             let p = problems.[k]
@@ -376,7 +378,7 @@ module Sinkhorn =
                     try
                         checkFinite "g" g.[k] (iter - 1) err.[k]
                         checkFinite "f" fNext.[k] (iter - 1) err.[k]
-                        err.[k] <- rowError problems.[k] eps.[k] f.[k] fNext.[k]
+                        err.[k] <- rowError hostWidth problems.[k] eps.[k] f.[k] fNext.[k]
                         if err.[k] < stopAt then finish k iter true
                         elif iter < options.MaxIterations then Array.blit fNext.[k] 0 f.[k] 0 problems.[k].N
                         reportProgressOf k options iter err.[k] sw

@@ -72,11 +72,11 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
     /// (P ∘ W)ᵀ V for V (n×k); one streamed pass.
     member _.ApplyCols(v: Matrix, costWeighted: bool) = apply Cols v costWeighted
     /// Pᵀ diag(rowWeights) P V (m×k) for V (m×k): one streamed pass where the operator has a kernel for it
-    /// (`ICoupledApply`), else two.
-    member _.ApplyCoupled(rowWeights: float[], v: Matrix) =
+    /// (`ICoupledApply`, cancellable between blocks of rows), else two.
+    member _.ApplyCoupled(rowWeights: float[], v: Matrix, cancellation: Threading.CancellationToken) =
         live ()
         match operator with
-        | :? ICoupledApply as fused -> fused.Coupled(eps, solution.F, solution.G, rowWeights, v)
+        | :? ICoupledApply as fused -> fused.Coupled(eps, solution.F, solution.G, rowWeights, v, cancellation)
         | _ ->
             let pv = operator.Apply(Rows, eps, solution.F, solution.G, v, false)
             let scaled = Matrix(pv.Rows, pv.Cols, Array.init pv.Data.Length (fun t -> pv.Data.[t] * rowWeights.[t / pv.Cols]))

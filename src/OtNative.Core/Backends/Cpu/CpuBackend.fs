@@ -68,7 +68,7 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
         member _.Dispose() = ()
 
     interface ICoupledApply with
-        member _.Coupled(eps, f, g, rowWeights, v) =
+        member _.Coupled(eps, f, g, rowWeights, v, cancellation) =
             Validation.shape "v" problem.M v.Cols v
             if rowWeights.Length <> problem.N then invalidArg "rowWeights" (sprintf "rowWeights has %d entries for %d rows." rowWeights.Length problem.N)
             let rowTerm = Array.init problem.N (fun i -> f.[i] / eps + logA.[i])
@@ -76,7 +76,7 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             let cp = rowsLayout.ColsPadded
             let packed =
                 CpuKernels.coupled<'V> rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB) (transposePadded rowsLayout v) k rowWeights
-                    Threading.CancellationToken.None
+                    cancellation
             Matrix(problem.M, k, Array.init (problem.M * k) (fun t -> packed.[(t % k) * cp + t / k]))
 
 /// The reference backend: defines the semantics every other backend must reproduce. Its streamed kernels run at one
@@ -98,6 +98,14 @@ type CpuBackend(linearAlgebra: ILinearAlgebra, width: SimdWidth) =
 
     /// The register width of the streamed kernels.
     member _.Width = width
+
+    /// The width for host-side passes over the results of work on `backend` (a solve's row error, the dense Hessian's
+    /// block diagonal): a CPU backend's own, so that a solve forced to a width runs at it throughout; else the
+    /// configured one.
+    static member HostWidth(backend: IBackend) =
+        match backend with
+        | :? CpuBackend as cpu -> cpu.Width
+        | _ -> Simd.configured.Value
 
     interface IBackend with
         member _.Name = "cpu"

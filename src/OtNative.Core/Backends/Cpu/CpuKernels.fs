@@ -128,6 +128,11 @@ let private requireLength (name: string) (expected: int) (a: float[]) =
     if a.Length <> expected then
         invalidArg name (sprintf "%s has %d entries where the padded layout needs %d." name a.Length expected)
 
+/// The unchecked loads and stores also rely on the layout being padded to whole registers of the width run at.
+let private requireLanes<'V when 'V :> ILanes<'V>> (l: CostLayout) =
+    if l.ColsPadded % 'V.Count <> 0 then
+        invalidArg "l" (sprintf "The layout is padded to %d columns, not a multiple of the %d lanes it is run at." l.ColsPadded 'V.Count)
+
 /// colTerm_j = other_j/ε + logW_j over padded columns (−∞ on the padding), written into `t`.
 let columnTermInto (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) (t: float[]) =
     for j in 0 .. l.Cols - 1 do
@@ -191,7 +196,10 @@ let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C:
             vmax <- 'V.MaxNative(vmax, zj)
             j <- j + lanes
         let tmax = 'V.MaxLane vmax
-        if tmax > Double.NegativeInfinity then
+        // A NaN exponent makes the row NaN: the hardware max keeps it only if it is in the tile's last register, and a
+        // NaN tmax would otherwise skip the tile.
+        if Double.IsNaN tmax then runSum <- nan
+        elif tmax > Double.NegativeInfinity then
             let shift = 'V.Splat tmax
             let mutable vs = 'V.Splat 0.0
             let mutable vs2 = 'V.Splat 0.0
@@ -231,6 +239,7 @@ type private SoftminRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[
 /// the answer (they decide only how it is computed, and so its rounding: the same inputs give the same bits).
 /// A pass too small to parallelise runs on the caller's scratch and allocates nothing.
 let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
+    requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     let negInvEps = 'V.Splat(-1.0 / eps)
     if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
@@ -271,6 +280,7 @@ type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[],
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
 let apply<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
+    requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     requireLength "vT" (k * l.ColsPadded) vT
     let negInvEps = 'V.Splat(-1.0 / eps)
@@ -318,8 +328,10 @@ let private coupledAccumulatorBytes = 256L <<< 20
 /// row order into its own accumulator, and the groups added in order: the same inputs give the same bits on any machine
 /// of this width, however many threads run.
 let coupled<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (rowWeights: float[]) (cancellation: Threading.CancellationToken) =
+    requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     requireLength "vT" (k * l.ColsPadded) vT
+    if k < 1 then invalidArg "k" "The coupled pass needs at least one vector."
     let negInvEps = 'V.Splat(-1.0 / eps)
     let width = k * l.ColsPadded
     let byMemory = int (max 1L (coupledAccumulatorBytes / (8L * int64 width)))
@@ -327,7 +339,7 @@ let coupled<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float
     let accumulators = Array.init groups (fun _ -> Buffers.ArrayPool<float>.Shared.Rent width)
     try
         let run group =
-            let lo, hi = l.Rows * group / groups, l.Rows * (group + 1) / groups
+            let lo, hi = int (int64 l.Rows * int64 group / int64 groups), int (int64 l.Rows * int64 (group + 1) / int64 groups)
             let acc = accumulators.[group]
             Array.fill acc 0 width 0.0
             let row = Buffers.ArrayPool<float>.Shared.Rent l.ColsPadded
@@ -361,6 +373,7 @@ type private PlanRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], 
 
 /// P_ij = exp(rowTerm_i + colTerm_j − C_ij/ε), materialised (Rows × Cols).
 let plan<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) =
+    requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     let negInvEps = 'V.Splat(-1.0 / eps)
     let out = Array.zeroCreate (l.Rows * l.Cols)

@@ -31,17 +31,19 @@ let private rowOuterAt<'V when 'V :> ILanes<'V> and 'V: struct> (plan: float[]) 
             outer.[q * d + t] <- 'V.Sum sums.[at] + tail
             at <- at + 1
 
-type private RowOuter = delegate of plan: float[] * k: int * m: int * x: float[] * yT: float[] * d: int * outer: float[] -> unit
-
 let private rowOuterKernel =
-    lazy
-        (Simd.run Simd.configured.Value
-            { new IWidthGeneric<RowOuter> with
-                member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() = RowOuter(fun plan k m x yT d outer -> rowOuterAt<'V> plan k m x yT d outer) })
+    PerWidth
+        { new IWidthGeneric<System.Action<float[], int, int, float[], float[], int, float[]>> with
+            member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
+                System.Action<_, _, _, _, _, _, _>(fun plan k m x yT d outer -> rowOuterAt<'V> plan k m x yT d outer) }
 
 /// y (m × d, row-major) by coordinate (d × m), for `rowOuter`.
 let byCoordinate (y: Matrix) = Array.init (y.Cols * y.Rows) (fun t -> y.[t % y.Rows, t / y.Rows])
 
-/// The lower triangle of Σ_j P_kj (x_k − y_j)(x_k − y_j)ᵀ into outer[q·d + t], t ≤ q (see `rowOuterAt`).
-let rowOuter (plan: Matrix) (k: int) (x: Matrix) (yT: float[]) (outer: float[]) =
-    rowOuterKernel.Value.Invoke(plan.Data, k, plan.Cols, x.Data, yT, x.Cols, outer)
+/// The lower triangle of Σ_j P_kj (x_k − y_j)(x_k − y_j)ᵀ into outer[q·d + t], t ≤ q (see `rowOuterAt`), at `width`.
+/// The shapes are checked here: the loads inside are unchecked.
+let rowOuter (width: SimdWidth) (plan: Matrix) (k: int) (x: Matrix) (yT: float[]) (outer: float[]) =
+    let d, m = x.Cols, plan.Cols
+    if plan.Rows <> x.Rows || yT.Length <> d * m || outer.Length < d * d || k < 0 || k >= plan.Rows then
+        invalidArg "plan" (sprintf "rowOuter: a %d × %d plan, x %d × %d, y by coordinate of %d entries and %d outputs do not fit row %d." plan.Rows m x.Rows d yT.Length outer.Length k)
+    rowOuterKernel.At(width).Invoke(plan.Data, k, m, x.Data, yT, d, outer)

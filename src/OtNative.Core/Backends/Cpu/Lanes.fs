@@ -12,11 +12,17 @@ open System.Runtime.Intrinsics
 type ILanes<'V when 'V :> ILanes<'V>> =
     /// float64 lanes in one register.
     static abstract Count: int
+    /// Every lane set to the value.
     static abstract Splat: float -> 'V
+    /// The lanes at a[j …], unchecked.
     static abstract Load: float[] * int -> 'V
+    /// Writes the lanes to a[j …], unchecked.
     static abstract Store: 'V * float[] * int -> unit
+    /// Lane-wise sum.
     static abstract (+): 'V * 'V -> 'V
+    /// Lane-wise difference.
     static abstract (-): 'V * 'V -> 'V
+    /// Lane-wise product.
     static abstract (*): 'V * 'V -> 'V
     /// a·b + c, fused.
     static abstract Fma: 'V * 'V * 'V -> 'V
@@ -25,7 +31,7 @@ type ILanes<'V when 'V :> ILanes<'V>> =
     static abstract MaxNative: 'V * 'V -> 'V
     /// The sum of the lanes.
     static abstract Sum: 'V -> float
-    /// The largest lane (NaN lanes ignored unless all are).
+    /// The largest lane; NaN when any lane is NaN.
     static abstract MaxLane: 'V -> float
     /// 2^k lane-wise from `shifted`, a value that the 1.5·2^52 rounding trick left holding the integer k in its low
     /// mantissa bits (SimdMath.exp).
@@ -72,7 +78,7 @@ type Lanes512 =
         static member Sum a = Vector512.Sum a.V
         static member MaxLane a =
             let mutable m = Double.NegativeInfinity
-            for q in 0 .. Vector512<float>.Count - 1 do m <- max m (a.V.GetElement q)
+            for q in 0 .. Vector512<float>.Count - 1 do m <- Math.Max(m, a.V.GetElement q)
             m
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Pow2OfRounded shifted =
@@ -111,7 +117,7 @@ type Lanes256 =
         static member Sum a = Vector256.Sum a.V
         static member MaxLane a =
             let mutable m = Double.NegativeInfinity
-            for q in 0 .. Vector256<float>.Count - 1 do m <- max m (a.V.GetElement q)
+            for q in 0 .. Vector256<float>.Count - 1 do m <- Math.Max(m, a.V.GetElement q)
             m
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Pow2OfRounded shifted =
@@ -148,7 +154,7 @@ type Lanes128 =
         static member MaxNative(a, b) = Lanes128(Vector128.MaxNative(a.V, b.V))
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Sum a = Vector128.Sum a.V
-        static member MaxLane a = max (a.V.GetElement 0) (a.V.GetElement 1)
+        static member MaxLane a = Math.Max(a.V.GetElement 0, a.V.GetElement 1)
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Pow2OfRounded shifted =
             let k = Vector128.AsInt64 shifted.V - Vector128.Create LaneBits.RoundingBias
@@ -195,14 +201,19 @@ type Lane1 =
 
 /// The register width the CPU kernels run at, in bits (Scalar: one float64 at a time).
 type SimdWidth =
+    /// One float64 lane: the scalar reference.
     | Scalar = 64
+    /// 2 × float64 (SSE, NEON).
     | Bits128 = 128
+    /// 4 × float64 (AVX2).
     | Bits256 = 256
+    /// 8 × float64 (AVX-512).
     | Bits512 = 512
 
 /// Code generic over the width, run at a width chosen at run time (the one way to go from a SimdWidth value to the
 /// lanes type; each width's instantiation is compiled once).
 type IWidthGeneric<'R> =
+    /// The code at the lanes type 'V.
     abstract Invoke<'V when 'V :> ILanes<'V> and 'V: struct> : unit -> 'R
 
 module Simd =
@@ -227,6 +238,7 @@ module Simd =
     /// The widths by name: the values OTNATIVE_SIMD and the CLI's --simd take.
     let names = [ "512", SimdWidth.Bits512; "256", SimdWidth.Bits256; "128", SimdWidth.Bits128; "scalar", SimdWidth.Scalar ]
 
+    /// The width's name in `names` ("512", …, "scalar").
     let name (width: SimdWidth) = names |> List.find (fun (_, w) -> w = width) |> fst
 
     /// A width from its name, or an error saying which names there are.
@@ -261,3 +273,15 @@ module Simd =
         | SimdWidth.Bits128 -> code.Invoke<Lanes128>()
         | SimdWidth.Scalar -> code.Invoke<Lane1>()
         | other -> invalidArg "width" (sprintf "%d is not a SimdWidth." (int other))
+
+/// Width-generic code instantiated once per width, on first use at that width, and kept: the dispatch of a kernel
+/// called in a loop (a Sinkhorn iteration's row error) costs an array read, not an allocation.
+[<Sealed>]
+type PerWidth<'R>(code: IWidthGeneric<'R>) =
+    let widths = [| SimdWidth.Scalar; SimdWidth.Bits128; SimdWidth.Bits256; SimdWidth.Bits512 |]
+    let slots = widths |> Array.map (fun w -> lazy (Simd.run w code))
+    /// The code at `width`.
+    member _.At(width: SimdWidth) =
+        match Array.IndexOf(widths, width) with
+        | -1 -> invalidArg "width" (sprintf "%d is not a SimdWidth." (int width))
+        | slot -> slots.[slot].Value

@@ -2,6 +2,8 @@
 /// ~2.5 ns per element here; this one well under half that at the same accuracy.
 module OtNative.Core.SimdMath
 
+open System
+
 // Constants are written in place: splats of literals compile to vector constants inside the caller's loop (the
 // function is inline), where module-level statics would be loads.
 // Cody–Waite ln 2 split (k·ln2Hi exact for |k| < 2^11); 1.5·2^52 rounds to the nearest integer and
@@ -62,38 +64,40 @@ let nanosecondsPerExp (width: SimdWidth) =
 /// Σ_{k ≥ lo} w_k |e^((u_k − v_k)·scale) − 1| in scalars.
 let private weightedDeviationFrom (lo: int) (w: float[]) (u: float[]) (v: float[]) (scale: float) =
     let mutable t = 0.0
-    for k in lo .. w.Length - 1 do t <- t + w.[k] * abs (System.Math.Exp((u.[k] - v.[k]) * scale) - 1.0)
+    for k in lo .. w.Length - 1 do t <- t + w.[k] * abs (Math.Exp((u.[k] - v.[k]) * scale) - 1.0)
     t
 
 let private weightedDeviationAt<'V when 'V :> ILanes<'V> and 'V: struct> (w: float[]) (u: float[]) (v: float[]) (scale: float) =
     let n = w.Length
     let whole = n - n % 'V.Count
-    let s = 'V.Splat scale
-    let one = 'V.Splat 1.0
-    let zero = 'V.Splat 0.0
-    let mutable acc = zero
+    let s: 'V = 'V.Splat scale
+    let one: 'V = 'V.Splat 1.0
+    let zero: 'V = 'V.Splat 0.0
+    let mutable acc: 'V = zero
+    let mutable largest: 'V = 'V.Splat Double.NegativeInfinity
     let mutable i = 0
     while i < whole do
-        let d: 'V = 'V.Load(u, i) - 'V.Load(v, i)
-        let e: 'V = exp (d * s) - one
+        let diff: 'V = 'V.Load(u, i) - 'V.Load(v, i)
+        let d: 'V = diff * s
+        let e: 'V = exp d - one
         // |e| as max(e, −e); a NaN e stays NaN (the second operand).
         acc <- 'V.Fma('V.Load(w, i), 'V.MaxNative(zero - e, e), acc)
+        largest <- 'V.MaxNative(d, largest)
         i <- i + 'V.Count
     let total = 'V.Sum acc + weightedDeviationFrom whole w u v scale
-    // The vector exponential saturates at e^709 where Math.Exp overflows to ∞: a sum that large (or NaN) is redone in
-    // scalars, so an overflowing error is ∞ as before, never a large finite number.
-    if total < 1e300 then total else weightedDeviationFrom 0 w u v scale
+    // The vector exponential saturates at e^709 where Math.Exp overflows to ∞: a row past that (or a NaN sum) is redone
+    // in scalars, so an overflowing error is ∞ as before, never a large finite number, whatever its weight.
+    if total < 1e300 && 'V.MaxLane(largest) <= 709.0 then total else weightedDeviationFrom 0 w u v scale
 
 let private weightedDeviationKernel =
-    lazy
-        (Simd.run Simd.configured.Value
-            { new IWidthGeneric<System.Func<float[], float[], float[], float, float>> with
-                member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
-                    System.Func<_, _, _, _, _>(fun w u v scale -> weightedDeviationAt<'V> w u v scale) })
+    PerWidth
+        { new IWidthGeneric<Func<float[], float[], float[], float, float>> with
+            member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
+                Func<_, _, _, _, _>(fun w u v scale -> weightedDeviationAt<'V> w u v scale) }
 
-/// Σ_i w_i |e^((u_i − v_i)·scale) − 1| over arrays of one length, vectorised at the configured width: the Sinkhorn
-/// loop's row-marginal error, every iteration (in small problems n scalar exponentials an iteration were 4 % of it).
-let weightedDeviation (w: float[]) (u: float[]) (v: float[]) (scale: float) =
+/// Σ_i w_i |e^((u_i − v_i)·scale) − 1| over arrays of one length, vectorised at `width`: the Sinkhorn loop's
+/// row-marginal error, every iteration (in small problems n scalar exponentials an iteration were 4 % of it).
+let weightedDeviation (width: SimdWidth) (w: float[]) (u: float[]) (v: float[]) (scale: float) =
     if u.Length <> w.Length || v.Length <> w.Length then
         invalidArg "u" (sprintf "weightedDeviation needs arrays of one length (%d, %d, %d)." w.Length u.Length v.Length)
-    weightedDeviationKernel.Value.Invoke(w, u, v, scale)
+    weightedDeviationKernel.At(width).Invoke(w, u, v, scale)
