@@ -64,7 +64,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
     {
         string numpyReason = "skipped (--no-numpy)";
         var numpy = settings.NoNumpy ? null : AlgorithmOneBaseline.TryFind(out numpyReason);
-        AnsiConsole.MarkupLine($"[bold]bench hessian[/]: linear algebra {Markup.Escape(((IBackend)CpuBackend.Instance).LinearAlgebra.Name)}; baseline: {Markup.Escape(numpyReason)}");
+        AnsiConsole.MarkupLine($"[bold]bench hessian[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baseline: {Markup.Escape(numpyReason)}");
         WarmUpPaths();
         double gflops = SyrkGflops();
         AnsiConsole.MarkupLine($"  hardware limit: SYRK runs at {gflops:F1} GFLOP/s here; the Schur path's BLAS work over that rate bounds each row");
