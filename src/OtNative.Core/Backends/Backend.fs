@@ -51,6 +51,13 @@ and IBackend =
     /// Prepares a problem for the primitives.
     abstract Prepare: problem: OtProblem -> ITransportOperator
 
+/// A half-step with its exponentials in float32 (mixed precision, math.md §1): the arguments f_j/ε − C_ij/ε formed and
+/// the sums accumulated in float64, potentials float64; rows whose sum leaves float32's safe range are computed in
+/// float64. Results differ from `Softmin`'s by the float32 rounding of each term (about 1e-7 relative), never more.
+type IMixedHalfStep =
+    /// `Softmin` with float32 exponentials.
+    abstract SoftminMixed: side: Side * eps: float * other: float[] * result: float[] * cancellation: Threading.CancellationToken -> unit
+
 /// Pᵀ diag(w) P V in one streamed pass, for operators with a kernel for it (CPU): each plan entry is evaluated once and
 /// its row kept in cache between the two contractions, where two `Apply` passes (P V, then Pᵀ of the scaled result)
 /// evaluate every entry twice. The HVP's CG applies this operator at every step. The result is deterministic: it does

@@ -37,22 +37,25 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
                 vt.[q * l.ColsPadded + j] <- v.[j, q]
         vt
 
+    /// One half-step, its exponentials in float32 when `mixed`.
+    let halfStep mixed side eps (other: float[]) (result: float[]) cancellation =
+        let l, logCols, termSlot, scratchSlot =
+            match side with
+            | Rows -> rowsLayout, logB, rowsTerm, rowsScratch
+            | Cols -> colsLayout, logA, colsTerm, colsScratch
+        let term = match take termSlot with null -> Array.zeroCreate l.ColsPadded | held -> held
+        let scratch = take scratchSlot
+        let scratch = if obj.ReferenceEquals(scratch, null) then CpuKernels.newScratch l else scratch
+        CpuKernels.columnTermInto l eps other logCols term
+        CpuKernels.softmin<'V> l eps term result scratch mixed cancellation
+        termSlot.Value <- term
+        scratchSlot.Value <- scratch
+
     interface ITransportOperator with
         member _.Problem = problem
         member _.Backend = backend
 
-        member _.Softmin(side, eps, other, result, cancellation) =
-            let l, logCols, termSlot, scratchSlot =
-                match side with
-                | Rows -> rowsLayout, logB, rowsTerm, rowsScratch
-                | Cols -> colsLayout, logA, colsTerm, colsScratch
-            let term = match take termSlot with null -> Array.zeroCreate l.ColsPadded | held -> held
-            let scratch = take scratchSlot
-            let scratch = if obj.ReferenceEquals(scratch, null) then CpuKernels.newScratch l else scratch
-            CpuKernels.columnTermInto l eps other logCols term
-            CpuKernels.softmin<'V> l eps term result scratch cancellation
-            termSlot.Value <- term
-            scratchSlot.Value <- scratch
+        member _.Softmin(side, eps, other, result, cancellation) = halfStep false side eps other result cancellation
 
         member _.Apply(side, eps, f, g, v, costWeighted) =
             let l, logRows, logCols = oriented side
@@ -66,6 +69,9 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             CpuKernels.plan<'V> rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB)
 
         member _.Dispose() = ()
+
+    interface IMixedHalfStep with
+        member _.SoftminMixed(side, eps, other, result, cancellation) = halfStep true side eps other result cancellation
 
     interface ICoupledApply with
         member _.Coupled(eps, f, g, rowWeights, v, cancellation) =

@@ -179,6 +179,28 @@ let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V
         j <- j + 'V.Count
     'V.Sum v
 
+/// The same sum with the exponentials in float32 (mixed precision): the arguments formed in float64, rounded to float32
+/// two registers at a time, exponentiated in one register of float32 lanes and summed in float64.
+let inline private shiftedSumMixed<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (shift: float) =
+    let lanes = 'V.Count
+    let s = 'V.Splat shift
+    let cols = colTerm.Length
+    let mutable v0 = 'V.Splat 0.0
+    let mutable v1 = 'V.Splat 0.0
+    let mutable j = 0
+    while j + 2 * lanes <= cols do
+        let za = 'V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) - s)
+        let zb = 'V.Fma(cost.At(j + lanes), negInvEps, 'V.Load(colTerm, j + lanes) - s)
+        let struct (ea, eb) = 'V.ExpOfTermsInSingle(za, zb)
+        v0 <- v0 + ea
+        v1 <- v1 + eb
+        j <- j + 2 * lanes
+    if j < cols then
+        let za = 'V.Fma(cost.At j, negInvEps, 'V.Load(colTerm, j) - s)
+        let struct (ea, _) = 'V.ExpOfTermsInSingle(za, 'V.Splat Double.NegativeInfinity)
+        v0 <- v0 + ea
+    'V.Sum(v0 + v1)
+
 /// LSE_j(colTerm_j − C_ij/ε) exactly: each tile's exponents stored with their max, then summed against it.
 let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (z: float[]) =
     let lanes = 'V.Count
@@ -223,27 +245,35 @@ let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C:
 /// under e^−100 of it.
 let private acceptedSum (s: float) = s >= 1e-250 && s <= 1e250
 
+/// A float32-exponential sum is kept in [1e-20, 1e20]: no term saturated (e^88 ≈ 1.7e38), and the terms flushed below
+/// e^−87.3 ≈ 1.2e-38 are under m · 1.2e-18 of it.
+let private acceptedMixedSum (s: float) = s >= 1e-20 && s <= 1e20
+
 [<Struct; IsReadOnly>]
-type private SoftminRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], negInvEps: 'V, eps: float, result: float[], tile: float[]) =
+type private SoftminRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], negInvEps: 'V, eps: float, result: float[], tile: float[], mixed: bool) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
             // The row's incoming result (the previous potential, in a Sinkhorn loop) gives the shift: then one pass
             // over the pairs suffices (no max pass, no stored tile). A first step, a jump of the potentials or a
-            // changed ε makes the sum leave the safe range, and that row is computed exactly.
+            // changed ε makes the sum leave the safe range, and that row is computed exactly (in float64).
             let hint = -result.[i] / eps
-            let s = if Double.IsFinite hint then shiftedSum cost colTerm negInvEps hint else nan
+            let s =
+                if not (Double.IsFinite hint) then nan
+                elif mixed then (let t = shiftedSumMixed cost colTerm negInvEps hint in if acceptedMixedSum t then t else nan)
+                else shiftedSum cost colTerm negInvEps hint
             let lse = if acceptedSum s then hint + log s else exactLse cost colTerm negInvEps tile
             result.[i] <- -eps * lse
 
 /// result_i = −ε LSE_j(colTerm_j − C_ij/ε). result's incoming values, where finite, are taken as a guess of
 /// the answer (they decide only how it is computed, and so its rounding: the same inputs give the same bits).
+/// `mixed`: the one-pass sums take their exponentials in float32 (rows computed exactly stay float64).
 /// A pass too small to parallelise runs on the caller's scratch and allocates nothing.
-let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
+let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (mixed: bool) (cancellation: Threading.CancellationToken) =
     requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     let negInvEps = 'V.Splat(-1.0 / eps)
-    if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
-    else forRows l scratch cancellation (fun lo hi s -> eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, s.Tile)) lo hi)
+    if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, scratch.Tile, mixed)) 0 l.Rows
+    else forRows l scratch cancellation (fun lo hi s -> eachRow<'V, _> l (SoftminRow<'V>(colTerm, negInvEps, eps, result, s.Tile, mixed)) lo hi)
 
 /// exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) at the lanes of column j.
 let inline private weightedEntry<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (rt: 'V) (weighted: bool) (j: int) =

@@ -38,6 +38,154 @@ type ILanes<'V when 'V :> ILanes<'V>> =
     static abstract Pow2OfRounded: 'V -> 'V
     /// value where x ≥ limit, 0 where x < limit (lane-wise; NaN x keeps value).
     static abstract ZeroBelow: x: 'V * limit: 'V * value: 'V -> 'V
+    /// SingleMath.expOfTerm of the lanes of a and b, both rounded to float32 and exponentiated in one register of float32
+    /// lanes of this width (twice the lanes), the results widened back: the mixed-precision sweeps' exponential.
+    static abstract ExpOfTermsInSingle: a: 'V * b: 'V -> struct ('V * 'V)
+
+/// One SIMD register of float32 lanes: what the single-precision exponential of the mixed-precision sweeps is written
+/// in (`SingleMath.expOfTerm`), one implementation for every width like `ILanes`.
+type ISingleLanes<'W when 'W :> ISingleLanes<'W>> =
+    /// Every lane set to the value.
+    static abstract Splat: float32 -> 'W
+    /// Lane-wise sum.
+    static abstract (+): 'W * 'W -> 'W
+    /// Lane-wise difference.
+    static abstract (-): 'W * 'W -> 'W
+    /// Lane-wise product.
+    static abstract (*): 'W * 'W -> 'W
+    /// a·b + c, fused.
+    static abstract Fma: 'W * 'W * 'W -> 'W
+    /// The hardware's min and max (the second operand's lane when either is NaN).
+    static abstract MinNative: 'W * 'W -> 'W
+    static abstract MaxNative: 'W * 'W -> 'W
+    /// 2^k lane-wise from a value that the 1.5·2^23 rounding trick left holding k in its low mantissa bits.
+    static abstract Pow2OfRounded: 'W -> 'W
+    /// value where x ≥ limit, 0 where x < limit (NaN x keeps value).
+    static abstract ZeroBelow: x: 'W * limit: 'W * value: 'W -> 'W
+
+/// Exponent-field arithmetic of float32: 2^k = (k + 127) << 23, k read from the low bits of 1.5·2^23 + k.
+module internal SingleBits =
+    [<Literal>]
+    let RoundingBias = 0x4B400000
+
+    [<Literal>]
+    let ExponentBias = 127
+
+/// The float32 exponential of the mixed-precision sweeps, generic over the width.
+module SingleMath =
+    // Cody–Waite split of ln 2 for float32 (0.693359375 is exact in 9 bits); 1.5·2^23 rounds to the nearest integer;
+    // Taylor coefficients to degree 7 (|r| ≤ ln2/2 makes the remainder ~7e-9, under float32's half ulp).
+    /// e^x lane-wise in float32 for a term of a float64 sum: about 1 ulp of float32 on [−87.3, 88]; below −87.3 (where
+    /// float32's normal numbers end) it returns 0, above 88 it saturates at e^88; NaN gives NaN.
+    let inline expOfTerm<'W when 'W :> ISingleLanes<'W>> (x: 'W) =
+        let xc = 'W.MinNative('W.Splat 88.0f, 'W.MaxNative('W.Splat -87.3f, x))
+        let shifted = 'W.Fma(xc, 'W.Splat 1.44269504f, 'W.Splat 12582912.0f)
+        let k = shifted - 'W.Splat 12582912.0f
+        let r = 'W.Fma(k, 'W.Splat 2.12194440e-4f, 'W.Fma(k, 'W.Splat -0.693359375f, xc))
+        let h = 'W.Fma('W.Fma('W.Fma('W.Fma('W.Fma(r, 'W.Splat 1.98412698e-4f, 'W.Splat 1.38888889e-3f), r, 'W.Splat 8.33333333e-3f), r,
+                                 'W.Splat 4.16666667e-2f), r, 'W.Splat 1.66666667e-1f), r, 'W.Splat 0.5f)
+        let p = 'W.Fma(h * r, r, r) + 'W.Splat 1.0f
+        'W.ZeroBelow(x, 'W.Splat -87.3f, p * 'W.Pow2OfRounded shifted)
+
+/// The float32 partners of the double lanes types, one register of the same width each.
+[<Struct; IsReadOnly>]
+type SingleLanes512 =
+    val V: Vector512<float32>
+    new(v) = { V = v }
+    interface ISingleLanes<SingleLanes512> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = SingleLanes512(Vector512.Create x)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: SingleLanes512, b: SingleLanes512) = SingleLanes512(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: SingleLanes512, b: SingleLanes512) = SingleLanes512(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: SingleLanes512, b: SingleLanes512) = SingleLanes512(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = SingleLanes512(Vector512.FusedMultiplyAdd(a.V, b.V, c.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = SingleLanes512(Vector512.MinNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = SingleLanes512(Vector512.MaxNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = Vector512.AsInt32 shifted.V - Vector512.Create SingleBits.RoundingBias
+            SingleLanes512(Vector512.AsSingle(Vector512.ShiftLeft(k + Vector512.Create SingleBits.ExponentBias, 23)))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) =
+            SingleLanes512(Vector512.ConditionalSelect(Vector512.LessThan(x.V, limit.V), Vector512<float32>.Zero, value.V))
+
+[<Struct; IsReadOnly>]
+type SingleLanes256 =
+    val V: Vector256<float32>
+    new(v) = { V = v }
+    interface ISingleLanes<SingleLanes256> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = SingleLanes256(Vector256.Create x)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: SingleLanes256, b: SingleLanes256) = SingleLanes256(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: SingleLanes256, b: SingleLanes256) = SingleLanes256(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: SingleLanes256, b: SingleLanes256) = SingleLanes256(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = SingleLanes256(Vector256.FusedMultiplyAdd(a.V, b.V, c.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = SingleLanes256(Vector256.MinNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = SingleLanes256(Vector256.MaxNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = Vector256.AsInt32 shifted.V - Vector256.Create SingleBits.RoundingBias
+            SingleLanes256(Vector256.AsSingle(Vector256.ShiftLeft(k + Vector256.Create SingleBits.ExponentBias, 23)))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) =
+            SingleLanes256(Vector256.ConditionalSelect(Vector256.LessThan(x.V, limit.V), Vector256<float32>.Zero, value.V))
+
+[<Struct; IsReadOnly>]
+type SingleLanes128 =
+    val V: Vector128<float32>
+    new(v) = { V = v }
+    interface ISingleLanes<SingleLanes128> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Splat x = SingleLanes128(Vector128.Create x)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (+)(a: SingleLanes128, b: SingleLanes128) = SingleLanes128(a.V + b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (-)(a: SingleLanes128, b: SingleLanes128) = SingleLanes128(a.V - b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member (*)(a: SingleLanes128, b: SingleLanes128) = SingleLanes128(a.V * b.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Fma(a, b, c) = SingleLanes128(Vector128.FusedMultiplyAdd(a.V, b.V, c.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MinNative(a, b) = SingleLanes128(Vector128.MinNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member MaxNative(a, b) = SingleLanes128(Vector128.MaxNative(a.V, b.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Pow2OfRounded shifted =
+            let k = Vector128.AsInt32 shifted.V - Vector128.Create SingleBits.RoundingBias
+            SingleLanes128(Vector128.AsSingle(Vector128.ShiftLeft(k + Vector128.Create SingleBits.ExponentBias, 23)))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ZeroBelow(x, limit, value) =
+            SingleLanes128(Vector128.ConditionalSelect(Vector128.LessThan(x.V, limit.V), Vector128<float32>.Zero, value.V))
+
+/// One float32 lane: the scalar width's partner.
+[<Struct; IsReadOnly>]
+type SingleLane1 =
+    val V: float32
+    new(v) = { V = v }
+    interface ISingleLanes<SingleLane1> with
+        static member Splat x = SingleLane1 x
+        static member (+)(a: SingleLane1, b: SingleLane1) = SingleLane1(a.V + b.V)
+        static member (-)(a: SingleLane1, b: SingleLane1) = SingleLane1(a.V - b.V)
+        static member (*)(a: SingleLane1, b: SingleLane1) = SingleLane1(a.V * b.V)
+        static member Fma(a, b, c) = SingleLane1(MathF.FusedMultiplyAdd(a.V, b.V, c.V))
+        static member MinNative(a, b) = if a.V < b.V then a else b
+        static member MaxNative(a, b) = if a.V > b.V then a else b
+        static member Pow2OfRounded shifted =
+            let k = BitConverter.SingleToInt32Bits shifted.V - SingleBits.RoundingBias
+            SingleLane1(BitConverter.Int32BitsToSingle((k + SingleBits.ExponentBias) <<< 23))
+        static member ZeroBelow(x, limit, value) = if x.V < limit.V then SingleLane1 0.0f else value
 
 /// Exponent-field arithmetic shared by the widths: 2^k = (k + 1023) << 52 as float64 bits, k read from the low bits
 /// of 1.5·2^52 + k.
@@ -87,6 +235,11 @@ type Lanes512 =
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member ZeroBelow(x, limit, value) =
             Lanes512(Vector512.ConditionalSelect(Vector512.LessThan(x.V, limit.V), Vector512<float>.Zero, value.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ExpOfTermsInSingle(a, b) =
+            let e = SingleMath.expOfTerm (SingleLanes512(Vector512.Narrow(a.V, b.V)))
+            let struct (lo, hi) = Vector512.Widen e.V
+            struct (Lanes512(lo), Lanes512(hi))
 
 /// 256-bit lanes (AVX2: 4 × float64).
 [<Struct; IsReadOnly>]
@@ -126,6 +279,11 @@ type Lanes256 =
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member ZeroBelow(x, limit, value) =
             Lanes256(Vector256.ConditionalSelect(Vector256.LessThan(x.V, limit.V), Vector256<float>.Zero, value.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ExpOfTermsInSingle(a, b) =
+            let e = SingleMath.expOfTerm (SingleLanes256(Vector256.Narrow(a.V, b.V)))
+            let struct (lo, hi) = Vector256.Widen e.V
+            struct (Lanes256(lo), Lanes256(hi))
 
 /// 128-bit lanes (SSE/NEON: 2 × float64).
 [<Struct; IsReadOnly>]
@@ -162,6 +320,11 @@ type Lanes128 =
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member ZeroBelow(x, limit, value) =
             Lanes128(Vector128.ConditionalSelect(Vector128.LessThan(x.V, limit.V), Vector128<float>.Zero, value.V))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member ExpOfTermsInSingle(a, b) =
+            let e = SingleMath.expOfTerm (SingleLanes128(Vector128.Narrow(a.V, b.V)))
+            let struct (lo, hi) = Vector128.Widen e.V
+            struct (Lanes128(lo), Lanes128(hi))
 
 /// One float64 lane: the scalar reference the vector widths are checked against, through the same kernels.
 [<Struct; IsReadOnly>]
@@ -198,6 +361,9 @@ type Lane1 =
             Lane1(BitConverter.Int64BitsToDouble((k + LaneBits.ExponentBias) <<< 52))
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member ZeroBelow(x, limit, value) = if x.V < limit.V then Lane1 0.0 else value
+        static member ExpOfTermsInSingle(a, b) =
+            let exp1 (v: float) = float (SingleMath.expOfTerm (SingleLane1(float32 v))).V
+            struct (Lane1(exp1 a.V), Lane1(exp1 b.V))
 
 /// The register width the CPU kernels run at, in bits (Scalar: one float64 at a time).
 type SimdWidth =
