@@ -34,6 +34,11 @@ public class SolverSettings : CommandSettings
     [DefaultValue("sinkhorn")]
     public string Solver { get; init; } = "sinkhorn";
 
+    [CommandOption("--precision <NAME>")]
+    [Description("double (default), mixed (float32 exponentials of float64 arguments, summed in float64; the last iterations and the returned plan's error float64) or auto (mixed when --tol ≥ 1e-7).")]
+    [DefaultValue("double")]
+    public string Precision { get; init; } = "double";
+
     [CommandOption("--anneal")]
     [Description("ε-annealing: loose solves from the largest cost down to ε, each warm-starting the next (fewer iterations at small ε).")]
     public bool Anneal { get; init; }

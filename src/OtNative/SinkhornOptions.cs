@@ -38,6 +38,22 @@ public enum SinkhornInitializer
     Gmm,
 }
 
+/// <summary>The arithmetic of the Sinkhorn updates' exponentials (docs/math.md §1, "Mixed precision").</summary>
+public enum SinkhornPrecision
+{
+    /// <summary>float64 throughout.</summary>
+    Double,
+    /// <summary>
+    /// float32 exponentials of float64 arguments, summed in float64, potentials float64 (on the CPU; other backends run
+    /// float64). The iterations switch to float64 once the error reaches the tolerance or stalls at float32's floor
+    /// (about 1e-8), so the last iteration and the returned plan's measured error are float64's:
+    /// <see cref="SinkhornResult.Converged"/> and <see cref="SinkhornResult.MarginalError"/> mean what they always mean.
+    /// </summary>
+    Mixed,
+    /// <summary>Mixed when the tolerance is at least 1e-7 (ten times float32's floor), float64 otherwise.</summary>
+    Auto,
+}
+
 /// <summary>Options of the log-domain Sinkhorn solver (docs/math.md §1). Immutable; use <c>with</c> to change a field.</summary>
 public sealed record SinkhornOptions
 {
@@ -94,6 +110,12 @@ public sealed record SinkhornOptions
     /// <summary>Which iteration reaches the tolerance. Default <see cref="SinkhornSolver.Sinkhorn"/>.</summary>
     public SinkhornSolver Solver { get; init; }
 
+    /// <summary>
+    /// The arithmetic of the Sinkhorn updates' exponentials. Default <see cref="SinkhornPrecision.Double"/>. L-BFGS and the
+    /// divergence's symmetric self-terms run float64 whatever this says; derivatives are always float64.
+    /// </summary>
+    public SinkhornPrecision Precision { get; init; }
+
     /// <summary>Receives the iteration count and marginal error every <see cref="ProgressInterval"/> iterations (with the problem's index in a batch).</summary>
     public IProgress<SinkhornProgress>? Progress { get; init; }
 
@@ -137,6 +159,13 @@ public sealed record SinkhornOptions
                 SinkhornSolver.Auto => Core.ForwardSolver.AutoSolver,
                 SinkhornSolver.SinkhornThenLbfgs => Core.ForwardSolver.SinkhornThenLbfgs,
                 _ => throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown solver."),
+            },
+            Precision switch
+            {
+                SinkhornPrecision.Double => Core.Precision.DoublePrecision,
+                SinkhornPrecision.Mixed => Core.Precision.MixedPrecision,
+                SinkhornPrecision.Auto => Core.Precision.AutoPrecision,
+                _ => throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Unknown precision: use Double, Mixed or Auto."),
             });
     }
 }

@@ -53,6 +53,12 @@ public sealed class SinkhornResult : IDisposable
     /// </summary>
     public int? SwitchedToLbfgsAt => _result.SwitchedToLbfgsAt is { } at ? at.Value : null;
 
+    /// <summary>
+    /// The iterations whose exponentials were float32 (<see cref="SinkhornPrecision.Mixed"/>); the others, the last one
+    /// included, were float64. 0 for a float64 solve.
+    /// </summary>
+    public int MixedIterations => _result.MixedIterations;
+
     /// <summary>Whether the tolerance was reached.</summary>
     public bool Converged => _result.Converged;
 

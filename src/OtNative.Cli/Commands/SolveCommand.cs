@@ -19,7 +19,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
     public sealed record Summary(
         double Value, double Sharp, double? Divergence, int Iterations, double MarginalError, bool Converged,
         double Epsilon, double Seconds, int N, int M, int D, string Backend, bool? DivergenceConverged, string? BackendNote,
-        string Initializer, bool Anneal, string Solver, int Passes, int? SwitchedToLbfgsAt);
+        string Initializer, bool Anneal, string Solver, int Passes, int? SwitchedToLbfgsAt, string Precision, int MixedIterations);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
@@ -36,7 +36,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         var summary = new Summary(result.Value, result.SharpValue, divergence?.Value, result.Iterations, result.MarginalError,
             result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
             divergence?.Converged, result.BackendNote, settings.Init, settings.Anneal, settings.Solver, result.Passes,
-            result.SwitchedToLbfgsAt);
+            result.SwitchedToLbfgsAt, result.MixedIterations > 0 ? "mixed" : "double", result.MixedIterations);
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");
@@ -46,6 +46,8 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         table.AddRow("ε (absolute)", $"{summary.Epsilon:G6}");
         table.AddRow("iterations", $"{summary.Iterations} ({summary.Passes} passes, solver {summary.Solver}" +
             (summary.SwitchedToLbfgsAt is { } at ? $", L-BFGS after Sinkhorn iteration {at})" : ")"));
+        if (summary.MixedIterations > 0)
+            table.AddRow("precision", $"mixed: {summary.MixedIterations} iterations with float32 exponentials, then float64");
         table.AddRow("marginal error", $"{summary.MarginalError:E3}");
         table.AddRow("converged", summary.Converged ? "yes" : "[yellow]no[/]");
         table.AddRow("time", $"{summary.Seconds:F3} s");

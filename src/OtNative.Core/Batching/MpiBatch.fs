@@ -37,10 +37,10 @@ module MpiBatch =
                      (match s.SwitchedToLbfgsAt with Some k -> float k | None -> -1.0); s.Elapsed.TotalSeconds
                      flag item.Gradient.IsSome; flag item.Hessian.IsSome; flag item.HessianVectorProduct.IsSome
                      (match cg with Some r -> float r.Iterations | None -> 0.0); (match cg with Some r -> r.Residual | None -> 0.0)
-                     (match cg with Some r -> flag r.Converged | None -> 0.0) |]
+                     (match cg with Some r -> flag r.Converged | None -> 0.0); float s.MixedIterations |]
                   s.F; s.G; entries item.Gradient; entries item.Hessian; entries item.HessianVectorProduct ]
 
-    let private headerLength = 15
+    let private headerLength = 16
 
     /// The outcome `encode` wrote at `offset` for `problem`, and the offset after it.
     let private decode (problem: OtProblem) (data: float[]) (offset: int) =
@@ -65,7 +65,7 @@ module MpiBatch =
             let solution =
                 { F = f; G = g; Epsilon = h 1; Value = h 2; Iterations = int (h 3); MarginalError = h 4; Converged = h 5 = 1.0
                   Passes = int (h 6); SwitchedToLbfgsAt = (if h 7 < 0.0 then None else Some (int (h 7)))
-                  Elapsed = TimeSpan.FromSeconds(h 8) }
+                  Elapsed = TimeSpan.FromSeconds(h 8); MixedIterations = int (h 15) }
             let cg = hvp |> Option.map (fun _ -> { Iterations = int (h 12); Residual = h 13; Converged = h 14 = 1.0 })
             Ok { Solution = solution; Gradient = gradient; Hessian = hessian; HessianVectorProduct = hvp; HessianVectorProductCg = cg }, at
 

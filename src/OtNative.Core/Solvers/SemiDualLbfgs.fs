@@ -115,4 +115,4 @@ module SemiDualLbfgs =
         let finalValue, _, finalErr, _ = evaluate g
         { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations + 1
           MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * (evaluations + 1)
-          SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
+          SwitchedToLbfgsAt = None; MixedIterations = 0; Elapsed = sw.Elapsed }

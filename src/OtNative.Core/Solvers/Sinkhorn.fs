@@ -64,6 +64,9 @@ module Sinkhorn =
     /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
     let private rowError width (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation width p.A f fNext (1.0 / eps)
 
+    /// Mixed sweeps whose error has not improved on its best for this many iterations have reached float32's floor.
+    let private mixedStallIterations = 10
+
     /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
     let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =
         let mutable s = 0.0
@@ -105,15 +108,34 @@ module Sinkhorn =
         let mutable iter = 0
         let mutable converged = false
         let mutable stall = false
+        // Mixed sweeps run while they make progress; the iteration that reaches the tolerance, or the first after
+        // float32's floor stalls them, and every one after, are float64 (so the returned potentials and the decision to
+        // stop are float64's).
+        let mixedSteps = match operator with :? IMixedHalfStep as m when Precision.isMixed options.Precision options.Tolerance -> Some m | _ -> None
+        let mutable mixed = mixedSteps.IsSome
+        let mutable mixedIterations = 0
+        let mutable bestMixed = infinity
+        let mutable bestMixedAt = 0
+        let halfStep side (other: float[]) (result: float[]) =
+            match mixedSteps with
+            | Some m when mixed -> m.SoftminMixed(side, eps, other, result, options.Cancellation)
+            | _ -> operator.Softmin(side, eps, other, result, options.Cancellation)
         while not converged && not stall && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
-            operator.Softmin(Cols, eps, f, g, options.Cancellation)
+            halfStep Cols f g
             checkFinite "g" g iter err
-            operator.Softmin(Rows, eps, g, fNext, options.Cancellation)
+            halfStep Rows g fNext
             checkFinite "f" fNext iter err
             err <- rowError width p eps f fNext
             iter <- iter + 1
-            if err < stopAt then converged <- true
+            if mixed then
+                mixedIterations <- iter
+                if err < bestMixed then
+                    bestMixed <- err
+                    bestMixedAt <- iter
+                mixed <- err >= stopAt && iter - bestMixedAt < mixedStallIterations
+                if iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
+            elif err < stopAt then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
             if stopWhenStalled && not converged && iter % stallWindow = 0 then
                 // The first window is the transient, before the linear rate sets in.
@@ -122,7 +144,8 @@ module Sinkhorn =
             reportProgress options iter err sw
         requireFiniteError iter err
         { F = f; G = g; Epsilon = eps; Value = dualValue p f g; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None
+          MixedIterations = mixedIterations; Elapsed = sw.Elapsed }
 
     /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
     /// full problem's pairs, rounded up). The subsample initialiser needs a solve of its own, hence here.
@@ -173,6 +196,7 @@ module Sinkhorn =
         let mutable warm = options.InitialF
         let mutable spent = 0
         let mutable spentPasses = 0
+        let mutable spentMixed = 0
         while stageEps > eps do
             let stage =
                 iterate false operator
@@ -181,9 +205,11 @@ module Sinkhorn =
             warm <- Some stage.F
             spent <- spent + stage.Iterations
             spentPasses <- spentPasses + stage.Passes
+            spentMixed <- spentMixed + stage.MixedIterations
             stageEps <- max eps (0.5 * stageEps)
         let final = iterate stopWhenStalled operator { options with Epsilon = Absolute eps; InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG) }
-        { final with Iterations = final.Iterations + spent; Passes = final.Passes + spentPasses; Elapsed = sw.Elapsed }
+        { final with Iterations = final.Iterations + spent; Passes = final.Passes + spentPasses
+                     MixedIterations = final.MixedIterations + spentMixed; Elapsed = sw.Elapsed }
 
     /// L-BFGS on the semi-dual from g: the given g, or the g-update of the given (or initialised) f, or zero.
     let private semiDual (operator: ITransportOperator) (options: SinkhornOptions) =
@@ -223,13 +249,14 @@ module Sinkhorn =
         else
             let second = semiDual operator { options with InitialF = None; InitialG = Some first.G; MaxIterations = left / 2 }
             let spent = first.Iterations + second.Iterations
-            let switched (last: SinkhornResult) iterations passes =
-                { last with Iterations = iterations; Passes = passes; SwitchedToLbfgsAt = Some first.Iterations; Elapsed = sw.Elapsed }
-            if second.Converged || spent >= options.MaxIterations then switched second spent (first.Passes + second.Passes)
+            let switched (last: SinkhornResult) iterations passes mixedIterations =
+                { last with Iterations = iterations; Passes = passes; SwitchedToLbfgsAt = Some first.Iterations
+                            MixedIterations = mixedIterations; Elapsed = sw.Elapsed }
+            if second.Converged || spent >= options.MaxIterations then switched second spent (first.Passes + second.Passes) first.MixedIterations
             else
                 let resumeFrom = if second.MarginalError < first.MarginalError then second.F else first.F
                 let third = iterate false operator { options with InitialF = Some resumeFrom; InitialG = None; MaxIterations = options.MaxIterations - spent }
-                switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes)
+                switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes) (first.MixedIterations + third.MixedIterations)
 
     /// The plain, annealed or L-BFGS iterations, as the options ask.
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
@@ -275,7 +302,7 @@ module Sinkhorn =
         requireFiniteError iter err
         let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
         { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; MixedIterations = 0; Elapsed = sw.Elapsed }
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
     /// give r, s and P y to the derivatives, so a solve that is differentiated pays nothing). The loop's error comes
@@ -364,7 +391,8 @@ module Sinkhorn =
                 try
                     requireFiniteError iterations err.[k]
                     Ok { F = f.[k]; G = g.[k]; Epsilon = eps.[k]; Value = dualValue p f.[k] g.[k]; Iterations = iterations
-                         MarginalError = err.[k]; Converged = converged; Passes = 2 * iterations; SwitchedToLbfgsAt = None; Elapsed = sw.Elapsed }
+                         MarginalError = err.[k]; Converged = converged; Passes = 2 * iterations; SwitchedToLbfgsAt = None
+                         MixedIterations = 0; Elapsed = sw.Elapsed }
                 with e -> Error e)
         for k in 0 .. count - 1 do if outcome.[k].IsSome then retire k
         let mutable iter = 0
