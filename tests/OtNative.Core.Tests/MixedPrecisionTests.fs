@@ -72,9 +72,13 @@ let ``a mixed half-step is the float64 one to float32's rounding of each term`` 
 
 let private tolerances = [| 1e-4; 1e-6; 1e-8; 1e-10 |]
 
-[<ProblemProperty(25)>]
+/// The spec's problem grown past the row length at which the CPU runs mixed sweeps (256 points a side).
+let private grown (spec: ProblemSpec) = { spec with N = 256 + 9 * spec.N; M = 256 + 7 * spec.M; EpsScale = max spec.EpsScale 0.02 }
+
+[<ProblemProperty(15)>]
 let ``mixed precision converges by the float64 measure and its value is the float64 solve's within the error bound`` (spec: ProblemSpec) =
     onEveryBackend <| fun backend ->
+    let spec = grown spec
     let p = spec.Problem
     let tolerance = tolerances.[abs spec.Seed % tolerances.Length]
     let options precision =
@@ -86,6 +90,7 @@ let ``mixed precision converges by the float64 measure and its value is the floa
         let onWidth = if backend.Name = "cpu" then backendAt width else backend
         use mixed = Sinkhorn.solve onWidth p (options MixedPrecision)
         Assert.True(mixed.Converged, sprintf "%O, %A, tolerance %g: not converged (error %g)" spec width tolerance mixed.MarginalError)
+        if backend.Name = "cpu" then Assert.True(mixed.Solution.MixedIterations > 0, sprintf "%O: no float32 sweep ran" spec)
         Assert.True(mixed.MarginalError < tolerance)
         // |L(f, g) − L(f*, g*)| is at most (max|f| + max|g|) times the plans' marginal errors, for both solves.
         let bound = (maxAbs mixed.F + maxAbs mixed.G + maxAbs reference.F + maxAbs reference.G) * (mixed.MarginalError + reference.MarginalError)
@@ -105,13 +110,21 @@ let ``a tolerance below float32's floor switches the sweeps to float64 and still
                 sprintf "%d mixed of %d iterations" res.Solution.MixedIterations res.Iterations)
 
 [<Fact>]
+let ``short rows keep float64 exponentials: float32 would not be faster there`` () =
+    let rng = Random(16)
+    let p = OtProblem.create (cloud rng 64 3) (cloud rng 300 3) None None
+    use res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Precision = MixedPrecision }
+    Assert.True(res.Converged)
+    Assert.Equal(0, res.Solution.MixedIterations)
+
+[<Fact>]
 let ``auto precision is mixed at loose tolerances and float64 below float32's floor`` () =
     Assert.True(Precision.isMixed AutoPrecision 1e-6)
     Assert.True(Precision.isMixed AutoPrecision (10.0 * Precision.mixedFloor))
     Assert.False(Precision.isMixed AutoPrecision 1e-9)
     Assert.False(Precision.isMixed DoublePrecision 1e-2)
     let rng = Random(15)
-    let p = OtProblem.create (cloud rng 40 2) (cloud rng 50 2) None None
+    let p = OtProblem.create (cloud rng 300 2) (cloud rng 280 2) None None
     let solve tolerance = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = tolerance; Precision = AutoPrecision }
     use loose = solve 1e-6
     use tight = solve 1e-11

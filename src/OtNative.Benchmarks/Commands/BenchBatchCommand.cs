@@ -59,7 +59,8 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         double BatchProblemsPerSecond, double LoopProblemsPerSecond, double Speedup, double MaxValueDifference,
         double ParallelForSeconds, double ParallelForProblemsPerSecond, double SpeedupOverParallelFor,
         double BatchBytesPerProblem, double ParallelForBytesPerProblem,
-        double MeanIterations, double ExpNanosecondsPerElement, double ExpLimitProblemsPerSecond, string Simd);
+        double MeanIterations, double ExpNanosecondsPerElement, double ExpLimitProblemsPerSecond, string Simd,
+        double MixedBatchSeconds, double MixedBatchProblemsPerSecond, double MixedMeanIterations, double MixedMaxValueDifference);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
@@ -131,6 +132,8 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = (CpuVectorWidth)(int)width };
         AnsiConsole.MarkupLine($"[bold]bench batch[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; timed at SIMD {Markup.Escape(Simd.describe(width))}");
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);
+        BatchItem[] BatchedMixed(int count) =>
+            EntropicOT.SolveBatch(pairs[..count], options with { Precision = SinkhornPrecision.Mixed }, hvpDirections: directions?[..count]);
         (double Value, double[,] Gradient, double[,]? Hvp) Single(int i)
         {
             using var r = EntropicOT.Solve(pairs[i].X, pairs[i].Y, options);
@@ -148,7 +151,9 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var warmUp = Math.Min(512, pairs.Length);
         Batched(warmUp);
         ParallelFor(warmUp);
+        BatchedMixed(warmUp);
         var (batch, batchSeconds, batchBytes) = Measure("batch", "all cores", () => Batched(pairs.Length));
+        var (mixed, mixedSeconds, _) = Measure("batch, mixed precision", "all cores", () => BatchedMixed(pairs.Length));
         var (parallel, parallelSeconds, parallelBytes) = Measure("Parallel.For", "single solves on all cores", () => ParallelFor(pairs.Length));
         var (loop, loopSeconds, _) = Measure("loop", "one problem at a time", () => Enumerable.Range(0, pairs.Length).Select(Single).ToArray());
         var diff = batch.Select((b, i) => Math.Max(Math.Abs(b.Value - loop[i].Value), Math.Abs(b.Value - parallel[i].Value))).Max();
@@ -158,16 +163,19 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var outcome = new Outcome(s.Problems, s.Size, s.Dim, s.Hvp, Environment.ProcessorCount, batchSeconds, loopSeconds,
             s.Problems / batchSeconds, s.Problems / loopSeconds, loopSeconds / batchSeconds, diff,
             parallelSeconds, s.Problems / parallelSeconds, parallelSeconds / batchSeconds,
-            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit, Simd.name(width));
+            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit, Simd.name(width),
+            mixedSeconds, s.Problems / mixedSeconds, mixed.Average(b => b.Iterations), mixed.Select((b, i) => Math.Abs(b.Value - batch[i].Value)).Max());
         var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {Environment.ProcessorCount} cores")
             .AddColumns("", "seconds", "problems / s", "KiB allocated / problem");
         table.AddRow("batched (EntropicOT.SolveBatch)", $"{batchSeconds:F2}", $"{outcome.BatchProblemsPerSecond:F0}", $"{outcome.BatchBytesPerProblem / 1024:F1}");
+        table.AddRow($"batched, mixed precision ({outcome.MixedMeanIterations:F0} iterations)", $"{mixedSeconds:F2}", $"{outcome.MixedBatchProblemsPerSecond:F0}", "—");
         table.AddRow("Parallel.For over EntropicOT.Solve", $"{parallelSeconds:F2}", $"{outcome.ParallelForProblemsPerSecond:F0}", $"{outcome.ParallelForBytesPerProblem / 1024:F1}");
         table.AddRow("loop of single solves", $"{loopSeconds:F2}", $"{outcome.LoopProblemsPerSecond:F0}", "—");
         table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp at SIMD {Simd.name(width)})", "—", $"{limit:F0}", "—");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"batched vs Parallel.For {outcome.SpeedupOverParallelFor:F2}×, vs the loop {outcome.Speedup:F2}×; " +
-                               $"largest difference between the values {diff:E1}");
+                               $"largest difference between the values {diff:E1}; mixed precision {batchSeconds / mixedSeconds:F2}× the float64 batch, " +
+                               $"values {outcome.MixedMaxValueDifference:E1} apart");
         JsonReport.Save(s.Json, new { benchmark = "batch", result = outcome });
         return outcome;
     }

@@ -32,6 +32,11 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         [Description("Comma-separated SIMD widths to time, each a row: 512, 256, 128, scalar (default: the width in use, `otnative info`).")]
         public string? Simd { get; init; }
 
+        [CommandOption("--mixed-sizes <LIST>")]
+        [Description("Sizes at which float64 and mixed-precision solves are timed to tolerance 1e-6 and 1e-9 at the first width (default 4000; empty to skip).")]
+        [DefaultValue("4000")]
+        public string MixedSizes { get; init; } = "4000";
+
         [CommandOption("--iterations <N>")]
         [Description("Timed iterations per size for OtNative (default 20).")]
         [DefaultValue(20)]
@@ -65,6 +70,13 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         double? PotMsPerIteration, double? SpeedupVsPot, string? PotNote,
         double? TorchMsPerIteration, double? SpeedupVsTorch, string? TorchNote, double LimitMsPerIteration, double FractionOfLimit,
         string Simd, double NsPerPair, double ExpNanosecondsPerElement);
+
+    /// <summary>
+    /// A float64 and a mixed-precision solve of the same problem to one tolerance, from f = 0 at one width: seconds,
+    /// iterations (of which float32) and the returned plans' float64-measured errors.
+    /// </summary>
+    public sealed record MixedRow(int N, int D, string Simd, double Tolerance, double DoubleSeconds, int DoubleIterations, double DoubleError,
+        double MixedSeconds, int MixedIterations, int MixedFloat32Iterations, double MixedError, double Speedup, double ValueDifference);
 
     /// <summary>
     /// The baselines materialise the n×m cost and hold about four more n×m float64 arrays in their log-sum-exp. They run
@@ -142,6 +154,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             if (pot is not null && skipped[0] is { } potSkipped) AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(potSkipped)}[/]");
             if (torch is not null && skipped[1] is { } torchSkipped) AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(torchSkipped)}[/]");
         }
+        var mixedRows = MixedPrecision(settings.MixedSizes.Length == 0 ? [] : ListOption.Ints(settings.MixedSizes), widths[0]);
         var table = new Table().Title("Sinkhorn per-iteration time (CPU, float64, ε = 0.05 × mean cost)")
             .AddColumns("n = m", "d", "SIMD", "OtNative ms/iter", "ns/pair", "exp limit ms/iter", "× limit", "POT sinkhorn_log ms/iter", "speed-up", "PyTorch ms/iter", "speed-up");
         static string Ratio(double? v) => v is { } s ? $"{s:F1}×" : "—";
@@ -153,9 +166,48 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         JsonReport.Save(settings.Json, new
         {
             benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, torchBaseline = torchReason,
-            expNanosecondsPerElement = expNs[widths[0]], simd = widths.Select(Core.Simd.describe).ToArray(), cores, rows,
+            expNanosecondsPerElement = expNs[widths[0]], simd = widths.Select(Core.Simd.describe).ToArray(), cores, rows, mixed = mixedRows,
         });
         return 0;
+    }
+
+    /// <summary>Time to tolerance 1e-6 and 1e-9, float64 against mixed precision, on the same clouds at one width.</summary>
+    private static List<MixedRow> MixedPrecision(int[] sizes, SimdWidth width)
+    {
+        var rows = new List<MixedRow>();
+        foreach (var n in sizes)
+        {
+            var (x, y) = UniformClouds.Pair(new Random(n), n, 2);
+            foreach (var tolerance in new[] { 1e-6, 1e-9 })
+            {
+                SinkhornOptions At(SinkhornPrecision precision) => new()
+                {
+                    Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, Precision = precision, VectorWidth = (CpuVectorWidth)(int)width,
+                };
+                // Warmed up alike, then each timed once, float64 first.
+                WarmUp.ForASecond(() => { EntropicOT.Solve(x, y, At(SinkhornPrecision.Double) with { MaxIterations = 3 }).Dispose();
+                                          EntropicOT.Solve(x, y, At(SinkhornPrecision.Mixed) with { MaxIterations = 3 }).Dispose(); });
+                using var plain = ProgressDisplay.Run($"float64 n={n} tol={tolerance:G1}", At(SinkhornPrecision.Double), o => EntropicOT.Solve(x, y, o));
+                using var mixed = ProgressDisplay.Run($"mixed n={n} tol={tolerance:G1}", At(SinkhornPrecision.Mixed), o => EntropicOT.Solve(x, y, o));
+                var row = new MixedRow(n, 2, Core.Simd.name(width), tolerance, plain.Elapsed.TotalSeconds, plain.Iterations, plain.MarginalError,
+                    mixed.Elapsed.TotalSeconds, mixed.Iterations, mixed.MixedIterations, mixed.MarginalError,
+                    plain.Elapsed.TotalSeconds / mixed.Elapsed.TotalSeconds, Math.Abs(mixed.Value - plain.Value));
+                rows.Add(row);
+                AnsiConsole.MarkupLine($"  n = {n}, tolerance {tolerance:G1}: float64 {row.DoubleSeconds:F3} s ({row.DoubleIterations} iterations), " +
+                                       $"mixed {row.MixedSeconds:F3} s ({row.MixedIterations} iterations, {row.MixedFloat32Iterations} in float32): " +
+                                       $"{row.Speedup:F2}×, values {row.ValueDifference:E1} apart, errors {row.DoubleError:E1} / {row.MixedError:E1}");
+            }
+        }
+        if (rows.Count > 0)
+        {
+            var table = new Table().Title("Time to tolerance: float64 against mixed precision (float32 exponentials), d = 2, ε = 0.05 × mean cost")
+                .AddColumns("n = m", "SIMD", "tolerance", "float64 s (iterations)", "mixed s (iterations, float32)", "speed-up", "|value difference|");
+            foreach (var r in rows)
+                table.AddRow($"{r.N}", r.Simd, $"{r.Tolerance:G1}", $"{r.DoubleSeconds:F3} ({r.DoubleIterations})",
+                    $"{r.MixedSeconds:F3} ({r.MixedIterations}, {r.MixedFloat32Iterations})", $"{r.Speedup:F2}×", $"{r.ValueDifference:E1}");
+            AnsiConsole.Write(table);
+        }
+        return rows;
     }
 
     /// <summary>A baseline's milliseconds per iteration, or null with why (missing, too large for memory, failed).</summary>

@@ -57,6 +57,9 @@ and IBackend =
 type IMixedHalfStep =
     /// `Softmin` with float32 exponentials.
     abstract SoftminMixed: side: Side * eps: float * other: float[] * result: float[] * cancellation: Threading.CancellationToken -> unit
+    /// Whether float32 exponentials make this problem's half-steps faster; where they do not (short rows, whose
+    /// sums wait on the exponential's latency rather than its throughput) a mixed solve runs float64 and says so.
+    abstract Worthwhile: bool
 
 /// Pᵀ diag(w) P V in one streamed pass, for operators with a kernel for it (CPU): each plan entry is evaluated once and
 /// its row kept in cache between the two contractions, where two `Apply` passes (P V, then Pᵀ of the scaled result)

@@ -111,7 +111,10 @@ module Sinkhorn =
         // Mixed sweeps run while they make progress; the iteration that reaches the tolerance, or the first after
         // float32's floor stalls them, and every one after, are float64 (so the returned potentials and the decision to
         // stop are float64's).
-        let mixedSteps = match operator with :? IMixedHalfStep as m when Precision.isMixed options.Precision options.Tolerance -> Some m | _ -> None
+        let mixedSteps =
+            match operator with
+            | :? IMixedHalfStep as m when m.Worthwhile && Precision.isMixed options.Precision options.Tolerance -> Some m
+            | _ -> None
         let mutable mixed = mixedSteps.IsSome
         let mutable mixedIterations = 0
         let mutable bestMixed = infinity
