@@ -104,6 +104,35 @@ public class CliTests
     }
 
     [Fact]
+    public void MixedPrecisionIsNamedInTheJsonWithItsFloat32IterationsAndAnUnknownOneIsAUsageError()
+    {
+        var dir = TestData.TempDirectory();
+        string Write(string name, double[,] points) { var path = Path.Combine(dir, name); NpyFile.Write(path, points); return path; }
+        var x = Write("x.npy", TestData.Cloud(7, 300, 2));
+        var y = Write("y.npy", TestData.Cloud(8, 280, 2, 0.5));
+        double ValueOf(string precision, out int mixedIterations, out string used)
+        {
+            var json = Path.Combine(dir, precision + ".json");
+            var (code, error) = Run("solve", "--x", x, "--y", y, "--eps", "0.05", "--eps-relative", "--tol", "1e-7", "--precision", precision,
+                "--no-divergence", "--json", json);
+            Assert.True(code == 0, error);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            Assert.True(doc.RootElement.GetProperty("converged").GetBoolean());
+            mixedIterations = doc.RootElement.GetProperty("mixedIterations").GetInt32();
+            used = doc.RootElement.GetProperty("precision").GetString()!;
+            return doc.RootElement.GetProperty("value").GetDouble();
+        }
+        var plain = ValueOf("double", out var noneMixed, out var double64);
+        var mixed = ValueOf("mixed", out var mixedIterations, out var usedMixed);
+        Assert.Equal((0, "double"), (noneMixed, double64));
+        Assert.True(mixedIterations > 0 && usedMixed == "mixed", $"{mixedIterations} float32 iterations, precision {usedMixed}");
+        Assert.Equal(plain, mixed, 1e-9);
+        var (bad, message) = Run("solve", "--x", x, "--y", y, "--eps", "0.05", "--precision", "half", "--no-divergence");
+        Assert.Equal(2, bad);
+        Assert.Contains("--precision", message);
+    }
+
+    [Fact]
     public void SortingInitialiserSolvesOneDimensionalCloudsAndRefusesOthersInOneLine()
     {
         AssertInitialiserGivesThePlainValue("sorting", TestData.Cloud(3, 30, 1), TestData.Cloud(4, 20, 1, 0.5), 0.05);

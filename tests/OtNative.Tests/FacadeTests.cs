@@ -6,6 +6,21 @@ namespace OtNative.Tests;
 public class FacadeTests
 {
     [Fact]
+    public void MixedPrecisionReportsItsFloat32IterationsAndGivesTheFloat64Answer()
+    {
+        var x = TestData.Cloud(9, 320, 2);
+        var y = TestData.Cloud(10, 300, 2, 0.5);
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-8 };
+        using var plain = EntropicOT.Solve(x, y, options);
+        using var mixed = EntropicOT.Solve(x, y, options with { Precision = SinkhornPrecision.Mixed });
+        Assert.Equal(0, plain.MixedIterations);
+        Assert.True(mixed.MixedIterations > 0 && mixed.MixedIterations < mixed.Iterations, $"{mixed.MixedIterations} of {mixed.Iterations}");
+        Assert.True(mixed.Converged && mixed.MarginalError < 1e-8);
+        Assert.Equal(plain.Value, mixed.Value, 1e-10);
+        Assert.Throws<ArgumentOutOfRangeException>(() => EntropicOT.Solve(x, y, options with { Precision = (SinkhornPrecision)7 }));
+    }
+
+    [Fact]
     public void SinglePointsHaveTheCostAsValueAndSharpValue()
     {
         using var r = EntropicOT.Solve(new double[,] { { 1, 2, 3 } }, new double[,] { { 0, 0, 1 } }, new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = false });
