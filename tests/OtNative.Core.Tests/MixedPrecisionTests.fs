@@ -34,7 +34,7 @@ let private singleExpAt (width: SimdWidth) (inputs: float32[]) =
 
 [<Theory>]
 [<MemberData(nameof widthCases, MemberType = typeof<WidthCases>)>]
-let ``the float32 exponential is within 2 float32 ulp of e^x, flushes below -87.3, saturates and keeps NaN`` (width: SimdWidth) =
+let ``the float32 exponential is within 2 float32 ulp of e^x, negligible below -87.3, saturates and keeps NaN`` (width: SimdWidth) =
     let rng = Random(12)
     let inputs =
         Array.concat [
@@ -46,7 +46,7 @@ let ``the float32 exponential is within 2 float32 ulp of e^x, flushes below -87.
     for t in 0 .. inputs.Length - 1 do
         let x = float inputs.[t]
         if Double.IsNaN x then Assert.True(Double.IsNaN e.[t], "NaN must stay NaN")
-        elif x < float -87.3f then Assert.Equal(0.0, e.[t])
+        elif x < float -87.3f then Assert.True(e.[t] > 0.0 && e.[t] <= 1.3e-38, sprintf "%A: e^%g gave %g" width x e.[t])
         else
             let exact = Math.Exp(min x 88.0)
             let relative = abs (e.[t] - exact) / exact

@@ -245,8 +245,8 @@ let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C:
 /// under e^−100 of it.
 let private acceptedSum (s: float) = s >= 1e-250 && s <= 1e250
 
-/// A float32-exponential sum is kept in [1e-20, 1e20]: no term saturated (e^88 ≈ 1.7e38), and the terms flushed below
-/// e^−87.3 ≈ 1.2e-38 are under m · 1.2e-18 of it.
+/// A float32-exponential sum is kept in [1e-20, 1e20]: no term saturated (e^88 ≈ 1.7e38), and the terms below e^−87.3,
+/// each counted as e^−87.3 ≈ 1.2e-38, are under m · 1.2e-18 of it.
 let private acceptedMixedSum (s: float) = s >= 1e-20 && s <= 1e20
 
 /// How a row's one-pass shifted sum takes its exponentials — float64, or float32 (mixed precision) — as a type, so that

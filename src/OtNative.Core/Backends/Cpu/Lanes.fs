@@ -60,8 +60,6 @@ type ISingleLanes<'W when 'W :> ISingleLanes<'W>> =
     static abstract MaxNative: 'W * 'W -> 'W
     /// 2^k lane-wise from a value that the 1.5·2^23 rounding trick left holding k in its low mantissa bits.
     static abstract Pow2OfRounded: 'W -> 'W
-    /// value where x ≥ limit, 0 where x < limit (NaN x keeps value).
-    static abstract ZeroBelow: x: 'W * limit: 'W * value: 'W -> 'W
 
 /// Exponent-field arithmetic of float32: 2^k = (k + 127) << 23, k read from the low bits of 1.5·2^23 + k.
 module internal SingleBits =
@@ -74,18 +72,20 @@ module internal SingleBits =
 /// The float32 exponential of the mixed-precision sweeps, generic over the width.
 module SingleMath =
     // Cody–Waite split of ln 2 for float32 (0.693359375 is exact in 9 bits); 1.5·2^23 rounds to the nearest integer;
-    // Taylor coefficients to degree 7 (|r| ≤ ln2/2 makes the remainder ~7e-9, under float32's half ulp).
-    /// e^x lane-wise in float32 for a term of a float64 sum: about 1 ulp of float32 on [−87.3, 88]; below −87.3 (where
-    /// float32's normal numbers end) it returns 0, above 88 it saturates at e^88; NaN gives NaN.
+    // Taylor coefficients to degree 6 (|r| ≤ ln2/2 leaves a remainder under 8.5e-8, about one float32 ulp: the rounding
+    // of the argument to float32, 2⁻²⁴|x|, is the larger error anyway).
+    /// e^x lane-wise in float32 for a term of a float64 sum: within about 2 ulp of float32 on [−87.3, 88]. Below −87.3
+    /// (where float32's normal numbers end) it returns e^−87.3 ≈ 1.2e-38 instead of 0 — a sum kept only above 1e-20
+    /// does not notice m of them — and saves the select; above 88 it saturates at e^88; NaN gives NaN.
     let inline expOfTerm<'W when 'W :> ISingleLanes<'W>> (x: 'W) =
         let xc = 'W.MinNative('W.Splat 88.0f, 'W.MaxNative('W.Splat -87.3f, x))
         let shifted = 'W.Fma(xc, 'W.Splat 1.44269504f, 'W.Splat 12582912.0f)
         let k = shifted - 'W.Splat 12582912.0f
         let r = 'W.Fma(k, 'W.Splat 2.12194440e-4f, 'W.Fma(k, 'W.Splat -0.693359375f, xc))
-        let h = 'W.Fma('W.Fma('W.Fma('W.Fma('W.Fma(r, 'W.Splat 1.98412698e-4f, 'W.Splat 1.38888889e-3f), r, 'W.Splat 8.33333333e-3f), r,
-                                 'W.Splat 4.16666667e-2f), r, 'W.Splat 1.66666667e-1f), r, 'W.Splat 0.5f)
+        let h = 'W.Fma('W.Fma('W.Fma('W.Fma(r, 'W.Splat 1.38888889e-3f, 'W.Splat 8.33333333e-3f), r, 'W.Splat 4.16666667e-2f), r,
+                       'W.Splat 1.66666667e-1f), r, 'W.Splat 0.5f)
         let p = 'W.Fma(h * r, r, r) + 'W.Splat 1.0f
-        'W.ZeroBelow(x, 'W.Splat -87.3f, p * 'W.Pow2OfRounded shifted)
+        p * 'W.Pow2OfRounded shifted
 
 /// The float32 partners of the double lanes types, one register of the same width each.
 [<Struct; IsReadOnly>]
@@ -111,9 +111,6 @@ type SingleLanes512 =
         static member Pow2OfRounded shifted =
             let k = Vector512.AsInt32 shifted.V - Vector512.Create SingleBits.RoundingBias
             SingleLanes512(Vector512.AsSingle(Vector512.ShiftLeft(k + Vector512.Create SingleBits.ExponentBias, 23)))
-        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-        static member ZeroBelow(x, limit, value) =
-            SingleLanes512(Vector512.ConditionalSelect(Vector512.LessThan(x.V, limit.V), Vector512<float32>.Zero, value.V))
 
 [<Struct; IsReadOnly>]
 type SingleLanes256 =
@@ -138,9 +135,6 @@ type SingleLanes256 =
         static member Pow2OfRounded shifted =
             let k = Vector256.AsInt32 shifted.V - Vector256.Create SingleBits.RoundingBias
             SingleLanes256(Vector256.AsSingle(Vector256.ShiftLeft(k + Vector256.Create SingleBits.ExponentBias, 23)))
-        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-        static member ZeroBelow(x, limit, value) =
-            SingleLanes256(Vector256.ConditionalSelect(Vector256.LessThan(x.V, limit.V), Vector256<float32>.Zero, value.V))
 
 [<Struct; IsReadOnly>]
 type SingleLanes128 =
@@ -165,9 +159,6 @@ type SingleLanes128 =
         static member Pow2OfRounded shifted =
             let k = Vector128.AsInt32 shifted.V - Vector128.Create SingleBits.RoundingBias
             SingleLanes128(Vector128.AsSingle(Vector128.ShiftLeft(k + Vector128.Create SingleBits.ExponentBias, 23)))
-        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-        static member ZeroBelow(x, limit, value) =
-            SingleLanes128(Vector128.ConditionalSelect(Vector128.LessThan(x.V, limit.V), Vector128<float32>.Zero, value.V))
 
 /// One float32 lane: the scalar width's partner.
 [<Struct; IsReadOnly>]
@@ -185,7 +176,6 @@ type SingleLane1 =
         static member Pow2OfRounded shifted =
             let k = BitConverter.SingleToInt32Bits shifted.V - SingleBits.RoundingBias
             SingleLane1(BitConverter.Int32BitsToSingle((k + SingleBits.ExponentBias) <<< 23))
-        static member ZeroBelow(x, limit, value) = if x.V < limit.V then SingleLane1 0.0f else value
 
 /// Exponent-field arithmetic shared by the widths: 2^k = (k + 1023) << 52 as float64 bits, k read from the low bits
 /// of 1.5·2^52 + k.
