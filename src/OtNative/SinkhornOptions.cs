@@ -111,8 +111,9 @@ public sealed record SinkhornOptions
     public SinkhornSolver Solver { get; init; }
 
     /// <summary>
-    /// The arithmetic of the Sinkhorn updates' exponentials. Default <see cref="SinkhornPrecision.Double"/>. L-BFGS and the
-    /// divergence's symmetric self-terms run float64 whatever this says; derivatives are always float64.
+    /// The arithmetic of the Sinkhorn updates' exponentials (alternating, annealed, the divergence's symmetric self-terms;
+    /// on the CPU and across MPI ranks). Default <see cref="SinkhornPrecision.Double"/>. L-BFGS runs float64 whatever this
+    /// says; derivatives are always float64.
     /// </summary>
     public SinkhornPrecision Precision { get; init; }
 

@@ -64,8 +64,6 @@ module Sinkhorn =
     /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
     let private rowError width (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation width p.A f fNext (1.0 / eps)
 
-    /// Mixed sweeps whose error has not improved on its best for this many iterations have reached float32's floor.
-    let private mixedStallIterations = 10
 
     /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
     let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =
@@ -108,35 +106,16 @@ module Sinkhorn =
         let mutable iter = 0
         let mutable converged = false
         let mutable stall = false
-        // Mixed sweeps run while they make progress; the iteration that reaches the tolerance, or the first after
-        // float32's floor stalls them, and every one after, are float64 (so the returned potentials and the decision to
-        // stop are float64's).
-        let mixedSteps =
-            match operator with
-            | :? IMixedHalfStep as m when m.Worthwhile && Precision.isMixed options.Precision options.Tolerance -> Some m
-            | _ -> None
-        let mutable mixed = mixedSteps.IsSome
-        let mutable mixedIterations = 0
-        let mutable bestMixed = infinity
-        let mutable bestMixedAt = 0
-        let halfStep side (other: float[]) (result: float[]) =
-            match mixedSteps with
-            | Some m when mixed -> m.SoftminMixed(side, eps, other, result, options.Cancellation)
-            | _ -> operator.Softmin(side, eps, other, result, options.Cancellation)
+        let sweeps = MixedSweeps(operator, options, eps, stopAt)
         while not converged && not stall && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
-            halfStep Cols f g
+            sweeps.HalfStep(Cols, f, g)
             checkFinite "g" g iter err
-            halfStep Rows g fNext
+            sweeps.HalfStep(Rows, g, fNext)
             checkFinite "f" fNext iter err
             err <- rowError width p eps f fNext
             iter <- iter + 1
-            if mixed then
-                mixedIterations <- iter
-                if err < bestMixed then
-                    bestMixed <- err
-                    bestMixedAt <- iter
-                mixed <- err >= stopAt && iter - bestMixedAt < mixedStallIterations
+            if sweeps.WasMixed(iter, err) then
                 if iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
             elif err < stopAt then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
@@ -148,7 +127,7 @@ module Sinkhorn =
         requireFiniteError iter err
         { F = f; G = g; Epsilon = eps; Value = dualValue p f g; Iterations = iter
           MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None
-          MixedIterations = mixedIterations; Elapsed = sw.Elapsed }
+          MixedIterations = sweeps.Iterations; Elapsed = sw.Elapsed }
 
     /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
     /// full problem's pairs, rounded up). The subsample initialiser needs a solve of its own, hence here.
@@ -284,9 +263,10 @@ module Sinkhorn =
         let mutable mass = nan
         let mutable iter = 0
         let mutable converged = false
+        let sweeps = MixedSweeps(operator, options, eps, stopAt)
         while not converged && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
-            operator.Softmin(Rows, eps, f, t, options.Cancellation)
+            sweeps.HalfStep(Rows, f, t)
             checkFinite "f" t iter err
             let mutable e = 0.0
             let mutable total = 0.0
@@ -298,14 +278,15 @@ module Sinkhorn =
             err <- 2.0 * e
             mass <- total
             iter <- iter + 1
-            if err < stopAt then converged <- true
+            if not (sweeps.WasMixed(iter, err)) && err < stopAt then converged <- true
             elif iter < options.MaxIterations then
                 for i in 0 .. p.N - 1 do f.[i] <- 0.5 * (f.[i] + t.[i])
             reportProgress options iter err sw
         requireFiniteError iter err
         let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
         { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; MixedIterations = 0; Elapsed = sw.Elapsed }
+          MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; MixedIterations = sweeps.Iterations
+          Elapsed = sw.Elapsed }
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
     /// give r, s and P y to the derivatives, so a solve that is differentiated pays nothing). The loop's error comes

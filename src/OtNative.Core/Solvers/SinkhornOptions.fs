@@ -92,7 +92,7 @@ type SinkhornOptions =
       Initializer: Initializer
       /// Which iteration runs (annealing applies to Sinkhorn updates only).
       Solver: ForwardSolver
-      /// The arithmetic of the Sinkhorn updates' exponentials (L-BFGS and the symmetric update stay float64).
+      /// The arithmetic of the Sinkhorn updates' exponentials, alternating or symmetric (L-BFGS stays float64).
       Precision: Precision }
 
     /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.

@@ -59,31 +59,36 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
         comm.AllgatherFlattened(mine, rowCounts |> Array.map (fun c -> c * width), &all)
         all
 
+    /// One half-step across the ranks, each rank's slice by `step` (its float64 or its mixed-precision half-step).
+    let halfStep (step: ITransportOperator -> Side -> float -> float[] -> float[] -> Threading.CancellationToken -> unit)
+                 side eps (other: float[]) (result: float[]) cancellation =
+        match side with
+        | Rows ->
+            let mine = Array.sub result first (last - first)
+            slice |> Option.iter (fun op -> step op Rows eps other mine cancellation)
+            Array.blit (gatherRows mine 1) 0 result 0 problem.N
+        | Cols ->
+            // This rank's −LSE_i/ε over its rows (−∞ without rows), then the ranks' log-sum-exp of those.
+            let exponent =
+                match slice with
+                | Some op ->
+                    let partial = Array.create problem.M nan
+                    step op Cols eps (localF eps other) partial cancellation
+                    partial |> Array.map (fun v -> -v / eps)
+                | None -> Array.create problem.M -infinity
+            traffic.Add problem.M
+            let top = comm.Allreduce(exponent, MPI.Operation<float>.Max)
+            let scaled = Array.map2 (fun e t -> exp (e - t)) exponent top
+            traffic.Add problem.M
+            let total = comm.Allreduce(scaled, MPI.Operation<float>.Add)
+            for j in 0 .. problem.M - 1 do result.[j] <- -eps * (top.[j] + log total.[j])
+
     interface ITransportOperator with
         member _.Problem = problem
         member _.Backend = backend
 
         member _.Softmin(side, eps, other, result, cancellation) =
-            match side with
-            | Rows ->
-                let mine = Array.sub result first (last - first)
-                slice |> Option.iter (fun op -> op.Softmin(Rows, eps, other, mine, cancellation))
-                Array.blit (gatherRows mine 1) 0 result 0 problem.N
-            | Cols ->
-                // This rank's −LSE_i/ε over its rows (−∞ without rows), then the ranks' log-sum-exp of those.
-                let exponent =
-                    match slice with
-                    | Some op ->
-                        let partial = Array.create problem.M nan
-                        op.Softmin(Cols, eps, localF eps other, partial, cancellation)
-                        partial |> Array.map (fun v -> -v / eps)
-                    | None -> Array.create problem.M -infinity
-                traffic.Add problem.M
-                let top = comm.Allreduce(exponent, MPI.Operation<float>.Max)
-                let scaled = Array.map2 (fun e t -> exp (e - t)) exponent top
-                traffic.Add problem.M
-                let total = comm.Allreduce(scaled, MPI.Operation<float>.Add)
-                for j in 0 .. problem.M - 1 do result.[j] <- -eps * (top.[j] + log total.[j])
+            halfStep (fun op s e o r c -> op.Softmin(s, e, o, r, c)) side eps other result cancellation
 
         member _.Apply(side, eps, f, g, v, costWeighted) =
             match side with
@@ -104,6 +109,16 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
             Matrix(problem.N, problem.M, gatherRows mine problem.M)
 
         member _.Dispose() = slice |> Option.iter (fun op -> op.Dispose())
+
+    interface IMixedHalfStep with
+        member _.SoftminMixed(side, eps, other, result, cancellation) =
+            let mixed (op: ITransportOperator) s e o r c =
+                match op with
+                | :? IMixedHalfStep as m -> m.SoftminMixed(s, e, o, r, c)
+                | _ -> op.Softmin(s, e, o, r, c)
+            halfStep mixed side eps other result cancellation
+        // Decided from the whole problem, so that every rank (one without rows too) runs the same sweeps.
+        member _.Worthwhile = (match local with :? CpuBackend -> true | _ -> false) && CpuKernels.mixedWorthwhile problem.N problem.M
 
 /// The distributed backend: a problem's rows split across the ranks of `communicator`, each rank's slice on `local`
 /// (docs/distributed.md). Solvers, gradients, values and the HVP operator run unchanged on top, replicated on every rank; the
