@@ -79,7 +79,7 @@ public class CliBenchTests
         Assert.Equal(0, Program.Run(["bench", "forward", "--quick", "--json", Path.Combine(dir, "f.json"), "--markdown", Path.Combine(dir, "f.md")]));
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "f.json")));
         var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(3 * 2 * 13, rows.Count);
+        Assert.Equal(3 * 2 * 15, rows.Count);
         foreach (var problem in rows.GroupBy(r => (r.GetProperty("data").GetString(), r.GetProperty("scale").GetDouble())))
         {
             var solves = problem.Where(r => !r.GetProperty("method").GetString()!.StartsWith("self-term", StringComparison.Ordinal)).ToList();

@@ -58,8 +58,10 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
     private static readonly (string Name, Func<SinkhornOptions, SinkhornOptions> Configure)[] Methods =
     [
         ("plain", o => o),
+        ("mixed", o => o with { Precision = SinkhornPrecision.Mixed }),
         ("gaussian", o => o with { Initializer = SinkhornInitializer.Gaussian }),
         ("anneal", o => o with { Anneal = true }),
+        ("anneal+mixed", o => o with { Anneal = true, Precision = SinkhornPrecision.Mixed }),
         ("gaussian+anneal", o => o with { Initializer = SinkhornInitializer.Gaussian, Anneal = true }),
         ("lbfgs", o => o with { Solver = SinkhornSolver.Lbfgs }),
         ("gaussian+lbfgs", o => o with { Initializer = SinkhornInitializer.Gaussian, Solver = SinkhornSolver.Lbfgs }),
