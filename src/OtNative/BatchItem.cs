@@ -14,8 +14,14 @@ namespace OtNative;
 public sealed record BatchItem(int Index, double Value, double Epsilon, int Iterations, double MarginalError, bool Converged,
     double[,]? Gradient, double[,]? Hessian, double[,]? HessianVectorProduct, CgReport? HessianVectorProductCg)
 {
+    /// <summary>The iterations whose exponentials were float32 (<see cref="SinkhornPrecision.Mixed"/>); 0 for float64 sweeps.</summary>
+    public int MixedIterations { get; init; }
+
     internal static BatchItem Of(int index, Core.BatchItem item) => new(index, item.Solution.Value, item.Solution.Epsilon,
         item.Solution.Iterations, item.Solution.MarginalError, item.Solution.Converged,
         item.Gradient?.Value.ToArray2D(), item.Hessian?.Value.ToArray2D(), item.HessianVectorProduct?.Value.ToArray2D(),
-        item.HessianVectorProductCg is null ? null : CgReport.Of(item.HessianVectorProductCg.Value));
+        item.HessianVectorProductCg is null ? null : CgReport.Of(item.HessianVectorProductCg.Value))
+    {
+        MixedIterations = item.Solution.MixedIterations,
+    };
 }

@@ -44,8 +44,8 @@ public enum SinkhornPrecision
     /// <summary>float64 throughout.</summary>
     Double,
     /// <summary>
-    /// float32 exponentials of float64 arguments, summed in float64, potentials float64 (on the CPU; other backends run
-    /// float64). The iterations switch to float64 once the error reaches the tolerance or stalls at float32's floor
+    /// float32 exponentials of float64 arguments, summed in float64, potentials float64 (on the CPU and across MPI ranks,
+    /// for problems of at least 256 points a side; CUDA and smaller problems run float64). The iterations switch to float64 once the error reaches the tolerance or stalls at float32's floor
     /// (about 1e-8), so the last iteration and the returned plan's measured error are float64's:
     /// <see cref="SinkhornResult.Converged"/> and <see cref="SinkhornResult.MarginalError"/> mean what they always mean.
     /// </summary>

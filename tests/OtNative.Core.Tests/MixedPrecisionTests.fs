@@ -40,7 +40,8 @@ let ``the float32 exponential is within 2 float32 ulp of e^x, negligible below -
         Array.concat [
             Array.init 160_000 (fun _ -> float32 (-87.3 + 175.3 * rng.NextDouble()))
             Array.init 32_000 (fun _ -> float32 ((float (rng.Next(-120, 120)) + 0.5) * Math.Log 2.0))
-            [| -87.3f; -87.4f; -1000.0f; Single.NegativeInfinity; Single.NaN; 88.0f; 0.0f; 1.0f; 1e-30f; -1e-30f; 50.0f; -50.0f; 3.0f; -3.0f; 0.5f; -0.5f |] ]
+            [| -87.3f; -87.4f; -1000.0f; Single.NegativeInfinity; Single.NaN; 88.0f; 0.0f; 1.0f; 1e-30f; -1e-30f; 50.0f; -50.0f
+               89.0f; 1000.0f; Single.PositiveInfinity; -0.5f |] ]
     let e = singleExpAt width inputs
     let mutable worst, at = 0.0, nan
     for t in 0 .. inputs.Length - 1 do
@@ -119,10 +120,11 @@ let ``short rows keep float64 exponentials: float32 would not be faster there`` 
 
 [<Fact>]
 let ``auto precision is mixed at loose tolerances and float64 below float32's floor`` () =
-    Assert.True(Precision.isMixed AutoPrecision 1e-6)
-    Assert.True(Precision.isMixed AutoPrecision (10.0 * Precision.mixedFloor))
-    Assert.False(Precision.isMixed AutoPrecision 1e-9)
-    Assert.False(Precision.isMixed DoublePrecision 1e-2)
+    Assert.Equal(MixedPrecision, Precision.resolve AutoPrecision 1e-6)
+    Assert.Equal(MixedPrecision, Precision.resolve AutoPrecision (10.0 * Precision.mixedFloor))
+    Assert.Equal(DoublePrecision, Precision.resolve AutoPrecision 1e-9)
+    Assert.Equal(DoublePrecision, Precision.resolve DoublePrecision 1e-2)
+    Assert.Equal(MixedPrecision, Precision.resolve MixedPrecision 1e-12)
     let rng = Random(15)
     let p = OtProblem.create (cloud rng 300 2) (cloud rng 280 2) None None
     let solve tolerance = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = tolerance; Precision = AutoPrecision }
@@ -130,6 +132,29 @@ let ``auto precision is mixed at loose tolerances and float64 below float32's fl
     use tight = solve 1e-11
     Assert.True(loose.Solution.MixedIterations > 0)
     Assert.Equal(0, tight.Solution.MixedIterations)
+    // Decided once, for the solve's own tolerance: annealing's loose stages do not turn a float64 solve mixed.
+    use annealed = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-11; Precision = AutoPrecision; Anneal = true }
+    Assert.Equal(0, annealed.Solution.MixedIterations)
+
+/// Mixed solves through the other loops' entries: annealing, Sinkhorn → L-BFGS, an iteration cap reached mid-way.
+[<Fact>]
+let ``annealed, switched and capped mixed solves end on float64 iterations with the float64 solve's answer`` () =
+    let rng = Random(18)
+    let p = OtProblem.create (cloud rng 300 2) (cloud rng 270 2) None None
+    let options precision = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-9; Precision = precision }
+    let check (what: string) (configure: SinkhornOptions -> SinkhornOptions) =
+        use plain = Sinkhorn.solve cpu p (configure (options DoublePrecision))
+        use mixed = Sinkhorn.solve cpu p (configure (options MixedPrecision))
+        Assert.True(plain.Converged = mixed.Converged, sprintf "%s: converged %b against %b" what mixed.Converged plain.Converged)
+        Assert.True(mixed.Solution.MixedIterations > 0 && mixed.Solution.MixedIterations < mixed.Iterations,
+                    sprintf "%s: %d mixed of %d iterations" what mixed.Solution.MixedIterations mixed.Iterations)
+        if mixed.Converged then
+            let bound = (maxAbs mixed.F + maxAbs mixed.G + maxAbs plain.F + maxAbs plain.G) * (mixed.MarginalError + plain.MarginalError)
+            Assert.True(abs (mixed.Value - plain.Value) <= bound + 1e-14, sprintf "%s: %.15g against %.15g" what mixed.Value plain.Value)
+    check "annealed" (fun o -> { o with Anneal = true })
+    check "sinkhorn-lbfgs" (fun o -> { o with Solver = SinkhornThenLbfgs })
+    // Stopped by the cap while the sweeps were still float32: the last iteration the cap allows is float64.
+    check "capped" (fun o -> { o with MaxIterations = 40 })
 
 [<Fact>]
 let ``the symmetric self-transport update runs mixed sweeps and gives the float64 value`` () =

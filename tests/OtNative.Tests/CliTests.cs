@@ -126,7 +126,8 @@ public class CliTests
         var mixed = ValueOf("mixed", out var mixedIterations, out var usedMixed);
         Assert.Equal((0, "double"), (noneMixed, double64));
         Assert.True(mixedIterations > 0 && usedMixed == "mixed", $"{mixedIterations} float32 iterations, precision {usedMixed}");
-        Assert.Equal(plain, mixed, 1e-9);
+        // Within what the tolerance allows both plans (docs/math.md §1), the potentials being of order one here.
+        Assert.Equal(plain, mixed, 1e-6);
         var (bad, message) = Run("solve", "--x", x, "--y", y, "--eps", "0.05", "--precision", "half", "--no-divergence");
         Assert.Equal(2, bad);
         Assert.Contains("--precision", message);

@@ -168,7 +168,10 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {Environment.ProcessorCount} cores")
             .AddColumns("", "seconds", "problems / s", "KiB allocated / problem");
         table.AddRow("batched (EntropicOT.SolveBatch)", $"{batchSeconds:F2}", $"{outcome.BatchProblemsPerSecond:F0}", $"{outcome.BatchBytesPerProblem / 1024:F1}");
-        table.AddRow($"batched, mixed precision ({outcome.MixedMeanIterations:F0} iterations)", $"{mixedSeconds:F2}", $"{outcome.MixedBatchProblemsPerSecond:F0}", "—");
+        double float32Iterations = mixed.Average(b => b.MixedIterations);
+        table.AddRow($"batched, mixed precision ({outcome.MixedMeanIterations:F0} iterations, {float32Iterations:F0} float32" +
+                     (float32Iterations == 0 ? ": problems this small run float64" : "") + ")",
+            $"{mixedSeconds:F2}", $"{outcome.MixedBatchProblemsPerSecond:F0}", "—");
         table.AddRow("Parallel.For over EntropicOT.Solve", $"{parallelSeconds:F2}", $"{outcome.ParallelForProblemsPerSecond:F0}", $"{outcome.ParallelForBytesPerProblem / 1024:F1}");
         table.AddRow("loop of single solves", $"{loopSeconds:F2}", $"{outcome.LoopProblemsPerSecond:F0}", "—");
         table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp at SIMD {Simd.name(width)})", "—", $"{limit:F0}", "—");

@@ -53,7 +53,8 @@ and IBackend =
 
 /// A half-step with its exponentials in float32 (mixed precision, math.md §1): the arguments f_j/ε − C_ij/ε formed and
 /// the sums accumulated in float64, potentials float64; rows whose sum leaves float32's safe range are computed in
-/// float64. Results differ from `Softmin`'s by the float32 rounding of each term (about 1e-7 relative), never more.
+/// float64. Results differ from `Softmin`'s by the float32 rounding of each term: a relative error of about
+/// 2⁻²⁴ (1 + |z|) for a term of exponent z (math.md §1).
 type IMixedHalfStep =
     /// `Softmin` with float32 exponentials.
     abstract SoftminMixed: side: Side * eps: float * other: float[] * result: float[] * cancellation: Threading.CancellationToken -> unit

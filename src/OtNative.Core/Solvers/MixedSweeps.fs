@@ -3,14 +3,15 @@ namespace OtNative.Core
 open System
 
 /// The mixed-precision schedule of one Sinkhorn loop (math.md §1): its half-steps take float32 exponentials while their
-/// error improves, where the options ask for it and the operator gains from it; the iteration that reaches the stopping
-/// threshold, or the first after `stallIterations` without a new best (float32's floor), and every one after, are
-/// float64 — so the returned potentials and the decision to stop are float64's.
+/// error improves, where the options ask for it (Auto already resolved at the solve's entry) and the operator gains from
+/// it; the iteration after the one that reaches the stopping threshold, or after `StallIterations` without a new best
+/// (float32's floor), or the last the cap allows, and every one after, are float64 — so the decision to stop, the
+/// returned g and the error measured on the returned plan are float64's.
 [<Sealed>]
 type internal MixedSweeps(operator: ITransportOperator, options: SinkhornOptions, eps: float, stopAt: float) =
     let steps =
         match operator with
-        | :? IMixedHalfStep as m when m.Worthwhile && Precision.isMixed options.Precision options.Tolerance -> Some m
+        | :? IMixedHalfStep as m when m.Worthwhile && options.Precision = MixedPrecision -> Some m
         | _ -> None
     let mutable mixed = steps.IsSome
     let mutable iterations = 0
@@ -35,8 +36,11 @@ type internal MixedSweeps(operator: ITransportOperator, options: SinkhornOptions
             if err < best then
                 best <- err
                 bestAt <- iteration
-            mixed <- err >= stopAt && iteration - bestAt < MixedSweeps.StallIterations
+            mixed <- err >= stopAt && iteration - bestAt < MixedSweeps.StallIterations && iteration + 1 < options.MaxIterations
             true
+
+    /// Whether the next half-steps are float32.
+    member _.IsMixed = mixed
 
     /// The iterations that ran mixed.
     member _.Iterations = iterations

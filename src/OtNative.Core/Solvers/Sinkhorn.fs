@@ -64,7 +64,6 @@ module Sinkhorn =
     /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
     let private rowError width (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation width p.A f fNext (1.0 / eps)
 
-
     /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
     let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =
         let mutable s = 0.0
@@ -115,11 +114,14 @@ module Sinkhorn =
             checkFinite "f" fNext iter err
             err <- rowError width p eps f fNext
             iter <- iter + 1
-            if sweeps.WasMixed(iter, err) then
+            let wasMixed = sweeps.WasMixed(iter, err)
+            if wasMixed then
                 if iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
+                // The stall rule judges float64 errors only: its first window starts after the switch.
+                errWindowAgo <- infinity
             elif err < stopAt then converged <- true
             elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
-            if stopWhenStalled && not converged && iter % stallWindow = 0 then
+            if stopWhenStalled && not wasMixed && not converged && iter % stallWindow = 0 then
                 // The first window is the transient, before the linear rate sets in.
                 stall <- iter > stallWindow && stalled errWindowAgo err stopAt iter (options.MaxIterations - iter)
                 errWindowAgo <- err
@@ -240,8 +242,10 @@ module Sinkhorn =
                 let third = iterate false operator { options with InitialF = Some resumeFrom; InitialG = None; MaxIterations = options.MaxIterations - spent }
                 switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes) (first.MixedIterations + third.MixedIterations)
 
-    /// The plain, annealed or L-BFGS iterations, as the options ask.
+    /// The plain, annealed or L-BFGS iterations, as the options ask (Auto precision decided here, for the solve's own
+    /// tolerance).
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
+        let options = { options with Precision = Precision.resolve options.Precision options.Tolerance }
         match options.Solver with
         | Lbfgs | AutoSolver -> semiDual operator options
         | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options
@@ -319,7 +323,8 @@ module Sinkhorn =
         if not (OtProblem.isSelfTransport problem) then
             raise (ArgumentException("A symmetric solve needs a self-transport problem: the same points and weights on both sides.", "problem"))
         let operator = backend.Prepare(OtProblem.centred problem)
-        try verify (new SolvedPlan(operator, iterateSymmetric operator options, true)) options
+        let resolved = { options with Precision = Precision.resolve options.Precision options.Tolerance }
+        try verify (new SolvedPlan(operator, iterateSymmetric operator resolved, true)) options
         with _ ->
             operator.Dispose()
             reraise ()

@@ -59,12 +59,12 @@ module Precision =
     /// 64 to 2 000 points in d = 3 at ε = 0.01 … 0.5 × mean cost (lower for larger clouds, math.md §1).
     let mixedFloor = 1e-8
 
-    /// Whether `precision` at `tolerance` runs mixed sweeps (where the backend has them).
-    let isMixed (precision: Precision) (tolerance: float) =
+    /// `precision` with Auto decided for the solve's `tolerance` — once, at the entry: the loose inner solves of
+    /// annealing and initialisers must not turn a float64 solve mixed.
+    let resolve (precision: Precision) (tolerance: float) =
         match precision with
-        | DoublePrecision -> false
-        | MixedPrecision -> true
-        | AutoPrecision -> tolerance >= 10.0 * mixedFloor
+        | AutoPrecision -> if tolerance >= 10.0 * mixedFloor then MixedPrecision else DoublePrecision
+        | decided -> decided
 
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =

@@ -72,9 +72,7 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
 
     interface IMixedHalfStep with
         member _.SoftminMixed(side, eps, other, result, cancellation) = halfStep true side eps other result cancellation
-        // Measured at 512 bits: 64-column rows ran 1.2× slower in float32 (a row of four register pairs is one long
-        // dependency chain: narrow, exponential, widen), 256 columns and more ran faster (1.3× at 4 000).
-        member _.Worthwhile = min problem.N problem.M >= 256
+        member _.Worthwhile = CpuKernels.mixedWorthwhile problem.N problem.M
 
     interface ICoupledApply with
         member _.Coupled(eps, f, g, rowWeights, v, cancellation) =

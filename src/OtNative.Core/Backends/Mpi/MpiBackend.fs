@@ -72,7 +72,9 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
             let exponent =
                 match slice with
                 | Some op ->
-                    let partial = Array.create problem.M nan
+                    // The incoming g is the shift this rank's one-pass sums start from (within ε·log of its share of
+                    // each column's mass; a column too far off is summed exactly).
+                    let partial = Array.copy result
                     step op Cols eps (localF eps other) partial cancellation
                     partial |> Array.map (fun v -> -v / eps)
                 | None -> Array.create problem.M -infinity
@@ -111,12 +113,9 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
         member _.Dispose() = slice |> Option.iter (fun op -> op.Dispose())
 
     interface IMixedHalfStep with
+        // Only called where `Worthwhile` holds, so every slice is a CPU operator's.
         member _.SoftminMixed(side, eps, other, result, cancellation) =
-            let mixed (op: ITransportOperator) s e o r c =
-                match op with
-                | :? IMixedHalfStep as m -> m.SoftminMixed(s, e, o, r, c)
-                | _ -> op.Softmin(s, e, o, r, c)
-            halfStep mixed side eps other result cancellation
+            halfStep (fun op s e o r c -> (op :?> IMixedHalfStep).SoftminMixed(s, e, o, r, c)) side eps other result cancellation
         // Decided from the whole problem, so that every rank (one without rows too) runs the same sweeps.
         member _.Worthwhile = (match local with :? CpuBackend -> true | _ -> false) && CpuKernels.mixedWorthwhile problem.N problem.M
 
