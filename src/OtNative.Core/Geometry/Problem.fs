@@ -149,7 +149,9 @@ module OtProblem =
                 // The mean cost of coincident points is rounding noise of the squared coordinates.
                 let magnitude =
                     match p.Geometry with
-                    | PointClouds (x, y) -> Array.append x.Data y.Data |> Array.fold (fun acc v -> max acc (v * v)) 0.0 |> (*) (float x.Cols)
+                    | PointClouds (x, y) ->
+                        let largestSquare (z: Matrix) = z.Data |> Array.fold (fun acc v -> max acc (v * v)) 0.0
+                        float x.Cols * max (largestSquare x) (largestSquare y)
                     | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
                 if not (mc > 1e-24 * magnitude) then
                     raise (System.ArgumentException(
