@@ -150,6 +150,29 @@ public class CliSecondOrderTests
         Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("g.npy")).ToMatrix(), expected) < 1e-12);
     }
 
+    [Theory]
+    [InlineData("eot")]
+    [InlineData("sharp")]
+    [InlineData("divergence")]
+    public void GradWritesTheValueOfTheLossItDifferentiates(string loss)
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(17, 9, 2);
+        var y = TestData.Cloud(18, 7, 2, 0.4);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), y);
+        var common = new[] { "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-11" };
+        Assert.Equal(0, Program.Run(["grad", "--loss", loss, "--out", P("g.npy"), "--json", P("g.json"), .. common]));
+        Assert.Equal(0, Program.Run(["solve", "--json", P("s.json"), .. common]));
+        using var grad = JsonDocument.Parse(File.ReadAllText(P("g.json")));
+        using var solve = JsonDocument.Parse(File.ReadAllText(P("s.json")));
+        var expected = solve.RootElement.GetProperty(loss switch { "sharp" => "sharp", "divergence" => "divergence", _ => "value" }).GetDouble();
+        Assert.Equal(expected, grad.RootElement.GetProperty("value").GetDouble(), 1e-9);
+        Assert.Equal(solve.RootElement.GetProperty("value").GetDouble(), grad.RootElement.GetProperty("entropicValue").GetDouble(), 1e-12);
+        Assert.True(grad.RootElement.GetProperty("converged").GetBoolean());
+    }
+
     [Fact]
     public void HessianOfTheDivergenceIsTheFacadesAndTheDerivativeOfItsGradient()
     {

@@ -55,14 +55,21 @@ public sealed class GradCommand : Command<GradCommand.Settings>
             _ => (result.Gradient(), null),
         };
         var (gradient, cg) = computed;
+        // The value and convergence written are the loss's own: the divergence's from its three solves (the cross
+        // term's L_ε alone is `entropicValue`).
+        var divergence = settings.Loss == "divergence"
+            ? EntropicOT.Divergence(input.X, input.Y, input.A, input.B, input.Options with { Epsilon = result.Epsilon, EpsilonRelative = false }, cancellation)
+            : null;
+        double value = settings.Loss switch { "sharp" => result.SharpValue, "divergence" => divergence!.Value, _ => result.Value };
+        bool converged = result.Converged && (divergence?.Converged ?? true);
         MpiRun.WriteNpy(settings.Out!, gradient);
         AnsiConsole.MarkupLine($"gradient of [bold]{settings.Loss}[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
                                $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}" +
                                (cg is null ? "" : $"; CG {cg.Iterations} iterations, residual {cg.Residual:E2}" + (cg.Converged ? "" : " [yellow](CG did not converge)[/]")));
         MpiRun.WriteJson(settings.Json, new
             {
-                loss = settings.Loss, wrt = settings.Wrt, value = result.Value, iterations = result.Iterations, marginalError = result.MarginalError,
-                converged = result.Converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
+                loss = settings.Loss, wrt = settings.Wrt, value, entropicValue = result.Value, iterations = result.Iterations,
+                marginalError = result.MarginalError, converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
                 cgIterations = cg?.Iterations, cgResidual = cg?.Residual, cgConverged = cg?.Converged,
             });
         return 0;
