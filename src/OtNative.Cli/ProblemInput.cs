@@ -34,11 +34,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             MaxIterations = s.MaxIter,
             Backend = s.Mpi ? ComputeBackend.Mpi : Backends.Parse(s.Backend),
             Anneal = s.Anneal,
-            Precision = s.Precision switch
-            {
-                "double" => SinkhornPrecision.Double, "mixed" => SinkhornPrecision.Mixed, "auto" => SinkhornPrecision.Auto,
-                _ => throw new ArgumentException($"--precision {s.Precision}: use double, mixed or auto."),
-            },
+            Precision = s.Precision switch { "mixed" => SinkhornPrecision.Mixed, "auto" => SinkhornPrecision.Auto, _ => SinkhornPrecision.Double },
             Solver = s.Solver switch
             {
                 "lbfgs" => SinkhornSolver.Lbfgs, "auto" => SinkhornSolver.Auto, "sinkhorn-lbfgs" => SinkhornSolver.SinkhornThenLbfgs,

@@ -66,6 +66,11 @@ public class SolverSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--init must be none, gaussian, sorting, subsample, gmm or auto, got '{Init}'.");
         if (Solver is not ("sinkhorn" or "lbfgs" or "auto" or "sinkhorn-lbfgs"))
             return Spectre.Console.ValidationResult.Error($"--solver must be sinkhorn, lbfgs, auto or sinkhorn-lbfgs, got '{Solver}'.");
+        // Annealing stages are Sinkhorn updates: L-BFGS would ignore it while the JSON said "anneal": true.
+        if (Anneal && Solver is "lbfgs" or "auto")
+            return Spectre.Console.ValidationResult.Error($"--anneal anneals Sinkhorn updates; --solver {Solver} has none: use --solver sinkhorn or sinkhorn-lbfgs with --anneal.");
+        if (Precision is not ("double" or "mixed" or "auto"))
+            return Spectre.Console.ValidationResult.Error($"--precision must be double, mixed or auto, got '{Precision}'.");
         return Spectre.Console.ValidationResult.Success();
     }
 }

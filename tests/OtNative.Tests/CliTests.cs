@@ -133,6 +133,20 @@ public class CliTests
         Assert.Contains("--precision", message);
     }
 
+    [Theory]
+    [InlineData("lbfgs")]
+    [InlineData("auto")]
+    public void AnnealingWithASolverThatHasNoSinkhornUpdatesIsAUsageError(string solver)
+    {
+        var dir = TestData.TempDirectory();
+        NpyFile.Write(Path.Combine(dir, "x.npy"), TestData.Cloud(1, 5, 2));
+        var (code, error) = Run("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "x.npy"), "--eps", "0.1",
+            "--solver", solver, "--anneal", "--no-divergence");
+        Assert.Equal(2, code);
+        Assert.Contains("--anneal", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
     [Fact]
     public void SortingInitialiserSolvesOneDimensionalCloudsAndRefusesOthersInOneLine()
     {
