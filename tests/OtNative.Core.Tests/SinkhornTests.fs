@@ -192,6 +192,21 @@ let private sampled seed n m d uniform =
     let s = OtNative.Testing.ProblemSample(seed, n, m, d, 1.0, uniform)
     OtProblem.create (Matrix.OfArray2D s.X) (Matrix.OfArray2D s.Y) (Some s.A) (Some s.B)
 
+[<Theory>]
+[<InlineData(1)>]
+[<InlineData(2)>]
+[<InlineData(5)>]
+[<InlineData(17)>]
+let ``L-BFGS keeps to its evaluation cap, line searches and the final evaluation included`` (cap: int) =
+    // At ε = 0.002 × mean cost the first steps are long and the line search halves them many times: it used to run
+    // 39 evaluations under a cap of 5.
+    let p = sampled 31 60 70 2 false
+    use res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.002; MaxIterations = cap; Solver = Lbfgs }
+    Assert.True(res.Iterations <= cap, sprintf "%d evaluations under a cap of %d" res.Iterations cap)
+    // Two passes an evaluation, two to measure the returned plan.
+    Assert.True(res.Solution.Passes <= 2 * cap + 2, sprintf "%d passes under a cap of %d" res.Solution.Passes cap)
+    Assert.False(res.Converged)
+
 [<Fact>]
 let ``L-BFGS reaches 1e-10 where the Armijo test alone is below the semi-dual's rounding`` () =
     // Easy problems (ε up to 0.9 × mean cost) on which L-BFGS used to stop or creep at a marginal error of 1e-10 to

@@ -46,7 +46,11 @@ module SemiDualLbfgs =
         let stopAt = StoppingRule.threshold options.Tolerance
         let mutable converged = err < stopAt
         let mutable stalled = false
-        while not converged && not stalled && evaluations < options.MaxIterations do
+        // Whether f (the evaluations' shared buffer) belongs to g: a rejected trial leaves it belonging to the trial.
+        let mutable fIsOfG = true
+        // The cap counts every evaluation, the line search's and the final one's: one is kept for the final.
+        let budget = options.MaxIterations - 1
+        while not converged && not stalled && evaluations < budget do
             options.Cancellation.ThrowIfCancellationRequested()
             // Two-loop recursion with the diagonal scaled by the latest curvature pair.
             let q = Array.copy gradient
@@ -78,10 +82,11 @@ module SemiDualLbfgs =
             let mutable halvings = 0
             let mutable accepted = false
             let trial = Array.zeroCreate m
-            while not accepted && halvings <= maxHalvings do
+            while not accepted && halvings <= maxHalvings && evaluations < budget do
                 for j in 0 .. m - 1 do trial.[j] <- g.[j] + step * direction.[j]
                 let v, grad, e, noise = evaluate trial
                 evaluations <- evaluations + 1
+                fIsOfG <- false
                 // Near the answer the decrease Armijo asks for (about ε err²) falls below φ's rounding: there a step
                 // that keeps φ within its rounding and lowers the marginal error is taken, where the test alone
                 // would refuse every step, or take rounding noise for progress.
@@ -98,21 +103,27 @@ module SemiDualLbfgs =
                     gradient <- grad
                     err <- e
                     accepted <- true
+                    fIsOfG <- true
                 else
                     step <- 0.5 * step
                     halvings <- halvings + 1
             // No decrease along the quasi-Newton direction: its curvature pairs can come from where the semi-dual is flat
             // (a column without mass, at small ε) and promise far too long a step; the scaled gradient is tried next.
             // No decrease along that either: the objective is flat to rounding, nothing more to gain.
-            if not accepted then
+            if not accepted && evaluations < budget then
                 if history.Count > 0 then history.Clear() else stalled <- true
             converged <- err < stopAt
             match options.Progress with
             | Some report when evaluations % options.ProgressInterval = 0 ->
                 report { Iteration = evaluations; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
             | _ -> ()
-        // f belongs to the last evaluation, which may be a rejected trial: recompute it for the accepted g.
-        let finalValue, _, finalErr, _ = evaluate g
-        { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations + 1
-          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * (evaluations + 1)
+        // f belongs to the last evaluation, which may be a rejected trial: then it is recomputed for the accepted g.
+        let finalValue, finalErr =
+            if fIsOfG then value, err
+            else
+                evaluations <- evaluations + 1
+                let v, _, e, _ = evaluate g
+                v, e
+        { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations
+          MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * evaluations
           SwitchedToLbfgsAt = None; MixedIterations = 0; Elapsed = sw.Elapsed }
