@@ -206,6 +206,30 @@ public class HostileInputTests
     }
 
     [Fact]
+    public void ARefusalNamesNeededAndAvailableMemoryWithDigitsThatTellThemApart()
+    {
+        // A 0.26 GiB heap and a dense Hessian needing about 0.3 GiB: to one decimal both read "0.3".
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.npy");
+        var rng = new Random(5);
+        NpyFile.Write(x, new NumericArray(Enumerable.Range(0, 2_500).Select(_ => rng.NextDouble()).ToArray(), [1_250, 2]));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), "hessian", "--x", x, "--y", x, "--eps", "0.1", "--out", Path.Combine(dir, "h.npy")])
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        start.Environment["DOTNET_GCHeapHardLimit"] = "0x10A3D70A";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(2, process.ExitCode);
+        var sizes = System.Text.RegularExpressions.Regex.Match(error, @"needs about ([0-9.]+) GiB but ([0-9.]+) GiB are available");
+        Assert.True(sizes.Success, error);
+        Assert.NotEqual(sizes.Groups[1].Value, sizes.Groups[2].Value);
+    }
+
+    [Fact]
     public void ADenseRequestThatCannotFitIsRefusedBeforeTheSolveWithTheAlternative()
     {
         var dir = TestData.TempDirectory();

@@ -51,14 +51,20 @@ type CgConvergenceException(message: string, iterations: int, residual: float) =
 /// Refuses a dense request (a materialised plan, a dense Hessian, an H-matrix spectrum) that cannot fit, before
 /// anything is allocated, saying what it needs, what is available and the matrix-free alternative.
 module internal DenseRequest =
-    let private gib (bytes: float) = bytes / 1073741824.0
+    /// Two sizes in GiB with as many significant digits as it takes to tell them apart (two to six): "needs about 0.2 GiB
+    /// but 0.2 GiB are available" said nothing.
+    let internal apart (needed: float) (available: float) =
+        let show (digits: int) (bytes: float) = (bytes / 1073741824.0).ToString("G" + string digits, Globalization.CultureInfo.InvariantCulture)
+        let digits = seq { 2 .. 6 } |> Seq.tryFind (fun d -> show d needed <> show d available) |> Option.defaultValue 6
+        show digits needed, show digits available
 
     /// `what` needs `bytes` in all, its largest single array having `largest` elements.
     let require (what: string) (bytes: float) (largest: float) (alternative: string) =
         let available = float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
         let tooLong = largest > float Array.MaxLength
         if tooLong || bytes > available then
+            let needed, free = apart bytes available
             raise (InsufficientMemoryException(
-                sprintf "%s needs about %.1f GiB%s but %.1f GiB are available: %s." what (gib bytes)
+                sprintf "%s needs about %s GiB%s but %s GiB are available: %s." what needed
                     (if tooLong then sprintf " (one array of %.3g elements, beyond .NET's limit of %d)" largest Array.MaxLength else "")
-                    (gib available) alternative))
+                    free alternative))
