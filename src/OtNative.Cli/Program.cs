@@ -71,11 +71,26 @@ public static class Program
             ? "-" + arg[2..]
             : arg).ToArray();
 
+    /// <summary>
+    /// A CG failure as the API words it names the API's settings (MaxIterations, AllowUnconverged); on the command line
+    /// the options to change are named instead, those of the command that ran.
+    /// </summary>
+    private static string WithCommandLineRemedy(string message)
+    {
+        var cut = message.IndexOf(" Raise MaxIterations", StringComparison.Ordinal);
+        var situation = cut >= 0 ? message[..cut] : message;
+        var remedy = Arguments.FirstOrDefault() == "hvp"
+            ? "Raise --max-cg, loosen --cg-tol, use a larger --eps, or pass --allow-unconverged to write the result with its report."
+            : "Use a larger --eps, or pass --allow-unconverged to write the result with its report.";
+        return $"{situation} {remedy}";
+    }
+
     /// <summary>One line on standard error, no stack trace; 2 for bad input, 1 for a failed computation.</summary>
     private static int Fail(Exception ex)
     {
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
-        Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(inner.Message, Arguments)}");
+        var message = inner is CgConvergenceException ? WithCommandLineRemedy(inner.Message) : inner.Message;
+        Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
         return inner is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
             or UnauthorizedAccessException or InsufficientMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
     }

@@ -117,6 +117,10 @@ public class CliSecondOrderTests
         }
         finally { Console.SetError(original); }
         Assert.Contains("CG for the Hessian-vector product stopped after 1 iterations", error.ToString());
+        // The command's options, not the API's settings, are what to change.
+        Assert.Contains("--max-cg", error.ToString());
+        Assert.Contains("--allow-unconverged", error.ToString());
+        Assert.DoesNotContain("MaxIterations", error.ToString());
         Assert.Single(error.ToString().Trim().Split('\n'));
         Assert.False(File.Exists(P("ha.npy")));
 
