@@ -197,6 +197,8 @@ public class CliTests
         var gradients = Path.Combine(dir, "gradients");
         var (code, error) = Run("batch", "--pairs", dir, "--eps", "0.1", "--eps-relative", "--tol", "1e-10", "--json", json, "--gradients", gradients);
         Assert.Equal(1, code);
+        // One line: how many failed and where their errors are.
+        Assert.Equal($"otnative: error: 1 of 4 problems failed; each one's error is in {json}.", error.Trim());
         using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
         {
             var results = doc.RootElement.GetProperty("results").EnumerateArray().ToList();

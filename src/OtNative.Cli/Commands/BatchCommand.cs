@@ -79,7 +79,11 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
                 r.Iterations?.ToString() ?? "—", r.Error is { } e ? Markup.Escape(e.Length > 60 ? e[..60] + "…" : e) : r.Converged == true ? "yes" : "[yellow]no[/]");
         AnsiConsole.Write(table);
         MpiRun.WriteJson(settings.Json, summary);
-        return failedCount == 0 ? 0 : 1;
+        if (failedCount == 0) return 0;
+        // Exit 1 with one line saying what failed and where the details are, as every other failure does.
+        if (MpiSession.Current is not { } session || session.IsRoot)
+            Console.Error.WriteLine($"otnative: error: {failedCount} of {results.Count} problems failed; each one's error is in {settings.Json}.");
+        return 1;
     }
 
     /// <summary>A pair read and checked as a problem, or the reason it cannot be one.</summary>
