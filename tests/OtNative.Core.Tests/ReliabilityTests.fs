@@ -33,6 +33,16 @@ let ``an epsilon below what float64 resolves is refused with the smallest usable
     Assert.Equal(l1 r p.A + l1 s p.B, plan.MarginalError, 12)
 
 [<Fact>]
+let ``an epsilon that is not a normal float64 is refused as input, not failed as a solve`` () =
+    // Coordinates near 1e-154: the mean cost, and so a relative ε, is subnormal and 1/ε overflows on the first step.
+    let rng = Random(41)
+    let tiny (z: Matrix) = Matrix(z.Rows, z.Cols, Array.map (fun v -> v * 1e-154) z.Data)
+    let p = OtProblem.create (tiny (cloud rng 20 2)) (tiny (cloud rng 20 2)) None None
+    let refused = Assert.Throws<ArgumentException>(fun () -> Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.05 } |> ignore)
+    Assert.Contains("below what float64 resolves", refused.Message)
+    Assert.Throws<ArgumentException>(fun () -> OtProblem.resolveEpsilon p (Absolute 1e-310) |> ignore) |> ignore
+
+[<Fact>]
 let ``a relative epsilon over coincident points is refused even when rounding leaves a tiny mean cost`` () =
     let same = Matrix(5, 2, Array.init 10 (fun k -> if k % 2 = 0 then 3.0 else 3.0 + 1e-15 * float (k % 3)))
     let p = OtProblem.create same same None None

@@ -157,6 +157,11 @@ module OtProblem =
                     raise (System.ArgumentException(
                         sprintf "A relative ε needs a positive mean cost, but the mean cost is %g, rounding noise of coordinates of size %g: all points coincide. Give ε absolutely." mc (sqrt magnitude), "epsilon"))
                 s * mc
+        // Below the normal float64 numbers 1/ε overflows (coordinates near 1e-154 give a subnormal mean cost): the updates
+        // would turn non-finite on the first step, which reads as a numerical failure when the input is what is wrong.
+        if not (Double.IsNormal e) then
+            raise (System.ArgumentException(
+                sprintf "ε = %g is below what float64 resolves: it is not a normal float64 (at least 2.2e-308), so 1/ε overflows. Scale the coordinates (or costs) up, or give a larger ε." e, "epsilon"))
         let floor = smallestUsableEpsilon p
         if Double.IsFinite floor && e < floor then
             raise (System.ArgumentException(
