@@ -11,7 +11,7 @@ public class SolverSettings : CommandSettings
     public double? Eps { get; init; }
 
     [CommandOption("--eps-relative")]
-    [Description("ε = E × weighted mean cost.")]
+    [Description("ε = E × weighted mean cost, resolved once from the inputs; grad, hessian and hvp differentiate at that ε held fixed (not through its dependence on x; JSON epsilonHeldFixed).")]
     public bool EpsRelative { get; init; }
 
     [CommandOption("--tol <TOL>")]

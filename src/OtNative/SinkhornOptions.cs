@@ -63,7 +63,12 @@ public sealed record SinkhornOptions
     /// </summary>
     public double Epsilon { get; init; } = 0.05;
 
-    /// <summary>When true, ε = <see cref="Epsilon"/> × weighted mean cost (the paper's protocol; <c>--eps-relative</c>). Default false.</summary>
+    /// <summary>
+    /// When true, ε = <see cref="Epsilon"/> × weighted mean cost (the paper's protocol; <c>--eps-relative</c>), resolved once
+    /// from the inputs (<see cref="SinkhornResult.Epsilon"/>). Every derivative (gradients, Hessians, HVPs) is taken at
+    /// that ε held fixed: it does not follow ε's dependence on x through the mean cost, so it is not the derivative of
+    /// <c>x ↦ Solve(x, y).Value</c> with ε recomputed at each x. Default false.
+    /// </summary>
     public bool EpsilonRelative { get; init; }
 
     /// <summary>

@@ -175,6 +175,7 @@ public class CliSecondOrderTests
         Assert.Equal(expected, grad.RootElement.GetProperty("value").GetDouble(), 1e-9);
         Assert.Equal(solve.RootElement.GetProperty("value").GetDouble(), grad.RootElement.GetProperty("entropicValue").GetDouble(), 1e-12);
         Assert.True(grad.RootElement.GetProperty("converged").GetBoolean());
+        Assert.True(grad.RootElement.GetProperty("epsilonHeldFixed").GetBoolean());
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         MpiRun.WriteJson(settings.Json, new
             {
                 loss = settings.Loss, wrt = settings.Wrt, value, entropicValue = result.Value, iterations = result.Iterations,
-                marginalError = result.MarginalError, converged, epsilon = result.Epsilon, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
+                marginalError = result.MarginalError, converged, epsilon = result.Epsilon, epsilonHeldFixed = true, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
                 cgIterations = cg?.Iterations, cgResidual = cg?.Residual, cgConverged = cg?.Converged,
             });
         return 0;

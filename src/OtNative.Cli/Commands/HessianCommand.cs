@@ -69,7 +69,7 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         var marginal = hessian.MarginalError;
         AnsiConsole.MarkupLine($"Hessian ({hessian.Matrix.GetLength(0)}×{hessian.Matrix.GetLength(1)}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
                                $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
-        MpiRun.WriteJson(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon });
+        MpiRun.WriteJson(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon, epsilonHeldFixed = true });
         return 0;
     }
 }

@@ -84,7 +84,7 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         var (product, report) = ProgressDisplay.Run("HVP", () => "CG", () => op.Apply(direction, cancellation));
         Report(settings, product, report, new
         {
-            cgIterations = report.Iterations, cgResidual = report.Residual, cgConverged = report.Converged, iterations = result.Iterations, epsilon = result.Epsilon,
+            cgIterations = report.Iterations, cgResidual = report.Residual, cgConverged = report.Converged, iterations = result.Iterations, epsilon = result.Epsilon, epsilonHeldFixed = true,
         });
         return 0;
     }
