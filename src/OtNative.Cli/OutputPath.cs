@@ -17,7 +17,29 @@ public static class OutputPath
             throw new ArgumentException($"{option} {path}: not a valid path ({e.Message}).");
         }
         if (Directory.Exists(full)) throw new ArgumentException($"{option} {path} is a directory; give a file name.");
-        var directory = Path.GetDirectoryName(full)!;
+        Probe(option, path, Path.GetDirectoryName(full)!);
+    }
+
+    /// <summary>
+    /// Makes sure files can be written into the directory <paramref name="path"/> (created if missing); fails with a usage
+    /// error naming the option and the path otherwise (a file in the way, no permission, a read-only mount).
+    /// </summary>
+    public static void PrepareDirectory(string option, string? path)
+    {
+        if (path is null) return;
+        string full;
+        try { full = Path.GetFullPath(path); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ArgumentException($"{option} {path}: not a valid path ({e.Message}).");
+        }
+        if (File.Exists(full)) throw new ArgumentException($"{option} {path} is a file; give a directory.");
+        Probe(option, path, full);
+    }
+
+    /// <summary>Creates <paramref name="directory"/> if missing and writes and deletes an empty file in it.</summary>
+    private static void Probe(string option, string path, string directory)
+    {
         var probe = Path.Combine(directory, $".otnative-write-check-{Guid.NewGuid():N}");
         try
         {

@@ -180,6 +180,38 @@ public class CliTests
     }
 
     [Fact]
+    public void BatchChecksItsGradientFolderFirstAndAGradientThatCannotBeWrittenIsThatProblemsErrorInTheJson()
+    {
+        var dir = TestData.TempDirectory();
+        var pairs = Path.Combine(dir, "pairs");
+        Directory.CreateDirectory(pairs);
+        for (int k = 0; k < 3; k++)
+        {
+            NpyFile.Write(Path.Combine(pairs, $"p{k}.x.npy"), TestData.Cloud(50 + k, 10, 2));
+            NpyFile.Write(Path.Combine(pairs, $"p{k}.y.npy"), TestData.Cloud(60 + k, 8, 2, 0.4));
+        }
+        var json = Path.Combine(dir, "batch.json");
+        // A file where the gradient folder should be: refused before any solve, no JSON written.
+        var aFile = Path.Combine(dir, "not-a-folder");
+        File.WriteAllText(aFile, "");
+        var (code, error) = Run("batch", "--pairs", pairs, "--eps", "0.1", "--json", json, "--gradients", aFile);
+        Assert.Equal(2, code);
+        Assert.Contains("--gradients", error);
+        Assert.False(File.Exists(json));
+        // A directory in the way of one gradient: that problem's error, the others' gradients and the JSON written.
+        var gradients = Path.Combine(dir, "gradients");
+        Directory.CreateDirectory(Path.Combine(gradients, "p1.grad.npy"));
+        (code, error) = Run("batch", "--pairs", pairs, "--eps", "0.1", "--json", json, "--gradients", gradients);
+        Assert.Equal(1, code);
+        Assert.Contains("1 of 3 problems failed", error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var results = doc.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Contains("could not be written", results[1].GetProperty("error").GetString());
+        Assert.True(results[1].GetProperty("value").GetDouble() > 0);
+        Assert.True(File.Exists(Path.Combine(gradients, "p0.grad.npy")) && File.Exists(Path.Combine(gradients, "p2.grad.npy")));
+    }
+
+    [Fact]
     public void BatchSolvesAFolderOrAListOfPairsAndReportsAnUnreadablePairWithoutStoppingTheOthers()
     {
         var dir = TestData.TempDirectory();

@@ -40,6 +40,8 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var options = ProblemInput.OptionsOf(settings);
+        // Checked before any solve, like the JSON: a batch must not fail at its last step.
+        if (MpiRun.WritesOutputs) OutputPath.PrepareDirectory("--gradients", settings.Gradients);
         var pairs = PairList.Read(settings.Pairs!);
         var loaded = pairs.Select(p => Load(p.Name, p.X, p.Y)).ToArray();
         // Only the pairs that loaded are solved; each keeps its place in the list.
@@ -62,14 +64,22 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
                 return new ProblemResult(pair.Name, pair.X, pair.Y, problem?.N, problem?.M, null, null, null, null, null, null, null, error);
             var item = solved[i].ResultValue;
             string? gradient = null;
+            string? writeError = null;
             if (item.Gradient is { } g)
             {
                 gradient = Path.Combine(settings.Gradients!, pair.Name + ".grad.npy");
-                MpiRun.WriteNpy(gradient, g.Value.ToArray2D());
+                // A write that fails part-way (a full disk, a file in the way) is that problem's error: the others' results
+                // and the JSON are still written.
+                try { MpiRun.WriteNpy(gradient, g.Value.ToArray2D()); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+                {
+                    writeError = $"solved, but its gradient could not be written to {gradient}: {e.Message}";
+                    gradient = null;
+                }
             }
             var s = item.Solution;
             return new ProblemResult(pair.Name, pair.X, pair.Y, problem!.N, problem.M, s.Value, s.Epsilon, s.Iterations,
-                s.MarginalError, s.Converged, s.Elapsed.TotalSeconds, gradient, null);
+                s.MarginalError, s.Converged, s.Elapsed.TotalSeconds, gradient, writeError);
         }).ToList();
         var failedCount = results.Count(r => r.Error is not null);
         var summary = new Summary(results.Count, failedCount, MpiSession.Current?.Size ?? 1, seconds, results);
