@@ -137,3 +137,21 @@ let ``derivatives do not lose digits far from the origin (offsets 1e6 and 1e9)``
         Assert.True(relativeError g1 g2 < 1e-9, sprintf "%O offset %g: gradient %g" spec offset (relativeError g1 g2))
         Assert.True(relativeError h1 h2 < 1e-8, sprintf "%O offset %g: Hessian %g" spec offset (relativeError h1 h2))
         Assert.True(relativeError hv1 hv2 < 1e-8, sprintf "%O offset %g: HVP %g" spec offset (relativeError hv1 hv2)))))
+
+[<Fact>]
+let ``the initialisers work at any coordinate scale: the same answer in the scale's units from 1e-150 to 1e150`` () =
+    // They square the coordinates (covariances, Bures maps): at 1e78 that overflowed and at 1e120 broke LAPACK, where
+    // plain Sinkhorn was fine. A relative ε makes the problem scale-free, so values scale by the square of the scale.
+    let rng = Random(42)
+    let x, y = cloud rng 60 2, cloud rng 50 2
+    let options init = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.05; Tolerance = 1e-9; Initializer = init }
+    use reference = Sinkhorn.solve cpu (OtProblem.create x y None None) (options ZeroPotentials)
+    for scale in [ 1e-150; 1e-78; 1.0; 1e78; 1e120; 1e150 ] do
+        let times (z: Matrix) = Matrix(z.Rows, z.Cols, Array.map (fun v -> v * scale) z.Data)
+        let p = OtProblem.create (times x) (times y) None None
+        for init in [ Gaussian; GaussianMixtures; AutoInitializer ] do
+            use res = Sinkhorn.solve cpu p (options init)
+            Assert.True(res.Converged, sprintf "scale %g, %A: error %g" scale init res.MarginalError)
+            let value = res.Value / (scale * scale)
+            Assert.True(abs (value - reference.Value) <= 1e-8 * abs reference.Value,
+                        sprintf "scale %g, %A: %.12g against %.12g" scale init value reference.Value)

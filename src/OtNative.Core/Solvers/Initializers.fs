@@ -165,6 +165,23 @@ module Initializers =
                 f.[i] <- xs.[i] * xs.[i] - 2.0 * integral
             f
 
+    /// 1 / the largest |coordinate| of a point-cloud problem (1 for a cost matrix, or where every coordinate is 0): the
+    /// factor that brings the clouds to unit size. A power of two, so that rescaling is exact.
+    let unitScale (problem: OtProblem) =
+        match problem.Geometry with
+        | PointClouds (x, y) ->
+            let largestOf (z: Matrix) = z.Data |> Array.fold (fun m v -> max m (abs v)) 0.0
+            let largest = max (largestOf x) (largestOf y)
+            if largest > 0.0 && Double.IsFinite largest then Math.Pow(2.0, -Math.Ceiling(Math.Log2 largest)) else 1.0
+        | CostMatrix _ -> 1.0
+
+    /// The problem with both clouds multiplied by `s` (a cost matrix by s²).
+    let rescaled (problem: OtProblem) (s: float) =
+        let times (z: Matrix) (k: float) = Matrix(z.Rows, z.Cols, Array.map (fun v -> v * k) z.Data)
+        match problem.Geometry with
+        | PointClouds (x, y) -> { problem with Geometry = PointClouds(times x s, times y s) }
+        | CostMatrix c -> { problem with Geometry = CostMatrix(times c (s * s)) }
+
     /// The starting f the initialiser gives on this problem, or None for f = 0.
     let initialPotential (la: ILinearAlgebra) (initializer: Initializer) (problem: OtProblem) =
         match resolve initializer problem with

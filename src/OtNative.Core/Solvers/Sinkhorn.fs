@@ -133,11 +133,24 @@ module Sinkhorn =
 
     /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
     /// full problem's pairs, rounded up). The subsample initialiser needs a solve of its own, hence here.
+    /// The Gaussian, sorting and GMM initialisers work on the clouds rescaled to a largest coordinate of one (the problem is
+    /// centred already): their covariances and Bures maps square the coordinates again, which overflowed from about 1e78
+    /// and broke LAPACK from 1e120 where the solve itself is fine. Costs, ε and potentials scale by s², so the potentials
+    /// found are divided by it.
     and private startingPotential (operator: ITransportOperator) (options: SinkhornOptions) (initializer: Initializer) (eps: float) =
-        match Initializers.resolve initializer operator.Problem with
+        let p = operator.Problem
+        let la = operator.Backend.LinearAlgebra
+        match Initializers.resolve initializer p with
         | Subsample -> subsampleStart operator options eps
-        | GaussianMixtures -> Some (Initializers.gaussianMixture operator.Backend.LinearAlgebra (componentPotentials operator options eps) eps operator.Problem), 0
-        | _ -> Initializers.initialPotential operator.Backend.LinearAlgebra initializer operator.Problem, 0
+        | ZeroPotentials -> None, 0
+        | resolved ->
+            let s = Initializers.unitScale p
+            let scaled = Initializers.rescaled p s
+            let potential =
+                match resolved with
+                | GaussianMixtures -> Some (Initializers.gaussianMixture la (componentPotentials operator options (eps * s * s)) (eps * s * s) scaled)
+                | _ -> Initializers.initialPotential la resolved scaled
+            potential |> Option.map (Array.map (fun v -> v / (s * s))), 0
 
     /// Thornton & Cuturi's subsample initialiser: OT at the same ε between subsamples (`Initializers.subsample`) of both
     /// clouds (weights renormalised), solved coarsely, then its g extended to every source point by the soft
