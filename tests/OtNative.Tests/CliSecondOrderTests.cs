@@ -7,6 +7,18 @@ namespace OtNative.Tests;
 [Collection("cli")]
 public class CliSecondOrderTests
 {
+    /// <summary>Clouds x (n×2, seed) and y (m×2, seed + 1, offset 0.4) written as x.npy and y.npy in a fresh folder; P names a file in it.</summary>
+    private static (Func<string, string> P, double[,] X, double[,] Y) CloudsOnDisk(int seed, int n, int m)
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(seed, n, 2);
+        var y = TestData.Cloud(seed + 1, m, 2, 0.4);
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), y);
+        return (P, x, y);
+    }
+
     [Fact]
     public void HessianMatchesFiniteDifferencesOfGradAndHvpAndSpectrumAgree()
     {
@@ -143,12 +155,7 @@ public class CliSecondOrderTests
     [Fact]
     public void GradOfTheDivergenceIsTheFacadesDivergenceGradient()
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
-        var x = TestData.Cloud(13, 8, 2);
-        var y = TestData.Cloud(14, 6, 2, 0.4);
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
+        var (P, x, y) = CloudsOnDisk(13, 8, 6);
         Assert.Equal(0, Program.Run(["grad", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-12", "--loss", "divergence", "--out", P("g.npy")]));
         var expected = EntropicOT.DivergenceGradient(x, y, new SinkhornOptions { Epsilon = 0.2, Tolerance = 1e-12 });
         Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("g.npy")).ToMatrix(), expected) < 1e-12);
@@ -160,12 +167,7 @@ public class CliSecondOrderTests
     [InlineData("divergence")]
     public void GradWritesTheValueOfTheLossItDifferentiates(string loss)
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
-        var x = TestData.Cloud(17, 9, 2);
-        var y = TestData.Cloud(18, 7, 2, 0.4);
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
+        var (P, _, _) = CloudsOnDisk(17, 9, 7);
         var common = new[] { "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-11" };
         Assert.Equal(0, Program.Run(["grad", "--loss", loss, "--out", P("g.npy"), "--json", P("g.json"), .. common]));
         Assert.Equal(0, Program.Run(["solve", "--json", P("s.json"), .. common]));
