@@ -10,12 +10,7 @@ public static class OutputPath
     public static void Prepare(string option, string? path)
     {
         if (path is null) return;
-        string full;
-        try { full = Path.GetFullPath(path); }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new ArgumentException($"{option} {path}: not a valid path ({e.Message}).");
-        }
+        var full = FullPath(option, path);
         if (Directory.Exists(full)) throw new ArgumentException($"{option} {path} is a directory; give a file name.");
         Probe(option, path, Path.GetDirectoryName(full)!);
     }
@@ -27,14 +22,19 @@ public static class OutputPath
     public static void PrepareDirectory(string option, string? path)
     {
         if (path is null) return;
-        string full;
-        try { full = Path.GetFullPath(path); }
+        var full = FullPath(option, path);
+        if (File.Exists(full)) throw new ArgumentException($"{option} {path} is a file; give a directory.");
+        Probe(option, path, full);
+    }
+
+    /// <summary>The absolute path, or a usage error naming the option when <paramref name="path"/> is not a valid path.</summary>
+    private static string FullPath(string option, string path)
+    {
+        try { return Path.GetFullPath(path); }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
             throw new ArgumentException($"{option} {path}: not a valid path ({e.Message}).");
         }
-        if (File.Exists(full)) throw new ArgumentException($"{option} {path} is a file; give a directory.");
-        Probe(option, path, full);
     }
 
     /// <summary>Creates <paramref name="directory"/> if missing and writes and deletes an empty file in it.</summary>

@@ -39,8 +39,6 @@ type internal MixedSweeps(operator: ITransportOperator, options: SinkhornOptions
             mixed <- err >= stopAt && iteration - bestAt < MixedSweeps.StallIterations && iteration + 1 < options.MaxIterations
             true
 
-    /// Whether the next half-steps are float32.
-    member _.IsMixed = mixed
 
     /// The iterations that ran mixed.
     member _.Iterations = iterations

@@ -37,6 +37,9 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
                 vt.[q * l.ColsPadded + j] <- v.[j, q]
         vt
 
+    /// rowTerm_i = pot_i/ε + log w_i, the plan's row factor in the exponent.
+    let rowTerm (pot: float[]) (logW: float[]) (eps: float) = Array.init logW.Length (fun i -> pot.[i] / eps + logW.[i])
+
     /// One half-step, its exponentials in float32 when `mixed`.
     let halfStep mixed side eps (other: float[]) (result: float[]) cancellation =
         let l, logCols, termSlot, scratchSlot =
@@ -61,12 +64,10 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             let l, logRows, logCols = oriented side
             let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
             Validation.shape "v" l.Cols v.Cols v
-            let rowTerm = Array.init l.Rows (fun i -> rowPot.[i] / eps + logRows.[i])
-            CpuKernels.apply<'V> l eps rowTerm (CpuKernels.columnTerm l eps colPot logCols) (transposePadded l v) v.Cols costWeighted
+            CpuKernels.apply<'V> l eps (rowTerm rowPot logRows eps) (CpuKernels.columnTerm l eps colPot logCols) (transposePadded l v) v.Cols costWeighted
 
         member _.Plan(eps, f, g) =
-            let rowTerm = Array.init problem.N (fun i -> f.[i] / eps + logA.[i])
-            CpuKernels.plan<'V> rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB)
+            CpuKernels.plan<'V> rowsLayout eps (rowTerm f logA eps) (CpuKernels.columnTerm rowsLayout eps g logB)
 
         member _.Dispose() = ()
 
@@ -78,11 +79,10 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
         member _.Coupled(eps, f, g, rowWeights, v, cancellation) =
             Validation.shape "v" problem.M v.Cols v
             if rowWeights.Length <> problem.N then invalidArg "rowWeights" (sprintf "rowWeights has %d entries for %d rows." rowWeights.Length problem.N)
-            let rowTerm = Array.init problem.N (fun i -> f.[i] / eps + logA.[i])
             let k = v.Cols
             let cp = rowsLayout.ColsPadded
             let packed =
-                CpuKernels.coupled<'V> rowsLayout eps rowTerm (CpuKernels.columnTerm rowsLayout eps g logB) (transposePadded rowsLayout v) k rowWeights
+                CpuKernels.coupled<'V> rowsLayout eps (rowTerm f logA eps) (CpuKernels.columnTerm rowsLayout eps g logB) (transposePadded rowsLayout v) k rowWeights
                     cancellation
             Matrix(problem.M, k, Array.init (problem.M * k) (fun t -> packed.[(t % k) * cp + t / k]))
 
