@@ -173,3 +173,110 @@ let ``the fused coupled pass equals P, then the transpose, at every width`` (d: 
         Assert.True(relativeError actual.Data expected.Data < 1e-13, sprintf "%A: off by %g" width (relativeError actual.Data expected.Data))
         // Repeatable to the bit (the row groups and their order are fixed by the sizes; whichever thread runs a group).
         Assert.Equal<float[]>(actual.Data, (fused.Coupled(eps, f, g, w, v, Threading.CancellationToken.None)).Data)
+
+/// The layouts a small point-cloud problem is run on — its costs tabulated once — against the streamed layouts a large
+/// one is run on, at `width`: every kernel's output, bit for bit.
+let private tabulatedAgainstStreamed (width: SimdWidth) (d: int) =
+    let rng = Random(70 + d)
+    let n, m = 37, 53
+    let x = Matrix(n, d, Array.init (n * d) (fun _ -> 3.0 * rng.NextDouble() - 1.0))
+    let y = Matrix(m, d, Array.init (m * d) (fun _ -> 3.0 * rng.NextDouble() - 1.0))
+    Simd.run width
+        { new IWidthGeneric<bool> with
+            member _.Invoke<'V when 'V :> ILanes<'V> and 'V: struct>() =
+                let lanes = 'V.Count
+                // Pooled arrays of the tables' sizes hold NaN from an earlier user: the tables' padding must not show it.
+                for size in [ n * CpuKernels.padded lanes m; m * CpuKernels.padded lanes n ] do
+                    let stale = Buffers.ArrayPool<float>.Shared.Rent size
+                    Array.fill stale 0 stale.Length nan
+                    Buffers.ArrayPool<float>.Shared.Return stale
+                let tabRows, tabCols = CpuKernels.tabulatedLayoutsOfPoints lanes x y
+                let streamedRows, streamedCols = CpuKernels.layoutOfPoints lanes x y, CpuKernels.layoutOfPoints lanes y x
+                let eps = 0.3
+                for (tab: CpuKernels.CostLayout), (streamed: CpuKernels.CostLayout) in [ tabRows, streamedRows; tabCols, streamedCols ] do
+                    let rows, cols = tab.Rows, tab.Cols
+                    let colPot = Array.init cols (fun _ -> rng.NextDouble() - 0.5)
+                    let rowPot = Array.init rows (fun _ -> rng.NextDouble() - 0.5)
+                    let logW = Array.create cols (-log (float cols))
+                    let term = Array.zeroCreate tab.ColsPadded
+                    CpuKernels.columnTermInto tab eps colPot logW term
+                    for guess in [ Array.zeroCreate rows; Array.copy rowPot ] do
+                        let softminOn l =
+                            let result = Array.copy guess
+                            CpuKernels.softmin<'V> l eps term result (CpuKernels.newTile l) false Threading.CancellationToken.None
+                            result
+                        Assert.Equal<float>(softminOn streamed, softminOn tab)
+                    let rowTerm = Array.map (fun f -> f / eps - log (float rows)) rowPot
+                    for k in [ 1; 3 ] do
+                        let vT = Array.init (k * tab.ColsPadded) (fun t -> if t % tab.ColsPadded < cols then rng.NextDouble() else 0.0)
+                        for weighted in [ false; true ] do
+                            let applyOn (l: CpuKernels.CostLayout) =
+                                let out = Array.zeroCreate (l.Rows * k)
+                                CpuKernels.applyInto<'V> l eps rowTerm term vT k weighted out
+                                out
+                            Assert.Equal<float>(applyOn streamed, applyOn tab)
+                        let coupledOn l = CpuKernels.coupled<'V> l eps rowTerm term vT k (Array.create rows 0.7) Threading.CancellationToken.None
+                        Assert.Equal<float>(coupledOn streamed, coupledOn tab)
+                    Assert.Equal<float>((CpuKernels.plan<'V> streamed eps rowTerm term).Data, (CpuKernels.plan<'V> tab eps rowTerm term).Data)
+                Buffers.ArrayPool<float>.Shared.Return tabRows.CostRows
+                Buffers.ArrayPool<float>.Shared.Return tabCols.CostRows
+                true }
+    |> ignore
+
+let tabulationCases () =
+    seq { for w in widths do for d in 1 .. 4 -> [| box w; box d |] }
+
+[<Theory>]
+[<MemberData(nameof tabulationCases)>]
+let ``tabulated costs give every kernel the streamed costs' bits at every width and dimension`` (width: SimdWidth) (d: int) =
+    tabulatedAgainstStreamed width d
+
+[<Fact>]
+let ``a disposed CPU operator refuses work instead of reading costs returned to the pool`` () =
+    let x = Matrix(5, 2, Array.init 10 float)
+    let operator = (CpuBackend.Instance :> IBackend).Prepare(OtProblem.create x x None None)
+    operator.Dispose()
+    operator.Dispose()
+    let f = Array.zeroCreate 5
+    Assert.Throws<ObjectDisposedException>(fun () -> operator.Softmin(Rows, 1.0, Array.zeroCreate 5, f, Threading.CancellationToken.None)) |> ignore
+    Assert.Throws<ObjectDisposedException>(fun () -> operator.Apply(Rows, 1.0, f, f, Matrix(5, 1, Array.create 5 1.0), false) |> ignore) |> ignore
+
+[<Fact>]
+let ``a half-step stopped by cancellation leaves its operator usable and disposable`` () =
+    let rng = Random 5
+    // Past the threading threshold, so that the half-step is cancelled between blocks of rows.
+    let cloud () = Matrix(300, 2, Array.init 600 (fun _ -> rng.NextDouble()))
+    let problem = OtProblem.create (cloud ()) (cloud ()) None None
+    let backend = CpuBackend.Instance :> IBackend
+    let g = Array.init 300 (fun j -> 0.01 * float j)
+    let reference = Array.zeroCreate 300
+    (using (backend.Prepare problem) (fun fresh -> fresh.Softmin(Rows, 0.1, g, reference, Threading.CancellationToken.None)))
+    let operator = backend.Prepare problem
+    let f = Array.zeroCreate 300
+    Assert.ThrowsAny<OperationCanceledException>(fun () -> operator.Softmin(Rows, 0.1, g, f, Threading.CancellationToken(true))) |> ignore
+    let again = Array.zeroCreate 300
+    operator.Softmin(Rows, 0.1, g, again, Threading.CancellationToken.None)
+    Assert.Equal<float>(reference, again)
+    Assert.ThrowsAny<OperationCanceledException>(fun () -> operator.Softmin(Cols, 0.1, g, f, Threading.CancellationToken(true))) |> ignore
+    operator.Dispose()
+
+[<Theory>]
+[<InlineData(40, 3)>]
+[<InlineData(300, 2)>]
+let ``the CPU moment passes give Apply's marginals and transported targets to the bit`` (n: int) (d: int) =
+    let rng = Random(n + d)
+    let cloud rows = Matrix(rows, d, Array.init (rows * d) (fun _ -> rng.NextDouble()))
+    let x, y = cloud n, cloud (n + 7)
+    let m = y.Rows
+    use operator = (CpuBackend.Instance :> IBackend).Prepare(OtProblem.create x y None None)
+    let f = Array.init n (fun _ -> 0.1 * rng.NextDouble())
+    let g = Array.init m (fun _ -> 0.1 * rng.NextDouble())
+    let eps = 0.2
+    let passes = operator :?> IMomentPasses
+    let r, py, s = Array.zeroCreate n, Array.zeroCreate (n * d), Array.zeroCreate m
+    passes.RowMoments(eps, f, g, y, r, py)
+    passes.ColumnMass(eps, f, g, s)
+    let both = operator.Apply(Rows, eps, f, g, Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, q = t / (d + 1), t % (d + 1) in if q = 0 then 1.0 else y.[j, q - 1])), false)
+    Assert.Equal<float>(Array.init n (fun i -> both.[i, 0]), r)
+    Assert.Equal<float>(Array.init (n * d) (fun t -> both.[t / d, t % d + 1]), py)
+    Assert.Equal<float>(operator.Apply(Cols, eps, f, g, Matrix(n, 1, Array.create n 1.0), false).Data, s)

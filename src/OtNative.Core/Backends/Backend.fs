@@ -62,6 +62,15 @@ type IMixedHalfStep =
     /// sums wait on the exponential's latency rather than its throughput) a mixed solve runs float64 and says so.
     abstract Worthwhile: bool
 
+/// The passes that measure a returned plan — its marginals and transported targets — written into the caller's arrays,
+/// for operators that need no temporaries of their own for them (CPU: a batch of small problems then allocates only its
+/// results). The same numbers as `Apply` with the columns [1 | targets] and 1.
+type IMomentPasses =
+    /// rowMass (n) = P1 and transported (n × d, row-major) = P targets for targets (m × d, or null for none: d = 0), in one pass.
+    abstract RowMoments: eps: float * f: float[] * g: float[] * targets: Matrix * rowMass: float[] * transported: float[] -> unit
+    /// columnMass (m) = Pᵀ1.
+    abstract ColumnMass: eps: float * f: float[] * g: float[] * columnMass: float[] -> unit
+
 /// Pᵀ diag(w) P V in one streamed pass, for operators with a kernel for it (CPU): each plan entry is evaluated once and
 /// its row kept in cache between the two contractions, where two `Apply` passes (P V, then Pᵀ of the scaled result)
 /// evaluate every entry twice. The HVP's CG applies this operator at every step. The result is deterministic: it does

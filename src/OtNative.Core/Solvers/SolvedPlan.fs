@@ -25,15 +25,31 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
     // One pass with the columns [1 | y] gives r and P y together (the gradient needs both).
     let rowMoments =
         lazy
-            (match problem.Geometry with
-             | PointClouds (_, y) ->
-                 let d = y.Cols
-                 let v = Matrix(problem.M, d + 1, Array.init (problem.M * (d + 1)) (fun t -> let j, q = t / (d + 1), t % (d + 1) in if q = 0 then 1.0 else y.[j, q - 1]))
+            (live ()
+             let targets = match problem.Geometry with PointClouds (_, y) -> y | CostMatrix _ -> null
+             match operator with
+             | :? IMomentPasses as passes ->
+                 let d = if isNull targets then 0 else targets.Cols
+                 let r = Array.zeroCreate problem.N
+                 let py = Array.zeroCreate (problem.N * d)
+                 passes.RowMoments(eps, solution.F, solution.G, targets, r, py)
+                 r, (if isNull targets then None else Some(Matrix(problem.N, d, py)))
+             | _ when isNull targets -> (apply Rows (ones problem.M) false).Data, None
+             | _ ->
+                 let d = targets.Cols
+                 let v = Matrix(problem.M, d + 1, Array.init (problem.M * (d + 1)) (fun t -> let j, q = t / (d + 1), t % (d + 1) in if q = 0 then 1.0 else targets.[j, q - 1]))
                  let both = apply Rows v false
                  Array.init problem.N (fun k -> both.[k, 0]),
-                 Some(Matrix(problem.N, d, Array.init (problem.N * d) (fun t -> both.[t / d, t % d + 1])))
-             | CostMatrix _ -> (apply Rows (ones problem.M) false).Data, None)
-    let columnMass = lazy (apply Cols (ones problem.N) false).Data
+                 Some(Matrix(problem.N, d, Array.init (problem.N * d) (fun t -> both.[t / d, t % d + 1]))))
+    let columnMass =
+        lazy
+            (live ()
+             match operator with
+             | :? IMomentPasses as passes ->
+                 let s = Array.zeroCreate problem.M
+                 passes.ColumnMass(eps, solution.F, solution.G, s)
+                 s
+             | _ -> (apply Cols (ones problem.N) false).Data)
     // M2_k = Σ_j P_kj y_j y_jᵀ (n × d², index a·d + b), for the Hessian operator.
     let secondMoments =
         lazy

@@ -1,17 +1,35 @@
 namespace OtNative.Core
 
 open System
+open System.Buffers
 
-/// The CPU problem at one register width 'V: both sides' SIMD layouts and the log-weights, built once.
+/// A half-step's column term and exact-path tile, rented from the shared pool.
+[<Sealed; AllowNullLiteral>]
+type internal HalfStepBuffers(term: float[], tile: float[]) =
+    member _.Term = term
+    member _.Tile = tile
+
+/// The CPU problem at one register width 'V: both sides' SIMD layouts and the log-weights, built once. The log-weights
+/// and a small point-cloud problem's tabulated costs live in pooled arrays, returned when the operator is disposed; a
+/// disposed operator refuses further work.
 [<Sealed>]
 type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(problem: OtProblem, backend: IBackend) =
-    let logA = Array.map log problem.A
-    let logB = Array.map log problem.B
+    let pool = ArrayPool<float>.Shared
+    let logOf (w: float[]) =
+        let logW = pool.Rent w.Length
+        for i in 0 .. w.Length - 1 do logW.[i] <- log w.[i]
+        logW
+    let logA = logOf problem.A
+    let logB = logOf problem.B
     let lanes = 'V.Count
-    let rowsLayout, colsLayout =
+    let tabulated, (rowsLayout, colsLayout) =
         match problem.Geometry with
-        | PointClouds (x, y) -> CpuKernels.layoutOfPoints lanes x y, CpuKernels.layoutOfPoints lanes y x
-        | CostMatrix c -> CpuKernels.layoutOfCost lanes c, CpuKernels.layoutOfCost lanes (c.Transpose())
+        | PointClouds (x, y) when int64 x.Rows * int64 y.Rows <= int64 CpuKernels.tabulatedPairs ->
+            true, CpuKernels.tabulatedLayoutsOfPoints lanes x y
+        | PointClouds (x, y) -> false, (CpuKernels.layoutOfPoints lanes x y, CpuKernels.layoutOfPoints lanes y x)
+        | CostMatrix c -> false, (CpuKernels.layoutOfCost lanes c, CpuKernels.layoutOfCost lanes (c.Transpose()))
+    let mutable disposed = false
+    let live () = if disposed then raise (ObjectDisposedException("CpuTransportOperator", "This prepared problem was disposed (with the plan that owned it); solve again."))
 
     /// The layout reducing over `side`'s opposite index, with the row and column log-weights.
     let oriented side =
@@ -19,40 +37,56 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
         | Rows -> rowsLayout, logA, logB
         | Cols -> colsLayout, logB, logA
 
-    // Each side's column term and row scratch, kept across half-steps so that a solve's loop allocates
-    // nothing. A caller that finds a buffer taken (another thread is mid-step on this operator) uses a
-    // fresh one: borrowing is an atomic exchange, so concurrent use stays correct.
-    let rowsTerm = ref (Array.zeroCreate<float> rowsLayout.ColsPadded)
-    let colsTerm = ref (Array.zeroCreate<float> colsLayout.ColsPadded)
-    let rowsScratch = ref (CpuKernels.newScratch rowsLayout)
-    let colsScratch = ref (CpuKernels.newScratch colsLayout)
-    let take (slot: 'T ref) = Threading.Interlocked.Exchange(&slot.contents, Unchecked.defaultof<'T>)
+    /// Runs `pass` on a pass's temporary inputs, rented from the shared pool and returned after it: the row term
+    /// rowTerm_i = pot_i/ε + log w_i (the plan's row factor in the exponent), the column term, and k vectors over the
+    /// opposite side's points as padded rows, written by `fill vt cp` into zeros (cp = the padded row length). A small
+    /// problem's derivatives then allocate only their results.
+    let withTerms (l: CpuKernels.CostLayout) eps (rowPot: float[]) (logRows: float[]) (colPot: float[]) (logCols: float[]) k fill pass =
+        let rowTerm = pool.Rent l.Rows
+        let colTerm = pool.Rent l.ColsPadded
+        let vt = if k = 0 then Array.Empty() else pool.Rent(k * l.ColsPadded)
+        try
+            for i in 0 .. l.Rows - 1 do rowTerm.[i] <- rowPot.[i] / eps + logRows.[i]
+            CpuKernels.columnTermInto l eps colPot logCols colTerm
+            Array.fill vt 0 (k * l.ColsPadded) 0.0
+            fill vt l.ColsPadded
+            pass rowTerm colTerm vt
+        finally
+            pool.Return rowTerm
+            pool.Return colTerm
+            if k > 0 then pool.Return vt
 
-    /// V (count × k, count = the opposite side's size) as k padded coordinate rows.
-    let transposePadded (l: CpuKernels.CostLayout) (v: Matrix) =
-        let k = v.Cols
-        let vt = Array.zeroCreate (k * l.ColsPadded)
+    /// V's k columns as padded rows of vt.
+    let columnsOf (v: Matrix) (vt: float[]) cp =
         for j in 0 .. v.Rows - 1 do
-            for q in 0 .. k - 1 do
-                vt.[q * l.ColsPadded + j] <- v.[j, q]
-        vt
+            for q in 0 .. v.Cols - 1 do
+                vt.[q * cp + j] <- v.[j, q]
 
-    /// rowTerm_i = pot_i/ε + log w_i, the plan's row factor in the exponent.
-    let rowTerm (pot: float[]) (logW: float[]) (eps: float) = Array.init logW.Length (fun i -> pot.[i] / eps + logW.[i])
+    /// A padded row of ones over the first `count` entries of vt.
+    let ones count (vt: float[]) (_: int) = Array.fill vt 0 count 1.0
+
+    // Each side's column term and tile, rented once and kept across half-steps so that a solve's loop neither
+    // allocates nor rents (renting per half-step cost 2-3 % of a 64 × 64 batch). A half-step that finds them taken
+    // (another thread is mid-step on this operator) rents its own: borrowing is an atomic exchange.
+    let halfStepBuffers (l: CpuKernels.CostLayout) = HalfStepBuffers(pool.Rent l.ColsPadded, pool.Rent(CpuKernels.tileLength l))
+    let rowsBuffers = ref (halfStepBuffers rowsLayout)
+    let colsBuffers = ref (halfStepBuffers colsLayout)
+    let release (buffers: HalfStepBuffers) =
+        if not (isNull buffers) then
+            pool.Return buffers.Term
+            pool.Return buffers.Tile
 
     /// One half-step, its exponentials in float32 when `mixed`.
     let halfStep mixed side eps (other: float[]) (result: float[]) cancellation =
-        let l, logCols, termSlot, scratchSlot =
-            match side with
-            | Rows -> rowsLayout, logB, rowsTerm, rowsScratch
-            | Cols -> colsLayout, logA, colsTerm, colsScratch
-        let term = match take termSlot with null -> Array.zeroCreate l.ColsPadded | held -> held
-        let scratch = take scratchSlot
-        let scratch = if obj.ReferenceEquals(scratch, null) then CpuKernels.newScratch l else scratch
-        CpuKernels.columnTermInto l eps other logCols term
-        CpuKernels.softmin<'V> l eps term result scratch mixed cancellation
-        termSlot.Value <- term
-        scratchSlot.Value <- scratch
+        live ()
+        let l, logCols, slot = match side with Rows -> rowsLayout, logB, rowsBuffers | Cols -> colsLayout, logA, colsBuffers
+        let held = Threading.Interlocked.Exchange(&slot.contents, null)
+        let buffers = if isNull held then halfStepBuffers l else held
+        try
+            CpuKernels.columnTermInto l eps other logCols buffers.Term
+            CpuKernels.softmin<'V> l eps buffers.Term result buffers.Tile mixed cancellation
+        finally
+            if isNull held then release buffers else slot.Value <- buffers
 
     interface ITransportOperator with
         member _.Problem = problem
@@ -61,29 +95,69 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
         member _.Softmin(side, eps, other, result, cancellation) = halfStep false side eps other result cancellation
 
         member _.Apply(side, eps, f, g, v, costWeighted) =
+            live ()
             let l, logRows, logCols = oriented side
             let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
             Validation.shape "v" l.Cols v.Cols v
-            CpuKernels.apply<'V> l eps (rowTerm rowPot logRows eps) (CpuKernels.columnTerm l eps colPot logCols) (transposePadded l v) v.Cols costWeighted
+            let out = Array.zeroCreate (l.Rows * v.Cols)
+            withTerms l eps rowPot logRows colPot logCols v.Cols (columnsOf v) (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> l eps rowTerm colTerm vt v.Cols costWeighted out)
+            Matrix(l.Rows, v.Cols, out)
 
         member _.Plan(eps, f, g) =
-            CpuKernels.plan<'V> rowsLayout eps (rowTerm f logA eps) (CpuKernels.columnTerm rowsLayout eps g logB)
+            live ()
+            withTerms rowsLayout eps f logA g logB 0 (fun _ _ -> ()) (fun rowTerm colTerm _ -> CpuKernels.plan<'V> rowsLayout eps rowTerm colTerm)
 
-        member _.Dispose() = ()
+        member _.Dispose() =
+            if not disposed then
+                disposed <- true
+                pool.Return logA
+                pool.Return logB
+                release rowsBuffers.Value
+                release colsBuffers.Value
+                if tabulated then
+                    pool.Return rowsLayout.CostRows
+                    pool.Return colsLayout.CostRows
 
     interface IMixedHalfStep with
         member _.SoftminMixed(side, eps, other, result, cancellation) = halfStep true side eps other result cancellation
         member _.Worthwhile = CpuKernels.mixedWorthwhile problem.N problem.M
 
+    interface IMomentPasses with
+        member _.RowMoments(eps, f, g, targets, rowMass, transported) =
+            live ()
+            let n, m = problem.N, problem.M
+            let d = if isNull targets then 0 else targets.Cols
+            if not (isNull targets) then Validation.shape "targets" m d targets
+            if rowMass.Length <> n || transported.Length <> n * d then
+                invalidArg "rowMass" (sprintf "The moments of %d rows need %d and %d entries, not %d and %d." n n (n * d) rowMass.Length transported.Length)
+            // The columns [1 | targets]: one pass gives both.
+            let fill (vt: float[]) cp =
+                Array.fill vt 0 m 1.0
+                for j in 0 .. m - 1 do
+                    for q in 0 .. d - 1 do
+                        vt.[(q + 1) * cp + j] <- targets.[j, q]
+            let k = d + 1
+            let out = pool.Rent(n * k)
+            try
+                withTerms rowsLayout eps f logA g logB k fill (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> rowsLayout eps rowTerm colTerm vt k false out)
+                for i in 0 .. n - 1 do
+                    rowMass.[i] <- out.[i * k]
+                    for q in 0 .. d - 1 do transported.[i * d + q] <- out.[i * k + q + 1]
+            finally pool.Return out
+
+        member _.ColumnMass(eps, f, g, columnMass) =
+            live ()
+            if columnMass.Length <> problem.M then invalidArg "columnMass" (sprintf "columnMass has %d entries for %d columns." columnMass.Length problem.M)
+            withTerms colsLayout eps g logB f logA 1 (ones problem.N) (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> colsLayout eps rowTerm colTerm vt 1 false columnMass)
+
     interface ICoupledApply with
         member _.Coupled(eps, f, g, rowWeights, v, cancellation) =
+            live ()
             Validation.shape "v" problem.M v.Cols v
             if rowWeights.Length <> problem.N then invalidArg "rowWeights" (sprintf "rowWeights has %d entries for %d rows." rowWeights.Length problem.N)
             let k = v.Cols
             let cp = rowsLayout.ColsPadded
-            let packed =
-                CpuKernels.coupled<'V> rowsLayout eps (rowTerm f logA eps) (CpuKernels.columnTerm rowsLayout eps g logB) (transposePadded rowsLayout v) k rowWeights
-                    cancellation
+            let packed = withTerms rowsLayout eps f logA g logB k (columnsOf v) (fun rowTerm colTerm vt -> CpuKernels.coupled<'V> rowsLayout eps rowTerm colTerm vt k rowWeights cancellation)
             Matrix(problem.M, k, Array.init (problem.M * k) (fun t -> packed.[(t % k) * cp + t / k]))
 
 /// The reference backend: defines the semantics every other backend must reproduce. Its streamed kernels run at one

@@ -45,6 +45,37 @@ let layoutOfPoints lanes (rowPts: Matrix) (colPts: Matrix) =
     { Rows = rowPts.Rows; Cols = m; ColsPadded = cp; Dim = d
       RowPoints = Array.copy rowPts.Data; ColCoords = coords; CostRows = null }
 
+/// Point clouds of at most this many pairs (those whose passes run on one thread) get their costs tabulated in both
+/// orientations: a pass then loads C_ij instead of forming it from d coordinates (n = m = 64, d = 3, values and
+/// gradients at 512 bits: 2 050 → 2 414 problems/s; d = 2: 1 797 → 1 947), and both tables (16 n m bytes, at most 512 KiB)
+/// stay in the second-level cache. Larger problems stream the coordinates: a table read from memory would cost more
+/// than the arithmetic it saves.
+let tabulatedPairs = 1 <<< 15
+
+/// Both orientations (rows x against columns y, and y against x) of the point clouds' costs, tabulated in arrays rented
+/// from the shared pool: the caller returns `CostRows` of both to it when done. Each C_ij is formed as the streamed
+/// point rows form it (coordinate differences, then FMAs in coordinate order), so tabulated and streamed passes agree
+/// to the bit.
+let tabulatedLayoutsOfPoints lanes (x: Matrix) (y: Matrix) =
+    let n, m, d = x.Rows, y.Rows, x.Cols
+    let cpRows, cpCols = padded lanes m, padded lanes n
+    let rows = Buffers.ArrayPool<float>.Shared.Rent(n * cpRows)
+    let cols = Buffers.ArrayPool<float>.Shared.Rent(m * cpCols)
+    // The padding's cost is zero: its column term −∞ makes the entry exp(−∞) = 0, where a stale pooled value could be NaN.
+    Array.fill rows 0 (n * cpRows) 0.0
+    Array.fill cols 0 (m * cpCols) 0.0
+    let xs, ys = x.Data, y.Data
+    for i in 0 .. n - 1 do
+        for j in 0 .. m - 1 do
+            let mutable c = 0.0
+            for k in 0 .. d - 1 do
+                let t = ys.[j * d + k] - xs.[i * d + k]
+                c <- Math.FusedMultiplyAdd(t, t, c)
+            rows.[i * cpRows + j] <- c
+            cols.[j * cpCols + i] <- c
+    { Rows = n; Cols = m; ColsPadded = cpRows; Dim = d; RowPoints = null; ColCoords = null; CostRows = rows },
+    { Rows = m; Cols = n; ColsPadded = cpCols; Dim = d; RowPoints = null; ColCoords = null; CostRows = cols }
+
 /// The layout of a cost matrix for registers of `lanes` float64.
 let layoutOfCost lanes (cost: Matrix) =
     let cp = padded lanes cost.Cols
@@ -123,10 +154,11 @@ let private eachRow<'V, 'K when 'V :> ILanes<'V> and 'V: struct and 'K :> IRowKe
                 kernel.Row(i, PointRow3<'V>(c, cp, 'V.Splat x.[3 * i], 'V.Splat x.[3 * i + 1], 'V.Splat x.[3 * i + 2]))
         | d -> for i in lo .. hi - 1 do kernel.Row(i, PointRowAny<'V>(c, cp, x, i * d, d))
 
-/// The unchecked loads rely on this: an array the loops stream over has the padded length they assume.
+/// The unchecked loads rely on this: an array the loops stream over has at least the padded length they assume (a
+/// buffer rented from the pool may be longer; the loops read only the layout's length).
 let private requireLength (name: string) (expected: int) (a: float[]) =
-    if a.Length <> expected then
-        invalidArg name (sprintf "%s has %d entries where the padded layout needs %d." name a.Length expected)
+    if isNull a || a.Length < expected then
+        invalidArg name (sprintf "%s has %d entries where the padded layout needs %d." name (if isNull a then 0 else a.Length) expected)
 
 /// The unchecked loads and stores also rely on the layout being padded to whole registers of the width run at.
 let private requireLanes<'V when 'V :> ILanes<'V>> (l: CostLayout) =
@@ -140,38 +172,40 @@ let columnTermInto (l: CostLayout) (eps: float) (other: float[]) (logW: float[])
     for j in l.Cols .. l.ColsPadded - 1 do
         t.[j] <- Double.NegativeInfinity
 
-/// colTerm_j = other_j/ε + logW_j over padded columns, freshly allocated.
-let columnTerm (l: CostLayout) (eps: float) (other: float[]) (logW: float[]) =
-    let t = Array.zeroCreate l.ColsPadded
-    columnTermInto l eps other logW t
-    t
-
-/// The exact path's tile of exponents, per thread, sized to the problem (a 64-column problem needs
+/// The length of the exact path's tile of exponents, per thread, sized to the problem (a 64-column problem needs
 /// 512 bytes, not a whole tile).
-type RowScratch = { Tile: float[] }
+let tileLength (l: CostLayout) = min tileWidth l.ColsPadded
 
-let newScratch (l: CostLayout) = { Tile = Array.zeroCreate (min tileWidth l.ColsPadded) }
+/// A fresh tile.
+let newTile (l: CostLayout) : float[] = Array.zeroCreate (tileLength l)
 
 /// Whether a pass over l is worth spreading over threads.
 let private worthThreads (l: CostLayout) = int64 l.Rows * int64 l.ColsPadded >= int64 parallelThreshold
 
-/// Runs body on blocks of rows, spread over threads when the pass is large, each thread with its own scratch.
-let private forRows (l: CostLayout) (scratch: RowScratch) (cancellation: Threading.CancellationToken) (body: int -> int -> RowScratch -> unit) =
-    if not (worthThreads l) then body 0 l.Rows scratch
+/// Runs body on blocks of rows, spread over threads when the pass is large.
+let private forRowBlocks (l: CostLayout) (cancellation: Threading.CancellationToken) (body: int -> int -> unit) =
+    if not (worthThreads l) then body 0 l.Rows
     else
         let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
-        let work c (s: RowScratch) =
+        Parallel.For(0, chunks, Parallelism.options cancellation, fun c -> body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)))
+        |> ignore
+
+/// Runs body on blocks of rows, spread over threads when the pass is large, each thread with its own tile.
+let private forRows (l: CostLayout) (tile: float[]) (cancellation: Threading.CancellationToken) (body: int -> int -> float[] -> unit) =
+    if not (worthThreads l) then body 0 l.Rows tile
+    else
+        let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
+        let work c (s: float[]) =
             body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) s
             s
         // Cancellation is checked between blocks of rows: a half-step of a large problem stops within one block.
-        Parallel.For(0, chunks, Parallelism.options cancellation, Func<_>(fun () -> newScratch l),
+        Parallel.For(0, chunks, Parallelism.options cancellation, Func<_>(fun () -> newTile l),
                      Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
         |> ignore
 
 /// Σ_j exp(colTerm_j − C_ij/ε − shift) over the padded columns, in one pass.
-let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (shift: float) =
+let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (cols: int) (negInvEps: 'V) (shift: float) =
     let s = 'V.Splat shift
-    let cols = colTerm.Length
     let mutable v = 'V.Splat 0.0
     let mutable j = 0
     while j < cols do
@@ -181,10 +215,9 @@ let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V
 
 /// The same sum with the exponentials in float32 (mixed precision): the arguments formed in float64, rounded to float32
 /// two registers at a time, exponentiated in one register of float32 lanes and summed in float64.
-let inline private shiftedSumMixed<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (shift: float) =
+let inline private shiftedSumMixed<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (cols: int) (negInvEps: 'V) (shift: float) =
     let lanes = 'V.Count
     let s = 'V.Splat shift
-    let cols = colTerm.Length
     let mutable v0 = 'V.Splat 0.0
     let mutable v1 = 'V.Splat 0.0
     let mutable j = 0
@@ -202,9 +235,8 @@ let inline private shiftedSumMixed<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCo
     'V.Sum(v0 + v1)
 
 /// LSE_j(colTerm_j − C_ij/ε) exactly: each tile's exponents stored with their max, then summed against it.
-let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (z: float[]) =
+let private exactLse<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (cols: int) (negInvEps: 'V) (z: float[]) =
     let lanes = 'V.Count
-    let cols = colTerm.Length
     let mutable runMax = Double.NegativeInfinity
     let mutable runSum = 0.0
     let mutable t0 = 0
@@ -258,49 +290,49 @@ let mixedWorthwhile (n: int) (m: int) = min n m >= 256
 /// each half-step kernel is compiled with one of them inlined (a flag tested per row made the JIT give up on the row's
 /// loop: 64 × 64 half-steps took 1.6× as long). NaN when the sum left the range in which it is kept.
 type IShiftedSum<'V when 'V :> ILanes<'V>> =
-    static abstract Of<'C when 'C :> IRowCost<'V> and 'C: struct> : cost: 'C * colTerm: float[] * negInvEps: 'V * shift: float -> float
+    static abstract Of<'C when 'C :> IRowCost<'V> and 'C: struct> : cost: 'C * colTerm: float[] * cols: int * negInvEps: 'V * shift: float -> float
 
 [<Struct>]
 type private DoubleSum<'V when 'V :> ILanes<'V>> =
     interface IShiftedSum<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-        static member Of(cost, colTerm, negInvEps, shift) = shiftedSum cost colTerm negInvEps shift
+        static member Of(cost, colTerm, cols, negInvEps, shift) = shiftedSum cost colTerm cols negInvEps shift
 
 [<Struct>]
 type private MixedSum<'V when 'V :> ILanes<'V>> =
     interface IShiftedSum<'V> with
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-        static member Of(cost, colTerm, negInvEps, shift) =
-            let t = shiftedSumMixed cost colTerm negInvEps shift
+        static member Of(cost, colTerm, cols, negInvEps, shift) =
+            let t = shiftedSumMixed cost colTerm cols negInvEps shift
             if acceptedMixedSum t then t else nan
 
 [<Struct; IsReadOnly>]
-type private SoftminRow<'V, 'S when 'V :> ILanes<'V> and 'V: struct and 'S :> IShiftedSum<'V>>(colTerm: float[], negInvEps: 'V, eps: float, result: float[], tile: float[]) =
+type private SoftminRow<'V, 'S when 'V :> ILanes<'V> and 'V: struct and 'S :> IShiftedSum<'V>>(colTerm: float[], cols: int, negInvEps: 'V, eps: float, result: float[], tile: float[]) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
             // The row's incoming result (the previous potential, in a Sinkhorn loop) gives the shift: then one pass
             // over the pairs suffices (no max pass, no stored tile). A first step, a jump of the potentials or a
             // changed ε makes the sum leave the safe range, and that row is computed exactly (in float64).
             let hint = -result.[i] / eps
-            let s = if Double.IsFinite hint then 'S.Of(cost, colTerm, negInvEps, hint) else nan
-            let lse = if acceptedSum s then hint + log s else exactLse cost colTerm negInvEps tile
+            let s = if Double.IsFinite hint then 'S.Of(cost, colTerm, cols, negInvEps, hint) else nan
+            let lse = if acceptedSum s then hint + log s else exactLse cost colTerm cols negInvEps tile
             result.[i] <- -eps * lse
 
 /// The half-step with the sum 'S.
-let private softminWith<'V, 'S when 'V :> ILanes<'V> and 'V: struct and 'S :> IShiftedSum<'V>> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (cancellation: Threading.CancellationToken) =
+let private softminWith<'V, 'S when 'V :> ILanes<'V> and 'V: struct and 'S :> IShiftedSum<'V>> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (tile: float[]) (cancellation: Threading.CancellationToken) =
     let negInvEps = 'V.Splat(-1.0 / eps)
-    if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V, 'S>(colTerm, negInvEps, eps, result, scratch.Tile)) 0 l.Rows
-    else forRows l scratch cancellation (fun lo hi s -> eachRow<'V, _> l (SoftminRow<'V, 'S>(colTerm, negInvEps, eps, result, s.Tile)) lo hi)
+    if not (worthThreads l) then eachRow<'V, _> l (SoftminRow<'V, 'S>(colTerm, l.ColsPadded, negInvEps, eps, result, tile)) 0 l.Rows
+    else forRows l tile cancellation (fun lo hi s -> eachRow<'V, _> l (SoftminRow<'V, 'S>(colTerm, l.ColsPadded, negInvEps, eps, result, s)) lo hi)
 
 /// result_i = −ε LSE_j(colTerm_j − C_ij/ε). result's incoming values, where finite, are taken as a guess of
 /// the answer (they decide only how it is computed, and so its rounding: the same inputs give the same bits).
 /// `mixed`: the one-pass sums take their exponentials in float32 (rows computed exactly stay float64).
-/// A pass too small to parallelise runs on the caller's scratch and allocates nothing.
-let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (scratch: RowScratch) (mixed: bool) (cancellation: Threading.CancellationToken) =
+/// A pass too small to parallelise runs on the caller's tile and allocates nothing.
+let softmin<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (colTerm: float[]) (result: float[]) (tile: float[]) (mixed: bool) (cancellation: Threading.CancellationToken) =
     requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
-    if mixed then softminWith<'V, MixedSum<'V>> l eps colTerm result scratch cancellation
-    else softminWith<'V, DoubleSum<'V>> l eps colTerm result scratch cancellation
+    if mixed then softminWith<'V, MixedSum<'V>> l eps colTerm result tile cancellation
+    else softminWith<'V, DoubleSum<'V>> l eps colTerm result tile cancellation
 
 /// exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) at the lanes of column j.
 let inline private weightedEntry<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (negInvEps: 'V) (rt: 'V) (weighted: bool) (j: int) =
@@ -309,10 +341,9 @@ let inline private weightedEntry<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost
     if weighted then p * c else p
 
 [<Struct; IsReadOnly>]
-type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, vT: float[], k: int, weighted: bool, acc: 'V[], out: float[]) =
+type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], cp: int, rowTerm: float[], negInvEps: 'V, vT: float[], k: int, weighted: bool, acc: 'V[], out: float[]) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
-            let cp = colTerm.Length
             let rt = 'V.Splat rowTerm.[i]
             if k = 1 then
                 // One vector (every CG step of an HVP): its sum stays in a register, where the array of k sums below
@@ -336,22 +367,21 @@ type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[],
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
-let apply<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) =
+/// Written into out[i·k + q] (out at least Rows × k long).
+let applyInto<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) (out: float[]) =
     requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     requireLength "vT" (k * l.ColsPadded) vT
+    requireLength "out" (l.Rows * k) out
     let negInvEps = 'V.Splat(-1.0 / eps)
-    let out = Array.zeroCreate (l.Rows * k)
-    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi _ ->
-        eachRow<'V, _> l (ApplyRow<'V>(colTerm, rowTerm, negInvEps, vT, k, weighted, Array.zeroCreate k, out)) lo hi)
-    Matrix(l.Rows, k, out)
+    forRowBlocks l Threading.CancellationToken.None (fun lo hi ->
+        eachRow<'V, _> l (ApplyRow<'V>(colTerm, l.ColsPadded, rowTerm, negInvEps, vT, k, weighted, Array.zeroCreate k, out)) lo hi)
 
 [<Struct; IsReadOnly>]
-type private CoupledRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, vT: float[], k: int, rowWeights: float[], row: float[], acc: float[]) =
+type private CoupledRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], cp: int, rowTerm: float[], negInvEps: 'V, vT: float[], k: int, rowWeights: float[], row: float[], acc: float[]) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
             let lanes = 'V.Count
-            let cp = colTerm.Length
             let rt = 'V.Splat rowTerm.[i]
             let mutable j = 0
             while j < cp do
@@ -400,7 +430,7 @@ let coupled<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float
             let acc = accumulators.[group]
             Array.fill acc 0 width 0.0
             let row = Buffers.ArrayPool<float>.Shared.Rent l.ColsPadded
-            try eachRow<'V, _> l (CoupledRow<'V>(colTerm, rowTerm, negInvEps, vT, k, rowWeights, row, acc)) lo hi
+            try eachRow<'V, _> l (CoupledRow<'V>(colTerm, l.ColsPadded, rowTerm, negInvEps, vT, k, rowWeights, row, acc)) lo hi
             finally Buffers.ArrayPool<float>.Shared.Return row
         if groups = 1 then run 0
         else Parallel.For(0, groups, Parallelism.options cancellation, fun group -> run group) |> ignore
@@ -412,10 +442,9 @@ let coupled<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float
         for acc in accumulators do Buffers.ArrayPool<float>.Shared.Return acc
 
 [<Struct; IsReadOnly>]
-type private PlanRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], rowTerm: float[], negInvEps: 'V, cols: int, buf: float[], out: float[]) =
+type private PlanRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[], cp: int, rowTerm: float[], negInvEps: 'V, cols: int, buf: float[], out: float[]) =
     interface IRowKernel<'V> with
         member _.Row(i, cost) =
-            let cp = colTerm.Length
             let rt = 'V.Splat rowTerm.[i]
             let mutable t0 = 0
             while t0 < cp do
@@ -434,6 +463,6 @@ let plan<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (
     requireLength "colTerm" l.ColsPadded colTerm
     let negInvEps = 'V.Splat(-1.0 / eps)
     let out = Array.zeroCreate (l.Rows * l.Cols)
-    forRows l (newScratch l) Threading.CancellationToken.None (fun lo hi s ->
-        eachRow<'V, _> l (PlanRow<'V>(colTerm, rowTerm, negInvEps, l.Cols, s.Tile, out)) lo hi)
+    forRows l (newTile l) Threading.CancellationToken.None (fun lo hi tile ->
+        eachRow<'V, _> l (PlanRow<'V>(colTerm, l.ColsPadded, rowTerm, negInvEps, l.Cols, tile, out)) lo hi)
     Matrix(l.Rows, l.Cols, out)
