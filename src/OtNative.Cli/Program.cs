@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using OtNative.Benchmarks.Commands;
 using OtNative.Cli.Commands;
 using OtNative.Terminal;
@@ -9,8 +10,16 @@ namespace OtNative.Cli;
 /// <summary>The <c>otnative</c> command line.</summary>
 public static class Program
 {
-    /// <summary>Entry point; returns 0 on success, 1 on a failed run, 2 on bad usage or input.</summary>
-    public static int Main(string[] args) => Run(args);
+    /// <summary>
+    /// Entry point; returns 0 on success, 1 on a failed run, 2 on bad usage, input or output. SIGINT and SIGTERM still end
+    /// the process, but first delete the temporary files of the writes in progress (<see cref="ArrayFile.DeletePartialWrites"/>).
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => ArrayFile.DeletePartialWrites());
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => ArrayFile.DeletePartialWrites());
+        return Run(args);
+    }
 
     /// <summary>Runs the command line in-process (the tests call this).</summary>
     public static int Run(string[] args)
@@ -91,7 +100,7 @@ public static class Program
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
         var message = inner is CgConvergenceException ? WithCommandLineRemedy(inner.Message) : inner.Message;
         Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
-        return inner is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
+        return inner is ArgumentException or FormatException or IOException
             or UnauthorizedAccessException or InsufficientMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
     }
 }

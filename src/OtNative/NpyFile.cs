@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -193,21 +194,91 @@ public static class ArrayFile
         }
     }
 
-    /// <summary>Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, then renames it over the target.</summary>
+    /// <summary>The temporary files of this process's writes in progress.</summary>
+    private static readonly ConcurrentDictionary<string, byte> WritesInProgress = new();
+
+    /// <summary>What a temporary file's name holds between the target's name and the writer's process id.</summary>
+    private const string TemporaryMarker = ".otnative-";
+
+    /// <summary>
+    /// Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, then renames it over
+    /// the target. The temporary file is <c>.NAME.otnative-PID-ID.tmp</c>: it is deleted when the write fails or is
+    /// cancelled, by <see cref="DeletePartialWrites"/> (a signal handler's call), and — when its process was killed
+    /// outright — by the next write to the same target, which recognises it by the dead writer's process id.
+    /// </summary>
+    /// <exception cref="IOException">The target cannot be written (disk full, read-only, a directory in the way); the message names the target, not the temporary file.</exception>
     internal static void WriteAtomically(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var directory = Path.GetDirectoryName(full)!;
+        var name = Path.GetFileName(full);
+        RemoveStaleTemporaries(directory, name);
+        var temporary = Path.Combine(directory, $".{name}{TemporaryMarker}{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+        WritesInProgress[temporary] = 0;
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
                 write(stream);
             File.Move(temporary, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not FileNotFoundException)
+        {
+            throw new IOException($"Cannot write {full}: {e.Message.Replace(temporary, full, StringComparison.Ordinal)}", e);
+        }
         finally
         {
+            WritesInProgress.TryRemove(temporary, out _);
             if (File.Exists(temporary)) File.Delete(temporary);
         }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of this process's writes in progress; those writes then fail. For a handler of
+    /// SIGINT and SIGTERM (the <c>otnative</c> command installs one), so that an interrupted run leaves no partial file
+    /// behind. A process killed outright (SIGKILL) cannot clean up: the next write to the same target removes its file.
+    /// </summary>
+    /// <returns>How many files were deleted.</returns>
+    public static int DeletePartialWrites()
+    {
+        int deleted = 0;
+        foreach (var temporary in WritesInProgress.Keys)
+        {
+            try
+            {
+                if (File.Exists(temporary)) { File.Delete(temporary); deleted++; }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return deleted;
+    }
+
+    /// <summary>Deletes the temporary files of writes to <paramref name="name"/> whose writer process no longer runs.</summary>
+    private static void RemoveStaleTemporaries(string directory, string name)
+    {
+        if (!Directory.Exists(directory)) return;
+        var prefix = $".{name}{TemporaryMarker}";
+        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*.tmp"))
+        {
+            var rest = Path.GetFileName(file)[prefix.Length..];
+            var dash = rest.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || IsRunning(pid)) continue;
+            try { File.Delete(file); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     /// <summary>
