@@ -2,30 +2,40 @@ using OtNative.Terminal;
 
 namespace OtNative.Cli;
 
-/// <summary>The arrays and solver options a <see cref="ProblemSettings"/> names, loaded and checked.</summary>
-public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[]? B, SinkhornOptions Options)
+/// <summary>
+/// The arrays and solver options a <see cref="ProblemSettings"/> names, loaded and checked, with the HVP direction where the
+/// command reads one.
+/// </summary>
+public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[]? B, SinkhornOptions Options, double[,]? Direction = null)
 {
-    /// <summary>Reads the files and builds the options; file and format errors carry the file name.</summary>
-    public static ProblemInput Load(ProblemSettings s, IProgress<SinkhornProgress>? progress = null)
+    /// <summary>
+    /// Reads the files and builds the options; file and format errors carry the file name. Under <c>--mpi</c> every rank
+    /// joins the job first and the ranks agree on the outcome (<see cref="AgreedPreparation"/>) before anything is solved.
+    /// </summary>
+    public static ProblemInput Load(ProblemSettings s, IProgress<SinkhornProgress>? progress = null, string? direction = null)
     {
-        var options = OptionsOf(s, progress);
-        return new ProblemInput(
-            ArrayFile.Read(s.X!).ToMatrix(),
-            ArrayFile.Read(s.Y!).ToMatrix(),
-            s.A is null ? null : ArrayFile.Read(s.A).ToVector(),
-            s.B is null ? null : ArrayFile.Read(s.B).ToVector(),
-            options);
+        if (s.Mpi) MpiRun.Join();
+        return AgreedPreparation.Run(
+            () => new ProblemInput(
+                ArrayFile.Read(s.X!).ToMatrix(),
+                ArrayFile.Read(s.Y!).ToMatrix(),
+                s.A is null ? null : ArrayFile.Read(s.A).ToVector(),
+                s.B is null ? null : ArrayFile.Read(s.B).ToVector(),
+                OptionsOf(s, progress),
+                direction is null ? null : ArrayFile.Read(direction).ToMatrix()),
+            (input, fingerprint) => fingerprint.Add("-x", input.X).Add("-y", input.Y).Add("-a", input.A).Add("-b", input.B).Add("--direction", input.Direction));
     }
 
     /// <summary>
-    /// The solver options the settings name. With <c>--mpi</c> it joins the MPI job first; it checks the output files
-    /// before any computation.
+    /// The solver options the settings name. With <c>--mpi</c> it joins the MPI job first; the process that writes the
+    /// outputs checks them before any computation.
     /// </summary>
     public static SinkhornOptions OptionsOf(SolverSettings s, IProgress<SinkhornProgress>? progress = null)
     {
         if (s.Mpi && s.Backend != "cpu") throw new ArgumentException($"--mpi runs each rank on the CPU; it cannot be combined with --backend {s.Backend}.");
         if (s.Mpi) MpiRun.Join();
-        foreach (var (option, path) in s.Outputs) OutputPath.Prepare(option, path);
+        if (MpiRun.WritesOutputs)
+            foreach (var (option, path) in s.Outputs) OutputPath.Prepare(option, path);
         return new SinkhornOptions
         {
             Epsilon = s.Eps!.Value,

@@ -74,6 +74,9 @@ public static class Program
 
     private static string[] Arguments { get => _arguments ?? []; set => _arguments = value; }
 
+    /// <summary>The (normalised) arguments of the run in progress.</summary>
+    internal static IReadOnlyList<string> CurrentArguments => Arguments;
+
     /// <summary>Rewrites the contract's single-letter long options (<c>--x</c>, <c>--x=PATH</c>) to their short form.</summary>
     public static string[] NormaliseArguments(IEnumerable<string> args) => args.Select(arg =>
         arg.Length >= 3 && arg.StartsWith("--", StringComparison.Ordinal) && "xyab".Contains(arg[2]) && (arg.Length == 3 || arg[3] == '=')
@@ -94,13 +97,33 @@ public static class Program
         return $"{situation} {remedy}";
     }
 
-    /// <summary>One line on standard error, no stack trace; 2 for bad input, 1 for a failed computation.</summary>
+    /// <summary>
+    /// One line on standard error, no stack trace; 2 for bad input, 1 for a failed computation. Under MPI the ranks have
+    /// agreed on their inputs and options before any work (<see cref="AgreedPreparation"/>), so a failure is met by every
+    /// rank alike: rank 0 alone prints it and every rank ends with the code. Running out of memory is the exception — one
+    /// node's own, while the others may wait for it in a collective — and ends the whole job (MPI_Abort) after its line,
+    /// which names the rank.
+    /// </summary>
     private static int Fail(Exception ex)
     {
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
         var message = inner is CgConvergenceException ? WithCommandLineRemedy(inner.Message) : inner.Message;
-        Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
-        return inner is ArgumentException or FormatException or IOException
-            or UnauthorizedAccessException or InsufficientMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
+        var code = inner is MpiAgreementException agreement ? (agreement.InputFault ? 2 : 1)
+            : inner is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InsufficientMemoryException
+                or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
+        if (MpiSession.Current is not { Size: > 1 } session)
+        {
+            Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
+            return code;
+        }
+        if (inner is not (InsufficientMemoryException or OutOfMemoryException))
+        {
+            if (session.IsRoot) Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
+            return code;
+        }
+        Console.Error.WriteLine($"otnative: error: rank {session.Rank}: {OptionSuggestions.Explain(message, Arguments)}");
+        Console.Error.Flush();
+        session.Abort(code);
+        return code;
     }
 }

@@ -45,6 +45,41 @@ public static class MpiRuntime
         return new MPI.Environment(ref args);
     }
 
+    /// <summary>
+    /// Finalises MPI (MPI_Finalize) with this process's standard error pointed at /dev/null meanwhile: MPICH's datatype
+    /// engine (yaksa) reports there, on every successful run, the datatypes MPI.NET creates and never frees ("[WARNING]
+    /// yaksa: 3 leaked handle pool objects", a line per rank).
+    /// </summary>
+    public static void FinalizeQuietly(MPI.Environment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        int saved = Dup(2);
+        int devNull = saved >= 0 ? Open("/dev/null", 1) : -1;
+        if (devNull >= 0) Dup2(devNull, 2);
+        try { environment.Dispose(); }
+        finally
+        {
+            if (devNull >= 0)
+            {
+                Dup2(saved, 2);
+                Close(devNull);
+            }
+            if (saved >= 0) Close(saved);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "dup")]
+    private static extern int Dup(int fd);
+
+    [DllImport("libc", EntryPoint = "dup2")]
+    private static extern int Dup2(int fd, int target);
+
+    [DllImport("libc", EntryPoint = "open")]
+    private static extern int Open(string path, int flags);
+
+    [DllImport("libc", EntryPoint = "close")]
+    private static extern int Close(int fd);
+
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
         name.StartsWith("msmpi", StringComparison.OrdinalIgnoreCase) ? Library.Value?.Handle ?? IntPtr.Zero : IntPtr.Zero;
 }

@@ -87,13 +87,40 @@ public sealed class MpiSession : IDisposable
             problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
     }
 
+    /// <summary>
+    /// Checks, on every rank at once and before any distributed work, that the ranks are ready for the same work. Each rank
+    /// passes labelled digests of its inputs and options (equal data give equal digests, whatever path they were read
+    /// from) and the exception its preparation failed with, or null. Where a rank failed, or a rank's digests differ from
+    /// rank 0's, every rank throws the same <see cref="MpiAgreementException"/>: one rank does not stop while the others
+    /// wait in a collective forever, and ranks never combine different data into a wrong answer. Every rank must call it.
+    /// </summary>
+    /// <param name="digests">This rank's (label, digest) pairs, in the same order on every rank; empty when <paramref name="failure"/> is set.</param>
+    /// <param name="failure">Why this rank could not prepare its work, or null.</param>
+    /// <exception cref="MpiAgreementException">A rank failed (the lowest such rank, with its message), or the digests differ (the first differing label and rank).</exception>
+    public void Agree(IReadOnlyList<(string Label, ulong Digest)> digests, Exception? failure)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        var world = MPI.Communicator.world;
+        var mine = MpiAgreement.Encode(digests, failure);
+        var lengths = world.Allgather(mine.Length);
+        var all = new double[lengths.Sum()];
+        world.AllgatherFlattened(mine, lengths, ref all);
+        if (MpiAgreement.Verdict(all, lengths, digests, Size) is { } disagreement) throw disagreement;
+    }
+
+    /// <summary>
+    /// Ends every rank of the job at once with <paramref name="exitCode"/> (MPI_Abort): for a failure on one rank that the
+    /// others, waiting in a collective, cannot see. MPICH prints a line of its own saying which rank aborted.
+    /// </summary>
+    public void Abort(int exitCode) => MPI.Communicator.world.Abort(exitCode);
+
     /// <summary>Finalises MPI (MPI_Finalize); every rank must dispose its session.</summary>
     public void Dispose()
     {
         lock (Gate)
         {
             if (current != this) return;
-            environment.Dispose();
+            MpiRuntime.FinalizeQuietly(environment);
             current = null;
             finalised = true;
         }

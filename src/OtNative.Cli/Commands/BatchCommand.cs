@@ -39,11 +39,23 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        var options = ProblemInput.OptionsOf(settings);
-        // Checked before any solve, like the JSON: a batch must not fail at its last step.
-        if (MpiRun.WritesOutputs) OutputPath.PrepareDirectory("--gradients", settings.Gradients);
-        var pairs = PairList.Read(settings.Pairs!);
-        var loaded = pairs.Select(p => Load(p.Name, p.X, p.Y)).ToArray();
+        if (settings.Mpi) MpiRun.Join();
+        var (options, pairs, loaded) = AgreedPreparation.Run(() =>
+        {
+            var options = ProblemInput.OptionsOf(settings);
+            // Checked before any solve, like the JSON: a batch must not fail at its last step.
+            if (MpiRun.WritesOutputs) OutputPath.PrepareDirectory("--gradients", settings.Gradients);
+            var pairs = PairList.Read(settings.Pairs!);
+            return (Options: options, Pairs: pairs, Loaded: pairs.Select(p => Load(p.Name, p.X, p.Y)).ToArray());
+        }, (prepared, fingerprint) =>
+        {
+            foreach (var (pair, (problem, error)) in prepared.Pairs.Zip(prepared.Loaded))
+            {
+                if (problem is null) fingerprint.Add(pair.Name, error!);
+                else fingerprint.Add(pair.Name + " x", problem.X.Data).Add(pair.Name + " y", problem.Y.Data);
+            }
+            return fingerprint;
+        });
         // Only the pairs that loaded are solved; each keeps its place in the list.
         var readable = Enumerable.Range(0, loaded.Length).Where(i => loaded[i].Problem is not null).ToArray();
         var problems = readable.Select(i => loaded[i].Problem!).ToArray();

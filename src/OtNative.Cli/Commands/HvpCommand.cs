@@ -66,8 +66,8 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        var input = ProblemInput.Load(settings);
-        var direction = ArrayFile.Read(settings.Direction!).ToMatrix();
+        var input = ProblemInput.Load(settings, direction: settings.Direction);
+        var direction = input.Direction!;
         var cg = new CgOptions { Tolerance = settings.CgTol, MaxIterations = settings.MaxCg, Preconditioner = settings.ParsedPreconditioner, AllowUnconverged = settings.AllowUnconverged };
         if (settings.Loss == "divergence")
         {

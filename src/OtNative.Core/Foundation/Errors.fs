@@ -39,6 +39,17 @@ type BatchProblemException(problemIndex: int, inner: exn) =
     /// The failed problem's position in the batch.
     member _.ProblemIndex = problemIndex
 
+/// Raised on every rank of an MPI job whose ranks are not all ready for the same work (`MpiSession.Agree`): one failed
+/// while reading its inputs or options (`Rank` is that rank), or their inputs or options differ (`Rank` is the first that
+/// differs from rank 0). `InputFault`: the cause is the input (a missing or unreadable file, different data or options),
+/// not a computation.
+type MpiAgreementException(message: string, rank: int, inputFault: bool) =
+    inherit OtNativeException(message)
+    /// The rank at fault.
+    member _.Rank = rank
+    /// Whether the input, not a computation, is at fault.
+    member _.InputFault = inputFault
+
 /// Raised when a conjugate-gradient solve (HVP, sharp gradient, parameter Hessian) stops at its iteration cap
 /// above its tolerance and the caller did not allow that. Carries the report.
 type CgConvergenceException(message: string, iterations: int, residual: float) =
