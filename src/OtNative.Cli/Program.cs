@@ -107,10 +107,16 @@ public static class Program
     private static int Fail(Exception ex)
     {
         var inner = ex is CommandRuntimeException { InnerException: { } cause } ? cause : ex;
-        var message = inner is CgConvergenceException ? WithCommandLineRemedy(inner.Message) : inner.Message;
+        var message = inner switch
+        {
+            CgConvergenceException => WithCommandLineRemedy(inner.Message),
+            // .NET's own words ("Exception of type 'System.OutOfMemoryException' was thrown") say nothing of the limit.
+            OutOfMemoryException and not InsufficientMemoryException => $"ran out of memory: the process may use about {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0:G3} GiB here. Give it more memory (or a larger DOTNET_GCHeapHardLimit), or a smaller problem.",
+            _ => inner.Message,
+        };
         var code = inner is MpiAgreementException agreement ? (agreement.InputFault ? 2 : 1)
             : inner is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InsufficientMemoryException
-                or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
+                or OutOfMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
         if (MpiSession.Current is not { Size: > 1 } session)
         {
             Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");

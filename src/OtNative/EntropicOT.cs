@@ -178,6 +178,25 @@ public static class EntropicOT
         return items;
     }
 
+    /// <summary>
+    /// About how many bytes <see cref="SinkhornResult.Hessian"/> needs at its peak for <paramref name="n"/> source and
+    /// <paramref name="m"/> target points in <paramref name="d"/> dimensions: the plan, the factorised matrix, its vectors and
+    /// the eigensolver's workspace, the products, and the Hessian with a copy. The Hessian refuses to start
+    /// (<see cref="InsufficientMemoryException"/>) when this exceeds the memory the process may still use.
+    /// </summary>
+    /// <param name="n">Source points.</param>
+    /// <param name="m">Target points.</param>
+    /// <param name="d">Dimension.</param>
+    /// <param name="method">The method the Hessian would be computed by (the Schur path factorises a smaller matrix).</param>
+    /// <returns>Bytes.</returns>
+    public static double DenseHessianBytes(int n, int m, int d, HessianMethod method = HessianMethod.Eigen)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d);
+        return Core.Hessian.memoryNeeded(n, m, d, Convert.ToCore(method)).Item1;
+    }
+
     private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>
         OtProblemModule.createWith(x, y, Arrays.Option(a), Arrays.Option(b), options?.RenormalizeWeights ?? false);
 

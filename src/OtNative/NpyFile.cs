@@ -130,8 +130,22 @@ public static partial class NpyFile
     /// </summary>
     public static void Write(string path, NumericArray array)
     {
-        var shape = array.Shape.Length == 1 ? $"({array.Shape[0]},)" : $"({string.Join(", ", array.Shape)})";
-        var dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}";
+        ArgumentNullException.ThrowIfNull(array);
+        WriteValues(path, array.Shape, array.Data, static data => data);
+    }
+
+    /// <summary>Writes a matrix as a 2-D .npy file, straight from its storage (a dense Hessian is not copied first).</summary>
+    public static void Write(string path, double[,] matrix)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        WriteValues(path, [matrix.GetLength(0), matrix.GetLength(1)], matrix,
+            static m => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, double>(ref MemoryMarshal.GetArrayDataReference(m)), m.Length));
+    }
+
+    private static void WriteValues<T>(string path, int[] shape, T storage, SpanOf<T> values)
+    {
+        var shapeText = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
+        var dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': {shapeText}, }}";
         // Pad so that the data starts on a 64-byte boundary, header ending in '\n'.
         int unpadded = 10 + dict.Length + 1;
         var header = dict + new string(' ', (64 - unpadded % 64) % 64) + "\n";
@@ -144,18 +158,20 @@ public static partial class NpyFile
             stream.Write(len);
             stream.Write(Encoding.Latin1.GetBytes(header));
             var buffer = new byte[1 << 20];
-            for (long done = 0; done < array.Data.LongLength;)
+            long count = values(storage).Length;
+            for (long done = 0; done < count;)
             {
-                int chunk = (int)Math.Min(buffer.Length / 8, array.Data.LongLength - done);
-                for (int i = 0; i < chunk; i++) BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), array.Data[done + i]);
+                int chunk = (int)Math.Min(buffer.Length / 8, count - done);
+                var data = values(storage).Slice((int)done, chunk);
+                for (int i = 0; i < chunk; i++) BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), data[i]);
                 stream.Write(buffer, 0, chunk * 8);
                 done += chunk;
             }
         });
     }
 
-    /// <summary>Writes a matrix as a 2-D .npy file.</summary>
-    public static void Write(string path, double[,] matrix) => Write(path, NumericArray.FromMatrix(matrix));
+    /// <summary>The values of some storage, as a span (a span cannot be captured by the writing lambda itself).</summary>
+    private delegate ReadOnlySpan<double> SpanOf<in T>(T storage);
 
     /// <summary>Writes a vector as a 1-D .npy file.</summary>
     public static void Write(string path, double[] vector) => Write(path, new NumericArray(vector, [vector.Length]));

@@ -102,6 +102,15 @@ public sealed class SinkhornResult : IDisposable
     /// fast path, or without regularisation; eigenvalues ≤ <paramref name="threshold"/> (absolute, or × λ_max when
     /// <paramref name="relative"/>) are dropped. Runs on the backend's dense linear algebra.
     /// </summary>
+    /// <param name="method">Algorithm 1's eigendecomposition of H (default), the Schur fast path, or no regularisation.</param>
+    /// <param name="threshold">Eigenvalues at or below it are dropped (absolute, or relative to λ_max).</param>
+    /// <param name="relative">Whether <paramref name="threshold"/> is relative to the largest eigenvalue.</param>
+    /// <param name="cancellationToken">
+    /// Checked between the stages (the plan, the R blocks, the factorisation, the products, the block diagonal). One stage
+    /// cannot be interrupted once started: the factorisation (LAPACK's dsyevd or dpotrf, or Math.NET's) runs to its end,
+    /// about (n + m)³ flops for <see cref="HessianMethod.Eigen"/> and at most min(n, m)³ for the Schur path; the token is
+    /// seen right after it.
+    /// </param>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public HessianResult Hessian(HessianMethod method = HessianMethod.Eigen, double threshold = 1e-10, bool relative = false,
         CancellationToken cancellationToken = default)

@@ -212,7 +212,7 @@ let private tabulatedAgainstStreamed (width: SimdWidth) (d: int) =
                         for weighted in [ false; true ] do
                             let applyOn (l: CpuKernels.CostLayout) =
                                 let out = Array.zeroCreate (l.Rows * k)
-                                CpuKernels.applyInto<'V> l eps rowTerm term vT k weighted out
+                                CpuKernels.applyInto<'V> l eps rowTerm term vT k weighted out Threading.CancellationToken.None
                                 out
                             Assert.Equal<float>(applyOn streamed, applyOn tab)
                         let coupledOn l = CpuKernels.coupled<'V> l eps rowTerm term vT k (Array.create rows 0.7) Threading.CancellationToken.None
@@ -258,6 +258,11 @@ let ``a half-step stopped by cancellation leaves its operator usable and disposa
     operator.Softmin(Rows, 0.1, g, again, Threading.CancellationToken.None)
     Assert.Equal<float>(reference, again)
     Assert.ThrowsAny<OperationCanceledException>(fun () -> operator.Softmin(Cols, 0.1, g, f, Threading.CancellationToken(true))) |> ignore
+    // The passes that measure a returned plan stop too: a large solve's cancellation does not wait for them.
+    let passes = operator :?> IMomentPasses
+    Assert.ThrowsAny<OperationCanceledException>(fun () ->
+        passes.RowMoments(0.1, f, g, problem.Y, Array.zeroCreate 300, Array.zeroCreate 600, Threading.CancellationToken(true))) |> ignore
+    Assert.ThrowsAny<OperationCanceledException>(fun () -> passes.ColumnMass(0.1, f, g, Array.zeroCreate 300, Threading.CancellationToken(true))) |> ignore
     operator.Dispose()
 
 [<Theory>]
@@ -274,8 +279,8 @@ let ``the CPU moment passes give Apply's marginals and transported targets to th
     let eps = 0.2
     let passes = operator :?> IMomentPasses
     let r, py, s = Array.zeroCreate n, Array.zeroCreate (n * d), Array.zeroCreate m
-    passes.RowMoments(eps, f, g, y, r, py)
-    passes.ColumnMass(eps, f, g, s)
+    passes.RowMoments(eps, f, g, y, r, py, Threading.CancellationToken.None)
+    passes.ColumnMass(eps, f, g, s, Threading.CancellationToken.None)
     let both = operator.Apply(Rows, eps, f, g, Matrix(m, d + 1, Array.init (m * (d + 1)) (fun t -> let j, q = t / (d + 1), t % (d + 1) in if q = 0 then 1.0 else y.[j, q - 1])), false)
     Assert.Equal<float>(Array.init n (fun i -> both.[i, 0]), r)
     Assert.Equal<float>(Array.init (n * d) (fun t -> both.[t / d, t % d + 1]), py)

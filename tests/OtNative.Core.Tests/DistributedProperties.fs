@@ -76,4 +76,4 @@ let run (filters: string[]) : int * int =
         passed, failed
     finally
         distributedBackend <- None
-        environment |> Option.iter (fun e -> e.Dispose())
+        environment |> Option.iter MpiRuntime.FinalizeQuietly

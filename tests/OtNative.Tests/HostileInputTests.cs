@@ -229,6 +229,81 @@ public class HostileInputTests
         Assert.NotEqual(sizes.Groups[1].Value, sizes.Groups[2].Value);
     }
 
+    /// <summary>The CLI under a GC heap limit: exit code and standard error.</summary>
+    private static (int Code, string Error) CliUnderHeapLimit(string heapLimit, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), .. args])
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        start.Environment["DOTNET_GCHeapHardLimit"] = heapLimit;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, error.Result);
+    }
+
+    [Fact]
+    public void ASolveLargerThanMemoryIsRefusedWithWhatItNeedsAndRunningOutSaysSo()
+    {
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.npy");
+        var y = Path.Combine(dir, "y.npy");
+        NpyFile.Write(x, TestData.Cloud(6, 1_200_000, 2));
+        NpyFile.Write(y, TestData.Cloud(7, 10, 2));
+        string[] solve = ["solve", "--x", x, "--y", y, "--eps", "0.1", "--max-iter", "2", "--no-divergence"];
+        // 256 MiB: the inputs load, and the solve's own copies and vectors (about 0.27 GiB) are refused before they are made.
+        var (code, error) = CliUnderHeapLimit("0x10000000", solve);
+        Assert.Equal(2, code);
+        Assert.Matches(@"^otnative: error: The solve of 1200000 × 10 points \(d = 2\) needs about [0-9.]+ GiB but [0-9.]+ GiB are available", error);
+        Assert.Single(error.Trim().Split('\n'));
+        // 64 MiB: reading the input already runs out; that is said in words, with the limit, not as .NET's bare exception.
+        (code, error) = CliUnderHeapLimit("0x4000000", solve);
+        Assert.Equal(2, code);
+        Assert.StartsWith("otnative: error: ran out of memory: the process may use about 0.0625 GiB here.", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    /// <summary>The peak resident memory of the CLI run with <paramref name="args"/>, polled while it runs (VmHWM only grows).</summary>
+    private static long PeakResidentBytes(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), .. args])
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        long peak = 0;
+        while (!process.WaitForExit(5))
+        {
+            try
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.PeakWorkingSet64);
+            }
+            catch (InvalidOperationException) { }
+        }
+        Assert.True(process.ExitCode == 0, error.Result + output.Result);
+        return peak;
+    }
+
+    [Fact]
+    public void TheDenseHessiansMemoryEstimateCoversWhatItUsesLapackWorkspaceIncluded()
+    {
+        // n = m = 1 500, d = 3, the eigen path: the (n + m)² H-matrix's eigendecomposition is where LAPACK's workspace (its
+        // column-major copy and dsyevd's 2N² doubles) lifted the peak 27 % above an estimate that left it out.
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.npy");
+        NpyFile.Write(x, TestData.Cloud(9, 1_500, 3));
+        var baseline = PeakResidentBytes("solve", "--x", x, "--y", x, "--eps", "0.5", "--no-divergence");
+        var peak = PeakResidentBytes("hessian", "--x", x, "--y", x, "--eps", "0.5", "--out", Path.Combine(dir, "h.npy"));
+        var estimate = EntropicOT.DenseHessianBytes(1_500, 1_500, 3);
+        Assert.True(peak - baseline <= estimate,
+            $"the Hessian's run peaked {(peak - baseline) / 1048576.0:F0} MiB above a plain solve's, over its estimate of {estimate / 1048576.0:F0} MiB");
+    }
+
     [Fact]
     public void ADenseRequestThatCannotFitIsRefusedBeforeTheSolveWithTheAlternative()
     {

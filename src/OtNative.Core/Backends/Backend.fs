@@ -66,10 +66,11 @@ type IMixedHalfStep =
 /// for operators that need no temporaries of their own for them (CPU: a batch of small problems then allocates only its
 /// results). The same numbers as `Apply` with the columns [1 | targets] and 1.
 type IMomentPasses =
-    /// rowMass (n) = P1 and transported (n × d, row-major) = P targets for targets (m × d, or null for none: d = 0), in one pass.
-    abstract RowMoments: eps: float * f: float[] * g: float[] * targets: Matrix * rowMass: float[] * transported: float[] -> unit
+    /// rowMass (n) = P1 and transported (n × d, row-major) = P targets for targets (m × d, or null for none: d = 0), in one
+    /// pass; `cancellation` is checked between blocks of rows.
+    abstract RowMoments: eps: float * f: float[] * g: float[] * targets: Matrix * rowMass: float[] * transported: float[] * cancellation: Threading.CancellationToken -> unit
     /// columnMass (m) = Pᵀ1.
-    abstract ColumnMass: eps: float * f: float[] * g: float[] * columnMass: float[] -> unit
+    abstract ColumnMass: eps: float * f: float[] * g: float[] * columnMass: float[] * cancellation: Threading.CancellationToken -> unit
 
 /// Pᵀ diag(w) P V in one streamed pass, for operators with a kernel for it (CPU): each plan entry is evaluated once and
 /// its row kept in cache between the two contractions, where two `Apply` passes (P V, then Pᵀ of the scaled result)

@@ -25,7 +25,7 @@ module HMatrix =
     /// Refuses, before anything is allocated (or solved), an H-matrix (and its eigenvectors) that cannot fit.
     let requireMemory (n: int) (m: int) =
         let size = float (n + m)
-        DenseRequest.require (sprintf "The dense %d × %d H-matrix and its eigenvectors" (n + m) (n + m)) (8.0 * (float n * float m + 2.0 * size * size)) (size * size)
+        DenseRequest.require (sprintf "The dense %d × %d H-matrix and its eigenvectors" (n + m) (n + m)) (8.0 * (float n * float m + (2.0 + DenseRequest.eigenWorkspace) * size * size)) (size * size)
             "the spectrum is a dense computation; Hessian-vector products need no H-matrix, and their CG report says how conditioned it is"
 
     /// The dense (n+m)×(n+m) H-matrix.

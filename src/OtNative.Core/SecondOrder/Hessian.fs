@@ -274,17 +274,23 @@ module Hessian =
         { Hessian = hess; Method = o.Method; Kept = inverse.Kept; Dropped = inverse.Dropped; SmallestKept = inverse.SmallestKept
           Factorisation = inverse.Factorisation; Threshold = inverse.Threshold; Elapsed = sw.Elapsed }
 
-    /// The dense Hessian of a solved point-cloud problem, on its backend's linear algebra.
+    /// The bytes the dense Hessian of n × m points in d dimensions by `methodUsed` allocates at its peak, and the element
+    /// count of its largest array: the plan, R, the factorised matrix and its vectors, the eigensolver's workspace,
+    /// products of R with them, and the Hessian itself (twice: the result and a caller's copy).
+    let memoryNeeded (n: int) (m: int) (d: int) (methodUsed: HessianMethod) =
+        let nf, mf, nd = float n, float m, float n * float d
+        let factorised = match methodUsed with Schur -> min nf mf | _ -> nf + mf
+        8.0 * (2.0 * nf * mf + (2.0 + DenseRequest.eigenWorkspace) * factorised * factorised + 2.0 * (nf + mf) * nd + 2.0 * nd * nd),
+        List.max [ nf * mf; factorised * factorised; factorised * nd; nd * nd ]
+
     /// Refuses, before anything is allocated (or solved), a dense Hessian that cannot fit in memory.
     let requireMemory (n: int) (m: int) (d: int) (methodUsed: HessianMethod) =
-        let nf, mf, nd = float n, float m, float n * float d
-        // Plan, R, the factorised matrix and its vectors, products of R with them, and the Hessian itself.
-        let factorised = match methodUsed with Schur -> min nf mf | _ -> nf + mf
-        let largest = List.max [ nf * mf; factorised * factorised; factorised * nd; nd * nd ]
-        DenseRequest.require (sprintf "The dense Hessian (n = %d, d = %d: %.0f × %.0f)" n d nd nd)
-            (8.0 * (2.0 * nf * mf + 2.0 * factorised * factorised + 2.0 * (nf + mf) * nd + 2.0 * nd * nd)) largest
+        let bytes, largest = memoryNeeded n m d methodUsed
+        let nd = float n * float d
+        DenseRequest.require (sprintf "The dense Hessian (n = %d, d = %d: %.0f × %.0f)" n d nd nd) bytes largest
             "Hessian-vector products (otnative hvp, SinkhornResult.HessianVectorProduct) need O((n + m)·d) memory"
 
+    /// The dense Hessian of a solved point-cloud problem, on its backend's linear algebra.
     let compute (plan: SolvedPlan) (o: HessianOptions) =
         o.Cancellation.ThrowIfCancellationRequested()
         requireMemory plan.Problem.N plan.Problem.M plan.Problem.X.Cols o.Method

@@ -17,6 +17,8 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
     let eps = solution.Epsilon
     let mutable solution = solution
     let mutable disposed = false
+    // The token the moment passes check while `Measure` forces them (the solve's own); none afterwards.
+    let mutable measuring = Threading.CancellationToken.None
     let live () = if disposed then raise (ObjectDisposedException(nameof SolvedPlan, "This solved plan was disposed; solve again to use it."))
     let apply side (v: Matrix) weighted =
         live ()
@@ -32,7 +34,7 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
                  let d = if isNull targets then 0 else targets.Cols
                  let r = Array.zeroCreate problem.N
                  let py = Array.zeroCreate (problem.N * d)
-                 passes.RowMoments(eps, solution.F, solution.G, targets, r, py)
+                 passes.RowMoments(eps, solution.F, solution.G, targets, r, py, measuring)
                  r, (if isNull targets then None else Some(Matrix(problem.N, d, py)))
              | _ when isNull targets -> (apply Rows (ones problem.M) false).Data, None
              | _ ->
@@ -47,7 +49,7 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
              match operator with
              | :? IMomentPasses as passes ->
                  let s = Array.zeroCreate problem.M
-                 passes.ColumnMass(eps, solution.F, solution.G, s)
+                 passes.ColumnMass(eps, solution.F, solution.G, s, measuring)
                  s
              | _ -> (apply Cols (ones problem.N) false).Data)
     // M2_k = Σ_j P_kj y_j y_jᵀ (n × d², index a·d + b), for the Hessian operator.
@@ -122,6 +124,17 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOper
         DenseRequest.require (sprintf "The dense %d × %d plan" problem.N problem.M) (8.0 * entries) entries
             "the streamed operations (values, gradients, Hessian-vector products) never store it"
         operator.Plan(eps, solution.F, solution.G)
+
+    /// The plan's marginals r and s, computed now (two streamed passes, cancellable between blocks of rows where the
+    /// operator measures them itself, `IMomentPasses`) and kept for the derivatives.
+    member internal _.Measure(cancellation: Threading.CancellationToken) =
+        live ()
+        measuring <- cancellation
+        try
+            rowMoments.Force() |> ignore
+            columnMass.Force() |> ignore
+        finally measuring <- Threading.CancellationToken.None
+        fst rowMoments.Value, columnMass.Value
 
     /// Replaces the diagnostics once the solver has measured the returned plan itself (two more passes).
     member internal _.Reassess(marginalError: float, converged: bool) =

@@ -100,7 +100,7 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
             Validation.shape "v" l.Cols v.Cols v
             let out = Array.zeroCreate (l.Rows * v.Cols)
-            withTerms l eps rowPot logRows colPot logCols v.Cols (columnsOf v) (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> l eps rowTerm colTerm vt v.Cols costWeighted out)
+            withTerms l eps rowPot logRows colPot logCols v.Cols (columnsOf v) (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> l eps rowTerm colTerm vt v.Cols costWeighted out Threading.CancellationToken.None)
             Matrix(l.Rows, v.Cols, out)
 
         member _.Plan(eps, f, g) =
@@ -123,7 +123,7 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
         member _.Worthwhile = CpuKernels.mixedWorthwhile problem.N problem.M
 
     interface IMomentPasses with
-        member _.RowMoments(eps, f, g, targets, rowMass, transported) =
+        member _.RowMoments(eps, f, g, targets, rowMass, transported, cancellation) =
             live ()
             let n, m = problem.N, problem.M
             let d = if isNull targets then 0 else targets.Cols
@@ -139,16 +139,16 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             let k = d + 1
             let out = pool.Rent(n * k)
             try
-                withTerms rowsLayout eps f logA g logB k fill (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> rowsLayout eps rowTerm colTerm vt k false out)
+                withTerms rowsLayout eps f logA g logB k fill (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> rowsLayout eps rowTerm colTerm vt k false out cancellation)
                 for i in 0 .. n - 1 do
                     rowMass.[i] <- out.[i * k]
                     for q in 0 .. d - 1 do transported.[i * d + q] <- out.[i * k + q + 1]
             finally pool.Return out
 
-        member _.ColumnMass(eps, f, g, columnMass) =
+        member _.ColumnMass(eps, f, g, columnMass, cancellation) =
             live ()
             if columnMass.Length <> problem.M then invalidArg "columnMass" (sprintf "columnMass has %d entries for %d columns." columnMass.Length problem.M)
-            withTerms colsLayout eps g logB f logA 1 (ones problem.N) (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> colsLayout eps rowTerm colTerm vt 1 false columnMass)
+            withTerms colsLayout eps g logB f logA 1 (ones problem.N) (fun rowTerm colTerm vt -> CpuKernels.applyInto<'V> colsLayout eps rowTerm colTerm vt 1 false columnMass cancellation)
 
     interface ICoupledApply with
         member _.Coupled(eps, f, g, rowWeights, v, cancellation) =

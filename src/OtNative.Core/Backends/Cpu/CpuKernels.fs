@@ -367,14 +367,14 @@ type private ApplyRow<'V when 'V :> ILanes<'V> and 'V: struct>(colTerm: float[],
 
 /// out_i,q = Σ_j exp(rowTerm_i + colTerm_j − C_ij/ε) · (C_ij if weighted) · vT[q, j],
 /// vT being the k vectors laid out q-major over padded columns.
-/// Written into out[i·k + q] (out at least Rows × k long).
-let applyInto<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) (out: float[]) =
+/// Written into out[i·k + q] (out at least Rows × k long); `cancellation` is checked between blocks of rows.
+let applyInto<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float) (rowTerm: float[]) (colTerm: float[]) (vT: float[]) (k: int) (weighted: bool) (out: float[]) (cancellation: Threading.CancellationToken) =
     requireLanes<'V> l
     requireLength "colTerm" l.ColsPadded colTerm
     requireLength "vT" (k * l.ColsPadded) vT
     requireLength "out" (l.Rows * k) out
     let negInvEps = 'V.Splat(-1.0 / eps)
-    forRowBlocks l Threading.CancellationToken.None (fun lo hi ->
+    forRowBlocks l cancellation (fun lo hi ->
         eachRow<'V, _> l (ApplyRow<'V>(colTerm, l.ColsPadded, rowTerm, negInvEps, vT, k, weighted, Array.zeroCreate k, out)) lo hi)
 
 [<Struct; IsReadOnly>]
