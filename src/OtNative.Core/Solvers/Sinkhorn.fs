@@ -364,8 +364,14 @@ module Sinkhorn =
     /// prepared operator. Values and derivatives are those of the problem as given (translation invariance).
     let solve (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
         requireMemory problem
-        let operator = backend.Prepare(OtProblem.centred problem)
-        try verify (new SolvedPlan(operator, run operator options, true)) options
+        // Each stage before the loop is a pass over the coordinates: seconds at tens of millions of points.
+        options.Cancellation.ThrowIfCancellationRequested()
+        let centred = OtProblem.centred problem
+        options.Cancellation.ThrowIfCancellationRequested()
+        let operator = backend.Prepare centred
+        try
+            options.Cancellation.ThrowIfCancellationRequested()
+            verify (new SolvedPlan(operator, run operator options, true)) options
         with _ ->
             operator.Dispose()
             reraise ()
