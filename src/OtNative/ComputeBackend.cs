@@ -13,8 +13,11 @@ public enum ComputeBackend
     /// <summary>CUDA when it can run here, the CPU otherwise.</summary>
     Auto,
     /// <summary>
-    /// The rows of x split across the ranks of the started <see cref="MpiSession"/>, each rank's share on the CPU; every rank
-    /// makes the same calls with the same inputs and gets the same results (docs/distributed.md).
+    /// The ranks of the started <see cref="MpiSession"/>, each on its CPU, used in one of two ways by what is called. One
+    /// problem (<see cref="EntropicOT.Solve(double[,], double[,], SinkhornOptions?, CancellationToken)"/> and its derivatives): the rows of
+    /// x are split across the ranks, every rank makes the same calls with the same inputs and gets the same results. A
+    /// batch (<see cref="EntropicOT.SolveBatch"/>): the problems are spread across the ranks, each solved whole by one rank,
+    /// and rank 0 receives every item (docs/distributed.md).
     /// </summary>
     Mpi,
 }

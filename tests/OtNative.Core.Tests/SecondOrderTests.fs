@@ -127,14 +127,14 @@ let ``permutation couplings have eigenvalues 2/n and 0 (Proposition 8)`` () =
 [<InlineData(16, 0.1)>]
 [<InlineData(30, 0.3)>]
 let ``circle spectrum matches the circulant closed form (math.md §4)`` (n: int, eps: float) =
-    let _, plan = HMatrix.circle n eps
+    let _, plan = circle n eps
     let spectrum = HMatrix.spectrum (LinearAlgebraProviders.preferred) plan
-    Assert.Equal(HMatrix.circleSmallestPositive n eps, spectrum.SmallestPositive, 12)
+    Assert.Equal(circleSmallestPositive n eps, spectrum.SmallestPositive, 12)
     Assert.Equal(2.0 / float n, spectrum.Eigenvalues.[2 * n - 1], 12)
 
 [<Fact>]
 let ``the circle plan is what Sinkhorn computes`` () =
-    let x, plan = HMatrix.circle 12 0.2
+    let x, plan = circle 12 0.2
     let res = Sinkhorn.solve cpu (OtProblem.create x x None None) (tight (Absolute 0.2))
     Assert.True(relativeError (res.Materialise()).Data plan.Data < 1e-10)
 
@@ -202,7 +202,7 @@ let private schurMatchesItsSpectrum (res: SolvedPlan) =
 [<Fact>]
 let ``Schur fast path falls back to truncation on the circle at small epsilon`` () =
     // λ_{2n−1} ≈ (4π²/n³) exp(−4 sin²(π/n)/ε) ≈ 5e-14 < τ for n = 12, ε = 0.01 (math.md §4).
-    let x, _ = HMatrix.circle 12 0.01
+    let x, _ = circle 12 0.01
     let p = OtProblem.create x x None None
     let res = Sinkhorn.solve cpu p (tight (Absolute 0.01))
     let schur = schurMatchesItsSpectrum res

@@ -51,6 +51,11 @@ and IBackend =
     /// Prepares a problem for the primitives.
     abstract Prepare: problem: OtProblem -> ITransportOperator
 
+/// A backend whose operators' primitives are collective across processes (MPI): every process calls them in the same
+/// order, from one thread, so work that calls them from several threads at once (a parallel batch) must not run on it.
+type ICollectiveBackend =
+    inherit IBackend
+
 /// A half-step with its exponentials in float32 (mixed precision, math.md §1): the arguments f_j/ε − C_ij/ε formed and
 /// the sums accumulated in float64, potentials float64; rows whose sum leaves float32's safe range are computed in
 /// float64. Results differ from `Softmin`'s by the float32 rounding of each term: a relative error of about

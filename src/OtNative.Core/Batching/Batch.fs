@@ -74,8 +74,8 @@ module Batch =
     /// result, or the exception it failed with (a failure does not stop the others). Cancellation raises.
     let attempt (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
         if isNull problems then raise (ArgumentNullException "problems")
-        if backend :? MpiBackend then
-            raise (NotSupportedException "A batch on the MPI backend would call its collectives from several threads at once: spread the batch across the ranks with MpiBatch.solve instead.")
+        if backend :? ICollectiveBackend then
+            raise (NotSupportedException (sprintf "A batch on the %s backend would call its collectives from several threads at once: spread the batch across the ranks with MpiBatch.solve instead." backend.Name))
         request.HvpDirections |> Option.iter (fun dirs ->
             if dirs.Length <> problems.Length then
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
@@ -105,7 +105,3 @@ module Batch =
     /// problem (the others still run to the end, nothing hangs).
     let solve (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
         attempt backend problems opts request |> collect
-
-    /// The same work one problem after another: the baseline `bench batch` compares against.
-    let solveSequentially (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
-        problems |> Array.mapi (one backend opts request)

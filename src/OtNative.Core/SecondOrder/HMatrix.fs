@@ -50,22 +50,3 @@ module HMatrix =
 
     /// Spectrum of the plan's H-matrix.
     let spectrum (la: ILinearAlgebra) (plan: Matrix) = spectrumOf la (dense plan)
-
-    /// The paper's circle example (math.md §4): n equally spaced points θ_k = 2πk/n on the unit circle,
-    /// y = x, uniform weights. Returns the points and the exactly optimal plan K/(nκ).
-    let circle (n: int) (eps: float) =
-        let x = Matrix(n, 2, Array.init (2 * n) (fun t -> let k = t / 2 in if t % 2 = 0 then cos (2.0 * System.Math.PI * float k / float n) else sin (2.0 * System.Math.PI * float k / float n)))
-        // C_ij = ‖x_i − x_j‖² = 4 sin²(π(i−j)/n): circulant, so K/(nκ) has uniform marginals exactly.
-        let k0 = Array.init n (fun j -> exp (-4.0 * (sin (System.Math.PI * float j / float n)) ** 2.0 / eps))
-        let kappa = Array.sum k0
-        let plan = Matrix(n, n, Array.init (n * n) (fun t -> k0.[((t % n) - (t / n) + n) % n] / (float n * kappa)))
-        x, plan
-
-    /// σ₂ of the circle plan: Σ_j K_0j cos(2πj/n) / (nκ) (the circulant's second eigenvalue).
-    let circleSigma2 (n: int) (eps: float) =
-        let k0 = Array.init n (fun j -> exp (-4.0 * (sin (System.Math.PI * float j / float n)) ** 2.0 / eps))
-        let weighted = Array.mapi (fun j k -> k * cos (2.0 * System.Math.PI * float j / float n)) k0 |> Array.sum
-        weighted / (float n * Array.sum k0)
-
-    /// λ_{2n−1} = 1/n − σ₂ for the circle (Corollary 10).
-    let circleSmallestPositive (n: int) (eps: float) = 1.0 / float n - circleSigma2 n eps

@@ -41,7 +41,9 @@ let inline expOfTerm<'V when 'V :> ILanes<'V>> (x: 'V) =
 let inline exp<'V when 'V :> ILanes<'V>> (x: 'V) = 'V.ZeroBelow(x, 'V.Splat -708.0, expOfTerm x)
 
 /// Nanoseconds per element of `exp` at this width on one core (an L1-resident array, best of several passes): the
-/// unit of the CPU benchmarks' hardware-limit estimates, measured on the machine they run on.
+/// unit of the CPU benchmarks' hardware-limit estimates, measured on the machine they run on. It is timed here, beside
+/// `exp`, because the inline exponential is only inlined into F#: a C# benchmark calling it runs F#'s generic fallback
+/// (7.45 ns an element measured, against 0.47).
 let private nanosecondsPerExpAt<'V when 'V :> ILanes<'V> and 'V: struct> () =
     let input = Array.init 256 (fun i -> -0.01 * float i)
     let passes = 4000

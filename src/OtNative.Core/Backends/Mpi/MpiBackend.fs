@@ -143,3 +143,5 @@ type MpiBackend(communicator: MPI.Intracommunicator, local: IBackend) =
         member _.LinearAlgebra = local.LinearAlgebra
         member _.Supports problem = local.Supports problem
         member this.Prepare problem = new MpiTransportOperator(problem, this, communicator, local, traffic) :> ITransportOperator
+
+    interface ICollectiveBackend
