@@ -58,6 +58,26 @@ public static class EntropicOT
         CancellationToken cancellationToken = default) =>
         Run(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options, cancellationToken);
 
+    /// <summary>
+    /// Solves the debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) of two point clouds (weights null =
+    /// uniform) at one ε and returns it with its derivatives in x: value, gradient, Hessian-vector products and the dense
+    /// Hessian from one set of solves. Dispose the result.
+    /// </summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="a">Source weights (n), or null for uniform.</param>
+    /// <param name="b">Target weights (m), or null for uniform.</param>
+    /// <param name="options">The solves' options (a relative ε is resolved on the cross problem and used by all three).</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    public static DivergenceSolution SolveDivergence(double[,] x, double[,] y, double[]? a = null, double[]? b = null, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
+        return new DivergenceSolution(DivergencePlans.Solve(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem,
+            options.ToCore(cancellationToken)));
+    }
+
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) with uniform weights (three solves at one ε).</summary>
     public static DivergenceResult Divergence(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         Divergence(x, y, null, null, options, cancellationToken);
@@ -66,16 +86,14 @@ public static class EntropicOT
     public static DivergenceResult Divergence(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        options ??= SinkhornOptions.Default;
-        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        var d = Values.divergence(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem, options.ToCore(cancellationToken));
-        return new DivergenceResult(d.Value, d.Cross.Value, d.SourceSelf.Value, d.TargetSelf.Value, d.Cross.Epsilon,
-            d.Cross.Converged && d.SourceSelf.Converged && d.TargetSelf.Converged);
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return new DivergenceResult(d.Value, d.CrossValue, d.SourceSelfValue, d.TargetSelfValue, d.Epsilon, d.Converged);
     }
 
     /// <summary>
     /// ∂/∂x (n×d) of the debiased divergence: the cross term's gradient minus that of the self-term L_ε(a, a), whose two
     /// arguments both move with x (docs/math.md §2). Two solves; the self-term by the symmetric update.
+    /// <see cref="SolveDivergence"/> gives the value and the gradient from the same solves.
     /// </summary>
     public static double[,] DivergenceGradient(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         DivergenceGradient(x, y, null, null, options, cancellationToken);
@@ -84,9 +102,8 @@ public static class EntropicOT
     public static double[,] DivergenceGradient(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        options ??= SinkhornOptions.Default;
-        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        return Gradients.divergence(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem, options.ToCore(cancellationToken)).ToArray2D();
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return d.Gradient();
     }
 
     /// <summary>
@@ -102,26 +119,26 @@ public static class EntropicOT
     public static double[,] DivergenceHessian(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         double threshold = 1e-10, CancellationToken cancellationToken = default)
     {
-        options ??= SinkhornOptions.Default;
-        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        return Core.DivergenceHessian.compute(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem, options.ToCore(cancellationToken), threshold).ToArray2D();
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return d.Hessian(threshold, cancellationToken);
     }
 
     /// <summary>
     /// ∇²ₓS · A (n×d) of the debiased divergence without forming any Hessian: the cross term's Hessian-vector product
     /// minus the self-term's, whose mixed part reuses the self-term's own CG solve (docs/math.md §3). Two solves and two
-    /// CG solves; memory O((n + m)·d²).
+    /// CG solves; memory O((n + m)·d²). <see cref="SolveDivergence"/> keeps the solves for several products.
     /// </summary>
     /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
     public static CgResult DivergenceHessianVectorProduct(double[,] x, double[,] y, double[]? a, double[]? b, double[,] direction,
         SinkhornOptions? options = null, CgOptions? cg = null, CancellationToken cancellationToken = default)
     {
-        options ??= SinkhornOptions.Default;
-        cg ??= CgOptions.Default;
-        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        var (products, report) = Core.DivergenceHessian.hessianVectorProducts(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem,
-            options.ToCore(cancellationToken), cg.ToCore(cancellationToken), [Arrays.ToMatrix(direction, nameof(direction))]).ToValueTuple();
-        return new CgResult(products[0].ToArray2D(), cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
+        ArgumentNullException.ThrowIfNull(direction);
+        ArgumentNullException.ThrowIfNull(x);
+        // Checked before the solves: a wrong direction must not cost them.
+        if (direction.GetLength(0) != x.GetLength(0) || direction.GetLength(1) != x.GetLength(1))
+            throw new ArgumentException($"direction is {direction.GetLength(0)}×{direction.GetLength(1)} but x is {x.GetLength(0)}×{x.GetLength(1)}: it needs x's shape.", nameof(direction));
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return d.HessianVectorProduct(direction, cg, cancellationToken);
     }
 
     /// <summary>The weighted mean cost Σ a_i b_j ‖x_i − y_j‖², the unit of a relative ε.</summary>

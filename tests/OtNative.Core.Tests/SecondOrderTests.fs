@@ -334,8 +334,12 @@ let ``the debiased divergence's Hessian equals finite differences of its gradien
     let opts = { tight (RelativeToMeanCost 0.3) with Tolerance = 1e-13; MaxIterations = 1_000_000 }
     let eps = OtProblem.resolveEpsilon p opts.Epsilon
     let fixedOpts = { opts with Epsilon = Absolute eps }
-    let h = DivergenceHessian.compute cpu p fixedOpts 1e-10
-    let gradientAt (x: Matrix) = (Gradients.divergence cpu { p with Geometry = PointClouds(x, p.Y) } fixedOpts).Data
+    let h =
+        use plans = DivergencePlans.Solve(cpu, p, fixedOpts)
+        plans.Hessian(1e-10, Threading.CancellationToken.None)
+    let gradientAt (x: Matrix) =
+        use plans = DivergencePlans.Solve(cpu, { p with Geometry = PointClouds(x, p.Y) }, fixedOpts)
+        plans.Gradient().Data
     let fd = jacobianByFiniteDifferences gradientAt p.X 1e-5
     let err = relativeError h.Data fd.Data
     Assert.True(err < 1e-5, sprintf "divergence Hessian vs finite differences: %g" err)
@@ -355,8 +359,9 @@ let ``the divergence HVP equals its dense Hessian times A`` (spec: ProblemSpec) 
     let rng = Random(spec.Seed + 3)
     let directions = Array.init 2 (fun _ -> Matrix(p.N, p.X.Cols, Array.init (p.N * p.X.Cols) (fun _ -> gaussian rng)))
     let cg = { CgOptions.Default with Tolerance = 1e-13; MaxIterations = 5000 }
-    let products, report = DivergenceHessian.hessianVectorProducts backend p opts cg directions
-    let dense = DivergenceHessian.compute backend p opts 1e-10
+    use plans = DivergencePlans.Solve(backend, p, opts)
+    let products, (report: CgReport) = plans.HessianVectorProducts(cg, directions)
+    let dense = plans.Hessian(1e-10, Threading.CancellationToken.None)
     Assert.True(report.Converged, sprintf "%O: CG stopped at %g" spec report.Residual)
     for direction, product in Array.zip directions products do
         let expected = Dense.times dense (Matrix.Column direction.Data)

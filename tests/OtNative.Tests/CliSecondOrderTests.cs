@@ -178,6 +178,30 @@ public class CliSecondOrderTests
         Assert.Equal(solve.RootElement.GetProperty("value").GetDouble(), grad.RootElement.GetProperty("entropicValue").GetDouble(), 1e-12);
         Assert.True(grad.RootElement.GetProperty("converged").GetBoolean());
         Assert.True(grad.RootElement.GetProperty("epsilonHeldFixed").GetBoolean());
+        if (loss == "divergence")
+        {
+            Assert.True(grad.RootElement.GetProperty("selfTermsConverged").GetBoolean());
+            Assert.True(grad.RootElement.GetProperty("crossConverged").GetBoolean());
+        }
+    }
+
+    [Fact]
+    public void TheDivergencesHessianAndHvpSayWhetherItsSelfTermsConverged()
+    {
+        var (P, _, _) = CloudsOnDisk(25, 6, 5);
+        NpyFile.Write(P("a.npy"), TestData.Cloud(26, 6, 2));
+        // Three iterations: the cross term and the self-terms stop short, and the JSON says which.
+        var common = new[] { "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.05", "--tol", "1e-12", "--max-iter", "3", "--loss", "divergence" };
+        Assert.Equal(0, Program.Run(["hessian", "--out", P("h.npy"), "--json", P("h.json"), .. common]));
+        Assert.Equal(0, Program.Run(["hvp", "--direction", P("a.npy"), "--allow-unconverged", "--out", P("ha.npy"), "--json", P("hv.json"), .. common]));
+        foreach (var file in new[] { "h.json", "hv.json" })
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(P(file)));
+            Assert.False(doc.RootElement.GetProperty("converged").GetBoolean(), file);
+            Assert.False(doc.RootElement.GetProperty("selfTermsConverged").GetBoolean(), file);
+            Assert.False(doc.RootElement.GetProperty("crossConverged").GetBoolean(), file);
+            Assert.True(double.IsFinite(doc.RootElement.GetProperty("value").GetDouble()), file);
+        }
     }
 
     [Fact]

@@ -112,6 +112,45 @@ public class FacadeTests
     }
 
     [Fact]
+    public void ASolvedDivergenceGivesEveryOneShotEntryPointsNumbersFromOneSetOfSolves()
+    {
+        var x = TestData.Cloud(21, 9, 2);
+        var y = TestData.Cloud(22, 7, 2, 0.4);
+        var a = Enumerable.Range(1, 9).Select(i => i / 45.0).ToArray();
+        var options = new SinkhornOptions { Epsilon = 0.2, EpsilonRelative = true, Tolerance = 1e-12, MaxIterations = 100_000 };
+        var direction = TestData.Cloud(23, 9, 2);
+        using var solved = EntropicOT.SolveDivergence(x, y, a, null, options);
+        var once = EntropicOT.Divergence(x, y, a, null, options);
+        Assert.Equal(once.Value, solved.Value, 14);
+        Assert.Equal(once.Epsilon, solved.Epsilon);
+        using (var cross = EntropicOT.Solve(x, y, a, null, options))
+        {
+            Assert.Equal(cross.Value, solved.CrossValue, 14);
+            Assert.Equal(cross.Iterations, solved.CrossIterations);
+        }
+        Assert.True(solved.Converged && solved.CrossConverged && solved.SelfTermsConverged);
+        Assert.True(TestData.MaxRelativeError(solved.Gradient(), EntropicOT.DivergenceGradient(x, y, a, null, options)) < 1e-13);
+        var hessian = solved.Hessian();
+        Assert.True(TestData.MaxRelativeError(hessian, EntropicOT.DivergenceHessian(x, y, a, null, options)) < 1e-12);
+        var product = solved.HessianVectorProduct(direction, new CgOptions { Tolerance = 1e-13, MaxIterations = 5000 });
+        var expected = new double[9, 2];
+        for (int u = 0; u < 18; u++)
+            for (int t = 0; t < 18; t++) expected[u / 2, u % 2] += hessian[u, t] * direction[t / 2, t % 2];
+        Assert.True(TestData.MaxRelativeError(product.Value, expected) < 1e-8, $"HVP vs dense {TestData.MaxRelativeError(product.Value, expected)}");
+        solved.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => solved.Gradient());
+        Assert.Throws<ObjectDisposedException>(() => solved.Value);
+    }
+
+    [Fact]
+    public void ADivergenceProductRefusesAMisshapenDirectionBeforeItsSolves()
+    {
+        var x = TestData.Cloud(24, 6, 2);
+        var e = Assert.Throws<ArgumentException>(() => EntropicOT.DivergenceHessianVectorProduct(x, x, null, null, new double[5, 2]));
+        Assert.Equal("direction", e.ParamName);
+    }
+
+    [Fact]
     public void LinearModelGradientIsDesignTransposeTimesGradient()
     {
         var design = TestData.Cloud(9, 6, 3);

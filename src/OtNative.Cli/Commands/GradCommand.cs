@@ -43,6 +43,7 @@ public sealed class GradCommand : Command<GradCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var input = ProblemInput.Load(settings);
+        if (settings.Loss == "divergence") return Divergence(settings, input, cancellation);
         using var result = input.Solve();
         // The sharp loss needs a CG solve: its report is printed and saved, and an unconverged one is a failure unless allowed.
         var sharp = result.HessianOperator(CgOptions.Default with { AllowUnconverged = settings.AllowUnconverged });
@@ -50,18 +51,11 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         {
             ("sharp", "cost") => Unpack(sharp.SharpCostGradient(cancellation)),
             ("sharp", _) => Unpack(sharp.SharpGradient(cancellation)),
-            ("divergence", _) => (EntropicOT.DivergenceGradient(input.X, input.Y, input.A, input.B, input.Options, cancellation), null),
             (_, "cost") => (result.CostGradient(), null),
             _ => (result.Gradient(), null),
         };
         var (gradient, cg) = computed;
-        // The value and convergence written are the loss's own: the divergence's from its three solves (the cross
-        // term's L_ε alone is `entropicValue`).
-        var divergence = settings.Loss == "divergence"
-            ? EntropicOT.Divergence(input.X, input.Y, input.A, input.B, input.Options with { Epsilon = result.Epsilon, EpsilonRelative = false }, cancellation)
-            : null;
-        double value = settings.Loss switch { "sharp" => result.SharpValue, "divergence" => divergence!.Value, _ => result.Value };
-        bool converged = result.Converged && (divergence?.Converged ?? true);
+        double value = settings.Loss == "sharp" ? result.SharpValue : result.Value;
         MpiRun.WriteNpy(settings.Out!, gradient);
         AnsiConsole.MarkupLine($"gradient of [bold]{settings.Loss}[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
                                $"{result.Iterations} iterations, marginal error {result.MarginalError:E2}" +
@@ -69,8 +63,32 @@ public sealed class GradCommand : Command<GradCommand.Settings>
         MpiRun.WriteJson(settings.Json, new
             {
                 loss = settings.Loss, wrt = settings.Wrt, value, entropicValue = result.Value, iterations = result.Iterations,
-                marginalError = result.MarginalError, converged, epsilon = result.Epsilon, epsilonHeldFixed = true, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
+                marginalError = result.MarginalError, converged = result.Converged, epsilon = result.Epsilon, epsilonHeldFixed = true, seconds = result.Elapsed.TotalSeconds, output = settings.Out,
                 cgIterations = cg?.Iterations, cgResidual = cg?.Residual, cgConverged = cg?.Converged,
+            });
+        return 0;
+    }
+
+    /// <summary>
+    /// The divergence's gradient, value and convergence from one set of solves (the cross term's L_ε alone is
+    /// <c>entropicValue</c>; <c>converged</c> is all three solves', <c>selfTermsConverged</c> the self-terms').
+    /// </summary>
+    private static int Divergence(Settings settings, ProblemInput input, CancellationToken cancellation)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var divergence = ProgressDisplay.Run("Divergence", () => "three solves",
+            () => EntropicOT.SolveDivergence(input.X, input.Y, input.A, input.B, input.Options, cancellation));
+        var gradient = divergence.Gradient();
+        MpiRun.WriteNpy(settings.Out!, gradient);
+        AnsiConsole.MarkupLine($"gradient of [bold]divergence[/] ({gradient.GetLength(0)}×{gradient.GetLength(1)}) written to {Markup.Escape(settings.Out!)}; " +
+                               $"cross term {divergence.CrossIterations} iterations, marginal error {divergence.CrossMarginalError:E2}" +
+                               (divergence.SelfTermsConverged ? "" : " [yellow](a self-term did not converge)[/]"));
+        MpiRun.WriteJson(settings.Json, new
+            {
+                loss = settings.Loss, wrt = settings.Wrt, value = divergence.Value, entropicValue = divergence.CrossValue, iterations = divergence.CrossIterations,
+                marginalError = divergence.CrossMarginalError, converged = divergence.Converged, crossConverged = divergence.CrossConverged,
+                selfTermsConverged = divergence.SelfTermsConverged, epsilon = divergence.Epsilon, epsilonHeldFixed = true, seconds = sw.Elapsed.TotalSeconds,
+                output = settings.Out, cgIterations = (int?)null, cgResidual = (double?)null, cgConverged = (bool?)null,
             });
         return 0;
     }

@@ -53,11 +53,18 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         if (settings.Loss == "divergence")
         {
             Core.Hessian.requireMemory(input.X.GetLength(0), Math.Max(input.X.GetLength(0), input.Y.GetLength(0)), input.X.GetLength(1), Core.HessianMethod.Eigen);
-            var divergence = ProgressDisplay.Run("Divergence Hessian", () => "three solves, Algorithm 1",
-                () => EntropicOT.DivergenceHessian(input.X, input.Y, input.A, input.B, input.Options, settings.Threshold, cancellation));
+            using var solved = ProgressDisplay.Run("Divergence", () => "three solves",
+                () => EntropicOT.SolveDivergence(input.X, input.Y, input.A, input.B, input.Options, cancellation));
+            var divergence = ProgressDisplay.Run("Divergence Hessian", () => "Algorithm 1", () => solved.Hessian(settings.Threshold, cancellation));
             MpiRun.WriteNpy(settings.Out!, divergence);
-            AnsiConsole.MarkupLine($"Hessian of the debiased divergence ({divergence.GetLength(0)}×{divergence.GetLength(1)}) written to {Markup.Escape(settings.Out!)}");
-            MpiRun.WriteJson(settings.Json, new { loss = settings.Loss, method = settings.Method, threshold = settings.Threshold });
+            AnsiConsole.MarkupLine($"Hessian of the debiased divergence ({divergence.GetLength(0)}×{divergence.GetLength(1)}) written to {Markup.Escape(settings.Out!)}" +
+                                   (solved.Converged ? "" : " [yellow](a solve did not converge)[/]"));
+            MpiRun.WriteJson(settings.Json, new
+            {
+                loss = settings.Loss, method = settings.Method, threshold = settings.Threshold, value = solved.Value, converged = solved.Converged,
+                crossConverged = solved.CrossConverged, selfTermsConverged = solved.SelfTermsConverged, iterations = solved.CrossIterations,
+                epsilon = solved.Epsilon, epsilonHeldFixed = true,
+            });
             return 0;
         }
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };

@@ -71,11 +71,15 @@ public sealed class HvpCommand : Command<HvpCommand.Settings>
         var cg = new CgOptions { Tolerance = settings.CgTol, MaxIterations = settings.MaxCg, Preconditioner = settings.ParsedPreconditioner, AllowUnconverged = settings.AllowUnconverged };
         if (settings.Loss == "divergence")
         {
-            var (divergenceProduct, divergenceReport) = ProgressDisplay.Run("Divergence HVP", () => "two solves, two CG solves",
-                () => EntropicOT.DivergenceHessianVectorProduct(input.X, input.Y, input.A, input.B, direction, input.Options, cg, cancellation));
+            using var solved = ProgressDisplay.Run("Divergence", () => "three solves",
+                () => EntropicOT.SolveDivergence(input.X, input.Y, input.A, input.B, input.Options, cancellation));
+            var (divergenceProduct, divergenceReport) = ProgressDisplay.Run("Divergence HVP", () => "two CG solves",
+                () => solved.HessianVectorProduct(direction, cg, cancellation));
             Report(settings, divergenceProduct, divergenceReport, new
             {
                 loss = settings.Loss, cgIterations = divergenceReport.Iterations, cgResidual = divergenceReport.Residual, cgConverged = divergenceReport.Converged,
+                value = solved.Value, converged = solved.Converged, crossConverged = solved.CrossConverged, selfTermsConverged = solved.SelfTermsConverged,
+                iterations = solved.CrossIterations, epsilon = solved.Epsilon, epsilonHeldFixed = true,
             });
             return 0;
         }

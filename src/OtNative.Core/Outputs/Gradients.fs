@@ -12,13 +12,6 @@ module Gradients =
     /// ∂L_ε/∂x (n×d) of a solved point-cloud problem (Theorem 1).
     let eot (plan: SolvedPlan) = assemble plan.Problem.X plan.RowMass plan.TransportedTargets
 
-    /// ∂/∂x of the debiased divergence (math.md §2): the cross term's gradient minus half the self-term's, whose two
-    /// arguments both move with x — by symmetry twice the gradient in the first argument — so G_xy − G_xx. The target's
-    /// self-term does not depend on x. Solves as `Values.divergence` does (symmetric updates for the self-term).
-    let divergence (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
-        let gxy, gxx = Sinkhorn.withDivergencePlans backend problem options eot eot
-        Matrix(problem.N, problem.X.Cols, Array.map2 (-) gxy.Data gxx.Data)
-
     /// Chain rule for a linear model x = Xθ: ∇_θ L = Xᵀ G (p×d).
     let linearModel (design: Matrix) (gradient: Matrix) =
         if design.Rows <> gradient.Rows then

@@ -129,10 +129,9 @@ module Hessian =
     let private threshold (o: HessianOptions) (values: float[]) =
         if o.Relative then o.Threshold * Array.max values else o.Threshold
 
-    /// Rᵀ M⁺ R with M⁺ the truncated pseudo-inverse of the symmetric M (H or a Schur complement),
-    /// and the spectrum diagnostics.
-    let private truncatedGram (la: ILinearAlgebra) (o: HessianOptions) (sym: Matrix) (r: Matrix) =
-        let values, vectors = la.SymmetricEigen sym
+    /// Rᵀ M⁺ R with M⁺ the truncated pseudo-inverse of a symmetric M (H or a Schur complement) given by its
+    /// eigendecomposition, and the spectrum diagnostics.
+    let private truncatedGramOf (la: ILinearAlgebra) (o: HessianOptions) (values: float[], vectors: Matrix) (r: Matrix) =
         let tau = threshold o values
         let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
         let h = weightedGram la r vectors (Array.map (fun v -> 1.0 / v) values) keep
@@ -214,7 +213,7 @@ module Hessian =
         | Some l ->
             let h = la.Gram(la.SolveLower(l, r, false), true)
             { Gram = h; Kept = m - 1; Dropped = 1; SmallestKept = smallestByLanczos la l; Threshold = tau; Factorisation = CertifiedCholesky }
-        | None -> truncatedGram la o sMat r
+        | None -> truncatedGramOf la o (la.SymmetricEigen sMat) r
 
     /// diag(kept) − coupled, in place.
     let private schurComplement (coupled: Matrix) (kept: float[]) =
@@ -222,8 +221,12 @@ module Hessian =
         for j in 0 .. kept.Length - 1 do coupled.[j, j] <- coupled.[j, j] + kept.[j]
         coupled
 
-    /// The dense (n·d)×(n·d) Hessian.
-    let internal computeDense (la: ILinearAlgebra) (pm: DensePlan) (o: HessianOptions) =
+    /// The eigendecomposition of a dense plan's H-matrix: Algorithm 1's one expensive step, (n + m)³. Computed once where
+    /// several products need H⁺ (the divergence's self-term takes its own and its mixed Hessian from one).
+    let internal eigenOfH (la: ILinearAlgebra) (pm: DensePlan) = la.SymmetricEigen(HMatrix.dense pm.Plan)
+
+    /// The dense (n·d)×(n·d) Hessian; the eigen path uses `hEigen` (`eigenOfH` of this plan) when given.
+    let internal computeDense (la: ILinearAlgebra) (pm: DensePlan) (o: HessianOptions) (hEigen: (float[] * Matrix) option) =
         Validation.positive "threshold" o.Threshold
         let sw = Stopwatch.StartNew()
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
@@ -233,9 +236,9 @@ module Hessian =
             match o.Method with
             | Eigen | NoRegularisation ->
                 let rfull = rightHandSide pm (1.0 / rootEps)
-                if o.Method = Eigen then truncatedGram la o (HMatrix.dense pm.Plan) rfull
+                let values, vectors = match hEigen with Some eigen -> eigen | None -> eigenOfH la pm
+                if o.Method = Eigen then truncatedGramOf la o (values, vectors) rfull
                 else
-                    let values, vectors = la.SymmetricEigen(HMatrix.dense pm.Plan)
                     // Rᵀ V Λ⁻¹ Vᵀ R without truncation: tiny or negative eigenvalues are inverted as they are.
                     let proj = la.Multiply(vectors, true, rfull, false)
                     let scaled = Matrix(proj.Rows, proj.Cols, Array.mapi (fun t v -> v / values.[t / proj.Cols]) proj.Data)
@@ -294,7 +297,7 @@ module Hessian =
     let compute (plan: SolvedPlan) (o: HessianOptions) =
         o.Cancellation.ThrowIfCancellationRequested()
         requireMemory plan.Problem.N plan.Problem.M plan.Problem.X.Cols o.Method
-        computeDense plan.LinearAlgebra (DensePlan.ofSolved plan) o
+        computeDense plan.LinearAlgebra (DensePlan.ofSolved plan) o None
 
     /// The paper's accuracy measure (eq. 59): ‖Σ_l Hess[k,:,l,:] − 2 w_k I_d‖_F over all k, with
     /// weights w (the input a, as the paper; the plan's own r makes it vanish to rounding).

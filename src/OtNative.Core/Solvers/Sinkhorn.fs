@@ -469,16 +469,3 @@ module Sinkhorn =
         with _ ->
             for o in operators do if not (obj.ReferenceEquals(o, null)) then o.Dispose()
             reraise ()
-
-    /// The two solves the x-derivatives of the debiased divergence need, at the cross term's ε: the cross plan (by the
-    /// symmetric update when the problem is itself a self-transport) and the source cloud's self-term. Each plan is
-    /// handed to its function and disposed before the next solve, so one plan is held at a time.
-    let withDivergencePlans (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions)
-                            (onCross: SolvedPlan -> 'C) (onSelf: SolvedPlan -> 'S) =
-        let eps = OtProblem.resolveEpsilon problem options.Epsilon
-        let fixedEps = { options with Epsilon = Absolute eps; InitialF = None; InitialG = None }
-        let cross =
-            use plan = (if OtProblem.isSelfTransport problem then solveSymmetric else solve) backend problem fixedEps
-            onCross plan
-        use self = solveSymmetric backend { problem with Geometry = PointClouds(problem.X, problem.X); B = problem.A } fixedEps
-        cross, onSelf self

@@ -1,0 +1,132 @@
+namespace OtNative.Core
+
+open System
+open OtNative
+
+/// The mixed second derivative of a self-term, the one piece of the divergence's Hessian no single plan gives.
+module DivergenceHessian =
+    /// H₁₂ = ∂²L/∂x∂y (n·d × m·d) of a point-cloud plan: (1/ε) R_xᵀ H⁺ R_y plus the direct term
+    /// P_kl (4/ε (x_k − y_l)(x_k − y_l)ᵀ − 2I), H⁺ Algorithm 1's truncated pseudo-inverse (eigenvalues ≤ τ dropped).
+    /// R_x is the Hessian's right-hand side; R_y its analogue for y: the f-block P_kl ∇_y c_kl, the g-block
+    /// δ_jl Σ_k P_kl ∇_y c_kl, with ∇_y c = −2(x − y). `values, vectors`: H's eigendecomposition (`Hessian.eigenOfH`).
+    let mixed (la: ILinearAlgebra) (pm: DensePlan) (tau: float) (values: float[], vectors: Matrix) =
+        let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
+        let plan, x, y = pm.Plan, pm.X, pm.Y
+        let rx = Hessian.rightHandSide pm 1.0
+        let ry = Matrix.Zeros(n + m, m * d)
+        for k in 0 .. n - 1 do
+            for l in 0 .. m - 1 do
+                for b in 0 .. d - 1 do
+                    let v = -2.0 * plan.[k, l] * (x.[k, b] - y.[l, b])
+                    ry.[k, l * d + b] <- v
+                    ry.[n + l, l * d + b] <- ry.[n + l, l * d + b] + v
+        let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
+        let kept = Matrix(vectors.Rows, keep.Length, Array.init (vectors.Rows * keep.Length) (fun t -> vectors.[t / keep.Length, keep.[t % keep.Length]]))
+        let px = la.Multiply(kept, true, rx, false)
+        let py = la.Multiply(kept, true, ry, false)
+        for i in 0 .. keep.Length - 1 do
+            let inv = 1.0 / values.[keep.[i]]
+            for c in 0 .. py.Cols - 1 do py.[i, c] <- py.[i, c] * inv
+        let h = la.Multiply(px, true, py, false)
+        for i in 0 .. h.Data.Length - 1 do h.Data.[i] <- h.Data.[i] / pm.Eps
+        for k in 0 .. n - 1 do
+            for l in 0 .. m - 1 do
+                let pkl = plan.[k, l]
+                for a in 0 .. d - 1 do
+                    for b in 0 .. d - 1 do
+                        let direct = pkl * (4.0 / pm.Eps * (x.[k, a] - y.[l, a]) * (x.[k, b] - y.[l, b]) - (if a = b then 2.0 else 0.0))
+                        h.[k * d + a, l * d + b] <- h.[k * d + a, l * d + b] + direct
+        h
+
+/// The debiased divergence S(x) = L(x, y) − ½L(x, x) − ½L(y, y) (math.md §2–3) from its solves at the cross term's ε,
+/// held for its value and every x-derivative so that nothing is solved twice: the cross plan (by the symmetric update
+/// when the problem is itself a self-transport) and the source's self-term, solved at once, and the target's self-term,
+/// solved when the value or the convergence is first asked for (no x-derivative needs it: a flow's gradient steps pay
+/// two solves). Every self-term by the symmetric update. Disposing it releases the plans.
+[<Sealed>]
+type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetSelf: Lazy<SolvedPlan>) =
+    let mutable disposed = false
+    let live () = if disposed then raise (ObjectDisposedException(nameof DivergencePlans, "This divergence was disposed; solve it again to use it."))
+
+    /// The self-transport problem of one cloud with its weights.
+    static member private SelfProblem (points: Matrix) (weights: float[]) = { Geometry = PointClouds(points, points); A = weights; B = weights }
+
+    /// Solves the cross term and the source's self-term of `problem` (point clouds) at the cross term's ε.
+    static member Solve(backend: IBackend, problem: OtProblem, options: SinkhornOptions) =
+        match problem.Geometry with
+        | CostMatrix _ -> raise (NotSupportedException "The debiased divergence needs point clouds: a cost matrix does not define the self-transport costs.")
+        | PointClouds _ ->
+            let eps = OtProblem.resolveEpsilon problem options.Epsilon
+            let atEps = { options with Epsilon = Absolute eps }
+            // Self-terms start from zero: a warm start given for the cross problem means nothing to them.
+            let selfOptions = { atEps with InitialF = None; InitialG = None }
+            // A cloud against itself is a self-transport too: the same solver then gives the divergence 0 exactly.
+            let cross = (if OtProblem.isSelfTransport problem then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend problem atEps
+            try
+                let sourceSelf = Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.X problem.A) selfOptions
+                let targetSelf = lazy (Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.Y problem.B) selfOptions)
+                new DivergencePlans(cross, sourceSelf, targetSelf)
+            with _ ->
+                (cross :> IDisposable).Dispose()
+                reraise ()
+
+    /// The (a, b) plan.
+    member _.Cross = live (); cross
+    /// The (a, a) self-transport plan.
+    member _.SourceSelf = live (); sourceSelf
+    /// The (b, b) self-transport plan (solved on first use).
+    member _.TargetSelf = live (); targetSelf.Value
+    /// The absolute ε of all three solves.
+    member _.Epsilon = cross.Epsilon
+    /// L_ε(a, b) − ½L_ε(a, a) − ½L_ε(b, b).
+    member this.Value = live (); cross.Value - 0.5 * sourceSelf.Value - 0.5 * this.TargetSelf.Value
+    /// Whether all three solves reached the tolerance.
+    member this.Converged = live (); cross.Converged && sourceSelf.Converged && this.TargetSelf.Converged
+
+    /// ∂S/∂x (n×d): the cross term's gradient minus half the self-term's, whose two arguments both move with x — by
+    /// symmetry twice its gradient in the first argument — so G_xy − G_xx. The target's self-term does not depend on x.
+    member _.Gradient() =
+        live ()
+        let gxy, gxx = Gradients.eot cross, Gradients.eot sourceSelf
+        Matrix(gxy.Rows, gxy.Cols, Array.map2 (-) gxy.Data gxx.Data)
+
+    /// ∇²ₓS · A for several directions A (n×d), matrix-free: the cross plan's HVPs minus the self-term's (H₁₁ + H₁₂) A
+    /// (`HessianOperator.SelfTermApplyMany`), two CG solves, each pass carrying every direction. The products and the
+    /// worse of the two CG reports.
+    member _.HessianVectorProducts(cg: CgOptions, directions: Matrix[]) =
+        live ()
+        let crossProducts, crossReport = HessianOperator(cross, cg).ApplyMany directions
+        let own, selfReport = HessianOperator(sourceSelf, cg).SelfTermApplyMany directions
+        Array.map2 (fun (c: Matrix) (o: Matrix) -> Matrix(c.Rows, c.Cols, Array.map2 (-) c.Data o.Data)) crossProducts own,
+        CgReport.Worse(crossReport, selfReport)
+
+    /// ∇²ₓS (n·d × n·d): the cross Hessian minus the self-term's own Hessian H₁₁ and ½(H₁₂ + H₁₂ᵀ) — at the symmetric
+    /// point d²L(x, x) = H₁₁ + H₁₂ + H₂₁ + H₂₂ with H₂₂ = H₁₁ and H₂₁ = H₁₂ᵀ — all by Algorithm 1 with the absolute
+    /// threshold τ, the self-term's two from one eigendecomposition of its H (computing it for each paid the dominant
+    /// cost twice).
+    member _.Hessian(tau: float, cancellation: Threading.CancellationToken) =
+        live ()
+        Validation.positive "threshold" tau
+        let p = cross.Problem
+        Hessian.requireMemory p.N p.M p.X.Cols Eigen
+        Hessian.requireMemory p.N p.N p.X.Cols Eigen
+        let hessianOptions = { HessianOptions.Default with Threshold = tau; Cancellation = cancellation }
+        let crossHessian = (Hessian.compute cross hessianOptions).Hessian
+        let la = sourceSelf.LinearAlgebra
+        let pm = DensePlan.ofSolved sourceSelf
+        let eigen = Hessian.eigenOfH la pm
+        cancellation.ThrowIfCancellationRequested()
+        let own = (Hessian.computeDense la pm hessianOptions (Some eigen)).Hessian
+        let h12 = DivergenceHessian.mixed la pm tau eigen
+        let size = crossHessian.Rows
+        Matrix(size, size, Array.init (size * size) (fun t ->
+            let i, j = t / size, t % size
+            crossHessian.Data.[t] - own.Data.[t] - 0.5 * (h12.[i, j] + h12.[j, i])))
+
+    interface IDisposable with
+        member _.Dispose() =
+            if not disposed then
+                disposed <- true
+                (cross :> IDisposable).Dispose()
+                (sourceSelf :> IDisposable).Dispose()
+                if targetSelf.IsValueCreated then (targetSelf.Value :> IDisposable).Dispose()

@@ -1,0 +1,89 @@
+using OtNative.Core;
+
+namespace OtNative;
+
+/// <summary>
+/// A solved debiased Sinkhorn divergence S(x) = L_ε(x, y) − ½L_ε(x, x) − ½L_ε(y, y): its solves at one ε, held for its
+/// value and every derivative in x, so that a flow step asking for the value and the gradient solves nothing twice. The
+/// cross term and the source's self-term are solved at once; the target's self-term, which no x-derivative needs, when
+/// <see cref="Value"/> or a convergence flag is first read. Self-terms are solved by the symmetric update. Dispose it to
+/// release the plans; afterwards every member throws <see cref="ObjectDisposedException"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// using var divergence = EntropicOT.SolveDivergence(x, y, options: new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true });
+/// double value = divergence.Value;
+/// double[,] step = divergence.Gradient();
+/// </code>
+/// </example>
+public sealed class DivergenceSolution : IDisposable
+{
+    private readonly DivergencePlans _plans;
+
+    internal DivergenceSolution(DivergencePlans plans) => _plans = plans;
+
+    /// <summary>L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b).</summary>
+    public double Value => _plans.Value;
+
+    /// <summary>L_ε(a,b), the cross term.</summary>
+    public double CrossValue => _plans.Cross.Value;
+
+    /// <summary>L_ε(a,a), the source's self-term.</summary>
+    public double SourceSelfValue => _plans.SourceSelf.Value;
+
+    /// <summary>L_ε(b,b), the target's self-term.</summary>
+    public double TargetSelfValue => _plans.TargetSelf.Value;
+
+    /// <summary>The absolute ε of every solve (resolved on the cross problem when the options give it relatively).</summary>
+    public double Epsilon => _plans.Epsilon;
+
+    /// <summary>The cross solve's iterations.</summary>
+    public int CrossIterations => _plans.Cross.Iterations;
+
+    /// <summary>‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the cross plan, measured on it.</summary>
+    public double CrossMarginalError => _plans.Cross.MarginalError;
+
+    /// <summary>Whether the cross solve reached the tolerance.</summary>
+    public bool CrossConverged => _plans.Cross.Converged;
+
+    /// <summary>Whether both self-term solves reached the tolerance.</summary>
+    public bool SelfTermsConverged => _plans.SourceSelf.Converged && _plans.TargetSelf.Converged;
+
+    /// <summary>Whether all three solves reached the tolerance.</summary>
+    public bool Converged => _plans.Converged;
+
+    /// <summary>
+    /// ∂S/∂x (n×d): the cross term's gradient minus that of the self-term L_ε(a, a), whose two arguments both move with x
+    /// (docs/math.md §2), at ε held fixed.
+    /// </summary>
+    public double[,] Gradient() => _plans.Gradient().ToArray2D();
+
+    /// <summary>
+    /// ∇²ₓS · A (n×d) without forming any Hessian: the cross term's Hessian-vector product minus the self-term's, whose
+    /// mixed part reuses the self-term's own CG solve (docs/math.md §3). Two CG solves; memory O((n + m)·d²).
+    /// </summary>
+    /// <param name="direction">A (n×d).</param>
+    /// <param name="cg">The CG settings (default <see cref="CgOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <returns>The product and the worse of the two CG reports.</returns>
+    /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public CgResult HessianVectorProduct(double[,] direction, CgOptions? cg = null, CancellationToken cancellationToken = default)
+    {
+        cg ??= CgOptions.Default;
+        var (products, report) = _plans.HessianVectorProducts(cg.ToCore(cancellationToken), [Arrays.ToMatrix(direction, nameof(direction))]).ToValueTuple();
+        return new CgResult(products[0].ToArray2D(), cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
+    }
+
+    /// <summary>
+    /// ∇²ₓS ((n·d)×(n·d)): the cross term's Hessian minus the self-term's own and mixed Hessians (docs/math.md §3), all by
+    /// Algorithm 1 with the absolute <paramref name="threshold"/>; the self-term's two from one eigendecomposition.
+    /// </summary>
+    /// <param name="threshold">Eigenvalues of the H-matrices at or below it are dropped.</param>
+    /// <param name="cancellationToken">Checked between stages; an eigendecomposition, once started, runs to its end.</param>
+    /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
+    public double[,] Hessian(double threshold = 1e-10, CancellationToken cancellationToken = default) =>
+        _plans.Hessian(threshold, cancellationToken).ToArray2D();
+
+    /// <inheritdoc />
+    public void Dispose() => ((IDisposable)_plans).Dispose();
+}
