@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the native LAPACK/BLAS the dense linear algebra prefers (Debian's liblapacke and OpenBLAS) when they are
 # missing and this machine can install packages; otherwise says once that the managed fallback will be used.
-# Sourced by build/test.sh and build/otnative, so the README's two commands set the machine up alike.
+# Sourced by build/provision.sh, which both of the README's commands source, so they set the machine up alike.
 # The listing is captured, not piped into grep -q: under pipefail (both callers set it) grep's early exit makes
 # ldconfig die of SIGPIPE, and the check then failed on machines that have both libraries.
 libraries=$(ldconfig -p 2>/dev/null || true)

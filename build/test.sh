@@ -1,37 +1,34 @@
 #!/usr/bin/env bash
-# The test command of the README: restores, builds and runs every test suite on a fresh machine,
-# then prints one summary line "N passed, N failed, N skipped". Exit status 0 only when all pass.
+# The test command of the README: sets the machine up (build/provision.sh --tests), builds, runs every stage below and
+# prints one summary line "N passed, N failed, N skipped". Exit status 0 only when all pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.ctest"' EXIT
+status=0
+. build/provision.sh --tests
 
-# Native LAPACK/BLAS for the dense linear algebra (the managed fallback is tested too).
-. build/native-lapack.sh
+build() {
+  dotnet restore OtNative.sln && dotnet build OtNative.sln -c Release --no-restore
+}
 
-dotnet restore OtNative.sln || exit 1
-dotnet build OtNative.sln -c Release --no-restore || exit 1
-# NVRTC compile-checks every CUDA kernel on machines without a GPU (Debian non-free libnvrtc11.2).
-if build/install-nvrtc.sh >/dev/null; then export OTNATIVE_REQUIRE_NVRTC=1; fi
-# MPICH for the MPI tests and `bench mpi` (MPI.NET's msmpi.dll import resolves to libmpich.so.12).
-if ! command -v mpiexec >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich libmpich-dev >/dev/null 2>&1 ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich libmpich-dev >/dev/null; }; } ||
-    echo "warning: could not install mpich" >&2
-fi
-# The kernels' shared arithmetic, compiled by g++ and tested by CTest (GoogleTest).
-if [ "$(id -u)" = 0 ] && ! [ -f /usr/lib/x86_64-linux-gnu/libgtest.a ] && command -v apt-get >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev cmake g++ >/dev/null || exit 1
-fi
-cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
-cmake --build build/cmake >/dev/null || exit 1
-(cd build/cmake && ctest --output-on-failure) 2>&1 | tee "$log.ctest"
-ctest_status=${PIPESTATUS[0]}
+# The kernels' shared arithmetic, compiled by g++ and tested by CTest (GoogleTest); skipped where CMake or GoogleTest is missing.
+native_tests() {
+  command -v cmake >/dev/null 2>&1 || { echo "note: CMake is missing: the native tests did not run" >&2; return 0; }
+  cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build/cmake >/dev/null || return 1
+  (cd build/cmake && ctest --output-on-failure) 2>&1 | tee "$log.ctest"
+  return "${PIPESTATUS[0]}"
+}
+
 # The unit suites, then the benchmark commands' short runs (category Benchmarks), which CI runs too.
-dotnet test OtNative.sln -c Release --no-build --filter "Category!=Benchmarks&Category!=Mpi" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-dotnet test tests/OtNative.Tests -c Release --no-build --filter "Category=Benchmarks" 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+unit_tests() {
+  local rc=0
+  dotnet test OtNative.sln -c Release --no-build --filter "Category!=Benchmarks&Category!=Mpi" 2>&1 | tee "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+  dotnet test tests/OtNative.Tests -c Release --no-build --filter "Category=Benchmarks" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+  return $rc
+}
 
 # Under a two-rank mpiexec job on Debian's MPICH, through the plain runner (one process a rank): the MPI tests
 # (category Mpi), then the core tests' problem properties on the MPI backend (each rank draws the same problems from
@@ -47,13 +44,15 @@ mpi_job() {
   if [ "$job_status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then f=1; fi
   mpi_passed=$((mpi_passed + ${p:-0})) mpi_failed=$((mpi_failed + ${f:-0})) mpi_skipped=$((mpi_skipped + ${s:-0}))
 }
-if command -v mpiexec >/dev/null 2>&1; then
-  mpi_job tests MpiTests
-  mpi_job properties
-else
-  echo "note: mpiexec is missing and cannot be installed here: the MPI tests and properties did not run" >&2
-  mpi_skipped=$(( $(grep -c '\[MpiFact\]' tests/OtNative.Tests/MpiTests.cs) + $(cat tests/OtNative.Core.Tests/*.fs | grep -c '^\[<ProblemProperty(') ))
-fi
+mpi_tests() {
+  if command -v mpiexec >/dev/null 2>&1; then
+    mpi_job tests MpiTests
+    mpi_job properties
+  else
+    echo "note: mpiexec is missing: the MPI tests and properties did not run" >&2
+    mpi_skipped=$(( $(grep -c '\[MpiFact\]' tests/OtNative.Tests/MpiTests.cs) + $(cat tests/OtNative.Core.Tests/*.fs | grep -c '^\[<ProblemProperty(') ))
+  fi
+}
 
 # The packages, a fresh application restored from them (samples/QuickStart, the README's C# section) and the
 # otnative tool installed from its package. Each is one check in the summary.
@@ -71,33 +70,46 @@ quickstart_runs() {
   echo "$out" | grep -qE '^[0-9.eE+-]+ [0-9.eE+-]+ [0-9.eE+-]+ 240 [0-9.eE+-]+ 120$' && echo "$out" | grep -qx 'rejected: x'
 }
 tool_installs() {
-  local tools
+  local tools rc
   tools=$(mktemp -d)
   dotnet tool install --tool-path "$tools" --add-source artifacts/packages OtNative.Cli >/dev/null && "$tools/otnative" info >/dev/null
-  local rc=$?
+  rc=$?
   rm -rf "$tools"
   return $rc
 }
-rm -rf artifacts/packages
-check dotnet pack OtNative.sln -c Release --no-build -o artifacts/packages -v quiet
-check readme_matches_sample
-check quickstart_runs
-check tool_installs
+packages() {
+  rm -rf artifacts/packages
+  check dotnet pack OtNative.sln -c Release --no-build -o artifacts/packages -v quiet
+  check readme_matches_sample
+  check quickstart_runs
+  check tool_installs
+}
 
 # The second-order properties once more on the managed (Math.NET) linear-algebra provider.
-OTNATIVE_LINALG=managed dotnet test tests/OtNative.Core.Tests -c Release --no-build \
-  --filter "FullyQualifiedName~SecondOrderTests|FullyQualifiedName~ComparisonTests" 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+managed_linear_algebra() {
+  OTNATIVE_LINALG=managed dotnet test tests/OtNative.Core.Tests -c Release --no-build \
+    --filter "FullyQualifiedName~SecondOrderTests|FullyQualifiedName~ComparisonTests" 2>&1 | tee -a "$log"
+  return "${PIPESTATUS[0]}"
+}
 
-# dotnet test prints one "Failed: F, Passed: P, Skipped: S" line per test assembly.
-read -r passed failed skipped < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
-  awk -F'[:,]' '{f+=$2; p+=$4; s+=$6} END {print p+0, f+0, s+0}')
-# CTest: "N% tests passed, F tests failed out of T".
-read -r c_failed c_total < <(grep -oE '[0-9]+ tests failed out of [0-9]+' "$log.ctest" | awk '{print $1, $6}')
-passed=$((passed + ${c_total:-0} - ${c_failed:-0} + package_checks - package_failures + ${mpi_passed:-0}))
-failed=$((failed + ${c_failed:-0} + package_failures + ${mpi_failed:-0})); skipped=$((skipped + ${mpi_skipped:-0}))
-[ "$ctest_status" -eq 0 ] || status=1
-rm -f "$log.ctest"
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-echo "${passed} passed, ${failed} failed, ${skipped} skipped"
-[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
+# One line from every stage's counts: dotnet test prints "Failed: F, Passed: P, Skipped: S" per test assembly, CTest
+# "N% tests passed, F tests failed out of T".
+summary() {
+  local passed failed skipped c_failed c_total
+  read -r passed failed skipped < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
+    awk -F'[:,]' '{f+=$2; p+=$4; s+=$6} END {print p+0, f+0, s+0}')
+  read -r c_failed c_total < <(grep -soE '[0-9]+ tests failed out of [0-9]+' "$log.ctest" | awk '{print $1, $6}')
+  passed=$((passed + ${c_total:-0} - ${c_failed:-0} + package_checks - package_failures + mpi_passed))
+  failed=$((failed + ${c_failed:-0} + package_failures + mpi_failed)); skipped=$((skipped + mpi_skipped))
+  if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+  [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
+}
+
+build || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+native_tests || status=1
+unit_tests || status=1
+mpi_tests
+packages
+managed_linear_algebra || status=1
+summary

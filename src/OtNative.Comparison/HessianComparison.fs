@@ -41,7 +41,7 @@ module HessianComparison =
     /// Hessian columns from tangents of the potentials: with [ḟ; ġ] for direction t = (l, b),
     /// Hess[(k,a), t] = (1/ε) Σ_j P_kj (ḟ_k + ġ_j − Ċ_kj) ∇c_kj,a + 2 r_k δ_{(k,a),t},  Ċ_kj = δ_kl ∇c_kj,b.
     let internal fromPotentialTangents (la: ILinearAlgebra) (dp: DensePlan) (fDot: Matrix) (gDot: Matrix) =
-        let x, y, plan, eps, grad = dp.X, dp.Y, dp.Plan, dp.Eps, dp.G
+        let x, y, plan, eps, grad = dp.X, dp.Y, dp.Plan, dp.Eps, dp.Gradient
         let n, m, d = x.Rows, y.Rows, x.Cols
         let nd = n * d
         let pg = la.Multiply(plan, false, gDot, false)

@@ -211,7 +211,7 @@ public static class EntropicOT
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d);
-        return Core.Hessian.memoryNeeded(n, m, d, Convert.ToCore(method)).Item1;
+        return Core.Hessian.memoryNeeded(n, m, d, CoreEnums.ToCore(method)).Item1;
     }
 
     private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>

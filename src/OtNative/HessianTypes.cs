@@ -30,10 +30,12 @@ public enum HessianFactorisation
 /// <param name="SmallestKept">The smallest kept eigenvalue (of H or the Schur complement); an upper estimate on the certified-Cholesky path.</param>
 /// <param name="Factorisation">How the pseudo-inverse was applied.</param>
 /// <param name="Threshold">The absolute threshold τ applied.</param>
-/// <param name="MarginalError">The paper's accuracy measure ‖Σ_l Hess[k,:,l,:] − 2 a_k I‖_F with the input weights a (docs/math.md §3).</param>
+/// <param name="RowSumError">The paper's accuracy measure (its eq. 59) ‖Σ_l Hess[k,:,l,:] − 2 a_k I‖_F with the input weights a
+/// (docs/math.md §3): how far the Hessian's row sums are from what the marginal constraint implies — a property of the
+/// Hessian, not the plan's marginal error (<see cref="SinkhornResult.MarginalError"/>).</param>
 /// <param name="Elapsed">Wall time of the Hessian alone.</param>
 public sealed record HessianResult(double[,] Matrix, HessianMethod Method, int Kept, int Dropped, double SmallestKept,
-    HessianFactorisation Factorisation, double Threshold, double MarginalError, TimeSpan Elapsed);
+    HessianFactorisation Factorisation, double Threshold, double RowSumError, TimeSpan Elapsed);
 
 /// <summary>The spectrum of the H-matrix of a plan (docs/math.md §4).</summary>
 /// <param name="Eigenvalues">All eigenvalues, ascending.</param>

@@ -115,9 +115,9 @@ public sealed class SinkhornResult : IDisposable
     public HessianResult Hessian(HessianMethod method = HessianMethod.Eigen, double threshold = 1e-10, bool relative = false,
         CancellationToken cancellationToken = default)
     {
-        var core = Core.Hessian.compute(_plan, new HessianOptions(Convert.ToCore(method), threshold, relative, cancellationToken));
+        var core = Core.Hessian.compute(_plan, new HessianOptions(CoreEnums.ToCore(method), threshold, relative, cancellationToken));
         var weights = _plan.Problem.A;
-        return new HessianResult(core.Hessian.ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, Convert.Of(core.Factorisation),
+        return new HessianResult(core.Hessian.ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, CoreEnums.Of(core.Factorisation),
             core.Threshold, Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights), core.Elapsed);
     }
 

@@ -4,8 +4,9 @@ using Xunit;
 namespace OtNative.Tests;
 
 /// <summary>
-/// The README's two commands set a fresh machine up alike: both source build/native-lapack.sh, which installs the
-/// native LAPACK where it can and otherwise says in one line that the managed fallback will run. The script runs here
+/// The README's two commands set a fresh machine up alike: both source build/provision.sh (the tests with --tests),
+/// which sources build/native-lapack.sh: it installs the native LAPACK where it can and otherwise says in one line that
+/// the managed fallback will run. The script runs here
 /// against stand-in ldconfig, id and apt-get, so both branches are exercised on any machine.
 /// </summary>
 public class FreshMachineTests
@@ -46,14 +47,17 @@ public class FreshMachineTests
     }
 
     [Theory]
-    [InlineData("build/otnative", ". \"$root/build/native-lapack.sh\"", "exec dotnet")]
-    [InlineData("build/test.sh", ". build/native-lapack.sh", "dotnet test")]
-    public void BothReadmeCommandsSetUpTheNativeLapackBeforeTheyRunAnything(string launcher, string sourcing, string firstRun)
+    [InlineData("build/otnative", ". \"$root/build/provision.sh\"", "exec dotnet")]
+    [InlineData("build/test.sh", ". build/provision.sh --tests", "dotnet restore")]
+    [InlineData("build/provision.sh", ". \"$provision_root/build/native-lapack.sh\"", "if [ \"${1:-}\" = \"--tests\" ]")]
+    public void BothReadmeCommandsSetUpTheMachineBeforeTheyRunAnything(string launcher, string sourcing, string firstRun)
     {
         var text = File.ReadAllText(Path.Combine(RepositoryRoot(), launcher));
         var at = text.IndexOf(sourcing, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"{launcher} does not source build/native-lapack.sh");
-        Assert.True(at < text.IndexOf(firstRun, StringComparison.Ordinal), $"{launcher} runs before it sets up the native LAPACK");
+        Assert.True(at >= 0, $"{launcher} does not source what sets the machine up ({sourcing})");
+        var run = text.IndexOf(firstRun, StringComparison.Ordinal);
+        Assert.True(run >= 0, $"{launcher} no longer has '{firstRun}'");
+        Assert.True(at < run, $"{launcher} runs before it sets the machine up");
     }
 
     [Fact]

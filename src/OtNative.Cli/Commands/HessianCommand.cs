@@ -69,11 +69,11 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         }
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
         // A Hessian that cannot fit is refused before the solve, not after it.
-        Core.Hessian.requireMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1), Convert.ToCore(method));
+        Core.Hessian.requireMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1), CoreEnums.ToCore(method));
         using var result = input.Solve();
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
         MpiRun.WriteNpy(settings.Out!, hessian.Matrix);
-        var marginal = hessian.MarginalError;
+        var marginal = hessian.RowSumError;
         AnsiConsole.MarkupLine($"Hessian ({hessian.Matrix.GetLength(0)}×{hessian.Matrix.GetLength(1)}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
                                $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
         MpiRun.WriteJson(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon, epsilonHeldFixed = true });

@@ -18,8 +18,8 @@ type DensePlan =
       R: float[]
       /// s = Pᵀ1.
       S: float[]
-      /// G_k = Σ_j P_kj ∇c_kj (Theorem 1).
-      G: Matrix
+      /// The gradient G_k = Σ_j P_kj ∇c_kj (Theorem 1); not a potential (`SolvedPlan.G` is one).
+      Gradient: Matrix
       Eps: float
       /// The solving operator's pair kernels, where it has them (CUDA): the R block and the block diagonal are then
       /// built by them instead of by host loops over the plan.
@@ -42,14 +42,14 @@ module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
-        { Plan = plan; X = x; Y = y; R = r; S = s; G = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
+        { Plan = plan; X = x; Y = y; R = r; S = s; Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
           Width = Simd.configured.Value }
 
     /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
     /// same plan (no second pass over the dense matrix).
     let ofSolved (plan: SolvedPlan) =
         { Plan = plan.Materialise(); X = plan.Problem.X; Y = plan.Problem.Y; R = plan.RowMass; S = plan.ColumnMass
-          G = Gradients.eot plan; Eps = plan.Epsilon
+          Gradient = Gradients.eot plan; Eps = plan.Epsilon
           Kernels =
             match plan.Operator with
             | :? IPairContractions as c -> Some { Contractions = c; F = plan.F; G = plan.G }

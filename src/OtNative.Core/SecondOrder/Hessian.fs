@@ -63,15 +63,16 @@ type internal PseudoInverseGram =
 
 /// The dense Hessian of entropic OT with respect to x (Theorem 3, Algorithm 1, math.md §3).
 module Hessian =
-    /// R_g (m × nd) times `scale`: R_g[j, k·d+q] = P_kj ∇c_kj,q − shiftByG · P_kj G_kq / r_k. The dense Hessian
-    /// builds its R scaled by 1/√ε, so that its Gram products come out divided by ε without a pass over the result.
     /// The side of the R tensor's cache tiles: 64 × 64 pairs read 32 KiB of the plan.
     let private rTile = 64
 
-    let private gBlock (pm: DensePlan) (schur: bool) (scale: float) =
+    /// R_g (m × nd) times `scale`: R_g[j, k·d+q] = P_kj ∇c_kj,q, less P_kj G_kq / r_k when `shiftedByG` (the Schur path's
+    /// R_S when the f-block is eliminated). The dense Hessian builds its R scaled by 1/√ε, so that its Gram products come
+    /// out divided by ε without a pass over the result.
+    let private gBlock (pm: DensePlan) (shiftedByG: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
-        let gOverR = Array.init (n * d) (fun t -> if schur then pm.G.Data.[t] / pm.R.[t / d] else 0.0)
+        let gOverR = Array.init (n * d) (fun t -> if shiftedByG then pm.Gradient.Data.[t] / pm.R.[t / d] else 0.0)
         match pm.Kernels with
         | Some kernels -> kernels.Contractions.RBlock(pm.Eps, kernels.F, kernels.G, gOverR, scale)
         | None ->
@@ -99,7 +100,7 @@ module Hessian =
         let rg = gBlock pm false scale
         let rfull = Matrix.Zeros(n + m, n * d)
         for k in 0 .. n - 1 do
-            for q in 0 .. d - 1 do rfull.[k, k * d + q] <- scale * pm.G.[k, q]
+            for q in 0 .. d - 1 do rfull.[k, k * d + q] <- scale * pm.Gradient.[k, q]
         Array.blit rg.Data 0 rfull.Data (n * n * d) rg.Data.Length
         rfull
 
@@ -254,7 +255,7 @@ module Hessian =
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
                         for b in 0 .. d - 1 do
-                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.G.[k, a] * pm.G.[k, b] / (pm.R.[k] * pm.Eps)
+                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.Gradient.[k, a] * pm.Gradient.[k, b] / (pm.R.[k] * pm.Eps)
                 inverse
             | Schur ->
                 PlanMass.requirePositive "column" pm.S
@@ -266,7 +267,7 @@ module Hessian =
                 let rs = la.Multiply(q, false, rgScaled, false)
                 for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
                 for k in 0 .. n - 1 do
-                    for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.G.[k, a] / rootEps
+                    for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.Gradient.[k, a] / rootEps
                 let inverse = schurGram la o (schurComplement (la.Gram(q, false)) pm.R) rs
                 let direct = la.Gram(rgScaled, true)
                 for i in 0 .. inverse.Gram.Data.Length - 1 do inverse.Gram.Data.[i] <- inverse.Gram.Data.[i] + direct.Data.[i]

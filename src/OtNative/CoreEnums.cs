@@ -1,7 +1,7 @@
 namespace OtNative;
 
 /// <summary>The façade's enums to and from the core's unions.</summary>
-internal static class Convert
+internal static class CoreEnums
 {
     public static Core.HessianMethod ToCore(HessianMethod method) => method switch
     {
