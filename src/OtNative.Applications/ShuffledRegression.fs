@@ -167,7 +167,7 @@ module ShuffledRegression =
     /// One evaluation of the objective at φ: the solve's diagnostics, ∇_φ L and, when asked, ∇²_φ L with the CG
     /// report of the parameter Hessian when it came from Hessian-vector products.
     type private Evaluation =
-        { Solution: SinkhornResult
+        { Solution: SinkhornSolution
           Gradient: float[]
           Hessian: Matrix option
           HessianCg: CgReport option }

@@ -12,7 +12,7 @@ namespace OtNative;
 public sealed class SinkhornResult : IDisposable
 {
     private readonly SolvedPlan _plan;
-    private readonly Core.SinkhornResult _result;
+    private readonly Core.SinkhornSolution _result;
     private readonly Lazy<double> _sharp;
 
     internal SinkhornResult(SolvedPlan plan, string? backendNote = null)

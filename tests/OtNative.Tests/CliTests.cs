@@ -104,6 +104,28 @@ public class CliTests
     }
 
     [Fact]
+    public void TheAutoSolverSaysItStartedFromTheAutomaticInitialiser()
+    {
+        var dir = TestData.TempDirectory();
+        var x = Path.Combine(dir, "x.npy");
+        var y = Path.Combine(dir, "y.npy");
+        NpyFile.Write(x, TestData.Cloud(31, 20, 2));
+        NpyFile.Write(y, TestData.Cloud(32, 15, 2, 0.4));
+        string InitializerOf(params string[] more)
+        {
+            var json = Path.Combine(dir, "s.json");
+            var (code, error) = Run(["solve", "--x", x, "--y", y, "--eps", "0.1", "--no-divergence", "--json", json, .. more]);
+            Assert.True(code == 0, error);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            return doc.RootElement.GetProperty("initializer").GetString()!;
+        }
+        Assert.Equal("auto", InitializerOf("--solver", "auto"));
+        Assert.Equal("gaussian", InitializerOf("--solver", "auto", "--init", "gaussian"));
+        Assert.Equal("none", InitializerOf("--solver", "lbfgs"));
+        Assert.Equal("none", InitializerOf());
+    }
+
+    [Fact]
     public void MixedPrecisionIsNamedInTheJsonWithItsFloat32IterationsAndAnUnknownOneIsAUsageError()
     {
         var dir = TestData.TempDirectory();

@@ -35,7 +35,8 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         }
         var summary = new Summary(result.Value, result.SharpValue, divergence?.Value, result.Iterations, result.MarginalError,
             result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
-            divergence?.Converged, result.BackendNote, settings.Init, settings.Anneal, settings.Solver, result.Passes,
+            // --solver auto starts from the automatic initialiser unless --init names one: the JSON says where it started.
+            divergence?.Converged, result.BackendNote, settings.Solver == "auto" && settings.Init == "none" ? "auto" : settings.Init, settings.Anneal, settings.Solver, result.Passes,
             result.SwitchedToLbfgsAt, result.MixedIterations > 0 ? "mixed" : "double", result.MixedIterations);
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");

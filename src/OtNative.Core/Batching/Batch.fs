@@ -20,7 +20,7 @@ type BatchRequest =
 
 /// One problem's results.
 type BatchItem =
-    { Solution: SinkhornResult
+    { Solution: SinkhornSolution
       Gradient: Matrix option
       Hessian: Matrix option
       HessianVectorProduct: Matrix option

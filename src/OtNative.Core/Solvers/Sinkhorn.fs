@@ -246,7 +246,7 @@ module Sinkhorn =
         else
             let second = semiDual operator { options with InitialF = None; InitialG = Some first.G; MaxIterations = left / 2 }
             let spent = first.Iterations + second.Iterations
-            let switched (last: SinkhornResult) iterations passes mixedIterations =
+            let switched (last: SinkhornSolution) iterations passes mixedIterations =
                 { last with Iterations = iterations; Passes = passes; SwitchedToLbfgsAt = Some first.Iterations
                             MixedIterations = mixedIterations; Elapsed = sw.Elapsed }
             if second.Converged || spent >= options.MaxIterations then switched second spent (first.Passes + second.Passes) first.MixedIterations
@@ -390,7 +390,7 @@ module Sinkhorn =
         let count = operators.Length
         let problems = operators |> Array.map (fun o -> o.Problem)
         let sw = Stopwatch.StartNew()
-        let outcome : Result<SinkhornResult, exn> option[] = Array.create count None
+        let outcome : Result<SinkhornSolution, exn> option[] = Array.create count None
         let eps =
             problems |> Array.mapi (fun k p ->
                 try

@@ -122,7 +122,7 @@ module StoppingRule =
 /// A solved problem: the potentials and the diagnostics. `Value` is the dual objective
 /// ⟨a,f⟩ + ⟨b,g⟩ (the plan's total mass is exactly 1 after the final g-update), equal to the
 /// entropic OT value at the optimum and a lower bound before.
-type SinkhornResult =
+type SinkhornSolution =
     { F: float[]
       G: float[]
       /// The absolute ε used.

@@ -12,7 +12,7 @@ open System
 /// Disposing it releases the operator when the plan owns it (a plan from `Sinkhorn.solve` does; one from
 /// `Sinkhorn.solveWith` leaves the caller's operator alone). A disposed plan refuses further work.
 [<Sealed; AllowNullLiteral>]
-type SolvedPlan(operator: ITransportOperator, solution: SinkhornResult, ownsOperator: bool) =
+type SolvedPlan(operator: ITransportOperator, solution: SinkhornSolution, ownsOperator: bool) =
     let problem = operator.Problem
     let eps = solution.Epsilon
     let mutable solution = solution
