@@ -39,9 +39,9 @@ public static class RegressionRun
     {
         AnsiConsole.MarkupLine($"[bold]regress {experiment}[/] ({Markup.Escape(data.Name)}): X {data.X.GetLength(0)}×{data.X.GetLength(1)}, " +
                                $"Y {data.Y.GetLength(0)}×{data.Y.GetLength(1)}, ε = {s.Eps}");
-        if (Core.LinearAlgebraProviders.native is null)
-            AnsiConsole.MarkupLine($"[yellow]note: Newton's dense linear algebra runs on the managed Math.NET fallback ({Markup.Escape(Interop.NativeLapack.Description)}); " +
-                                   "install libopenblas0-pthread and liblapacke (build/native-lapack.sh) for several times faster Newton steps.[/]");
+        if (OtNativeEnvironment.Describe() is { NativeLinearAlgebra: false } environment)
+            AnsiConsole.MarkupLine($"[yellow]note: Newton's dense linear algebra runs on the managed Math.NET fallback ({Markup.Escape(environment.NativeLinearAlgebraStatus)}); " +
+                                   "install libopenblas0-pthread and liblapacke (build/provision.sh) for several times faster Newton steps.[/]");
         var latest = new LatestIteration();
         var run = ProgressDisplay.Run($"regress {experiment}", latest.Describe,
             () => Fit(data, s.Options(latest)));

@@ -7,7 +7,7 @@ namespace OtNative.Interop;
 /// CUresult (0 = success); <see cref="Check"/> turns the others into <see cref="CudaException"/>. Without a driver each
 /// entry point throws <see cref="DllNotFoundException"/>: check <see cref="CudaDriverProbe"/> first.
 /// </summary>
-public static unsafe class CudaDriver
+internal static unsafe class CudaDriver
 {
     /// <summary>Logical library name (candidates in <see cref="NativeResolver.Candidates"/>).</summary>
     public const string Library = "otnative-cuda-driver";

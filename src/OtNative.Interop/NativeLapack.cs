@@ -7,7 +7,7 @@ namespace OtNative.Interop;
 /// resolved at run time through versioned candidate lists. Check <see cref="IsAvailable"/> before calling:
 /// without the libraries every entry point throws <see cref="DllNotFoundException"/>.
 /// </summary>
-public static unsafe class NativeLapack
+internal static unsafe class NativeLapack
 {
     /// <summary>Logical name of LAPACKE (candidates in <see cref="NativeResolver.Candidates"/>).</summary>
     public const string LapackeName = "otnative-lapacke";

@@ -4,7 +4,7 @@ using System.Text;
 namespace OtNative.Interop;
 
 /// <summary>Raw NVRTC (<c>libnvrtc.so.13/.12/.11.2</c>) and a safe compile-to-PTX helper.</summary>
-public static unsafe class Nvrtc
+internal static unsafe class Nvrtc
 {
     /// <summary>Logical library name (candidates in <see cref="NativeResolver.Candidates"/>).</summary>
     public const string Library = "otnative-nvrtc";

@@ -151,6 +151,20 @@ public class FacadeTests
     }
 
     [Fact]
+    public void TheEnvironmentSaysWhatTheSolvesRunOn()
+    {
+        var environment = OtNativeEnvironment.Describe();
+        Assert.Contains(environment.SimdWidth, new[] { "512", "256", "128", "scalar" });
+        Assert.InRange(environment.Threads, 1, Math.Max(1, Environment.ProcessorCount));
+        Assert.Equal(environment.NativeLinearAlgebra, environment.LinearAlgebra.StartsWith("native", StringComparison.Ordinal));
+        Assert.Contains($"SIMD {environment.SimdWidth}", environment.CpuBackend.Replace("-bit", "", StringComparison.Ordinal));
+        var rows = environment.Rows();
+        Assert.Equal(environment.Version, rows.Single(r => r.Component == "OtNative").Status);
+        Assert.Equal(environment.CudaDevices.Count, rows.Count(r => r.Component.StartsWith("cuda device", StringComparison.Ordinal)));
+        Assert.Equal(environment.Mpi, rows.Single(r => r.Component == "mpi").Status);
+    }
+
+    [Fact]
     public void LinearModelGradientIsDesignTransposeTimesGradient()
     {
         var design = TestData.Cloud(9, 6, 3);

@@ -1,0 +1,82 @@
+using OtNative.Core;
+using OtNative.Interop;
+
+namespace OtNative;
+
+/// <summary>
+/// What this machine and process give OtNative, as <c>otnative info</c> prints it: the CPU backend and its SIMD width,
+/// the threads, the dense linear algebra provider (native LAPACK/BLAS, or the slower managed Math.NET fallback and why),
+/// the CUDA driver, devices and libraries, and MPI.
+/// </summary>
+/// <param name="Version">OtNative's assembly version.</param>
+/// <param name="DotNet">The .NET runtime version.</param>
+/// <param name="CpuBackend">The CPU backend's description (threads, SIMD width, linear algebra).</param>
+/// <param name="SimdWidth">The width the CPU kernels run at (<c>512</c>, <c>256</c>, <c>128</c> or <c>scalar</c>), the processor's or OTNATIVE_SIMD's.</param>
+/// <param name="WidestHardwareSimdWidth">The widest width this processor executes in hardware.</param>
+/// <param name="Threads">The most threads the CPU work uses (the cores, or OTNATIVE_THREADS).</param>
+/// <param name="LinearAlgebra">The dense linear algebra provider in use.</param>
+/// <param name="NativeLinearAlgebra">Whether it is the native LAPACK/BLAS (else the managed Math.NET fallback, 8–20× slower for dense Hessians).</param>
+/// <param name="NativeLinearAlgebraStatus">The native libraries found, or why they were not.</param>
+/// <param name="CudaDriver">The CUDA driver and device count, or why it is unavailable.</param>
+/// <param name="CudaDevices">One line per device: name, compute capability, memory, multiprocessors.</param>
+/// <param name="CudaBackend">The CUDA backend's description.</param>
+/// <param name="Nvrtc">The NVRTC library (run-time kernel compilation), or why it is missing.</param>
+/// <param name="CuBlas">The cuBLAS library, or the candidates that were not found.</param>
+/// <param name="CuSolver">The cuSOLVER library, or the candidates that were not found.</param>
+/// <param name="Mpi">The MPI library and this job's rank count, or why MPI is unavailable.</param>
+public sealed record OtNativeEnvironment(string Version, string DotNet, string CpuBackend, string SimdWidth, string WidestHardwareSimdWidth,
+    int Threads, string LinearAlgebra, bool NativeLinearAlgebra, string NativeLinearAlgebraStatus, string CudaDriver, IReadOnlyList<string> CudaDevices,
+    string CudaBackend, string Nvrtc, string CuBlas, string CuSolver, string Mpi)
+{
+    /// <summary>Describes this machine and process now (probes the CUDA driver and the native libraries once).</summary>
+    public static OtNativeEnvironment Describe()
+    {
+        var cpu = Core.CpuBackend.Instance;
+        var cuda = CudaDriverProbe.Probe();
+        string Library(string logical) =>
+            NativeResolver.Get(logical)?.Name ?? "not found (" + string.Join(", ", NativeResolver.Candidates[logical]) + ")";
+        return new OtNativeEnvironment(
+            typeof(EntropicOT).Assembly.GetName().Version?.ToString() ?? "?",
+            Environment.Version.ToString(),
+            ((IBackend)cpu).Description,
+            Simd.name(cpu.Width),
+            Simd.name(Simd.widest),
+            Parallelism.degree,
+            ((IBackend)cpu).LinearAlgebra.Name,
+            LinearAlgebraProviders.native is not null,
+            NativeLapack.Description,
+            cuda.Available
+                ? $"{cuda.DeviceCount} device(s), driver API {cuda.DriverVersion / 1000}.{cuda.DriverVersion % 1000 / 10}"
+                : $"unavailable: {cuda.Reason}",
+            CudaContext.Devices().Select(d => $"{d.Name}, compute {d.ComputeMajor}.{d.ComputeMinor}, {d.TotalMemoryBytes / 1073741824.0:F1} GiB, {d.Multiprocessors} SMs").ToArray(),
+            ((IBackend)Core.CudaBackend.Instance).Description,
+            Interop.Nvrtc.Description,
+            Library(Interop.CuBlas.Library),
+            Library(Interop.CuSolver.Library),
+            MpiSession.IsAvailable
+                ? $"{MpiSession.Description}; this job: {MpiSession.LaunchedRanks} rank(s) (--mpi under mpiexec -n K)"
+                : MpiSession.Description);
+    }
+
+    /// <summary>The description as (component, status) rows, in the order <c>otnative info</c> prints them.</summary>
+    public IReadOnlyList<(string Component, string Status)> Rows()
+    {
+        var forced = Environment.GetEnvironmentVariable("OTNATIVE_SIMD") is { Length: > 0 } value ? $"; OTNATIVE_SIMD={value}" : "";
+        var rows = new List<(string, string)>
+        {
+            ("OtNative", Version),
+            (".NET", DotNet),
+            ("cpu backend", CpuBackend),
+            ("simd", $"kernels at {Simd.describe(Core.CpuBackend.Instance.Width)}; widest the processor runs: {WidestHardwareSimdWidth}{forced}"),
+            ("linear algebra", LinearAlgebra + (NativeLinearAlgebra ? "" : $" — native unavailable: {NativeLinearAlgebraStatus}")),
+            ("cuda driver", CudaDriver),
+        };
+        rows.AddRange(CudaDevices.Select((device, i) => ($"cuda device {i}", device)));
+        rows.Add(("cuda backend", CudaBackend));
+        rows.Add(("nvrtc", Nvrtc));
+        rows.Add(("cublas", CuBlas));
+        rows.Add(("cusolver", CuSolver));
+        rows.Add(("mpi", Mpi));
+        return rows;
+    }
+}
