@@ -1,14 +1,20 @@
 namespace OtNative.Interop;
 
 /// <summary>A handle of a CUDA library (cuBLAS, cuSOLVER) bound to a context's stream, destroyed once on disposal.</summary>
-public abstract class CudaLibraryHandle : IDisposable
+public abstract unsafe class CudaLibraryHandle : IDisposable
 {
-    private readonly Func<IntPtr, int> _destroy;
+    private readonly delegate*<IntPtr, int> _destroy;
 
-    private protected CudaLibraryHandle(IntPtr handle, Func<IntPtr, int> destroy)
+    /// <summary>Creates a library handle current on <paramref name="context"/> and binds it to the context's stream.</summary>
+    private protected CudaLibraryHandle(CudaContext context, delegate*<IntPtr*, int> create, string createName,
+        delegate*<IntPtr, IntPtr, int> setStream, string setStreamName, delegate*<IntPtr, int> destroy, Action<int, string> check)
     {
+        context.MakeCurrent();
+        IntPtr handle;
+        check(create(&handle), createName);
         Handle = handle;
         _destroy = destroy;
+        check(setStream(handle, context.Stream), setStreamName);
     }
 
     /// <summary>The library's handle (cublasHandle_t, cusolverDnHandle_t); zero once disposed.</summary>

@@ -3,17 +3,11 @@ namespace OtNative.Interop;
 /// <summary>A cuSOLVER dense handle bound to a context's stream; <see cref="CheckInfo"/> reads devInfo after every factorisation.</summary>
 public sealed unsafe class SolverHandle : CudaLibraryHandle
 {
-    private SolverHandle(IntPtr handle) : base(handle, CuSolver.cusolverDnDestroy) { }
+    private SolverHandle(CudaContext context)
+        : base(context, &CuSolver.cusolverDnCreate, "cusolverDnCreate", &CuSolver.cusolverDnSetStream, "cusolverDnSetStream", &CuSolver.cusolverDnDestroy, CuSolver.Check) { }
 
     /// <summary>Creates the handle on <paramref name="context"/>'s stream.</summary>
-    public static SolverHandle Create(CudaContext context)
-    {
-        context.MakeCurrent();
-        IntPtr handle;
-        CuSolver.Check(CuSolver.cusolverDnCreate(&handle), "cusolverDnCreate");
-        CuSolver.Check(CuSolver.cusolverDnSetStream(handle, context.Stream), "cusolverDnSetStream");
-        return new SolverHandle(handle);
-    }
+    public static SolverHandle Create(CudaContext context) => new(context);
 
     /// <summary>Throws when a factorisation's devInfo is not 0 (negative: bad argument; positive: it did not converge or is not PD).</summary>
     public static void CheckInfo(DeviceBuffer<int> devInfo, string call)
