@@ -50,7 +50,7 @@ module Batch =
     /// one a point cloud it supports, all of one dimension.
     let private lockstepOn (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) =
         match backend with
-        | :? IBatchingBackend as batching when Sinkhorn.isLockstep opts && problems.Length > 1 ->
+        | :? IBatchingBackend as batching when Lockstep.isLockstep opts && problems.Length > 1 ->
             let pointClouds = problems |> Array.forall (fun p -> match p.Geometry with PointClouds _ -> true | CostMatrix _ -> false)
             if pointClouds && problems |> Array.forall (fun p -> backend.Supports p = Supported && p.X.Cols = problems.[0].X.Cols)
             then Some batching else None
@@ -81,7 +81,7 @@ module Batch =
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))
         match lockstepOn backend problems opts with
         | Some batching ->
-            let plans = Sinkhorn.solveLockstep backend batching problems opts
+            let plans = Lockstep.solveLockstep backend batching problems opts
             try
                 let derived = eachInParallel problems.Length opts.Cancellation (fun i ->
                     match plans.[i] with

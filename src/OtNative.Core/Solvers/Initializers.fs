@@ -182,6 +182,28 @@ module Initializers =
         | PointClouds (x, y) -> { problem with Geometry = PointClouds(times x s, times y s) }
         | CostMatrix c -> { problem with Geometry = CostMatrix(times c (s * s)) }
 
+    /// Thornton & Cuturi's subsample initialiser on a prepared point-cloud problem: OT at ε between subsamples
+    /// (`subsample`) of both clouds (weights renormalised), solved coarsely by `solveCoarse` (the Sinkhorn loop, injected:
+    /// the initialisers come before the solvers), then its g extended to every source point by the soft c-transform
+    /// f_i = −ε LSE_{j∈S}(log b̃_j + (g_j − C_ij)/ε) — one pass over n × |S| pairs. The f and the work, in passes over the
+    /// full problem's pairs (rounded up).
+    let subsampleStart (operator: ITransportOperator) (eps: float) (cancellation: Threading.CancellationToken)
+                       (solveCoarse: ITransportOperator -> SinkhornSolution) =
+        let p = operator.Problem
+        match p.Geometry with
+        | CostMatrix _ -> raise (NotSupportedException "The subsample initialiser needs point clouds: subsample the cost matrix's rows and columns yourself.")
+        | PointClouds (x, y) ->
+            let xs, aS = subsample x p.A
+            let ys, bS = subsample y p.B
+            use small = operator.Backend.Prepare(OtProblem.create xs ys (Some aS) (Some bS))
+            let coarse = solveCoarse small
+            use extension = operator.Backend.Prepare(OtProblem.create x ys (Some p.A) (Some bS))
+            let f = Array.zeroCreate p.N
+            extension.Softmin(Rows, eps, coarse.G, f, cancellation)
+            let pairs = float p.N * float p.M
+            let work = float coarse.Passes * float xs.Rows * float ys.Rows + float p.N * float ys.Rows
+            f, int (ceil (work / pairs))
+
     /// The starting f the initialiser gives on this problem, or None for f = 0.
     let initialPotential (la: ILinearAlgebra) (initializer: Initializer) (problem: OtProblem) =
         match resolve initializer problem with

@@ -4,37 +4,10 @@ open OtNative
 open System
 open System.Diagnostics
 
+/// The solvers' entry points and dispatch (math.md §1, §6): the options checked and ε resolved once, where the solve
+/// starts (a given f or g, or an initialiser), plain, annealed or L-BFGS iterations as the options ask, and the
+/// measurement of the returned plan. The loops themselves are `SinkhornLoop`'s; lockstep batches are `Lockstep`'s.
 module Sinkhorn =
-    let private allFinite (v: float[]) =
-        let mutable ok = true
-        for x in v do ok <- ok && Double.IsFinite x
-        ok
-
-    let private checkFinite (what: string) (v: float[]) iteration err =
-        if not (allFinite v) then
-            raise (NumericalFailureException(
-                sprintf "The Sinkhorn %s-potential became non-finite at iteration %d (last marginal error %g): ε is too small for the scale of the costs, or the costs overflow." what iteration err,
-                iteration, err))
-
-    let private validateOptions (p: OtProblem) (o: SinkhornOptions) =
-        Validation.positive "tolerance" o.Tolerance
-        if o.MaxIterations < 1 then raise (ArgumentException(sprintf "maxIterations must be at least 1, got %d." o.MaxIterations, "maxIterations"))
-        if o.ProgressInterval < 1 then raise (ArgumentException("progressInterval must be at least 1.", "progressInterval"))
-        o.InitialF |> Option.iter (Validation.vector "initialF" p.N)
-        o.InitialG |> Option.iter (Validation.vector "initialG" p.M)
-
-    let private reportProgressOf (problemIndex: int) (options: SinkhornOptions) iteration err (sw: Stopwatch) =
-        match options.Progress with
-        | Some report when iteration % options.ProgressInterval = 0 ->
-            report { Iteration = iteration; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = problemIndex }
-        | _ -> ()
-
-    let private reportProgress = reportProgressOf -1
-
-    let private requireFiniteError iteration err =
-        if not (Double.IsFinite err) then
-            raise (NumericalFailureException(sprintf "The marginal error is not finite after %d iterations." iteration, iteration, err))
-
     /// The subsample's solve stops at this marginal error or iteration count: it only has to place the mass coarsely.
     let private subsampleTolerance = 1e-3
     let private subsampleIterations = 2_000
@@ -43,141 +16,51 @@ module Sinkhorn =
     let private componentTolerance = 1e-9
     let private componentIterations = 100_000
 
-    /// The options of a solve an initialiser runs on its own small problem: at ε, from zero, to `tolerance` within
+    /// The options of a solve an initialiser runs on its own small problem: from zero, to `tolerance` within
     /// `iterations`, unconverged allowed, without progress reports.
-    let private auxiliary (options: SinkhornOptions) (eps: float) (tolerance: float) (iterations: int) =
-        { options with Epsilon = Absolute eps; Initializer = ZeroPotentials; InitialF = None; InitialG = None
+    let private auxiliary (options: SinkhornOptions) (tolerance: float) (iterations: int) =
+        { options with Initializer = ZeroPotentials; InitialF = None; InitialG = None
                        Tolerance = tolerance; MaxIterations = iterations; RequireConvergence = false; Progress = None }
 
-    /// Iterations over which a stalling solve's rate is measured.
-    let private stallWindow = 50
-
-    /// Near the answer Sinkhorn's error falls linearly, err_t ≈ err_0 ρᵗ: the rate over the last window projects the
-    /// iterations still needed, log(tol/err) / log ρ. The updates have stalled when the error did not fall over the
-    /// window, or the projection exceeds both the iterations run so far and those the cap leaves: they are not yet half
-    /// way, or would return unconverged. L-BFGS then needs a few dozen evaluations where Sinkhorn needs thousands (at
-    /// small ε near-permutation plans give ρ within 1e-6 of 1).
-    let private stalled errWindowAgo err tolerance iterationsDone iterationsLeft =
-        err >= errWindowAgo
-        || log (tolerance / err) * float stallWindow / log (err / errWindowAgo) > float (min iterationsDone iterationsLeft)
-
-    /// The row error of the plan (f, g) after the f-update fNext from g: (P1)_i = a_i exp((f_i − fNext_i)/ε).
-    let private rowError width (p: OtProblem) eps (f: float[]) (fNext: float[]) = SimdMath.weightedDeviation width p.A f fNext (1.0 / eps)
-
-    /// The dual value ⟨a, f⟩ + ⟨b, g⟩.
-    let private dualValue (p: OtProblem) (f: float[]) (g: float[]) =
-        let mutable s = 0.0
-        for i in 0 .. p.N - 1 do s <- s + p.A.[i] * f.[i]
-        for j in 0 .. p.M - 1 do s <- s + p.B.[j] * g.[j]
-        s
-
-    /// The iterations on an already prepared operator. Each iteration updates g (exact column marginal)
-    /// then f; the f-update yields the row marginal of the previous plan for free:
-    /// (P1)_i = a_i exp((f_i^old − f_i^new)/ε). On convergence the plan whose error was measured
-    /// is returned, so `MarginalError` is exact for the returned potentials. With `stopWhenStalled`, the loop also
-    /// ends (unconverged) when the updates stall.
-    let rec private iterate (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) =
-        let p = operator.Problem
-        let width = CpuBackend.HostWidth operator.Backend
-        validateOptions p options
-        let eps = OtProblem.resolveEpsilon p options.Epsilon
-        let sw = Stopwatch.StartNew()
-        let f = Array.zeroCreate p.N
-        let g = Array.zeroCreate p.M
-        let fNext = Array.zeroCreate p.N
-        // The passes spent before the first iteration: the f-update from a given g, or an initialiser's own work.
-        let startPasses =
-            match options.InitialF, options.InitialG with
-            | Some f0, _ ->
-                Array.blit f0 0 f 0 p.N
-                0
-            | None, Some g0 ->
-                operator.Softmin(Rows, eps, g0, f, options.Cancellation)
-                checkFinite "f" f 0 nan
-                1
-            | None, None ->
-                let start, passes = startingPotential operator options options.Initializer eps
-                start |> Option.iter (fun f0 -> Array.blit f0 0 f 0 p.N)
-                passes
-        let stopAt = StoppingRule.threshold options.Tolerance
-        let mutable err = infinity
-        let mutable errWindowAgo = infinity
-        let mutable iter = 0
-        let mutable converged = false
-        let mutable stall = false
-        let sweeps = MixedSweeps(operator, options, eps, stopAt)
-        while not converged && not stall && iter < options.MaxIterations do
-            options.Cancellation.ThrowIfCancellationRequested()
-            sweeps.HalfStep(Cols, f, g)
-            checkFinite "g" g iter err
-            sweeps.HalfStep(Rows, g, fNext)
-            checkFinite "f" fNext iter err
-            err <- rowError width p eps f fNext
-            iter <- iter + 1
-            let wasMixed = sweeps.WasMixed(iter, err)
-            if wasMixed then
-                if iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
-                // The stall rule judges float64 errors only: its first window starts after the switch.
-                errWindowAgo <- infinity
-            elif err < stopAt then converged <- true
-            elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
-            if stopWhenStalled && not wasMixed && not converged && iter % stallWindow = 0 then
-                // The first window is the transient, before the linear rate sets in.
-                stall <- iter > stallWindow && stalled errWindowAgo err stopAt iter (options.MaxIterations - iter)
-                errWindowAgo <- err
-            reportProgress options iter err sw
-        requireFiniteError iter err
-        { F = f; G = g; Epsilon = eps; Value = dualValue p f g; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None
-          MixedIterations = sweeps.Iterations; Elapsed = sw.Elapsed }
-
-    /// The f a solve starts from when no potential is given, and the streamed passes it cost (in passes over the
-    /// full problem's pairs, rounded up). The subsample initialiser needs a solve of its own, hence here.
+    /// The f `initializer` gives at ε, and the streamed passes it cost (in passes over the full problem's pairs).
     /// The Gaussian, sorting and GMM initialisers work on the clouds rescaled to a largest coordinate of one (the problem is
     /// centred already): their covariances and Bures maps square the coordinates again, which overflowed from about 1e78
     /// and broke LAPACK from 1e120 where the solve itself is fine. Costs, ε and potentials scale by s², so the potentials
     /// found are divided by it.
-    and private startingPotential (operator: ITransportOperator) (options: SinkhornOptions) (initializer: Initializer) (eps: float) =
+    let private initialised (operator: ITransportOperator) (options: SinkhornOptions) (initializer: Initializer) (eps: float) =
         let p = operator.Problem
         let la = operator.Backend.LinearAlgebra
         match Initializers.resolve initializer p with
-        | Subsample -> subsampleStart operator options eps
+        | Subsample ->
+            let coarse small = SinkhornLoop.iterate false small (auxiliary options (max options.Tolerance subsampleTolerance) subsampleIterations) eps None 0
+            let f, passes = Initializers.subsampleStart operator eps options.Cancellation coarse
+            SinkhornLoop.checkFinite "f" f 0 nan
+            Some f, passes
         | ZeroPotentials -> None, 0
         | resolved ->
             let s = Initializers.unitScale p
             let scaled = Initializers.rescaled p s
+            // The GMM initialiser's OT between mixture components (a cost matrix of a few rows and columns), solved tightly.
+            let componentPotentials scaledEps (cost: Matrix) (wa: float[]) (wb: float[]) =
+                use small = operator.Backend.Prepare(OtProblem.ofCost cost (Some wa) (Some wb))
+                let solved = SinkhornLoop.iterate false small (auxiliary options componentTolerance componentIterations) scaledEps None 0
+                solved.F, solved.G
             let potential =
                 match resolved with
-                | GaussianMixtures -> Some (Initializers.gaussianMixture la (componentPotentials operator options (eps * s * s)) (eps * s * s) scaled)
+                | GaussianMixtures -> Some (Initializers.gaussianMixture la (componentPotentials (eps * s * s)) (eps * s * s) scaled)
                 | _ -> Initializers.initialPotential la resolved scaled
             potential |> Option.map (Array.map (fun v -> v / (s * s))), 0
 
-    /// Thornton & Cuturi's subsample initialiser: OT at the same ε between subsamples (`Initializers.subsample`) of both
-    /// clouds (weights renormalised), solved coarsely, then its g extended to every source point by the soft
-    /// c-transform f_i = −ε LSE_{j∈S}(log b̃_j + (g_j − C_ij)/ε) — one pass over n × |S| pairs.
-    and private subsampleStart (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
-        let p = operator.Problem
-        match p.Geometry with
-        | CostMatrix _ -> raise (NotSupportedException "The subsample initialiser needs point clouds: subsample the cost matrix's rows and columns yourself.")
-        | PointClouds (x, y) ->
-            let xs, aS = Initializers.subsample x p.A
-            let ys, bS = Initializers.subsample y p.B
-            use small = operator.Backend.Prepare(OtProblem.create xs ys (Some aS) (Some bS))
-            let coarse = iterate false small (auxiliary options eps (max options.Tolerance subsampleTolerance) subsampleIterations)
-            use extension = operator.Backend.Prepare(OtProblem.create x ys (Some p.A) (Some bS))
-            let f = Array.zeroCreate p.N
-            extension.Softmin(Rows, eps, coarse.G, f, options.Cancellation)
-            checkFinite "f" f 0 nan
-            let pairs = float p.N * float p.M
-            let work = float coarse.Passes * float xs.Rows * float ys.Rows + float p.N * float ys.Rows
-            Some f, int (ceil (work / pairs))
-
-    /// The GMM initialiser's OT between mixture components (a cost matrix of a few rows and columns): solved at the
-    /// problem's ε to `componentTolerance`, its potentials returned.
-    and private componentPotentials (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) (cost: Matrix) (wa: float[]) (wb: float[]) =
-        use small = operator.Backend.Prepare(OtProblem.ofCost cost (Some wa) (Some wb))
-        let solved = iterate false small (auxiliary options eps componentTolerance componentIterations)
-        solved.F, solved.G
+    /// Where the alternating updates start: the given f, the f-update of the given g (one pass), or the initialiser's f.
+    let private start (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
+        match options.InitialF, options.InitialG with
+        | Some f0, _ -> Some f0, 0
+        | None, Some g0 ->
+            let f = Array.zeroCreate operator.Problem.N
+            operator.Softmin(Rows, eps, g0, f, options.Cancellation)
+            SinkhornLoop.checkFinite "f" f 0 nan
+            Some f, 1
+        | None, None -> initialised operator options options.Initializer eps
 
     /// ε-annealing: stages at ε_t = max(ε, ε₀ qᵗ) with ε₀ the largest cost (the plan is then nearly a ⊗ b) and
     /// q = 1/2, each solved loosely (marginal error 10⁻², at most `annealStageIterations`) and warm-started from the
@@ -185,50 +68,55 @@ module Sinkhorn =
     /// cheap iterations, where a cold start spends thousands spreading mass across the cloud. Iterations are summed.
     let private annealStageIterations = 200
 
-    let private annealed (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) =
+    let private annealed (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
         let p = operator.Problem
         let sw = Stopwatch.StartNew()
-        let eps = OtProblem.resolveEpsilon p options.Epsilon
+        let stage = { options with Tolerance = max options.Tolerance 1e-2; MaxIterations = annealStageIterations; RequireConvergence = false }
         let mutable stageEps = max eps (OtProblem.costBound p)
-        let mutable warm = options.InitialF
+        // The first stage starts where the solve would (a given f or g, or the initialiser, at its own ε); each next one
+        // from the last.
+        let mutable warm = if stageEps > eps then Some (start operator options stageEps) else None
         let mutable spent = 0
         let mutable spentPasses = 0
         let mutable spentMixed = 0
         while stageEps > eps do
-            let stage =
-                iterate false operator
-                    { options with Epsilon = Absolute stageEps; Tolerance = max options.Tolerance 1e-2; MaxIterations = annealStageIterations
-                                   InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG); RequireConvergence = false }
-            warm <- Some stage.F
-            spent <- spent + stage.Iterations
-            spentPasses <- spentPasses + stage.Passes
-            spentMixed <- spentMixed + stage.MixedIterations
+            let f0, startPasses = warm.Value
+            let solved = SinkhornLoop.iterate false operator stage stageEps f0 startPasses
+            warm <- Some (Some solved.F, 0)
+            spent <- spent + solved.Iterations
+            spentPasses <- spentPasses + solved.Passes
+            spentMixed <- spentMixed + solved.MixedIterations
             stageEps <- max eps (0.5 * stageEps)
-        let final = iterate stopWhenStalled operator { options with Epsilon = Absolute eps; InitialF = warm; InitialG = (if warm.IsSome then None else options.InitialG) }
+        let f0, startPasses = match warm with Some w -> w | None -> start operator options eps
+        let final = SinkhornLoop.iterate stopWhenStalled operator options eps f0 startPasses
         { final with Iterations = final.Iterations + spent; Passes = final.Passes + spentPasses
                      MixedIterations = final.MixedIterations + spentMixed; Elapsed = sw.Elapsed }
 
+    /// The alternating updates, annealed when the options ask.
+    let private updates (stopWhenStalled: bool) (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
+        if options.Anneal then annealed stopWhenStalled operator options eps
+        else
+            let f0, startPasses = start operator options eps
+            SinkhornLoop.iterate stopWhenStalled operator options eps f0 startPasses
+
     /// L-BFGS on the semi-dual from g: the given g, or the g-update of the given (or initialised) f, or zero.
-    let private semiDual (operator: ITransportOperator) (options: SinkhornOptions) =
+    let private semiDual (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
         let p = operator.Problem
-        validateOptions p options
-        let eps = OtProblem.resolveEpsilon p options.Epsilon
-        let fromF (f: float[]) =
-            let g = Array.zeroCreate p.M
-            operator.Softmin(Cols, eps, f, g, options.Cancellation)
-            checkFinite "g" g 0 nan
-            g
         let initializer = if options.Solver = AutoSolver && options.Initializer = ZeroPotentials then AutoInitializer else options.Initializer
         // The f that g starts from (by its g-update) when no g is given, and what finding it cost.
         let startF, initializerPasses =
             match options.InitialG, options.InitialF with
             | Some _, _ -> None, 0
             | None, Some f -> Some f, 0
-            | None, None -> startingPotential operator options initializer eps
+            | None, None -> initialised operator options initializer eps
         let g0 =
             match options.InitialG, startF with
             | Some g, _ -> Array.copy g
-            | None, Some f -> fromF f
+            | None, Some f ->
+                let g = Array.zeroCreate p.M
+                operator.Softmin(Cols, eps, f, g, options.Cancellation)
+                SinkhornLoop.checkFinite "g" g 0 nan
+                g
             | None, None -> Array.zeroCreate p.M
         let startPasses = (if startF.IsSome then 1 else 0) + initializerPasses
         let result = SemiDualLbfgs.iterate operator options eps g0
@@ -238,13 +126,13 @@ module Sinkhorn =
     /// L-BFGS can itself creep (or stall on a flat semi-dual far from the answer): the updates then go on, without the
     /// stall rule, from whichever of the two states has the smaller error, for what the cap leaves — so the switch never
     /// ends further from the answer than where it began. The iterations, passes and time are the phases' sums.
-    let private sinkhornThenLbfgs (operator: ITransportOperator) (options: SinkhornOptions) =
+    let private sinkhornThenLbfgs (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
         let sw = Stopwatch.StartNew()
-        let first = if options.Anneal then annealed true operator options else iterate true operator options
+        let first = updates true operator options eps
         let left = options.MaxIterations - first.Iterations
         if first.Converged || left < 2 then first
         else
-            let second = semiDual operator { options with InitialF = None; InitialG = Some first.G; MaxIterations = left / 2 }
+            let second = SemiDualLbfgs.iterate operator { options with MaxIterations = left / 2 } eps (Array.copy first.G)
             let spent = first.Iterations + second.Iterations
             let switched (last: SinkhornSolution) iterations passes mixedIterations =
                 { last with Iterations = iterations; Passes = passes; SwitchedToLbfgsAt = Some first.Iterations
@@ -252,65 +140,29 @@ module Sinkhorn =
             if second.Converged || spent >= options.MaxIterations then switched second spent (first.Passes + second.Passes) first.MixedIterations
             else
                 let resumeFrom = if second.MarginalError < first.MarginalError then second.F else first.F
-                let third = iterate false operator { options with InitialF = Some resumeFrom; InitialG = None; MaxIterations = options.MaxIterations - spent }
+                let third = SinkhornLoop.iterate false operator { options with MaxIterations = options.MaxIterations - spent } eps (Some resumeFrom) 0
                 switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes) (first.MixedIterations + third.MixedIterations)
 
-    /// The plain, annealed or L-BFGS iterations, as the options ask (Auto precision decided here, for the solve's own
-    /// tolerance).
-    let private run (operator: ITransportOperator) (options: SinkhornOptions) =
-        let options = { options with Precision = Precision.resolve options.Precision options.Tolerance }
-        match options.Solver with
-        | Lbfgs | AutoSolver -> semiDual operator options
-        | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options
-        | SinkhornUpdates -> if options.Anneal then annealed false operator options else iterate false operator options
+    /// The options checked and ε resolved on the prepared problem, once, with Auto precision decided for the solve's own
+    /// tolerance (the loose inner solves of annealing and initialisers must not turn a float64 solve mixed).
+    let private resolved (operator: ITransportOperator) (options: SinkhornOptions) =
+        SinkhornLoop.validateOptions operator.Problem options
+        { options with Precision = Precision.resolve options.Precision options.Tolerance }, OtProblem.resolveEpsilon operator.Problem options.Epsilon
 
-    /// Self-transport (y = x, b = a): the optimal plan is symmetric with g = f, and the averaged fixed-point update
-    /// f ← ½(f + T(f)), T(f)_i = −ε LSE_j(log a_j + (f_j − C_ij)/ε), converges in a few dozen iterations where the
-    /// alternating updates crawl (they oscillate between two potentials). The row error of the symmetric plan
-    /// P(f, f) comes with each T(f): (P1)_i = a_i exp((f_i − T(f)_i)/ε); the dual value is 2⟨a, f⟩ − ε(ΣP − 1).
-    let private iterateSymmetric (operator: ITransportOperator) (options: SinkhornOptions) =
-        let p = operator.Problem
-        validateOptions p options
-        let eps = OtProblem.resolveEpsilon p options.Epsilon
-        let sw = Stopwatch.StartNew()
-        let f = match options.InitialF with Some f0 -> Array.copy f0 | None -> Array.zeroCreate p.N
-        let t = Array.zeroCreate p.N
-        let stopAt = StoppingRule.threshold options.Tolerance
-        let mutable err = infinity
-        let mutable mass = nan
-        let mutable iter = 0
-        let mutable converged = false
-        let sweeps = MixedSweeps(operator, options, eps, stopAt)
-        while not converged && iter < options.MaxIterations do
-            options.Cancellation.ThrowIfCancellationRequested()
-            sweeps.HalfStep(Rows, f, t)
-            checkFinite "f" t iter err
-            let mutable e = 0.0
-            let mutable total = 0.0
-            for i in 0 .. p.N - 1 do
-                let rowMass = p.A.[i] * exp ((f.[i] - t.[i]) / eps)
-                e <- e + abs (rowMass - p.A.[i])
-                total <- total + rowMass
-            // The plan is symmetric: its column error equals its row error, and the reported error is their sum.
-            err <- 2.0 * e
-            mass <- total
-            iter <- iter + 1
-            if not (sweeps.WasMixed(iter, err)) && err < stopAt then converged <- true
-            elif iter < options.MaxIterations then
-                for i in 0 .. p.N - 1 do f.[i] <- 0.5 * (f.[i] + t.[i])
-            reportProgress options iter err sw
-        requireFiniteError iter err
-        let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
-        { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
-          MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; MixedIterations = sweeps.Iterations
-          Elapsed = sw.Elapsed }
+    /// The plain, annealed or L-BFGS iterations, as the options ask.
+    let private run (operator: ITransportOperator) (options: SinkhornOptions) =
+        let options, eps = resolved operator options
+        match options.Solver with
+        | Lbfgs | AutoSolver -> semiDual operator options eps
+        | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options eps
+        | SinkhornUpdates -> updates false operator options eps
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
     /// give r, s and P y to the derivatives, so a solve that is differentiated pays nothing). The loop's error comes
     /// from the identity (P1)_i = a_i exp((f_i^old − f_i^new)/ε) and takes the column marginal as exact; rounding
     /// breaks both when ε is tiny next to the costs. The result then says what the returned plan really is, and is
     /// not converged.
-    let private verify (plan: SolvedPlan) (options: SinkhornOptions) =
+    let internal verify (plan: SolvedPlan) (options: SinkhornOptions) =
         let l1 (mass: float[]) (weights: float[]) =
             let mutable e = 0.0
             for i in 0 .. mass.Length - 1 do e <- e + abs (mass.[i] - weights.[i])
@@ -353,8 +205,9 @@ module Sinkhorn =
             raise (ArgumentException("A symmetric solve needs a self-transport problem: the same points and weights on both sides.", "problem"))
         requireMemory problem
         let operator = backend.Prepare(OtProblem.centred problem)
-        let resolved = { options with Precision = Precision.resolve options.Precision options.Tolerance }
-        try verify (new SolvedPlan(operator, iterateSymmetric operator resolved, true)) options
+        try
+            let checkedOptions, eps = resolved operator options
+            verify (new SolvedPlan(operator, SinkhornLoop.iterateSymmetric operator checkedOptions eps, true)) options
         with _ ->
             operator.Dispose()
             reraise ()
@@ -374,98 +227,4 @@ module Sinkhorn =
             verify (new SolvedPlan(operator, run operator options, true)) options
         with _ ->
             operator.Dispose()
-            reraise ()
-
-    /// Whether a batch with these options can run in lockstep: plain Sinkhorn updates from f = 0 (the batched
-    /// half-step has no initialiser, annealing or L-BFGS).
-    let isLockstep (options: SinkhornOptions) =
-        options.Solver = SinkhornUpdates && not options.Anneal && options.InitialF.IsNone && options.InitialG.IsNone
-        && options.Initializer = ZeroPotentials
-
-    /// Plain Sinkhorn updates on the problems of `batch` (prepared, centred, on `operators` too) in lockstep: every
-    /// iteration is one batched g-update and one batched f-update of all of them. Each problem gets `iterate`'s
-    /// iterations, stopping rule, progress reports (with its index) and returned pair; once converged or failed its
-    /// state is frozen (the batch still computes its half-steps, into scratch). Per problem: the result or the exception.
-    let private lockstep (batch: IBatchedHalfStep) (operators: ITransportOperator[]) (options: SinkhornOptions) =
-        let count = operators.Length
-        let problems = operators |> Array.map (fun o -> o.Problem)
-        let sw = Stopwatch.StartNew()
-        let outcome : Result<SinkhornSolution, exn> option[] = Array.create count None
-        let eps =
-            problems |> Array.mapi (fun k p ->
-                try
-                    validateOptions p options
-                    OtProblem.resolveEpsilon p options.Epsilon
-                with e ->
-                    outcome.[k] <- Some (Error e)
-                    1.0)
-        let f = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
-        let g = problems |> Array.map (fun p -> Array.zeroCreate<float> p.M)
-        let fNext = problems |> Array.map (fun p -> Array.zeroCreate<float> p.N)
-        // Where each problem's half-steps go: its own potentials while it runs, scratch once it has finished or failed.
-        let gOut = Array.copy g
-        let fOut = Array.copy fNext
-        let retire k =
-            gOut.[k] <- Array.zeroCreate problems.[k].M
-            fOut.[k] <- Array.zeroCreate problems.[k].N
-        let stopAt = StoppingRule.threshold options.Tolerance
-        let hostWidth = if count = 0 then Simd.configured.Value else CpuBackend.HostWidth operators.[0].Backend
-        let err = Array.create count infinity
-        let finish k iterations converged =
-            let p = problems.[k]
-            outcome.[k] <- Some (
-                try
-                    requireFiniteError iterations err.[k]
-                    Ok { F = f.[k]; G = g.[k]; Epsilon = eps.[k]; Value = dualValue p f.[k] g.[k]; Iterations = iterations
-                         MarginalError = err.[k]; Converged = converged; Passes = 2 * iterations; SwitchedToLbfgsAt = None
-                         MixedIterations = 0; Elapsed = sw.Elapsed }
-                with e -> Error e)
-        for k in 0 .. count - 1 do if outcome.[k].IsSome then retire k
-        let mutable iter = 0
-        while iter < options.MaxIterations && Array.exists Option.isNone outcome do
-            options.Cancellation.ThrowIfCancellationRequested()
-            batch.Softmin(Cols, eps, f, gOut)
-            batch.Softmin(Rows, eps, gOut, fOut)
-            iter <- iter + 1
-            for k in 0 .. count - 1 do
-                if outcome.[k].IsNone then
-                    try
-                        checkFinite "g" g.[k] (iter - 1) err.[k]
-                        checkFinite "f" fNext.[k] (iter - 1) err.[k]
-                        err.[k] <- rowError hostWidth problems.[k] eps.[k] f.[k] fNext.[k]
-                        if err.[k] < stopAt then finish k iter true
-                        elif iter < options.MaxIterations then Array.blit fNext.[k] 0 f.[k] 0 problems.[k].N
-                        reportProgressOf k options iter err.[k] sw
-                    with e -> outcome.[k] <- Some (Error e)
-                    if outcome.[k].IsSome then retire k
-        for k in 0 .. count - 1 do
-            if outcome.[k].IsNone then finish k iter false
-        outcome |> Array.map Option.get
-
-    /// Solves the problems by plain Sinkhorn updates in lockstep on a batching backend (`isLockstep options` must
-    /// hold; every problem a point cloud the backend supports, all of one dimension): each centred and prepared on its
-    /// own operator for the derivatives and all together for the half-steps. Per problem: the verified plan, owning
-    /// its operator, or the exception it failed with. Cancellation raises.
-    let solveLockstep (backend: IBackend) (batching: IBatchingBackend) (problems: OtProblem[]) (options: SinkhornOptions) =
-        if not (isLockstep options) then invalidArg "options" "lockstep solves run plain Sinkhorn updates from f = 0."
-        let centred = problems |> Array.map OtProblem.centred
-        let operators = Array.zeroCreate<ITransportOperator> centred.Length
-        try
-            for k in 0 .. centred.Length - 1 do operators.[k] <- backend.Prepare centred.[k]
-            let results =
-                use batch = batching.PrepareBatch centred
-                lockstep batch operators options
-            results |> Array.mapi (fun k result ->
-                match result with
-                | Ok solution ->
-                    let plan = new SolvedPlan(operators.[k], solution, true)
-                    try Ok (verify plan options)
-                    with e ->
-                        (plan :> IDisposable).Dispose()
-                        Error e
-                | Error e ->
-                    operators.[k].Dispose()
-                    Error e)
-        with _ ->
-            for o in operators do if not (obj.ReferenceEquals(o, null)) then o.Dispose()
             reraise ()

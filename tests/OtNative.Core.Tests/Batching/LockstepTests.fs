@@ -1,4 +1,4 @@
-/// Batches solved in lockstep (`Sinkhorn.solveLockstep`, what `Batch` does on a batching backend such as CUDA), through
+/// Batches solved in lockstep (`Lockstep.solveLockstep`, what `Batch` does on a batching backend such as CUDA), through
 /// a CPU backend whose batched half-step is each problem's own: the answers must be the per-problem solves' exactly.
 module OtNative.Core.Tests.LockstepTests
 
@@ -79,9 +79,9 @@ let ``in lockstep a problem that fails is reported by itself and the others fini
 
 [<Fact>]
 let ``options the batched half-step cannot run keep the per-problem path`` () =
-    Assert.True(Sinkhorn.isLockstep SinkhornOptions.Default)
-    Assert.False(Sinkhorn.isLockstep { SinkhornOptions.Default with Anneal = true })
-    Assert.False(Sinkhorn.isLockstep { SinkhornOptions.Default with Solver = Lbfgs })
-    Assert.False(Sinkhorn.isLockstep { SinkhornOptions.Default with Initializer = Gaussian })
-    let ex = Assert.Throws<ArgumentException>(fun () -> Sinkhorn.solveLockstep cpu (BatchingCpu()) (batchOf 14 2) { SinkhornOptions.Default with Anneal = true } |> ignore)
+    Assert.True(Lockstep.isLockstep SinkhornOptions.Default)
+    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Anneal = true })
+    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Solver = Lbfgs })
+    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Initializer = Gaussian })
+    let ex = Assert.Throws<ArgumentException>(fun () -> Lockstep.solveLockstep cpu (BatchingCpu()) (batchOf 14 2) { SinkhornOptions.Default with Anneal = true } |> ignore)
     Assert.Equal("options", ex.ParamName)
