@@ -117,8 +117,9 @@ public sealed record SinkhornOptions
 
     /// <summary>
     /// The arithmetic of the Sinkhorn updates' exponentials (alternating, annealed, the divergence's symmetric self-terms;
-    /// on the CPU and across MPI ranks). Default <see cref="SinkhornPrecision.Double"/>. L-BFGS runs float64 whatever this
-    /// says; derivatives are always float64.
+    /// on the CPU and across MPI ranks) and of L-BFGS's evaluations. Default <see cref="SinkhornPrecision.Double"/>.
+    /// <see cref="SinkhornPrecision.Auto"/> keeps L-BFGS float64 (float32's noise cost it more evaluations than it saved,
+    /// docs/math.md §1); <see cref="SinkhornPrecision.Mixed"/> applies to it too. Derivatives are always float64.
     /// </summary>
     public SinkhornPrecision Precision { get; init; }
 

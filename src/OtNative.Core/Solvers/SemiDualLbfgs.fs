@@ -25,10 +25,25 @@ module SemiDualLbfgs =
         let n, m = p.N, p.M
         let ones = Matrix.Column(Array.create n 1.0)
         let f = Array.zeroCreate n
+        // Mixed precision (math.md §1): the evaluations' f-update takes float32 exponentials while the column error is above
+        // `mixedUntil`, where float32's rounding is far below what the steps change; below it, and after a line search
+        // that finds no step (float32's noise can hide a descent), every evaluation is float64, so convergence and the
+        // returned plan are decided on float64 evaluations.
+        let mixedStep =
+            match operator with
+            | :? IMixedHalfStep as m when m.Worthwhile && options.Precision = MixedPrecision -> Some m
+            | _ -> None
+        let mixedUntil = max (StoppingRule.threshold options.Tolerance) (100.0 * Precision.mixedFloor)
+        let mutable mixed = mixedStep.IsSome
+        let mutable mixedEvaluations = 0
         // φ(g) = −D(g) and ∇φ = Pᵀ1 − b, with the f it implies, the column error, and the rounding φ carries
         // (a few ulps of its terms' magnitudes).
         let evaluate (g: float[]) =
-            operator.Softmin(Rows, eps, g, f, options.Cancellation)
+            match mixedStep with
+            | Some m when mixed ->
+                m.SoftminMixed(Rows, eps, g, f, options.Cancellation)
+                mixedEvaluations <- mixedEvaluations + 1
+            | _ -> operator.Softmin(Rows, eps, g, f, options.Cancellation)
             let s = (operator.Apply(Cols, eps, f, g, ones, false)).Data
             let value = -(Dense.dot p.A f + Dense.dot p.B g)
             let gradient = Array.init m (fun j -> s.[j] - p.B.[j])
@@ -44,6 +59,15 @@ module SemiDualLbfgs =
         let history = Collections.Generic.List<float[] * float[] * float>()
         let mutable evaluations = 1
         let stopAt = StoppingRule.threshold options.Tolerance
+        // Ends the float32 evaluations, evaluating g again in float64.
+        let toFloat64 () =
+            mixed <- false
+            let v, grad, e, _ = evaluate g
+            value <- v
+            gradient <- grad
+            err <- e
+            evaluations <- evaluations + 1
+        if mixed && err < mixedUntil then toFloat64 ()
         let mutable converged = err < stopAt
         let mutable stalled = false
         // Whether f (the evaluations' shared buffer) belongs to g: a rejected trial leaves it belonging to the trial.
@@ -109,21 +133,31 @@ module SemiDualLbfgs =
                     halvings <- halvings + 1
             // No decrease along the quasi-Newton direction: its curvature pairs can come from where the semi-dual is flat
             // (a column without mass, at small ε) and promise far too long a step; the scaled gradient is tried next.
-            // No decrease along that either: the objective is flat to rounding, nothing more to gain.
+            // No decrease along that either: the objective is flat to rounding, nothing more to gain — in float64; in
+            // float32 the evaluations go on in float64 first.
             if not accepted && evaluations < budget then
-                if history.Count > 0 then history.Clear() else stalled <- true
+                if mixed then
+                    history.Clear()
+                    toFloat64 ()
+                    fIsOfG <- true
+                elif history.Count > 0 then history.Clear() else stalled <- true
+            elif mixed && err < mixedUntil && evaluations < budget then
+                toFloat64 ()
+                fIsOfG <- true
             converged <- err < stopAt
             match options.Progress with
             | Some report when evaluations % options.ProgressInterval = 0 ->
                 report { Iteration = evaluations; MarginalError = err; Elapsed = sw.Elapsed; ProblemIndex = -1 }
             | _ -> ()
-        // f belongs to the last evaluation, which may be a rejected trial: then it is recomputed for the accepted g.
+        // f belongs to the last evaluation, which may be a rejected trial, or a float32 one: then it is recomputed, in
+        // float64, for the accepted g.
         let finalValue, finalErr =
-            if fIsOfG then value, err
+            if fIsOfG && not mixed then value, err
             else
+                mixed <- false
                 evaluations <- evaluations + 1
                 let v, _, e, _ = evaluate g
                 v, e
         { F = Array.copy f; G = g; Epsilon = eps; Value = -finalValue; Iterations = evaluations
           MarginalError = finalErr; Converged = finalErr < options.Tolerance; Passes = 2 * evaluations
-          SwitchedToLbfgsAt = None; MixedIterations = 0; Elapsed = sw.Elapsed }
+          SwitchedToLbfgsAt = None; MixedIterations = mixedEvaluations; Elapsed = sw.Elapsed }

@@ -126,22 +126,24 @@ module Sinkhorn =
     /// L-BFGS can itself creep (or stall on a flat semi-dual far from the answer): the updates then go on, without the
     /// stall rule, from whichever of the two states has the smaller error, for what the cap leaves — so the switch never
     /// ends further from the answer than where it began. The iterations, passes and time are the phases' sums.
-    let private sinkhornThenLbfgs (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
+    let private sinkhornThenLbfgs (operator: ITransportOperator) (options: SinkhornOptions) (lbfgsPrecision: Precision) (eps: float) =
         let sw = Stopwatch.StartNew()
         let first = updates true operator options eps
         let left = options.MaxIterations - first.Iterations
         if first.Converged || left < 2 then first
         else
-            let second = SemiDualLbfgs.iterate operator { options with MaxIterations = left / 2 } eps (Array.copy first.G)
+            let second = SemiDualLbfgs.iterate operator { options with MaxIterations = left / 2; Precision = lbfgsPrecision } eps (Array.copy first.G)
             let spent = first.Iterations + second.Iterations
             let switched (last: SinkhornSolution) iterations passes mixedIterations =
                 { last with Iterations = iterations; Passes = passes; SwitchedToLbfgsAt = Some first.Iterations
                             MixedIterations = mixedIterations; Elapsed = sw.Elapsed }
-            if second.Converged || spent >= options.MaxIterations then switched second spent (first.Passes + second.Passes) first.MixedIterations
+            if second.Converged || spent >= options.MaxIterations then
+                switched second spent (first.Passes + second.Passes) (first.MixedIterations + second.MixedIterations)
             else
                 let resumeFrom = if second.MarginalError < first.MarginalError then second.F else first.F
                 let third = SinkhornLoop.iterate false operator { options with MaxIterations = options.MaxIterations - spent } eps (Some resumeFrom) 0
-                switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes) (first.MixedIterations + third.MixedIterations)
+                switched third (spent + third.Iterations) (first.Passes + second.Passes + third.Passes)
+                    (first.MixedIterations + second.MixedIterations + third.MixedIterations)
 
     /// The options checked and ε resolved on the prepared problem, once, with Auto precision decided for the solve's own
     /// tolerance (the loose inner solves of annealing and initialisers must not turn a float64 solve mixed).
@@ -149,12 +151,13 @@ module Sinkhorn =
         SinkhornLoop.validateOptions operator.Problem options
         { options with Precision = Precision.resolve options.Precision options.Tolerance }, OtProblem.resolveEpsilon operator.Problem options.Epsilon
 
-    /// The plain, annealed or L-BFGS iterations, as the options ask.
+    /// The plain, annealed or L-BFGS iterations, as the options ask; Auto precision decided for each (`Precision`).
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
+        let lbfgsPrecision = Precision.resolveForLbfgs options.Precision
         let options, eps = resolved operator options
         match options.Solver with
-        | Lbfgs | AutoSolver -> semiDual operator options eps
-        | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options eps
+        | Lbfgs | AutoSolver -> semiDual operator { options with Precision = lbfgsPrecision } eps
+        | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options lbfgsPrecision eps
         | SinkhornUpdates -> updates false operator options eps
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also

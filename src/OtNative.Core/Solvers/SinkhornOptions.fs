@@ -66,6 +66,14 @@ module Precision =
         | AutoPrecision -> if tolerance >= 10.0 * mixedFloor then MixedPrecision else DoublePrecision
         | decided -> decided
 
+    /// `precision` for L-BFGS's evaluations: Auto is float64 there. float32's noise in the gradient costs L-BFGS more
+    /// evaluations than the cheaper f-updates save: 164 against 113 evaluations, 2.3 s against 1.7–2.0 s at n = m = 4 000,
+    /// ε = 0.002 × mean cost, tolerance 1e-6 (uniform clouds, d = 2). Mixed when asked for.
+    let resolveForLbfgs (precision: Precision) =
+        match precision with
+        | AutoPrecision -> DoublePrecision
+        | decided -> decided
+
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
     { /// ε, absolute or relative to the weighted mean cost.
@@ -92,7 +100,7 @@ type SinkhornOptions =
       Initializer: Initializer
       /// Which iteration runs (annealing applies to Sinkhorn updates only).
       Solver: ForwardSolver
-      /// The arithmetic of the Sinkhorn updates' exponentials, alternating or symmetric (L-BFGS stays float64).
+      /// The arithmetic of the exponentials of the Sinkhorn updates (alternating or symmetric) and of L-BFGS's evaluations.
       Precision: Precision }
 
     /// ε = 0.05 × mean cost, tolerance 1e-6, 10 000 iterations, zero initial potentials.

@@ -132,11 +132,15 @@ let ``auto precision is mixed at loose tolerances and float64 below float32's fl
     use tight = solve 1e-11
     Assert.True(loose.Solution.MixedIterations > 0)
     Assert.Equal(0, tight.Solution.MixedIterations)
+    // L-BFGS's evaluations stay float64 under Auto (float32's noise cost it evaluations); mixed only when asked for.
+    use lbfgs = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-6; Precision = AutoPrecision; Solver = Lbfgs }
+    Assert.Equal(0, lbfgs.Solution.MixedIterations)
     // Decided once, for the solve's own tolerance: annealing's loose stages do not turn a float64 solve mixed.
     use annealed = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-11; Precision = AutoPrecision; Anneal = true }
     Assert.Equal(0, annealed.Solution.MixedIterations)
 
-/// Mixed solves through the other loops' entries: annealing, Sinkhorn → L-BFGS, an iteration cap reached mid-way.
+/// Mixed solves through the other loops' entries: annealing, Sinkhorn → L-BFGS, L-BFGS's evaluations, an iteration cap
+/// reached mid-way.
 [<Fact>]
 let ``annealed, switched and capped mixed solves end on float64 iterations with the float64 solve's answer`` () =
     let rng = Random(18)
@@ -153,6 +157,8 @@ let ``annealed, switched and capped mixed solves end on float64 iterations with 
             Assert.True(abs (mixed.Value - plain.Value) <= bound + 1e-14, sprintf "%s: %.15g against %.15g" what mixed.Value plain.Value)
     check "annealed" (fun o -> { o with Anneal = true })
     check "sinkhorn-lbfgs" (fun o -> { o with Solver = SinkhornThenLbfgs })
+    check "lbfgs" (fun o -> { o with Solver = Lbfgs })
+    check "auto" (fun o -> { o with Solver = AutoSolver })
     // Stopped by the cap while the sweeps were still float32: the last iteration the cap allows is float64.
     check "capped" (fun o -> { o with MaxIterations = 40 })
 
