@@ -98,11 +98,12 @@ public static class Program
     }
 
     /// <summary>
-    /// One line on standard error, no stack trace; 2 for bad input, 1 for a failed computation. Under MPI the ranks have
-    /// agreed on their inputs and options before any work (<see cref="AgreedPreparation"/>), so a failure is met by every
-    /// rank alike: rank 0 alone prints it and every rank ends with the code. Running out of memory is the exception — one
-    /// node's own, while the others may wait for it in a collective — and ends the whole job (MPI_Abort) after its line,
-    /// which names the rank.
+    /// One line on standard error, no stack trace; 2 for bad input or output, 1 for a failed computation. Under MPI the
+    /// ranks have agreed on their inputs and options before any work (<see cref="AgreedPreparation"/>), so a disagreement,
+    /// bad input and a numerical failure meet every rank alike: rank 0 alone prints it and every rank ends with the code.
+    /// Any other failure on a rank other than 0, and running out of memory anywhere, is that rank's own while the others
+    /// may wait for it in a collective: it prints its line, naming the rank, and ends the whole job (MPI_Abort). Rank 0's
+    /// own failures (writing an output) end rank 0 alone, after the others' work is done.
     /// </summary>
     private static int Fail(Exception ex)
     {
@@ -115,19 +116,21 @@ public static class Program
             _ => inner.Message,
         };
         var code = inner is MpiAgreementException agreement ? (agreement.InputFault ? 2 : 1)
-            : inner is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InsufficientMemoryException
-                or OutOfMemoryException or CommandParseException or CommandRuntimeException or NotSupportedException ? 2 : 1;
+            : MpiAgreement.IsInputFault(inner) || inner is CommandParseException or CommandRuntimeException ? 2 : 1;
+        var explained = OptionSuggestions.Explain(message, Arguments);
         if (MpiSession.Current is not { Size: > 1 } session)
         {
-            Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
+            Console.Error.WriteLine($"otnative: error: {explained}");
             return code;
         }
-        if (inner is not (InsufficientMemoryException or OutOfMemoryException))
+        var sharedByAllRanks = inner is MpiAgreementException or OtNativeException or ArgumentException or FormatException;
+        var outOfMemory = inner is OutOfMemoryException;
+        if (!outOfMemory && (sharedByAllRanks || session.IsRoot))
         {
-            if (session.IsRoot) Console.Error.WriteLine($"otnative: error: {OptionSuggestions.Explain(message, Arguments)}");
+            if (session.IsRoot) Console.Error.WriteLine($"otnative: error: {explained}");
             return code;
         }
-        Console.Error.WriteLine($"otnative: error: rank {session.Rank}: {OptionSuggestions.Explain(message, Arguments)}");
+        Console.Error.WriteLine($"otnative: error: rank {session.Rank}: {explained}");
         Console.Error.Flush();
         session.Abort(code);
         return code;

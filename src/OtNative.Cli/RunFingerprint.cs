@@ -58,13 +58,16 @@ public sealed class RunFingerprint
         return this;
     }
 
+    /// <summary>The shape, then the values' bytes, hashed in place (an input is not copied to be hashed).</summary>
     private void Add(string label, int rows, int cols, ReadOnlySpan<double> values)
     {
-        var bytes = new byte[8 + 8 * values.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(bytes, rows);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), cols);
-        MemoryMarshal.AsBytes(values).CopyTo(bytes.AsSpan(8));
-        digests.Add((label, Digest(bytes)));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> shape = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(shape, rows);
+        BinaryPrimitives.WriteInt32LittleEndian(shape[4..], cols);
+        hash.AppendData(shape);
+        hash.AppendData(MemoryMarshal.AsBytes(values));
+        digests.Add((label, BinaryPrimitives.ReadUInt64LittleEndian(hash.GetHashAndReset())));
     }
 
     private static ulong Digest(ReadOnlySpan<byte> bytes) => BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(bytes));
@@ -89,8 +92,9 @@ public static class AgreedPreparation
             prepared = prepare();
             digests = fingerprint(prepared, new RunFingerprint(Program.CurrentArguments)).Digests;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
+            // Cancellation too: a rank that left without agreeing would leave the others waiting in the collective.
             failure = e;
         }
         session.Agree(digests, failure);

@@ -35,7 +35,12 @@ public enum HessianFactorisation
 /// Hessian, not the plan's marginal error (<see cref="SinkhornResult.MarginalError"/>).</param>
 /// <param name="Elapsed">Wall time of the Hessian alone.</param>
 public sealed record HessianResult(double[,] Matrix, HessianMethod Method, int Kept, int Dropped, double SmallestKept,
-    HessianFactorisation Factorisation, double Threshold, double RowSumError, TimeSpan Elapsed);
+    HessianFactorisation Factorisation, double Threshold, double RowSumError, TimeSpan Elapsed)
+{
+    /// <summary>The former name of <see cref="RowSumError"/>, which is not the plan's marginal error.</summary>
+    [Obsolete("Renamed RowSumError: it is the Hessian's row-sum measure (eq. 59), not the plan's marginal error.")]
+    public double MarginalError => RowSumError;
+}
 
 /// <summary>The spectrum of the H-matrix of a plan (docs/math.md §4).</summary>
 /// <param name="Eigenvalues">All eigenvalues, ascending.</param>

@@ -11,9 +11,12 @@ internal static class MpiAgreement
 {
     private const double Ready = 0, InputFault = 1, Failed = 2;
 
-    /// <summary>The exceptions that mean the input, not a computation, is at fault (the command line's exit code 2).</summary>
+    /// <summary>
+    /// The exceptions that mean the input, the output or the machine, not a computation, is at fault: the command line's
+    /// exit code 2 (one list for a single process and for the ranks' agreement).
+    /// </summary>
     public static bool IsInputFault(Exception e) =>
-        e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or NotSupportedException or InsufficientMemoryException;
+        e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or NotSupportedException or OutOfMemoryException;
 
     public static double[] Encode(IReadOnlyList<(string Label, ulong Digest)> digests, Exception? failure)
     {

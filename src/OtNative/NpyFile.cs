@@ -213,23 +213,31 @@ public static class ArrayFile
     /// <summary>The temporary files of this process's writes in progress.</summary>
     private static readonly ConcurrentDictionary<string, byte> WritesInProgress = new();
 
-    /// <summary>What a temporary file's name holds between the target's name and the writer's process id.</summary>
+    /// <summary>The folders this process has already cleared of stale temporary files (once each: a batch writes thousands of files into one).</summary>
+    private static readonly ConcurrentDictionary<string, byte> FoldersCleared = new();
+
+    /// <summary>What a temporary file's name holds between the target's name and the writer's host and process id.</summary>
     private const string TemporaryMarker = ".otnative-";
+
+    /// <summary>This machine's name as it goes into a temporary file's name (a dash would end it early).</summary>
+    private static readonly string Host = Environment.MachineName.Replace('-', '_');
 
     /// <summary>
     /// Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, then renames it over
-    /// the target. The temporary file is <c>.NAME.otnative-PID-ID.tmp</c>: it is deleted when the write fails or is
+    /// the target. The temporary file is <c>.NAME.otnative-HOST-PID-ID.tmp</c>: it is deleted when the write fails or is
     /// cancelled, by <see cref="DeletePartialWrites"/> (a signal handler's call), and — when its process was killed
-    /// outright — by the next write to the same target, which recognises it by the dead writer's process id.
+    /// outright — by the next write into the same folder from the same host, which recognises it by the dead writer's
+    /// process id (a file from another host, on a shared file system, is left alone: its writer may be alive).
     /// </summary>
-    /// <exception cref="IOException">The target cannot be written (disk full, read-only, a directory in the way); the message names the target, not the temporary file.</exception>
+    /// <exception cref="IOException">The target cannot be written (disk full, a directory in the way); the message names the target, not the temporary file.</exception>
+    /// <exception cref="UnauthorizedAccessException">The target's folder cannot be written; the message names the target.</exception>
     internal static void WriteAtomically(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
         var name = Path.GetFileName(full);
-        RemoveStaleTemporaries(directory, name);
-        var temporary = Path.Combine(directory, $".{name}{TemporaryMarker}{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+        if (FoldersCleared.TryAdd(directory, 0)) RemoveStaleTemporaries(directory);
+        var temporary = Path.Combine(directory, $".{name}{TemporaryMarker}{Host}-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         WritesInProgress[temporary] = 0;
         try
         {
@@ -239,7 +247,14 @@ public static class ArrayFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not FileNotFoundException)
         {
-            throw new IOException($"Cannot write {full}: {e.Message.Replace(temporary, full, StringComparison.Ordinal)}", e);
+            // The same kind of exception, its message naming the target the caller asked for.
+            var message = $"Cannot write {full}: {e.Message.Replace(temporary, full, StringComparison.Ordinal)}";
+            throw e switch
+            {
+                UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
+                DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
+                _ => new IOException(message, e),
+            };
         }
         finally
         {
@@ -251,7 +266,7 @@ public static class ArrayFile
     /// <summary>
     /// Deletes the temporary files of this process's writes in progress; those writes then fail. For a handler of
     /// SIGINT and SIGTERM (the <c>otnative</c> command installs one), so that an interrupted run leaves no partial file
-    /// behind. A process killed outright (SIGKILL) cannot clean up: the next write to the same target removes its file.
+    /// behind. A process killed outright (SIGKILL) cannot clean up: the next write into the same folder removes its file.
     /// </summary>
     /// <returns>How many files were deleted.</returns>
     public static int DeletePartialWrites()
@@ -269,20 +284,30 @@ public static class ArrayFile
         return deleted;
     }
 
-    /// <summary>Deletes the temporary files of writes to <paramref name="name"/> whose writer process no longer runs.</summary>
-    private static void RemoveStaleTemporaries(string directory, string name)
+    /// <summary>
+    /// Deletes, best effort, the temporary files in <paramref name="directory"/> that this host's writers left when they
+    /// were killed (their process no longer runs). A folder that cannot be listed is left as it is: the write itself
+    /// decides whether it can go there.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string directory)
     {
-        if (!Directory.Exists(directory)) return;
-        var prefix = $".{name}{TemporaryMarker}";
-        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*.tmp"))
+        try
         {
-            var rest = Path.GetFileName(file)[prefix.Length..];
-            var dash = rest.IndexOf('-');
-            if (dash <= 0 || !int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || IsRunning(pid)) continue;
-            try { File.Delete(file); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+            if (!Directory.Exists(directory)) return;
+            var ours = $"{TemporaryMarker}{Host}-";
+            foreach (var file in Directory.EnumerateFiles(directory, $".*{TemporaryMarker}*.tmp"))
+            {
+                var fileName = Path.GetFileName(file);
+                var at = fileName.LastIndexOf(ours, StringComparison.Ordinal);
+                if (at < 0) continue;
+                var rest = fileName[(at + ours.Length)..];
+                var dash = rest.IndexOf('-');
+                if (dash <= 0 || !int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || IsRunning(pid)) continue;
+                File.Delete(file);
+            }
         }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     private static bool IsRunning(int pid)

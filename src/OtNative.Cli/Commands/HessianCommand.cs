@@ -52,7 +52,8 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         var input = ProblemInput.Load(settings);
         if (settings.Loss == "divergence")
         {
-            Core.Hessian.requireMemory(input.X.GetLength(0), Math.Max(input.X.GetLength(0), input.Y.GetLength(0)), input.X.GetLength(1), Core.HessianMethod.Eigen);
+            // Refused before the solves, not after them.
+            Core.DivergencePlans.RequireHessianMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1));
             using var solved = ProgressDisplay.Run("Divergence", () => "three solves",
                 () => EntropicOT.SolveDivergence(input.X, input.Y, input.A, input.B, input.Options, cancellation));
             var divergence = ProgressDisplay.Run("Divergence Hessian", () => "Algorithm 1", () => solved.Hessian(settings.Threshold, cancellation));

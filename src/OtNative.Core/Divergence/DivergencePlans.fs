@@ -65,10 +65,24 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
             try
                 let sourceSelf = Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.X problem.A) selfOptions
                 let targetSelf = lazy (Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.Y problem.B) selfOptions)
+                // On MPI the solve is collective: every rank solves it now, not when one rank first reads the value (a
+                // rank-0-only step in between would leave the others waiting in its collectives).
+                if backend :? ICollectiveBackend then targetSelf.Force() |> ignore
                 new DivergencePlans(cross, sourceSelf, targetSelf)
             with _ ->
                 (cross :> IDisposable).Dispose()
                 reraise ()
+
+    /// Refuses, before anything is allocated, a divergence Hessian of n × m points in d dimensions that cannot fit: the
+    /// cross Hessian is held while the self-term's are computed, and three more (n·d)² matrices meet at the end (the
+    /// self-term's own and mixed Hessians and the result).
+    static member RequireHessianMemory(n: int, m: int, d: int) =
+        let crossBytes, crossLargest = Hessian.memoryNeeded n m d Eigen
+        let selfBytes, selfLargest = Hessian.memoryNeeded n n d Eigen
+        let nd = float n * float d
+        DenseRequest.require (sprintf "The divergence's dense Hessian (n = %d, d = %d: %.0f × %.0f)" n d nd nd)
+            (crossBytes + selfBytes + 8.0 * 3.0 * nd * nd) (max crossLargest selfLargest)
+            "its Hessian-vector products (otnative hvp --loss divergence, DivergenceSolution.HessianVectorProduct) need O((n + m)·d) memory"
 
     /// The (a, b) plan.
     member _.Cross = live (); cross
@@ -108,8 +122,7 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
         live ()
         Validation.positive "threshold" tau
         let p = cross.Problem
-        Hessian.requireMemory p.N p.M p.X.Cols Eigen
-        Hessian.requireMemory p.N p.N p.X.Cols Eigen
+        DivergencePlans.RequireHessianMemory(p.N, p.M, p.X.Cols)
         let hessianOptions = { HessianOptions.Default with Threshold = tau; Cancellation = cancellation }
         let crossHessian = (Hessian.compute cross hessianOptions).Hessian
         let la = sourceSelf.LinearAlgebra

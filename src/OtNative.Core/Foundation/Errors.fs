@@ -77,9 +77,11 @@ module internal DenseRequest =
 
     /// `what` needs `bytes` in all, its largest single array having `largest` elements.
     let require (what: string) (bytes: float) (largest: float) (alternative: string) =
-        // What the process may still allocate: its limit (physical memory, or a GC heap limit) less what its heap holds now.
-        let available = max 0.0 (float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) - float (GC.GetTotalMemory false))
+        // What the process may still allocate: its limit (physical memory, or a GC heap limit) less what its heap holds —
+        // measured again after a full collection before refusing, so that garbage (a previous Hessian) does not count.
+        let availableAfter (collect: bool) = max 0.0 (float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) - float (GC.GetTotalMemory collect))
         let tooLong = largest > float Array.MaxLength
+        let available = if tooLong || bytes <= availableAfter false then availableAfter false else availableAfter true
         if tooLong || bytes > available then
             let needed, free = apart bytes available
             raise (InsufficientMemoryException(

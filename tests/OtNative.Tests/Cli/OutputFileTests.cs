@@ -84,14 +84,18 @@ public class OutputFileTests
         var dir = TestData.TempDirectory();
         using var finished = Process.Start(new ProcessStartInfo("true"))!;
         finished.WaitForExit();
-        var dead = Path.Combine(dir, $".g.npy.otnative-{finished.Id}-0123.tmp");
-        var live = Path.Combine(dir, $".g.npy.otnative-{Environment.ProcessId}-4567.tmp");
-        var otherTarget = Path.Combine(dir, $".h.npy.otnative-{finished.Id}-89ab.tmp");
-        foreach (var file in new[] { dead, live, otherTarget }) File.WriteAllBytes(file, new byte[1000]);
+        var host = Environment.MachineName.Replace('-', '_');
+        var dead = Path.Combine(dir, $".g.npy.otnative-{host}-{finished.Id}-0123.tmp");
+        var deadOtherTarget = Path.Combine(dir, $".h.npy.otnative-{host}-{finished.Id}-89ab.tmp");
+        var live = Path.Combine(dir, $".g.npy.otnative-{host}-{Environment.ProcessId}-4567.tmp");
+        // Another host's file on a shared file system: its writer may be alive, whatever our process table says.
+        var otherHost = Path.Combine(dir, $".g.npy.otnative-elsewhere{host}-{finished.Id}-cdef.tmp");
+        foreach (var file in new[] { dead, deadOtherTarget, live, otherHost }) File.WriteAllBytes(file, new byte[1000]);
         NpyFile.Write(Path.Combine(dir, "g.npy"), new double[3, 2]);
         Assert.False(File.Exists(dead), "the temporary file of a writer that no longer runs was left");
+        Assert.False(File.Exists(deadOtherTarget), "a dead writer's file for another output in the folder was left");
         Assert.True(File.Exists(live), "the temporary file of a running writer was removed");
-        Assert.True(File.Exists(otherTarget), "a write removed another target's temporary file");
+        Assert.True(File.Exists(otherHost), "another host's temporary file was removed");
         Assert.Equal(new[] { 3, 2 }, NpyFile.Read(Path.Combine(dir, "g.npy")).Shape);
     }
 

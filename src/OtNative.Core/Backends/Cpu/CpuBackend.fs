@@ -28,8 +28,9 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             true, CpuKernels.tabulatedLayoutsOfPoints lanes x y
         | PointClouds (x, y) -> false, (CpuKernels.layoutOfPoints lanes x y, CpuKernels.layoutOfPoints lanes y x)
         | CostMatrix c -> false, (CpuKernels.layoutOfCost lanes c, CpuKernels.layoutOfCost lanes (c.Transpose()))
-    let mutable disposed = false
-    let live () = if disposed then raise (ObjectDisposedException("CpuTransportOperator", "This prepared problem was disposed (with the plan that owned it); solve again."))
+    // 1 once disposed; set by one atomic exchange, so two Dispose calls cannot both return the pooled arrays.
+    let mutable disposed = 0
+    let live () = if Threading.Volatile.Read(&disposed) = 1 then raise (ObjectDisposedException("CpuTransportOperator", "This prepared problem was disposed (with the plan that owned it); solve again."))
 
     /// The layout reducing over `side`'s opposite index, with the row and column log-weights.
     let oriented side =
@@ -107,13 +108,14 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             live ()
             withTerms rowsLayout eps f logA g logB 0 (fun _ _ -> ()) (fun rowTerm colTerm _ -> CpuKernels.plan<'V> rowsLayout eps rowTerm colTerm)
 
+        // Disposing while another thread works on the operator is a caller's error, as for any IDisposable; the slots are
+        // emptied atomically so that a half-step finishing meanwhile rents afresh instead of reusing returned buffers.
         member _.Dispose() =
-            if not disposed then
-                disposed <- true
+            if Threading.Interlocked.Exchange(&disposed, 1) = 0 then
                 pool.Return logA
                 pool.Return logB
-                release rowsBuffers.Value
-                release colsBuffers.Value
+                release (Threading.Interlocked.Exchange(&rowsBuffers.contents, null))
+                release (Threading.Interlocked.Exchange(&colsBuffers.contents, null))
                 if tabulated then
                     pool.Return rowsLayout.CostRows
                     pool.Return colsLayout.CostRows
