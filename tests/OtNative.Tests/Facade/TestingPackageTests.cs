@@ -14,8 +14,17 @@ public class TestingPackageTests
     private static readonly Config Runs = OtConfig.Quick(20);
 
     [Fact]
+    public void AFailingPropertyFailsItsTestAndIsReportedOnTheSmallestProblemThatFails()
+    {
+        // Holds for at most 2 source points: the smallest counterexample has 3, in one dimension, with uniform weights.
+        var e = Assert.ThrowsAny<Exception>(() =>
+            Check.One(OtConfig.Quick(100), Prop.ForAll(OtGenerators.Arbitrary(9, 3), s => s.N <= 2)));
+        Assert.Matches(@"ProblemSample\(seed \d+, n 3, m 1, d 1, ε [0-9.e+-]+ × mean cost, uniform weights\)", e.Message);
+    }
+
+    [Fact]
     public void GradientsMatchFiniteDifferences() =>
-        Check.One(Runs, Prop.ForAll(OtGenerators.Problems(7, 3).ToArbitrary(), s => OtChecks.Gradient(s).ToProperty()));
+        Check.One(Runs, Prop.ForAll(OtGenerators.Arbitrary(7, 3), s => OtChecks.Gradient(s).ToProperty()));
 
     [Fact]
     public void HessianVectorProductsMatchFiniteDifferences() =>
@@ -25,7 +34,7 @@ public class TestingPackageTests
 
     [Fact]
     public void MarginalIdentityAndTranslationHold() =>
-        Check.One(Runs, Prop.ForAll(OtGenerators.Problems(8, 3, 0.02, 1.0).ToArbitrary(), s =>
+        Check.One(Runs, Prop.ForAll(OtGenerators.Arbitrary(8, 3, 0.02, 1.0), s =>
             OtChecks.MarginalIdentity(s).ToProperty()
                 .And(OtChecks.TranslationInvariance(s, Enumerable.Repeat(1e3, s.Dimension).ToArray()).ToProperty())));
 
@@ -35,7 +44,7 @@ public class TestingPackageTests
     /// </summary>
     [Fact]
     public void HMatrixKernelIsSimple() =>
-        Check.One(Runs, Prop.ForAll(OtGenerators.Problems(8, 3, 0.3, 1.0).ToArbitrary(), s => OtChecks.HMatrixKernel(s).ToProperty()));
+        Check.One(Runs, Prop.ForAll(OtGenerators.Arbitrary(8, 3, 0.3, 1.0), s => OtChecks.HMatrixKernel(s).ToProperty()));
 
     [Fact]
     public void FiniteDifferencesCatchAWrongDerivative()
