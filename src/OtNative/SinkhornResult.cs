@@ -6,14 +6,15 @@ namespace OtNative;
 /// <summary>
 /// A solved entropic OT problem: values, potentials, diagnostics, and derivatives on demand. It holds the solved plan
 /// on its backend, where the plan's marginals and moments are computed once and shared by every derivative; dispose it
-/// to release backend memory. After <see cref="Dispose"/> the values stay readable and every derivative throws
-/// <see cref="ObjectDisposedException"/>.
+/// to release backend memory. After <see cref="Dispose"/> the values stay readable (<see cref="SharpValue"/> if it was
+/// read before) and every derivative throws <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class SinkhornResult : IDisposable
 {
     private readonly SolvedPlan _plan;
     private readonly Core.SinkhornSolution _result;
     private readonly Lazy<double> _sharp;
+    private bool _disposed;
 
     internal SinkhornResult(SolvedPlan plan, string? backendNote = null)
     {
@@ -30,7 +31,10 @@ public sealed class SinkhornResult : IDisposable
     public double Value => _result.Value;
 
     /// <summary>The sharp Sinkhorn distance ⟨P, C⟩ of the computed plan (one extra pass, computed on first use).</summary>
-    public double SharpValue => _sharp.Value;
+    /// <exception cref="ObjectDisposedException">It is first read after <see cref="Dispose"/> (it needs the plan).</exception>
+    public double SharpValue => _disposed && !_sharp.IsValueCreated
+        ? throw new ObjectDisposedException(nameof(SinkhornResult), "The sharp value is computed from the plan on first use: read SharpValue before disposing the result.")
+        : _sharp.Value;
 
     /// <summary>The primal value ⟨P,C⟩ + ε KL(P‖a⊗b) of the computed plan; equals <see cref="Value"/> at convergence.</summary>
     public double PrimalValue() => Values.primal(_plan);
@@ -157,5 +161,9 @@ public sealed class SinkhornResult : IDisposable
     internal SolvedPlan CorePlan => _plan;
 
     /// <inheritdoc />
-    public void Dispose() => ((IDisposable)_plan).Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        ((IDisposable)_plan).Dispose();
+    }
 }

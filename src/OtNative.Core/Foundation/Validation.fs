@@ -11,14 +11,20 @@ module Validation =
     let finite (param: string) (values: float[]) =
         if isNull values then raise (ArgumentNullException(param))
         let idx = Array.FindIndex(values, fun v -> not (Double.IsFinite v))
-        if idx >= 0 then fail param (sprintf "%s contains a non-finite value (%g) at flat index %d." param values.[idx] idx)
+        if idx >= 0 then fail param (sprintf "%s contains a non-finite value (%g) at index %d." param values.[idx] idx)
+
+    /// Every entry of a matrix finite; the first that is not is named by its [row, column].
+    let finiteMatrix (param: string) (x: Matrix) =
+        let idx = Array.FindIndex(x.Data, fun v -> not (Double.IsFinite v))
+        if idx >= 0 then
+            fail param (sprintf "%s contains a non-finite value (%g) at [%d, %d] (row %d, column %d)." param x.Data.[idx] (idx / x.Cols) (idx % x.Cols) (idx / x.Cols) (idx % x.Cols))
 
     /// A point cloud: at least one point, at least one coordinate, every coordinate finite.
     let pointCloud (param: string) (x: Matrix) =
         if isNull x then raise (ArgumentNullException(param))
         if x.Rows = 0 then fail param (sprintf "%s is empty: a point cloud needs at least one point." param)
         if x.Cols = 0 then fail param (sprintf "%s has zero columns: points need at least one coordinate." param)
-        finite param x.Data
+        finiteMatrix param x
 
     /// Strictly positive finite weights of the given length summing to one within 1e-9.
     let weights (param: string) (expectedLength: int) (w: float[]) =

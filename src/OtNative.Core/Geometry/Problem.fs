@@ -82,7 +82,7 @@ module OtProblem =
         if isNull cost then raise (System.ArgumentNullException "cost")
         if cost.Rows = 0 || cost.Cols = 0 then
             raise (System.ArgumentException("cost is empty: it needs at least one row and one column.", "cost"))
-        Validation.finite "cost" cost.Data
+        Validation.finiteMatrix "cost" cost
         { Geometry = CostMatrix cost
           A = resolveWeights "a" cost.Rows a false
           B = resolveWeights "b" cost.Cols b false }

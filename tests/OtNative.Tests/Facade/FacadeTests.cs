@@ -262,5 +262,22 @@ public class FacadeTests
         Assert.Throws<ObjectDisposedException>(() => r.Gradient());
         Assert.Throws<ObjectDisposedException>(() => r.Plan());
         Assert.Throws<ObjectDisposedException>(() => r.HessianVectorProduct(new double[6, 2]));
+        // The sharp value needs the plan: read first after Dispose it says so, in the façade's own words.
+        var e = Assert.Throws<ObjectDisposedException>(() => r.SharpValue);
+        Assert.Equal(nameof(SinkhornResult), e.ObjectName);
+        using var kept = EntropicOT.Solve(TestData.Cloud(5, 6, 2), TestData.Cloud(6, 7, 2));
+        var sharp = kept.SharpValue;
+        kept.Dispose();
+        Assert.Equal(sharp, kept.SharpValue);
+    }
+
+    [Fact]
+    public void ANonFiniteCoordinateIsNamedByItsRowAndColumn()
+    {
+        var x = TestData.Cloud(5, 6, 2);
+        x[4, 1] = double.NaN;
+        var e = Assert.Throws<ArgumentException>(() => EntropicOT.Solve(x, TestData.Cloud(6, 7, 2)));
+        Assert.Equal("x", e.ParamName);
+        Assert.Contains("at [4, 1]", e.Message);
     }
 }
