@@ -141,10 +141,10 @@ module OtProblem =
         let e =
             match eps with
             | Absolute e ->
-                Validation.positive "epsilon" e
+                Validation.positive "Epsilon" e
                 e
             | RelativeToMeanCost s ->
-                Validation.positive "epsilon" s
+                Validation.positive "Epsilon" s
                 let mc = meanCost p
                 // The mean cost of coincident points is rounding noise of the squared coordinates.
                 let magnitude =
@@ -155,17 +155,17 @@ module OtProblem =
                     | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
                 if not (mc > 1e-24 * magnitude) then
                     raise (System.ArgumentException(
-                        sprintf "A relative ε needs a positive mean cost, but the mean cost is %g, rounding noise of coordinates of size %g: all points coincide. Give ε absolutely." mc (sqrt magnitude), "epsilon"))
+                        sprintf "A relative ε needs a positive mean cost, but the mean cost is %g, rounding noise of coordinates of size %g: all points coincide. Give ε absolutely." mc (sqrt magnitude), "Epsilon"))
                 s * mc
         // Below the normal float64 numbers 1/ε overflows (coordinates near 1e-154 give a subnormal mean cost): the updates
         // would turn non-finite on the first step, which reads as a numerical failure when the input is what is wrong.
         if not (Double.IsNormal e) then
             raise (System.ArgumentException(
-                sprintf "ε = %g is below what float64 resolves: it is not a normal float64 (at least 2.2e-308), so 1/ε overflows. Scale the coordinates (or costs) up, or give a larger ε." e, "epsilon"))
+                sprintf "ε = %g is below what float64 resolves: it is not a normal float64 (at least 2.2e-308), so 1/ε overflows. Scale the coordinates (or costs) up, or give a larger ε." e, "Epsilon"))
         let floor = smallestUsableEpsilon p
         if Double.IsFinite floor && e < floor then
             raise (System.ArgumentException(
-                sprintf "ε = %g is below the smallest usable ε ≈ %.3g for these costs (2⁻³⁰ × the largest cost %.3g): float64 cannot resolve the log-domain updates there. Use ε ≥ %.3g." e floor (floor / resolvableRatio) floor, "epsilon"))
+                sprintf "ε = %g is below the smallest usable ε ≈ %.3g for these costs (2⁻³⁰ × the largest cost %.3g): float64 cannot resolve the log-domain updates there. Use ε ≥ %.3g." e floor (floor / resolvableRatio) floor, "Epsilon"))
         e
 
     /// The same problem with both clouds moved by the midpoint of their weighted means. OT, its values and every

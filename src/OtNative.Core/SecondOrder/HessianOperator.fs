@@ -43,8 +43,8 @@ type internal TargetMoments =
 [<Sealed>]
 type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     do
-        Validation.positive "tolerance" cg.Tolerance
-        if cg.MaxIterations < 1 then raise (ArgumentException("maxIterations must be at least 1.", "maxIterations"))
+        Validation.positive "Tolerance" cg.Tolerance
+        if cg.MaxIterations < 1 then raise (ArgumentException("MaxIterations must be at least 1.", "MaxIterations"))
         if cg.RidgeTau2 < 0.0 || not (Double.IsFinite cg.RidgeTau2) then raise (ArgumentException("ridgeTau2 must be finite and ≥ 0.", "ridgeTau2"))
         match cg.Preconditioner with
         | Neumann terms when terms < 1 -> raise (ArgumentException("the Neumann series needs at least one term.", "preconditioner"))

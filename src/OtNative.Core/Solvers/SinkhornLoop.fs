@@ -22,11 +22,11 @@ module SinkhornLoop =
 
     /// The options' own checks, and a warm start's length: at a solve's entry.
     let validateOptions (p: OtProblem) (o: SinkhornOptions) =
-        Validation.positive "tolerance" o.Tolerance
-        if o.MaxIterations < 1 then raise (ArgumentException(sprintf "maxIterations must be at least 1, got %d." o.MaxIterations, "maxIterations"))
-        if o.ProgressInterval < 1 then raise (ArgumentException("progressInterval must be at least 1.", "progressInterval"))
-        o.InitialF |> Option.iter (Validation.vector "initialF" p.N)
-        o.InitialG |> Option.iter (Validation.vector "initialG" p.M)
+        Validation.positive "Tolerance" o.Tolerance
+        if o.MaxIterations < 1 then raise (ArgumentException(sprintf "MaxIterations must be at least 1, got %d." o.MaxIterations, "MaxIterations"))
+        if o.ProgressInterval < 1 then raise (ArgumentException("ProgressInterval must be at least 1.", "ProgressInterval"))
+        o.InitialF |> Option.iter (Validation.vector "InitialF" p.N)
+        o.InitialG |> Option.iter (Validation.vector "InitialG" p.M)
 
     /// Reports progress every `ProgressInterval` iterations, for problem `problemIndex` of a batch (−1: a single solve).
     let reportProgressOf (problemIndex: int) (options: SinkhornOptions) iteration err (sw: Stopwatch) =

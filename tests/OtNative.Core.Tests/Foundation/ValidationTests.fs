@@ -45,18 +45,18 @@ let ``dimension mismatch and empty clouds are rejected`` () =
 let ``epsilon, tolerance and iteration limits are checked`` () =
     let p = OtProblem.create x y None None
     let solveWith o = fun () -> box (Sinkhorn.solve cpu p o)
-    Assert.Equal("epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = Absolute 0.0 }))
-    Assert.Equal("epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = RelativeToMeanCost -1.0 }))
-    Assert.Equal("epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = Absolute nan }))
-    Assert.Equal("tolerance", paramOf (solveWith { SinkhornOptions.Default with Tolerance = 0.0 }))
-    Assert.Equal("maxIterations", paramOf (solveWith { SinkhornOptions.Default with MaxIterations = 0 }))
-    Assert.Equal("initialF", paramOf (solveWith { SinkhornOptions.Default with InitialF = Some [| 0.0 |] }))
+    Assert.Equal("Epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = Absolute 0.0 }))
+    Assert.Equal("Epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = RelativeToMeanCost -1.0 }))
+    Assert.Equal("Epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = Absolute nan }))
+    Assert.Equal("Tolerance", paramOf (solveWith { SinkhornOptions.Default with Tolerance = 0.0 }))
+    Assert.Equal("MaxIterations", paramOf (solveWith { SinkhornOptions.Default with MaxIterations = 0 }))
+    Assert.Equal("InitialF", paramOf (solveWith { SinkhornOptions.Default with InitialF = Some [| 0.0 |] }))
 
 [<Fact>]
 let ``relative epsilon on coincident points is a clear error`` () =
     let same = Matrix(2, 1, [| 1.0; 1.0 |])
     let p = OtProblem.create same same None None
-    Assert.Equal("epsilon", paramOf (fun () -> box (OtProblem.resolveEpsilon p (RelativeToMeanCost 0.1))))
+    Assert.Equal("Epsilon", paramOf (fun () -> box (OtProblem.resolveEpsilon p (RelativeToMeanCost 0.1))))
 
 [<Fact>]
 let ``overflowing costs stop the solver with diagnostics instead of NaN`` () =

@@ -47,7 +47,7 @@ let ``a relative epsilon over coincident points is refused even when rounding le
     let same = Matrix(5, 2, Array.init 10 (fun k -> if k % 2 = 0 then 3.0 else 3.0 + 1e-15 * float (k % 3)))
     let p = OtProblem.create same same None None
     let ex = Assert.ThrowsAny<ArgumentException>(fun () -> OtProblem.resolveEpsilon p (RelativeToMeanCost 0.05) |> ignore)
-    Assert.Equal("epsilon", ex.ParamName)
+    Assert.Equal("Epsilon", ex.ParamName)
     Assert.Contains("coincide", ex.Message)
 
 /// The reported marginal error is the returned plan's true ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁, from tiny to huge ε and after

@@ -299,7 +299,7 @@ public class CliTests
 
         (code, error) = Run("solve", "--x", Path.Combine(dir, "y.npy"), "--y", Path.Combine(dir, "y.npy"), "--eps", "-1");
         Assert.Equal(2, code);
-        Assert.Contains("epsilon", error);
+        Assert.Contains("Epsilon", error);
     }
 
     [Fact]

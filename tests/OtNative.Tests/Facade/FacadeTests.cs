@@ -198,8 +198,8 @@ public class FacadeTests
         Assert.Equal("a", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, [0.5, 0.5, 0.5], null)).ParamName);
         Assert.Equal("b", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, null, [0.5, 0.5])).ParamName);
         Assert.Equal("y", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, new double[4, 3])).ParamName);
-        Assert.Equal("epsilon", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = -1 })).ParamName);
-        Assert.Equal("tolerance", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Tolerance = 0 })).ParamName);
+        Assert.Equal("Epsilon", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = -1 })).ParamName);
+        Assert.Equal("Tolerance", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Tolerance = 0 })).ParamName);
     }
 
     [Fact]
