@@ -149,7 +149,9 @@ public static class EntropicOT
     /// Solves many independent problems (sizes may differ, uniform weights) on all cores, one problem per worker, each
     /// prepared once, and returns per problem its values and, as asked, the gradient, the dense Hessian (Schur fast path)
     /// and a Hessian-vector product along <paramref name="hvpDirections"/>[i] (CG settings <paramref name="cg"/>, its report
-    /// in the item). Results are in the problems' order; progress reports carry the problem's index. With
+    /// in the item). Results are in the problems' order; progress reports carry the problem's index and arrive from the
+    /// worker threads, several at once (an <see cref="IProgress{T}"/> that updates a UI must marshal them). Problems with
+    /// weights, and outcomes kept per problem instead of one exception: <see cref="TrySolveBatch"/>. With
     /// <see cref="ComputeBackend.Mpi"/> the problems are spread across the ranks (<see cref="MpiSession.SolveBatch"/>): rank 0
     /// receives every item, the other ranks an empty array. On CUDA, plain Sinkhorn updates (no initialiser, annealing
     /// or L-BFGS) run in lockstep: one kernel launch per half-step for the whole batch, each problem's iterations and
@@ -165,35 +167,104 @@ public static class EntropicOT
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
             return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+        ArgumentNullException.ThrowIfNull(problems);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
-        return RunBatch((core, opts, request) => Batch.solve(backend, core, opts, request), problems, options, gradients, hessians,
+        return Items(TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), AsBatchProblems(problems), options, gradients, hessians,
+            hvpDirections, cg, cancellationToken, stopOnInvalid: true));
+    }
+
+    /// <summary>Pairs of clouds as problems with uniform weights.</summary>
+    internal static BatchProblem[] AsBatchProblems(IReadOnlyList<(double[,] X, double[,] Y)> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        return problems.Select(p => new BatchProblem(p.X, p.Y)).ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="SolveBatch"/> that never throws for one problem: each outcome carries the problem's results or why it
+    /// failed (invalid input, a numerical failure, a CG solve above its tolerance), so one bad problem does not cost the
+    /// others. Problems may carry weights (<see cref="BatchProblem"/>). Cancellation still throws.
+    /// </summary>
+    /// <param name="problems">The problems; each one's clouds and optional weights.</param>
+    /// <param name="options">The options of every solve.</param>
+    /// <param name="gradients">Whether each item carries ∂L_ε/∂x.</param>
+    /// <param name="hessians">Whether each item carries the dense Hessian (Schur fast path).</param>
+    /// <param name="hvpDirections">One direction per problem for a Hessian-vector product, or null.</param>
+    /// <param name="cg">The CG settings of those products.</param>
+    /// <param name="cancellationToken">Checked inside every solve. Progress reports (<see cref="SinkhornOptions.Progress"/>)
+    /// arrive from the worker threads, several at once; each carries its problem's index.</param>
+    /// <returns>One outcome per problem, in the problems' order.</returns>
+    /// <exception cref="ArgumentException"><paramref name="hvpDirections"/> does not hold one direction per problem.</exception>
+    public static BatchOutcome[] TrySolveBatch(IReadOnlyList<BatchProblem> problems, SinkhornOptions? options = null,
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        if (options.Backend == ComputeBackend.Mpi)
+            return MpiSession.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+        var backend = Backends.Resolve(options.Backend, options.VectorWidth);
+        return TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), problems, options, gradients, hessians,
             hvpDirections, cg, cancellationToken);
     }
 
     /// <summary>
-    /// A batch's inputs checked and converted, run by <paramref name="run"/> (on this process, or across MPI ranks), and its
-    /// items' CG reports held to <paramref name="cg"/>'s rule.
+    /// A batch's inputs checked and converted one problem at a time (an invalid one is that problem's outcome), the valid
+    /// ones run by <paramref name="attempt"/> (on this process, or across MPI ranks: an empty result on ranks other than 0),
+    /// and each item's CG report held to <paramref name="cg"/>'s rule. With <paramref name="stopOnInvalid"/> the first
+    /// invalid problem's <see cref="ArgumentException"/> is thrown before any is solved (<see cref="SolveBatch"/>).
     /// </summary>
-    internal static BatchItem[] RunBatch(Func<OtProblem[], Core.SinkhornOptions, BatchRequest, Core.BatchItem[]> run,
-        IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions options, bool gradients, bool hessians,
-        IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, CancellationToken cancellationToken)
+    internal static BatchOutcome[] TryBatch(Func<OtProblem[], Core.SinkhornOptions, BatchRequest, Microsoft.FSharp.Core.FSharpResult<Core.BatchItem, Exception>[]> attempt,
+        IReadOnlyList<BatchProblem> problems, SinkhornOptions options, bool gradients, bool hessians,
+        IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, CancellationToken cancellationToken, bool stopOnInvalid = false)
     {
         cg ??= CgOptions.Default;
         ArgumentNullException.ThrowIfNull(problems);
-        var core = problems.Select((p, i) => OtProblemModule.createNamed($"problems[{i}].X", $"problems[{i}].Y",
-            Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"), null, null, false)).ToArray();
-        var directions = hvpDirections?.Select((d, i) => Arrays.ToMatrix(d, $"hvpDirections[{i}]")).ToArray();
-        var request = new BatchRequest(gradients, hessians, directions is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(directions),
-            cg.ToCore(cancellationToken));
-        var items = run(core, options.ToCore(cancellationToken), request).Select((item, i) => BatchItem.Of(i, item)).ToArray();
-        foreach (var item in items)
-            if (item.HessianVectorProductCg is { } report)
+        if (hvpDirections is not null && hvpDirections.Count != problems.Count)
+            throw new ArgumentException($"{hvpDirections.Count} HVP directions for {problems.Count} problems: give one per problem.", nameof(hvpDirections));
+        var outcomes = new BatchOutcome?[problems.Count];
+        var valid = new List<(int Index, OtProblem Problem, Matrix? Direction)>();
+        for (int i = 0; i < problems.Count; i++)
+        {
+            try
             {
-                try { cg.Accept(report, $"Hessian-vector product of problem {item.Index}"); }
-                catch (CgConvergenceException e) { throw new BatchProblemException(item.Index, e); }
+                var p = problems[i] ?? throw new ArgumentNullException($"problems[{i}]");
+                var core = OtProblemModule.createNamed($"problems[{i}].X", $"problems[{i}].Y",
+                    Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"),
+                    Arrays.Option(p.A), Arrays.Option(p.B), options.RenormalizeWeights);
+                valid.Add((i, core, hvpDirections is null ? null : Arrays.ToMatrix(hvpDirections[i], $"hvpDirections[{i}]")));
             }
-        return items;
+            catch (ArgumentException e) when (!stopOnInvalid)
+            {
+                outcomes[i] = new BatchOutcome(i, null, e);
+            }
+        }
+        var request = new BatchRequest(gradients, hessians,
+            hvpDirections is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(valid.Select(v => v.Direction!).ToArray()),
+            cg.ToCore(cancellationToken));
+        var results = attempt(valid.Select(v => v.Problem).ToArray(), options.ToCore(cancellationToken), request);
+        if (results.Length == 0 && valid.Count > 0) return [];   // an MPI rank other than 0
+        for (int k = 0; k < valid.Count; k++)
+        {
+            var i = valid[k].Index;
+            outcomes[i] = results[k].IsOk ? Accepted(i, BatchItem.Of(i, results[k].ResultValue), cg) : new BatchOutcome(i, null, results[k].ErrorValue);
+        }
+        return outcomes.Select(o => o!).ToArray();
     }
+
+    /// <summary>An item whose CG report meets <paramref name="cg"/>'s rule, or the CG failure as its outcome.</summary>
+    private static BatchOutcome Accepted(int index, BatchItem item, CgOptions cg)
+    {
+        if (item.HessianVectorProductCg is { } report)
+        {
+            try { cg.Accept(report, $"Hessian-vector product of problem {index}"); }
+            catch (CgConvergenceException e) { return new BatchOutcome(index, null, e); }
+        }
+        return new BatchOutcome(index, item, null);
+    }
+
+    /// <summary>The items of a batch's outcomes, or <see cref="BatchProblemException"/> naming the first failed problem.</summary>
+    internal static BatchItem[] Items(BatchOutcome[] outcomes) =>
+        outcomes.Select(o => o.Error is null ? o.Item! : throw new BatchProblemException(o.Index, o.Error)).ToArray();
 
     /// <summary>
     /// About how many bytes <see cref="SinkhornResult.Hessian"/> needs at its peak for <paramref name="n"/> source and

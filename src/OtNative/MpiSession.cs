@@ -81,10 +81,35 @@ public sealed class MpiSession : IDisposable
         CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
-        // Each rank solves its share on its own cores: ComputeBackend.Mpi here means "across the ranks", i.e. the CPU on each.
+        return EntropicOT.Items(EntropicOT.TryBatch(Attempt(options), EntropicOT.AsBatchProblems(problems), options, gradients, hessians,
+            hvpDirections, cg, cancellationToken, stopOnInvalid: true));
+    }
+
+    /// <summary>
+    /// <see cref="EntropicOT.TrySolveBatch"/> across the ranks, as <see cref="SolveBatch"/> spreads them: rank 0 receives
+    /// every problem's outcome, the other ranks an empty array. Every rank must call this with the same arguments.
+    /// </summary>
+    /// <param name="problems">The problems; each one's clouds and optional weights.</param>
+    /// <param name="options">The options of every solve.</param>
+    /// <param name="gradients">Whether each item carries ∂L_ε/∂x.</param>
+    /// <param name="hessians">Whether each item carries the dense Hessian.</param>
+    /// <param name="hvpDirections">One direction per problem for a Hessian-vector product, or null.</param>
+    /// <param name="cg">The CG settings of those products.</param>
+    /// <param name="cancellationToken">Checked inside every solve.</param>
+    public BatchOutcome[] TrySolveBatch(IReadOnlyList<BatchProblem> problems, SinkhornOptions? options = null,
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        return EntropicOT.TryBatch(Attempt(options), problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+    }
+
+    /// <summary>The batch's solves across the ranks, each rank's share on its own cores: <see cref="ComputeBackend.Mpi"/>
+    /// here means "across the ranks", i.e. the CPU on each.</summary>
+    private static Func<OtProblem[], Core.SinkhornOptions, BatchRequest, Microsoft.FSharp.Core.FSharpResult<Core.BatchItem, Exception>[]> Attempt(SinkhornOptions options)
+    {
         var local = Backends.Resolve(options.Backend == ComputeBackend.Mpi ? ComputeBackend.Cpu : options.Backend, options.VectorWidth);
-        return EntropicOT.RunBatch((core, opts, request) => MpiBatch.solve(MPI.Communicator.world, local, core, opts, request),
-            problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+        return (core, opts, request) => MpiBatch.attempt(MPI.Communicator.world, local, core, opts, request);
     }
 
     /// <summary>

@@ -151,6 +151,36 @@ public class FacadeTests
     }
 
     [Fact]
+    public void TrySolveBatchKeepsEveryProblemsOwnOutcomeWeightsAndPotentials()
+    {
+        var x = TestData.Cloud(41, 8, 2);
+        var y = TestData.Cloud(42, 6, 2, 0.5);
+        var a = Enumerable.Range(1, 8).Select(i => i / 36.0).ToArray();
+        var bad = TestData.Cloud(43, 5, 2);
+        bad[2, 0] = double.NaN;
+        var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
+        var outcomes = EntropicOT.TrySolveBatch([new BatchProblem(x, y, a), new BatchProblem(bad, y), new BatchProblem(y, x)], options);
+        Assert.Equal(3, outcomes.Length);
+        Assert.True(outcomes[0].Succeeded && outcomes[2].Succeeded);
+        var invalid = Assert.IsAssignableFrom<ArgumentException>(outcomes[1].Error);
+        Assert.Equal("problems[1].X", invalid.ParamName);
+        Assert.Null(outcomes[1].Item);
+        // The weighted problem is the weighted single solve, potentials included.
+        using var single = EntropicOT.Solve(x, y, a, null, options);
+        var item = outcomes[0].Item!;
+        Assert.Equal(single.Value, item.Value, 13);
+        Assert.Equal(single.F, item.F);
+        Assert.Equal(single.G, item.G);
+        Assert.True(TestData.MaxRelativeError(single.Gradient(), item.Gradient!) < 1e-13);
+        Assert.Equal(2, outcomes[2].Index);
+        // SolveBatch refuses the invalid problem before solving any, naming it.
+        var e = Assert.Throws<ArgumentException>(() => EntropicOT.SolveBatch([(x, y), (bad, y)], options));
+        Assert.Equal("problems[1].X", e.ParamName);
+        var count = Assert.Throws<ArgumentException>(() => EntropicOT.SolveBatch([(x, y)], options, hvpDirections: []));
+        Assert.Equal("hvpDirections", count.ParamName);
+    }
+
+    [Fact]
     public void TheEnvironmentSaysWhatTheSolvesRunOn()
     {
         var environment = OtNativeEnvironment.Describe();
