@@ -258,8 +258,11 @@ public class HostileInputTests
         Assert.Equal(2, code);
         Assert.Matches(@"^otnative: error: The solve of 1200000 × 10 points \(d = 2\) needs about [0-9.]+ GiB but [0-9.]+ GiB are available", error);
         Assert.Single(error.Trim().Split('\n'));
-        // 64 MiB: reading the input already runs out; that is said in words, with the limit, not as .NET's bare exception.
-        (code, error) = CliUnderHeapLimit("0x4000000", solve);
+        // 64 MiB and a 48 MB input: reading it (its values, then the matrix made of them) runs out; that is said in words,
+        // with the limit, not as .NET's bare exception.
+        var big = Path.Combine(dir, "big.npy");
+        NpyFile.Write(big, TestData.Cloud(8, 3_000_000, 2));
+        (code, error) = CliUnderHeapLimit("0x4000000", ["solve", "--x", big, "--y", y, "--eps", "0.1", "--max-iter", "2", "--no-divergence"]);
         Assert.Equal(2, code);
         Assert.StartsWith("otnative: error: ran out of memory: the process may use about 0.0625 GiB here.", error);
         Assert.Single(error.Trim().Split('\n'));
