@@ -151,27 +151,27 @@ public sealed record SinkhornOptions
             Anneal,
             Initializer switch
             {
-                SinkhornInitializer.None => Core.Initializer.ZeroPotentials,
+                SinkhornInitializer.None => Core.Initializer.None,
                 SinkhornInitializer.Gaussian => Core.Initializer.Gaussian,
                 SinkhornInitializer.Sorting => Core.Initializer.Sorting,
                 SinkhornInitializer.Subsample => Core.Initializer.Subsample,
-                SinkhornInitializer.Auto => Core.Initializer.AutoInitializer,
-                SinkhornInitializer.Gmm => Core.Initializer.GaussianMixtures,
+                SinkhornInitializer.Auto => Core.Initializer.Auto,
+                SinkhornInitializer.Gmm => Core.Initializer.Gmm,
                 _ => throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer."),
             },
             Solver switch
             {
-                SinkhornSolver.Sinkhorn => Core.ForwardSolver.SinkhornUpdates,
+                SinkhornSolver.Sinkhorn => Core.ForwardSolver.Sinkhorn,
                 SinkhornSolver.Lbfgs => Core.ForwardSolver.Lbfgs,
-                SinkhornSolver.Auto => Core.ForwardSolver.AutoSolver,
+                SinkhornSolver.Auto => Core.ForwardSolver.Auto,
                 SinkhornSolver.SinkhornThenLbfgs => Core.ForwardSolver.SinkhornThenLbfgs,
                 _ => throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown solver."),
             },
             Precision switch
             {
-                SinkhornPrecision.Double => Core.Precision.DoublePrecision,
-                SinkhornPrecision.Mixed => Core.Precision.MixedPrecision,
-                SinkhornPrecision.Auto => Core.Precision.AutoPrecision,
+                SinkhornPrecision.Double => Core.Precision.Double,
+                SinkhornPrecision.Mixed => Core.Precision.Mixed,
+                SinkhornPrecision.Auto => Core.Precision.Auto,
                 _ => throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Unknown precision: use Double, Mixed or Auto."),
             });
     }

@@ -132,7 +132,7 @@ let jacobianByFiniteDifferences (f: Matrix -> float[]) (x: Matrix) (step: float)
 /// problems unconverged after 50 000 iterations (near-permutation plans, where its rate is within 1e-6 of 1); with the
 /// switch none of 2 000 was, so the properties' 5 % discard limit is far away.
 let tight eps =
-    { SinkhornOptions.Default with Epsilon = eps; Tolerance = 1e-11; MaxIterations = 50_000; Solver = SinkhornThenLbfgs }
+    { SinkhornOptions.Default with Epsilon = eps; Tolerance = 1e-11; MaxIterations = 50_000; Solver = ForwardSolver.SinkhornThenLbfgs }
 
 /// A finite difference's solve at a perturbed point: warm-started from the solution it perturbs and run to the marginal
 /// error float64 resolves, since a derivative by differences divides the solve's error by the step. (Whether it ends

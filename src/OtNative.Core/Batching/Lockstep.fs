@@ -10,8 +10,8 @@ module Lockstep =
     /// Whether a batch with these options can run in lockstep: plain Sinkhorn updates from f = 0 (the batched
     /// half-step has no initialiser, annealing or L-BFGS).
     let isLockstep (options: SinkhornOptions) =
-        options.Solver = SinkhornUpdates && not options.Anneal && options.InitialF.IsNone && options.InitialG.IsNone
-        && options.Initializer = ZeroPotentials
+        options.Solver = ForwardSolver.Sinkhorn && not options.Anneal && options.InitialF.IsNone && options.InitialG.IsNone
+        && options.Initializer = Initializer.None
 
     /// Plain Sinkhorn updates on the problems of `batch` (prepared, centred, on `operators` too) in lockstep: every
     /// iteration is one batched g-update and one batched f-update of all of them. Each problem gets `iterate`'s

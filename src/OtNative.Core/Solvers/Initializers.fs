@@ -17,13 +17,13 @@ module Initializers =
             for k in 0 .. d - 1 do s <- s + vectors.[i, k] * scaled.[k] * vectors.[j, k]
             s))
 
-    /// The initialiser `AutoInitializer` stands for on this problem: sorting for one-dimensional clouds, Gaussian for
+    /// The initialiser `Initializer.Auto` stands for on this problem: sorting for one-dimensional clouds, Gaussian for
     /// other point clouds, none for a cost matrix.
     let resolve (initializer: Initializer) (problem: OtProblem) =
         match initializer, problem.Geometry with
-        | AutoInitializer, PointClouds (x, _) when x.Cols = 1 -> Sorting
-        | AutoInitializer, PointClouds _ -> Gaussian
-        | AutoInitializer, CostMatrix _ -> ZeroPotentials
+        | Initializer.Auto, PointClouds (x, _) when x.Cols = 1 -> Initializer.Sorting
+        | Initializer.Auto, PointClouds _ -> Initializer.Gaussian
+        | Initializer.Auto, CostMatrix _ -> Initializer.None
         | chosen, _ -> chosen
 
     /// The linear part of the Monge map between Gaussians with covariances Σa and Σb,
@@ -207,6 +207,6 @@ module Initializers =
     /// The starting f the initialiser gives on this problem, or None for f = 0.
     let initialPotential (la: ILinearAlgebra) (initializer: Initializer) (problem: OtProblem) =
         match resolve initializer problem with
-        | Gaussian -> Some (gaussian la problem)
-        | Sorting -> Some (sorting problem)
+        | Initializer.Gaussian -> Some (gaussian la problem)
+        | Initializer.Sorting -> Some (sorting problem)
         | _ -> None

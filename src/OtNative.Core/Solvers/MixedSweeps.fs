@@ -11,7 +11,7 @@ open System
 type internal MixedSweeps(operator: ITransportOperator, options: SinkhornOptions, eps: float, stopAt: float) =
     let steps =
         match operator with
-        | :? IMixedHalfStep as m when m.Worthwhile && options.Precision = MixedPrecision -> Some m
+        | :? IMixedHalfStep as m when m.Worthwhile && options.Precision = Precision.Mixed -> Some m
         | _ -> None
     let mutable mixed = steps.IsSome
     let mutable iterations = 0

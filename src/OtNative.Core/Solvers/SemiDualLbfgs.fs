@@ -31,7 +31,7 @@ module SemiDualLbfgs =
         // returned plan are decided on float64 evaluations.
         let mixedStep =
             match operator with
-            | :? IMixedHalfStep as m when m.Worthwhile && options.Precision = MixedPrecision -> Some m
+            | :? IMixedHalfStep as m when m.Worthwhile && options.Precision = Precision.Mixed -> Some m
             | _ -> None
         let mixedUntil = max (StoppingRule.threshold options.Tolerance) (100.0 * Precision.mixedFloor)
         let mutable mixed = mixedStep.IsSome

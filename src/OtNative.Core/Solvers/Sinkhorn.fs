@@ -19,7 +19,7 @@ module Sinkhorn =
     /// The options of a solve an initialiser runs on its own small problem: from zero, to `tolerance` within
     /// `iterations`, unconverged allowed, without progress reports.
     let private auxiliary (options: SinkhornOptions) (tolerance: float) (iterations: int) =
-        { options with Initializer = ZeroPotentials; InitialF = None; InitialG = None
+        { options with Initializer = Initializer.None; InitialF = None; InitialG = None
                        Tolerance = tolerance; MaxIterations = iterations; RequireConvergence = false; Progress = None }
 
     /// The f `initializer` gives at ε, and the streamed passes it cost (in passes over the full problem's pairs).
@@ -31,12 +31,12 @@ module Sinkhorn =
         let p = operator.Problem
         let la = operator.Backend.LinearAlgebra
         match Initializers.resolve initializer p with
-        | Subsample ->
+        | Initializer.Subsample ->
             let coarse small = SinkhornLoop.iterate false small (auxiliary options (max options.Tolerance subsampleTolerance) subsampleIterations) eps None 0
             let f, passes = Initializers.subsampleStart operator eps options.Cancellation coarse
             SinkhornLoop.checkFinite "f" f 0 nan
             Some f, passes
-        | ZeroPotentials -> None, 0
+        | Initializer.None -> None, 0
         | resolved ->
             let s = Initializers.unitScale p
             let scaled = Initializers.rescaled p s
@@ -47,7 +47,7 @@ module Sinkhorn =
                 solved.F, solved.G
             let potential =
                 match resolved with
-                | GaussianMixtures -> Some (Initializers.gaussianMixture la (componentPotentials (eps * s * s)) (eps * s * s) scaled)
+                | Initializer.Gmm -> Some (Initializers.gaussianMixture la (componentPotentials (eps * s * s)) (eps * s * s) scaled)
                 | _ -> Initializers.initialPotential la resolved scaled
             potential |> Option.map (Array.map (fun v -> v / (s * s))), 0
 
@@ -102,7 +102,7 @@ module Sinkhorn =
     /// L-BFGS on the semi-dual from g: the given g, or the g-update of the given (or initialised) f, or zero.
     let private semiDual (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
         let p = operator.Problem
-        let initializer = if options.Solver = AutoSolver && options.Initializer = ZeroPotentials then AutoInitializer else options.Initializer
+        let initializer = if options.Solver = ForwardSolver.Auto && options.Initializer = Initializer.None then Initializer.Auto else options.Initializer
         // The f that g starts from (by its g-update) when no g is given, and what finding it cost.
         let startF, initializerPasses =
             match options.InitialG, options.InitialF with
@@ -156,9 +156,9 @@ module Sinkhorn =
         let lbfgsPrecision = Precision.resolveForLbfgs options.Precision
         let options, eps = resolved operator options
         match options.Solver with
-        | Lbfgs | AutoSolver -> semiDual operator { options with Precision = lbfgsPrecision } eps
-        | SinkhornThenLbfgs -> sinkhornThenLbfgs operator options lbfgsPrecision eps
-        | SinkhornUpdates -> updates false operator options eps
+        | ForwardSolver.Lbfgs | ForwardSolver.Auto -> semiDual operator { options with Precision = lbfgsPrecision } eps
+        | ForwardSolver.SinkhornThenLbfgs -> sinkhornThenLbfgs operator options lbfgsPrecision eps
+        | ForwardSolver.Sinkhorn -> updates false operator options eps
 
     /// Measures the returned plan's marginal errors ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ with two streamed passes (which also
     /// give r, s and P y to the derivatives, so a solve that is differentiated pays nothing). The loop's error comes

@@ -11,10 +11,11 @@ type SinkhornProgress =
       /// The problem's index in a batch; −1 for a single solve.
       ProblemIndex: int }
 
-/// Where a solve starts when no potential is given.
+/// Where a solve starts when no potential is given. The cases are named as the façade's `SinkhornInitializer`.
+[<RequireQualifiedAccess>]
 type Initializer =
     /// f = 0.
-    | ZeroPotentials
+    | None
     /// The potential of the Monge map between the clouds' Gaussian fits (point clouds only).
     | Gaussian
     /// One-dimensional clouds: the unregularised potential of the monotone (quantile) map.
@@ -23,35 +24,38 @@ type Initializer =
     | Subsample
     /// The Gaussian potentials between the components of Gaussian mixtures fitted to both clouds, mixed by the
     /// components' entropic plan (point clouds).
-    | GaussianMixtures
+    | Gmm
     /// Sorting for one-dimensional clouds, Gaussian for others (f = 0 where the source covariance is singular),
     /// zero for a cost matrix.
-    | AutoInitializer
+    | Auto
 
-/// The iteration that reaches the tolerance.
+/// The iteration that reaches the tolerance. The cases are named as the façade's `SinkhornSolver`.
+[<RequireQualifiedAccess>]
 type ForwardSolver =
     /// Alternating log-domain updates (math.md §1).
-    | SinkhornUpdates
+    | Sinkhorn
     /// L-BFGS on the semi-dual (math.md §6): two passes an evaluation, far fewer evaluations at small ε.
     | Lbfgs
     /// L-BFGS, started by the automatic initialiser unless a start is given: the fastest to tolerance on every data set
     /// and ε of `otnative bench forward` (docs/forward.md).
-    | AutoSolver
+    | Auto
     /// Sinkhorn updates until they stall — at their measured rate they are not yet half way, or would not reach the
     /// tolerance in the iterations left — then L-BFGS from their g with half the budget left, and the updates again if
     /// L-BFGS does not converge either (math.md §6).
     | SinkhornThenLbfgs
 
-/// The arithmetic of the exponentials in the Sinkhorn sweeps (math.md §1, "Mixed precision").
+/// The arithmetic of the exponentials in the Sinkhorn sweeps (math.md §1, "Mixed precision"). The cases are named as
+/// the façade's `SinkhornPrecision`.
+[<RequireQualifiedAccess>]
 type Precision =
     /// float64 throughout.
-    | DoublePrecision
+    | Double
     /// float32 exponentials of float64 arguments, summed in float64, potentials float64, on backends with a mixed
     /// half-step (CPU); the iterations switch to float64 once the error reaches the tolerance or stalls at float32's
     /// floor, so the last iteration and the returned plan's measurement are float64.
-    | MixedPrecision
+    | Mixed
     /// Mixed when the tolerance is at least `Precision.mixedFloor`'s tenfold, float64 otherwise.
-    | AutoPrecision
+    | Auto
 
 module Precision =
     /// The marginal error below which float32 exponentials stop helping: each term's relative error is about
@@ -63,7 +67,7 @@ module Precision =
     /// annealing and initialisers must not turn a float64 solve mixed.
     let resolve (precision: Precision) (tolerance: float) =
         match precision with
-        | AutoPrecision -> if tolerance >= 10.0 * mixedFloor then MixedPrecision else DoublePrecision
+        | Precision.Auto -> if tolerance >= 10.0 * mixedFloor then Precision.Mixed else Precision.Double
         | decided -> decided
 
     /// `precision` for L-BFGS's evaluations: Auto is float64 there. float32's noise in the gradient costs L-BFGS more
@@ -71,7 +75,7 @@ module Precision =
     /// ε = 0.002 × mean cost, tolerance 1e-6 (uniform clouds, d = 2). Mixed when asked for.
     let resolveForLbfgs (precision: Precision) =
         match precision with
-        | AutoPrecision -> DoublePrecision
+        | Precision.Auto -> Precision.Double
         | decided -> decided
 
 /// Options of the log-domain Sinkhorn solver (math.md §1).
@@ -115,9 +119,9 @@ type SinkhornOptions =
           ProgressInterval = 10
           Cancellation = Threading.CancellationToken.None
           Anneal = false
-          Initializer = ZeroPotentials
-          Solver = SinkhornUpdates
-          Precision = DoublePrecision }
+          Initializer = Initializer.None
+          Solver = ForwardSolver.Sinkhorn
+          Precision = Precision.Double }
 
 /// Where the iterations stop, as a fraction of the tolerance. Each loop measures one marginal and takes the other as
 /// exact, while the returned plan's error (what `Converged` is decided on) adds the other's rounding, about m · 1e-16:

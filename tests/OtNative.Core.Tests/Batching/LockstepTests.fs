@@ -81,7 +81,7 @@ let ``in lockstep a problem that fails is reported by itself and the others fini
 let ``options the batched half-step cannot run keep the per-problem path`` () =
     Assert.True(Lockstep.isLockstep SinkhornOptions.Default)
     Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Anneal = true })
-    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Solver = Lbfgs })
-    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Initializer = Gaussian })
+    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Solver = ForwardSolver.Lbfgs })
+    Assert.False(Lockstep.isLockstep { SinkhornOptions.Default with Initializer = Initializer.Gaussian })
     let ex = Assert.Throws<ArgumentException>(fun () -> Lockstep.solveLockstep cpu (BatchingCpu()) (batchOf 14 2) { SinkhornOptions.Default with Anneal = true } |> ignore)
     Assert.Equal("options", ex.ParamName)

@@ -44,7 +44,7 @@ let ``EM recovers separated clusters' weights, means and covariances, and BIC pi
                 Assert.True(abs (model.Covariances.[c].[p, q] - expected) < 1e-10, sprintf "cluster %d: covariance (%d, %d) %.12g, sample %.12g" cluster p q model.Covariances.[c].[p, q] expected)
 
 [<Fact>]
-let ``the GMM initialiser is the Gaussian one when each cloud is one Gaussian`` () =
+let ``the GMM initialiser is the Initializer.Gaussian one when each cloud is one Gaussian`` () =
     let rng = Random(42)
     let x = Matrix(300, 2, Array.init 600 (fun t -> (if t % 2 = 0 then 1.5 else 0.4) * gaussian rng))
     let y = Matrix(250, 2, Array.init 500 (fun t -> (if t % 2 = 0 then 0.3 else 1.2) * gaussian rng + 2.0))
@@ -66,11 +66,11 @@ let ``the GMM initialiser returns the plain solve's value and plan on separated 
     // The target's clusters moved and turned: each source cluster has its own Monge map.
     let y = Matrix(y0.Rows, 2, Array.init (2 * y0.Rows) (fun t -> let i = t / 2 in if t % 2 = 0 then y0.[i, 1] + 0.5 else y0.[i, 0] - 0.5))
     let p = OtProblem.create x y (Some a) (Some b)
-    let opts = { tight (RelativeToMeanCost 0.05) with Tolerance = 1e-10; Solver = Lbfgs }
+    let opts = { tight (RelativeToMeanCost 0.05) with Tolerance = 1e-10; Solver = ForwardSolver.Lbfgs }
     use plain = Sinkhorn.solve cpu p opts
-    use gmm = Sinkhorn.solve cpu p { opts with Initializer = GaussianMixtures }
+    use gmm = Sinkhorn.solve cpu p { opts with Initializer = Initializer.Gmm }
     Assert.True(plain.Converged && gmm.Converged)
     Assert.True(abs (gmm.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "%.15g vs %.15g" gmm.Value plain.Value)
     Assert.True(relativeError (gmm.Materialise()).Data (plain.Materialise()).Data < 1e-7)
     Assert.Throws<NotSupportedException>(fun () ->
-        Sinkhorn.solve cpu (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) { opts with Initializer = GaussianMixtures } |> ignore) |> ignore
+        Sinkhorn.solve cpu (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) { opts with Initializer = Initializer.Gmm } |> ignore) |> ignore

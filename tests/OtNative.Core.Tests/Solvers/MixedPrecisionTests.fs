@@ -85,11 +85,11 @@ let ``mixed precision converges by the float64 measure and its value is the floa
     let options precision =
         { SinkhornOptions.Default with
             Epsilon = RelativeToMeanCost spec.EpsScale; Tolerance = tolerance; MaxIterations = 200_000; Precision = precision }
-    use reference = Sinkhorn.solve backend p (options DoublePrecision)
+    use reference = Sinkhorn.solve backend p (options Precision.Double)
     whenConverged reference <| fun () ->
     for width in (if backend.Name = "cpu" then [ SimdWidth.Bits512; SimdWidth.Bits256; SimdWidth.Scalar ] else [ SimdWidth.Bits256 ]) do
         let onWidth = if backend.Name = "cpu" then backendAt width else backend
-        use mixed = Sinkhorn.solve onWidth p (options MixedPrecision)
+        use mixed = Sinkhorn.solve onWidth p (options Precision.Mixed)
         Assert.True(mixed.Converged, sprintf "%O, %A, tolerance %g: not converged (error %g)" spec width tolerance mixed.MarginalError)
         if backend.Name <> "cuda" then Assert.True(mixed.Solution.MixedIterations > 0, sprintf "%O, %s: no float32 sweep ran" spec backend.Name)
         Assert.True(mixed.MarginalError < tolerance)
@@ -103,7 +103,7 @@ let ``a tolerance below float32's floor switches the sweeps to float64 and still
     let rng = Random(14)
     let p = OtProblem.create (cloud rng 300 3) (cloud rng 280 3) None None
     // Tight enough that float32's terms cannot get there: the mixed sweeps stall, float64 finishes.
-    let options = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-13; MaxIterations = 100_000; Precision = MixedPrecision }
+    let options = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-13; MaxIterations = 100_000; Precision = Precision.Mixed }
     use res = Sinkhorn.solve cpu p options
     Assert.True(res.Converged, sprintf "error %g after %d iterations" res.MarginalError res.Iterations)
     Assert.True(res.MarginalError < 1e-13)
@@ -114,29 +114,29 @@ let ``a tolerance below float32's floor switches the sweeps to float64 and still
 let ``short rows keep float64 exponentials: float32 would not be faster there`` () =
     let rng = Random(16)
     let p = OtProblem.create (cloud rng 64 3) (cloud rng 300 3) None None
-    use res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Precision = MixedPrecision }
+    use res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Precision = Precision.Mixed }
     Assert.True(res.Converged)
     Assert.Equal(0, res.Solution.MixedIterations)
 
 [<Fact>]
 let ``auto precision is mixed at loose tolerances and float64 below float32's floor`` () =
-    Assert.Equal(MixedPrecision, Precision.resolve AutoPrecision 1e-6)
-    Assert.Equal(MixedPrecision, Precision.resolve AutoPrecision (10.0 * Precision.mixedFloor))
-    Assert.Equal(DoublePrecision, Precision.resolve AutoPrecision 1e-9)
-    Assert.Equal(DoublePrecision, Precision.resolve DoublePrecision 1e-2)
-    Assert.Equal(MixedPrecision, Precision.resolve MixedPrecision 1e-12)
+    Assert.Equal(Precision.Mixed, Precision.resolve Precision.Auto 1e-6)
+    Assert.Equal(Precision.Mixed, Precision.resolve Precision.Auto (10.0 * Precision.mixedFloor))
+    Assert.Equal(Precision.Double, Precision.resolve Precision.Auto 1e-9)
+    Assert.Equal(Precision.Double, Precision.resolve Precision.Double 1e-2)
+    Assert.Equal(Precision.Mixed, Precision.resolve Precision.Mixed 1e-12)
     let rng = Random(15)
     let p = OtProblem.create (cloud rng 300 2) (cloud rng 280 2) None None
-    let solve tolerance = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = tolerance; Precision = AutoPrecision }
+    let solve tolerance = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = tolerance; Precision = Precision.Auto }
     use loose = solve 1e-6
     use tight = solve 1e-11
     Assert.True(loose.Solution.MixedIterations > 0)
     Assert.Equal(0, tight.Solution.MixedIterations)
     // L-BFGS's evaluations stay float64 under Auto (float32's noise cost it evaluations); mixed only when asked for.
-    use lbfgs = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-6; Precision = AutoPrecision; Solver = Lbfgs }
+    use lbfgs = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-6; Precision = Precision.Auto; Solver = ForwardSolver.Lbfgs }
     Assert.Equal(0, lbfgs.Solution.MixedIterations)
     // Decided once, for the solve's own tolerance: annealing's loose stages do not turn a float64 solve mixed.
-    use annealed = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-11; Precision = AutoPrecision; Anneal = true }
+    use annealed = Sinkhorn.solve cpu p { SinkhornOptions.Default with Tolerance = 1e-11; Precision = Precision.Auto; Anneal = true }
     Assert.Equal(0, annealed.Solution.MixedIterations)
 
 /// Mixed solves through the other loops' entries: annealing, Sinkhorn → L-BFGS, L-BFGS's evaluations, an iteration cap
@@ -147,8 +147,8 @@ let ``annealed, switched and capped mixed solves end on float64 iterations with 
     let p = OtProblem.create (cloud rng 300 2) (cloud rng 270 2) None None
     let options precision = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-9; Precision = precision }
     let check (what: string) (configure: SinkhornOptions -> SinkhornOptions) =
-        use plain = Sinkhorn.solve cpu p (configure (options DoublePrecision))
-        use mixed = Sinkhorn.solve cpu p (configure (options MixedPrecision))
+        use plain = Sinkhorn.solve cpu p (configure (options Precision.Double))
+        use mixed = Sinkhorn.solve cpu p (configure (options Precision.Mixed))
         Assert.True(plain.Converged = mixed.Converged, sprintf "%s: converged %b against %b" what mixed.Converged plain.Converged)
         Assert.True(mixed.Solution.MixedIterations > 0 && mixed.Solution.MixedIterations < mixed.Iterations,
                     sprintf "%s: %d mixed of %d iterations" what mixed.Solution.MixedIterations mixed.Iterations)
@@ -156,9 +156,9 @@ let ``annealed, switched and capped mixed solves end on float64 iterations with 
             let bound = (maxAbs mixed.F + maxAbs mixed.G + maxAbs plain.F + maxAbs plain.G) * (mixed.MarginalError + plain.MarginalError)
             Assert.True(abs (mixed.Value - plain.Value) <= bound + 1e-14, sprintf "%s: %.15g against %.15g" what mixed.Value plain.Value)
     check "annealed" (fun o -> { o with Anneal = true })
-    check "sinkhorn-lbfgs" (fun o -> { o with Solver = SinkhornThenLbfgs })
-    check "lbfgs" (fun o -> { o with Solver = Lbfgs })
-    check "auto" (fun o -> { o with Solver = AutoSolver })
+    check "sinkhorn-lbfgs" (fun o -> { o with Solver = ForwardSolver.SinkhornThenLbfgs })
+    check "lbfgs" (fun o -> { o with Solver = ForwardSolver.Lbfgs })
+    check "auto" (fun o -> { o with Solver = ForwardSolver.Auto })
     // Stopped by the cap while the sweeps were still float32: the last iteration the cap allows is float64.
     check "capped" (fun o -> { o with MaxIterations = 40 })
 
@@ -169,8 +169,8 @@ let ``the symmetric self-transport update runs mixed sweeps and gives the float6
     let p = OtProblem.create x x None None
     let solve precision =
         Sinkhorn.solveSymmetric cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.05; Tolerance = 1e-9; Precision = precision }
-    use plain = solve DoublePrecision
-    use mixed = solve MixedPrecision
+    use plain = solve Precision.Double
+    use mixed = solve Precision.Mixed
     Assert.True(mixed.Converged && mixed.MarginalError < 1e-9, sprintf "error %g" mixed.MarginalError)
     Assert.True(mixed.Solution.MixedIterations > 0 && mixed.Solution.MixedIterations < mixed.Iterations,
                 sprintf "%d mixed of %d iterations" mixed.Solution.MixedIterations mixed.Iterations)

@@ -145,11 +145,11 @@ let ``the initialisers work at any coordinate scale: the same answer in the scal
     let rng = Random(42)
     let x, y = cloud rng 60 2, cloud rng 50 2
     let options init = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.05; Tolerance = 1e-9; Initializer = init }
-    use reference = Sinkhorn.solve cpu (OtProblem.create x y None None) (options ZeroPotentials)
+    use reference = Sinkhorn.solve cpu (OtProblem.create x y None None) (options Initializer.None)
     for scale in [ 1e-150; 1e-78; 1.0; 1e78; 1e120; 1e150 ] do
         let times (z: Matrix) = Matrix(z.Rows, z.Cols, Array.map (fun v -> v * scale) z.Data)
         let p = OtProblem.create (times x) (times y) None None
-        for init in [ Gaussian; GaussianMixtures; AutoInitializer ] do
+        for init in [ Initializer.Gaussian; Initializer.Gmm; Initializer.Auto ] do
             use res = Sinkhorn.solve cpu p (options init)
             Assert.True(res.Converged, sprintf "scale %g, %A: error %g" scale init res.MarginalError)
             let value = res.Value / (scale * scale)

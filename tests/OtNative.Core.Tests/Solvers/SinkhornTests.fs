@@ -163,20 +163,20 @@ let ``the annealed solve returns the plain solve's value and plan`` (spec: Probl
     sameAnswerAsPlain spec (fun o -> { o with Anneal = true })
 
 [<ProblemProperty(25)>]
-let ``the Gaussian initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
-    sameAnswerAsPlain spec (fun o -> { o with Initializer = Gaussian })
+let ``the Initializer.Gaussian initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
+    sameAnswerAsPlain spec (fun o -> { o with Initializer = Initializer.Gaussian })
 
 [<ProblemProperty(25)>]
 let ``the GMM initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
-    sameAnswerAsPlain spec (fun o -> { o with Initializer = GaussianMixtures })
+    sameAnswerAsPlain spec (fun o -> { o with Initializer = Initializer.Gmm })
 
 /// L-BFGS on the semi-dual returns the same value and plan as Sinkhorn updates, on any problem.
 [<ProblemProperty(40)>]
 let ``L-BFGS on the semi-dual returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
-    sameAnswerAsPlain spec (fun o -> { o with Solver = Lbfgs })
+    sameAnswerAsPlain spec (fun o -> { o with Solver = ForwardSolver.Lbfgs })
 
 [<Fact>]
-let ``the Gaussian initialiser's potential is the Monge map's for Gaussian-shaped clouds`` () =
+let ``the Initializer.Gaussian initialiser's potential is the Monge map's for Initializer.Gaussian-shaped clouds`` () =
     // y = 2x + 1 exactly: the Monge map is T(x) = 2x + 1 and ∇f = 2x − 2T(x) = −2x − 2 (d = 1, c = |x − y|²).
     let rng = Random(33)
     let x = Matrix(50, 1, Array.init 50 (fun _ -> gaussian rng))
@@ -201,7 +201,7 @@ let ``L-BFGS keeps to its evaluation cap, line searches and the final evaluation
     // At ε = 0.002 × mean cost the first steps are long and the line search halves them many times: it used to run
     // 39 evaluations under a cap of 5.
     let p = sampled 31 60 70 2 false
-    use res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.002; MaxIterations = cap; Solver = Lbfgs }
+    use res = Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.002; MaxIterations = cap; Solver = ForwardSolver.Lbfgs }
     Assert.True(res.Iterations <= cap, sprintf "%d evaluations under a cap of %d" res.Iterations cap)
     // Two passes an evaluation, two to measure the returned plan.
     Assert.True(res.Solution.Passes <= 2 * cap + 2, sprintf "%d passes under a cap of %d" res.Solution.Passes cap)
@@ -214,8 +214,8 @@ let ``L-BFGS reaches 1e-10 where the Armijo test alone is below the semi-dual's 
     for seed, n, m, d, scale in [ 9, 4, 4, 1, 0.9; 23, 4, 4, 1, 0.9; 44, 4, 4, 1, 0.9; 13, 6, 5, 2, 0.5; 78, 6, 5, 2, 0.5; 65, 5, 7, 3, 0.3 ] do
         let p = sampled seed n m d false
         let opts = { tight (RelativeToMeanCost scale) with Tolerance = 1e-10; MaxIterations = 2_000 }
-        use lbfgs = Sinkhorn.solve cpu p { opts with Solver = Lbfgs }
-        use plain = Sinkhorn.solve cpu p { opts with Solver = SinkhornUpdates; MaxIterations = 50_000 }
+        use lbfgs = Sinkhorn.solve cpu p { opts with Solver = ForwardSolver.Lbfgs }
+        use plain = Sinkhorn.solve cpu p { opts with Solver = ForwardSolver.Sinkhorn; MaxIterations = 50_000 }
         Assert.True(lbfgs.Converged, sprintf "seed %d: L-BFGS stopped at %g after %d evaluations" seed lbfgs.MarginalError lbfgs.Iterations)
         Assert.True(plain.Converged)
         Assert.True(abs (lbfgs.Value - plain.Value) <= 1e-9 * (1.0 + abs plain.Value), sprintf "seed %d: %.15g vs %.15g" seed lbfgs.Value plain.Value)
@@ -228,7 +228,7 @@ let ``L-BFGS leaves a flat start, where a column without mass made its curvature
     let y = Matrix(3, 1, [| 0.5920809772; 1.239412835; 1.448478233 |])
     let b = [| 0.469418966; 0.2936187075; 0.2369623265 |]
     let p = OtProblem.create x y None (Some(Array.map (fun v -> v / Array.sum b) b))
-    use plan = Sinkhorn.solve cpu p { tight (Absolute 0.0109545) with Solver = Lbfgs; Tolerance = 1e-10 }
+    use plan = Sinkhorn.solve cpu p { tight (Absolute 0.0109545) with Solver = ForwardSolver.Lbfgs; Tolerance = 1e-10 }
     Assert.True(plan.Converged, sprintf "stopped at %g after %d evaluations" plan.MarginalError plan.Iterations)
     // One source point: the plan is b itself.
     Assert.True(relativeError (plan.Materialise()).Data p.B < 1e-9)
@@ -239,9 +239,9 @@ let ``Sinkhorn hands a stalled solve to L-BFGS and reports when; a solve that do
     // which plain Sinkhorn is still at a marginal error of 1e-5 after 50 000 iterations.
     let p = sampled 1635933297 8 2 1 true
     let opts = { tight (RelativeToMeanCost 0.02) with Tolerance = 1e-11 }
-    use plain = Sinkhorn.solve cpu p { opts with Solver = SinkhornUpdates }
-    use switched = Sinkhorn.solve cpu p { opts with Solver = SinkhornThenLbfgs }
-    use lbfgs = Sinkhorn.solve cpu p { opts with Solver = Lbfgs }
+    use plain = Sinkhorn.solve cpu p { opts with Solver = ForwardSolver.Sinkhorn }
+    use switched = Sinkhorn.solve cpu p { opts with Solver = ForwardSolver.SinkhornThenLbfgs }
+    use lbfgs = Sinkhorn.solve cpu p { opts with Solver = ForwardSolver.Lbfgs }
     Assert.False(plain.Converged)
     Assert.True(switched.Converged, sprintf "stopped at %g after %d iterations" switched.MarginalError switched.Iterations)
     match switched.Solution.SwitchedToLbfgsAt with
@@ -251,7 +251,7 @@ let ``Sinkhorn hands a stalled solve to L-BFGS and reports when; a solve that do
     // A well-conditioned problem converges before any window shows a stall: the same iterations and potentials.
     let easy = sampled 5 30 20 2 false
     let easyOpts = { opts with Epsilon = RelativeToMeanCost 0.5 }
-    use easyPlain = Sinkhorn.solve cpu easy { easyOpts with Solver = SinkhornUpdates }
+    use easyPlain = Sinkhorn.solve cpu easy { easyOpts with Solver = ForwardSolver.Sinkhorn }
     use easySwitched = Sinkhorn.solve cpu easy easyOpts
     Assert.Equal(None, easySwitched.Solution.SwitchedToLbfgsAt)
     Assert.Equal(easyPlain.Iterations, easySwitched.Iterations)
@@ -262,7 +262,7 @@ let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` (
     let rng = Random(34)
     let c = Matrix(7, 5, Array.init 35 (fun _ -> rng.NextDouble()))
     let p = OtProblem.ofCost c None None
-    use plan = Sinkhorn.solve cpu p { tight (Absolute 0.05) with Solver = Lbfgs; Tolerance = 1e-10 }
+    use plan = Sinkhorn.solve cpu p { tight (Absolute 0.05) with Solver = ForwardSolver.Lbfgs; Tolerance = 1e-10 }
     Assert.True(plan.Converged)
     let r, s = HMatrix.marginals (plan.Materialise())
     let l1 (u: float[]) (v: float[]) = Array.fold2 (fun acc x y -> acc + abs (x - y)) 0.0 u v
@@ -271,11 +271,11 @@ let ``L-BFGS solves a cost-matrix problem and reports its own marginal error`` (
 
 [<ProblemProperty(25)>]
 let ``the automatic solver returns the Sinkhorn solve's value and plan`` (spec: ProblemSpec) =
-    sameAnswerAsPlain spec (fun o -> { o with Solver = AutoSolver; Initializer = AutoInitializer })
+    sameAnswerAsPlain spec (fun o -> { o with Solver = ForwardSolver.Auto; Initializer = Initializer.Auto })
 
 [<ProblemProperty(25)>]
 let ``the sorting initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
-    sameAnswerAsPlain { spec with D = 1 } (fun o -> { o with Initializer = Sorting })
+    sameAnswerAsPlain { spec with D = 1 } (fun o -> { o with Initializer = Initializer.Sorting })
 
 [<Fact>]
 let ``the sorting initialiser's potential is the monotone map's, exactly for an affine map`` () =
@@ -297,9 +297,9 @@ let ``the sorting initialiser cuts the iterations of one-dimensional problems an
     let p = OtProblem.create (Matrix(400, 1, mixture 400 0.0)) (Matrix(300, 1, mixture 300 1.0 |> Array.map (fun v -> 0.7 * v))) None None
     let opts = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-8; MaxIterations = 5_000 }
     use plain = Sinkhorn.solve cpu p opts
-    use sorted = Sinkhorn.solve cpu p { opts with Initializer = Sorting }
-    use gaussianStart = Sinkhorn.solve cpu p { opts with Initializer = Gaussian }
-    use auto = Sinkhorn.solve cpu p { opts with Initializer = AutoInitializer }
+    use sorted = Sinkhorn.solve cpu p { opts with Initializer = Initializer.Sorting }
+    use gaussianStart = Sinkhorn.solve cpu p { opts with Initializer = Initializer.Gaussian }
+    use auto = Sinkhorn.solve cpu p { opts with Initializer = Initializer.Auto }
     Assert.True(sorted.Converged && gaussianStart.Converged)
     Assert.True(sorted.Iterations * 10 <= plain.Iterations, sprintf "sorting %d iterations, plain %d" sorted.Iterations plain.Iterations)
     Assert.True(sorted.Iterations <= gaussianStart.Iterations, sprintf "sorting %d iterations, Gaussian %d" sorted.Iterations gaussianStart.Iterations)
@@ -310,7 +310,7 @@ let ``the sorting initialiser cuts the iterations of one-dimensional problems an
 
 [<ProblemProperty(25)>]
 let ``the subsample initialiser returns the plain solve's value and plan`` (spec: ProblemSpec) =
-    sameAnswerAsPlain spec (fun o -> { o with Initializer = Subsample })
+    sameAnswerAsPlain spec (fun o -> { o with Initializer = Initializer.Subsample })
 
 [<Fact>]
 let ``the subsample initialiser starts closer than f = 0 on clouds larger than its subsample, and counts its passes`` () =
@@ -321,11 +321,11 @@ let ``the subsample initialiser starts closer than f = 0 on clouds larger than i
     let p = OtProblem.create x y None None
     let opts = { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; Tolerance = 1e-8; MaxIterations = 20_000 }
     use plain = Sinkhorn.solve cpu p opts
-    use sub = Sinkhorn.solve cpu p { opts with Initializer = Subsample }
+    use sub = Sinkhorn.solve cpu p { opts with Initializer = Initializer.Subsample }
     Assert.True(plain.Converged && sub.Converged)
     Assert.True(sub.Iterations < plain.Iterations, sprintf "subsample %d iterations, plain %d" sub.Iterations plain.Iterations)
     Assert.True(abs (sub.Value - plain.Value) <= 1e-8 * abs plain.Value, sprintf "%.15g vs %.15g" sub.Value plain.Value)
     // Two passes an iteration, two to measure the plan, and the initialiser's own: at least its extension pass.
     Assert.True(sub.Solution.Passes > 2 * sub.Iterations + 2, sprintf "%d passes for %d iterations" sub.Solution.Passes sub.Iterations)
     Assert.Throws<NotSupportedException>(fun () ->
-        Sinkhorn.solve cpu (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) { opts with Initializer = Subsample } |> ignore) |> ignore
+        Sinkhorn.solve cpu (OtProblem.ofCost (Matrix(2, 2, [| 0.0; 1.0; 1.0; 0.0 |])) None None) { opts with Initializer = Initializer.Subsample } |> ignore) |> ignore
