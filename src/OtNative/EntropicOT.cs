@@ -74,8 +74,9 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
-        return new DivergenceSolution(DivergencePlans.Solve(Backends.Resolve(options.Backend, problem, options.VectorWidth).Backend, problem,
-            options.ToCore(cancellationToken)));
+        var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
+        Fallbacks.Log(options.Logger, backend, note);
+        return new DivergenceSolution(DivergencePlans.Solve(backend, problem, options.ToCore(cancellationToken)));
     }
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) with uniform weights (three solves at one ε).</summary>
@@ -169,6 +170,7 @@ public static class EntropicOT
             return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
         ArgumentNullException.ThrowIfNull(problems);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
+        Fallbacks.Log(options.Logger, backend, null);
         return Items(TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), AsBatchProblems(problems), options, gradients, hessians,
             hvpDirections, cg, cancellationToken, stopOnInvalid: true));
     }
@@ -203,6 +205,7 @@ public static class EntropicOT
         if (options.Backend == ComputeBackend.Mpi)
             return MpiSession.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
+        Fallbacks.Log(options.Logger, backend, null);
         return TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), problems, options, gradients, hessians,
             hvpDirections, cg, cancellationToken);
     }
@@ -292,6 +295,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
+        Fallbacks.Log(options.Logger, backend, note);
         return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore(cancellationToken)), note);
     }
 }

@@ -28,6 +28,17 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
     int Threads, string LinearAlgebra, bool NativeLinearAlgebra, string NativeLinearAlgebraStatus, string CudaDriver, IReadOnlyList<string> CudaDevices,
     string CudaBackend, string Nvrtc, string CuBlas, string CuSolver, string Mpi)
 {
+    /// <summary>
+    /// The most threads OtNative's CPU work uses (by default the core count, or the OTNATIVE_THREADS variable); set it
+    /// to share the machine with other work. It applies from the next parallel loop on.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set below 1.</exception>
+    public static int MaxThreads
+    {
+        get => Parallelism.degree();
+        set => Parallelism.setDegree(value);
+    }
+
     /// <summary>Describes this machine and process now (probes the CUDA driver and the native libraries once).</summary>
     public static OtNativeEnvironment Describe()
     {
@@ -41,7 +52,7 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
             ((IBackend)cpu).Description,
             Simd.name(cpu.Width),
             Simd.name(Simd.widest),
-            Parallelism.degree,
+            Parallelism.degree(),
             ((IBackend)cpu).LinearAlgebra.Name,
             LinearAlgebraProviders.native is not null,
             NativeLapack.Description,

@@ -104,6 +104,14 @@ public sealed record SinkhornOptions
     public CpuVectorWidth VectorWidth { get; init; }
 
     /// <summary>
+    /// Where a solve says which fallbacks it takes, or null: a warning when <see cref="ComputeBackend.Auto"/> ran on the
+    /// CPU instead of CUDA (with why), and one when the dense linear algebra (Hessians, spectra, Newton steps) runs on the
+    /// managed Math.NET fallback because the native LAPACK/BLAS is missing (8–20× slower dense Hessians). Not used by the
+    /// solve itself; <see cref="SinkhornResult.BackendNote"/> and <see cref="SinkhornResult.LinearAlgebra"/> say the same.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
+    /// <summary>
     /// ε-annealing: solve loosely at ε₀ = the largest cost, halve, repeat (each stage warm-started) down to ε, then to the
     /// tolerance. Same answer, usually far fewer iterations at small ε. Default false.
     /// </summary>

@@ -75,6 +75,9 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>Why an automatic backend choice fell back to the CPU, or null when it did not.</summary>
     public string? BackendNote { get; }
 
+    /// <summary>The dense linear algebra provider the derivatives run on: <c>native (liblapacke…)</c>, or <c>managed (Math.NET)</c> — the slower fallback.</summary>
+    public string LinearAlgebra => _plan.LinearAlgebra.Name;
+
     /// <summary>Source potential f (length n; one copy, made when the solve finished).</summary>
     public IReadOnlyList<double> F { get; }
 

@@ -88,9 +88,9 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         if (!session.IsRoot) return null;
         var (single, singleSeconds, _) = Measure("batch on rank 0", "one process", () => EntropicOT.SolveBatch(pairs, options, hvpDirections: directions));
         var diff = distributed.Select((b, i) => Math.Abs(b.Value - single[i].Value)).Max();
-        var outcome = new DistributedOutcome(s.Problems, s.Size, s.Dim, s.Hvp, session.Size, Parallelism.degree, distributedSeconds, singleSeconds,
+        var outcome = new DistributedOutcome(s.Problems, s.Size, s.Dim, s.Hvp, session.Size, Parallelism.degree(), distributedSeconds, singleSeconds,
             s.Problems / distributedSeconds, s.Problems / singleSeconds, singleSeconds / distributedSeconds, diff);
-        var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {session.Size} ranks × {Parallelism.degree} threads")
+        var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {session.Size} ranks × {Parallelism.degree()} threads")
             .AddColumns("", "seconds", "problems / s");
         table.AddRow($"across {session.Size} ranks (MpiSession.SolveBatch)", $"{distributedSeconds:F2}", $"{outcome.DistributedProblemsPerSecond:F0}");
         table.AddRow("rank 0 alone (EntropicOT.SolveBatch)", $"{singleSeconds:F2}", $"{outcome.SingleProcessProblemsPerSecond:F0}");
@@ -159,7 +159,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var diff = batch.Select((b, i) => Math.Max(Math.Abs(b.Value - loop[i].Value), Math.Abs(b.Value - parallel[i].Value))).Max();
         double meanIterations = batch.Average(b => b.Iterations);
         double expNs = SimdMath.nanosecondsPerExp(width);
-        double limit = Parallelism.degree / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
+        double limit = Parallelism.degree() / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
         var outcome = new Outcome(s.Problems, s.Size, s.Dim, s.Hvp, Environment.ProcessorCount, batchSeconds, loopSeconds,
             s.Problems / batchSeconds, s.Problems / loopSeconds, loopSeconds / batchSeconds, diff,
             parallelSeconds, s.Problems / parallelSeconds, parallelSeconds / batchSeconds,

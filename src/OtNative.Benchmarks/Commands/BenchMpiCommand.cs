@@ -74,7 +74,7 @@ public sealed class BenchMpiCommand : Command<BenchMpiCommand.Settings>
         session.Traffic.Reset();
         using var solved = EntropicOT.Solve(x, y, TimedOptions(s, ComputeBackend.Mpi));
         var iterations = solved.Iterations;
-        var row = new Row($"{session.Size} rank(s) × {Parallelism.degree} thread(s)", session.Size, Parallelism.degree,
+        var row = new Row($"{session.Size} rank(s) × {Parallelism.degree()} thread(s)", session.Size, Parallelism.degree(),
             1e3 * solved.Elapsed.TotalSeconds / iterations, 0, (double)session.Traffic.Collectives / iterations,
             (double)session.Traffic.Doubles / iterations, (double)s.Size / session.Size + 2.0 * s.Size);
         MpiRun.WriteJson(s.Json, row);
@@ -83,7 +83,7 @@ public sealed class BenchMpiCommand : Command<BenchMpiCommand.Settings>
 
     private static int RunAll(Settings s)
     {
-        var cores = Parallelism.degree;
+        var cores = Parallelism.degree();
         var (x, y) = Problem(s);
         using (EntropicOT.Solve(x, y, TimedOptions(s, ComputeBackend.Cpu) with { MaxIterations = 2 })) { }
         using var single = ProgressDisplay.Run("one process", TimedOptions(s, ComputeBackend.Cpu), o => EntropicOT.Solve(x, y, o));

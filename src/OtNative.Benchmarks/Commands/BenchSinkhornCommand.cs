@@ -101,7 +101,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
         string torchReason = "skipped (--no-torch)";
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
-        int cores = Parallelism.degree;
+        int cores = Parallelism.degree();
         var expNs = widths.ToDictionary(w => w, SimdMath.nanosecondsPerExp);
         AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baselines: {Markup.Escape(potReason)}; {Markup.Escape(torchReason)}");
         foreach (var w in widths)

@@ -11,7 +11,7 @@ module PairContractions =
         let x, y = problem.X, problem.Y
         let d = x.Cols
         let outer, inner = if byColumns then problem.M, problem.N else problem.N, problem.M
-        Parallel.For(0, outer, Parallelism.capped, fun o ->
+        Parallel.For(0, outer, Parallelism.capped (), fun o ->
             let diff = Array.zeroCreate d
             for t in 0 .. inner - 1 do
                 let i, j = if byColumns then t, o else o, t

@@ -9,14 +9,24 @@ open System.Threading.Tasks
 /// a long solve under load grew to hundreds of threads and starved the solves beside it.
 module Parallelism =
     /// OTNATIVE_THREADS when it is a positive integer, else the core count.
-    let degree =
+    let private fromEnvironment =
         match Int32.TryParse(Environment.GetEnvironmentVariable "OTNATIVE_THREADS") with
         | true, k when k > 0 -> k
         | _ -> Environment.ProcessorCount
 
-    /// Options for a parallel loop: capped at `degree`, cancelled by the token.
+    let mutable private cap = fromEnvironment
+
+    /// The most threads CPU work uses now: OTNATIVE_THREADS, else the core count, unless `setDegree` changed it.
+    let degree () = cap
+
+    /// Caps CPU work at `threads` from the next parallel loop on (work already running keeps its cap).
+    let setDegree (threads: int) =
+        if threads < 1 then raise (ArgumentOutOfRangeException("threads", threads, "At least one thread."))
+        cap <- threads
+
+    /// Options for a parallel loop: capped at `degree ()`, cancelled by the token.
     let options (cancellation: CancellationToken) =
-        ParallelOptions(MaxDegreeOfParallelism = degree, CancellationToken = cancellation)
+        ParallelOptions(MaxDegreeOfParallelism = degree (), CancellationToken = cancellation)
 
     /// Options for a loop that is not cancellable.
-    let capped = ParallelOptions(MaxDegreeOfParallelism = degree)
+    let capped () = ParallelOptions(MaxDegreeOfParallelism = degree ())

@@ -74,7 +74,7 @@ module BlockDiagonal =
         let yT = if outers.IsNone then DenseKernels.byCoordinate dp.Y else null
         // Each k writes only its own d×d block: the rows run in parallel. The block is summed locally and written
         // once (writing through h for every pair cost more than the arithmetic).
-        System.Threading.Tasks.Parallel.For(0, n, Parallelism.capped, fun k ->
+        System.Threading.Tasks.Parallel.For(0, n, Parallelism.capped (), fun k ->
             let acc = Array.zeroCreate (d * d)
             match outers with
             | Some o ->

@@ -81,7 +81,7 @@ module Hessian =
             // R_g's row j reads the plan's column j: in tiles of rTile × rTile pairs, the plan's rows are read in
             // runs of rTile and both tiles stay in cache (column by column, every read was a cache miss).
             let tiles = (m + rTile - 1) / rTile
-            System.Threading.Tasks.Parallel.For(0, tiles, Parallelism.capped, fun tile ->
+            System.Threading.Tasks.Parallel.For(0, tiles, Parallelism.capped (), fun tile ->
                 let j0, j1 = tile * rTile, min m (tile * rTile + rTile)
                 for k0 in 0 .. rTile .. n - 1 do
                     for j in j0 .. j1 - 1 do
@@ -107,7 +107,7 @@ module Hessian =
     /// diag(w) A, rows in parallel (an n×m plan is megabytes: one thread would leave the other cores idle).
     let private scaleRows (w: float[]) (a: Matrix) =
         let out = Array.zeroCreate a.Data.Length
-        System.Threading.Tasks.Parallel.For(0, a.Rows, Parallelism.capped, fun i ->
+        System.Threading.Tasks.Parallel.For(0, a.Rows, Parallelism.capped (), fun i ->
             let wi = w.[i]
             for j in i * a.Cols .. (i + 1) * a.Cols - 1 do out.[j] <- a.Data.[j] * wi)
         |> ignore
@@ -116,7 +116,7 @@ module Hessian =
     /// A diag(w), rows in parallel.
     let private scaleColumns (w: float[]) (a: Matrix) =
         let out = Array.zeroCreate a.Data.Length
-        System.Threading.Tasks.Parallel.For(0, a.Rows, Parallelism.capped, fun i ->
+        System.Threading.Tasks.Parallel.For(0, a.Rows, Parallelism.capped (), fun i ->
             let row = i * a.Cols
             for j in 0 .. a.Cols - 1 do out.[row + j] <- a.Data.[row + j] * w.[j])
         |> ignore

@@ -31,7 +31,7 @@ type ThreadCap() =
             workItemsOfASolve 2000 3 |> ignore   // JIT and pool warm-up
             let items, passes = workItemsOfASolve 2000 10
             // At most degree − 1 helpers join the calling thread on each pass; a few more for the runtime's own work.
-            let allowed = int64 passes * int64 (Parallelism.degree - 1) + 16L
-            Assert.True(items <= allowed, sprintf "%d pool work items in %d passes (degree %d): more than %d" items passes Parallelism.degree allowed)
+            let allowed = int64 passes * int64 ((Parallelism.degree ()) - 1) + 16L
+            Assert.True(items <= allowed, sprintf "%d pool work items in %d passes (degree %d): more than %d" items passes (Parallelism.degree ()) allowed)
         finally
             ThreadPool.SetMinThreads(workers, ports) |> ignore

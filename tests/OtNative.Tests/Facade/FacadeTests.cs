@@ -180,6 +180,33 @@ public class FacadeTests
         Assert.Equal("hvpDirections", count.ParamName);
     }
 
+    /// <summary>Keeps what is logged.</summary>
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> Entries { get; } = [];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter) => Entries.Add((logLevel, formatter(state, exception)));
+    }
+
+    [Fact]
+    public void TheLoggerHearsOfTheFallbacksASolveTakesAndTheResultNamesItsLinearAlgebra()
+    {
+        var logger = new ListLogger();
+        using var result = EntropicOT.Solve(TestData.Cloud(51, 7, 2), TestData.Cloud(52, 6, 2), new SinkhornOptions { Backend = ComputeBackend.Auto, Logger = logger });
+        var environment = OtNativeEnvironment.Describe();
+        Assert.Equal(environment.LinearAlgebra, result.LinearAlgebra);
+        // Without a GPU, Auto runs on the CPU and says why; the managed linear algebra is a fallback worth a warning too.
+        var expected = (Backends.IsCudaAvailable ? 0 : 1) + (environment.NativeLinearAlgebra ? 0 : 1);
+        Assert.Equal(expected, logger.Entries.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning));
+        if (!Backends.IsCudaAvailable)
+            Assert.Contains(logger.Entries, e => e.Message.Contains("CPU instead of CUDA", StringComparison.Ordinal) && e.Message.Contains(result.BackendNote!, StringComparison.Ordinal));
+        var quiet = new ListLogger();
+        using (EntropicOT.Solve(TestData.Cloud(51, 7, 2), TestData.Cloud(52, 6, 2), new SinkhornOptions { Logger = quiet }))
+            Assert.Equal(environment.NativeLinearAlgebra ? 0 : 1, quiet.Entries.Count);
+    }
+
     [Fact]
     public void TheEnvironmentSaysWhatTheSolvesRunOn()
     {

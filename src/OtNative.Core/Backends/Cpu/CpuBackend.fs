@@ -194,7 +194,7 @@ type CpuBackend(linearAlgebra: ILinearAlgebra, width: SimdWidth) =
         member _.Name = "cpu"
         member _.IsAvailable = true
         member _.Description =
-            sprintf "CPU, %d threads, SIMD %s; linear algebra %s" Parallelism.degree (Simd.describe width) linearAlgebra.Name
+            sprintf "CPU, %d threads, SIMD %s; linear algebra %s" (Parallelism.degree ()) (Simd.describe width) linearAlgebra.Name
         member _.LinearAlgebra = linearAlgebra
         member _.Supports _ = Supported
         member this.Prepare problem =
