@@ -191,7 +191,7 @@ module ShuffledRegression =
             let points = Dense.times design theta
             let ot = OtProblem.createWith points y weights problem.TargetWeights rows.IsSome
             o.Cancellation.ThrowIfCancellationRequested()
-            let opts = { SinkhornOptions.Default with Epsilon = o.Epsilon; Tolerance = tolerance; MaxIterations = o.SinkhornMaxIterations; InitialG = warmG; Cancellation = o.Cancellation }
+            let opts = { SinkhornOptions.Default with Epsilon = o.Epsilon; Tolerance = tolerance; MaxIterations = o.SinkhornMaxIterations; Start = (match warmG with Some g -> Start.FromG g | None -> Start.Initialised); Cancellation = o.Cancellation }
             use plan = Sinkhorn.solve o.Backend ot opts
             warmG <- Some plan.G
             let gradTheta = Gradients.linearModel design (Gradients.eot plan)

@@ -149,8 +149,9 @@ public sealed record SinkhornOptions
             CoreEpsilon,
             Tolerance,
             MaxIterations,
-            Arrays.Option(InitialF),
-            Arrays.Option(InitialG),
+            InitialF is not null ? Core.Start.NewFromF(InitialF.ToArray())
+                : InitialG is not null ? Core.Start.NewFromG(InitialG.ToArray())
+                : Core.Start.Initialised,
             RequireConvergence,
             progress is null ? null : FSharpOption<FSharpFunc<Core.SinkhornProgress, Unit>>.Some(
                 FuncConvert.FromAction<Core.SinkhornProgress>(p => progress.Report(SinkhornProgress.Of(p)))),

@@ -138,7 +138,7 @@ let tight eps =
 /// error float64 resolves, since a derivative by differences divides the solve's error by the step. (Whether it ends
 /// just above or below 1e-12 is not checked: either way it is as accurate as the arithmetic allows.)
 let perturbed eps (warm: float[]) =
-    { tight eps with Tolerance = 1e-12; InitialF = Some warm }
+    { tight eps with Tolerance = 1e-12; Start = Start.FromF warm }
 
 /// A property that holds for converged solves; FsCheck counts the unconverged draws as discarded rather than passed
 /// (and `ProblemProperty` fails a property that discards more than 5 %).

@@ -66,7 +66,7 @@ public static class ComparisonProtocol
         const int maxIterations = 200_000;
         var sw = Stopwatch.StartNew();
         var plan = Sinkhorn.solve(backend, problem,
-            new Core.SinkhornOptions(Epsilon.NewRelativeToMeanCost(scale), tol, maxIterations, null, null, false, null, 10, CancellationToken.None, false, Core.Initializer.None, Core.ForwardSolver.Sinkhorn, Core.Precision.Double));
+            new SinkhornOptions { Epsilon = scale, EpsilonRelative = true, Tolerance = tol, MaxIterations = maxIterations }.ToCore(CancellationToken.None));
         return new Trial(problem, plan, tol, maxIterations, sw.Elapsed.TotalSeconds);
     }
 

@@ -10,7 +10,7 @@ module Lockstep =
     /// Whether a batch with these options can run in lockstep: plain Sinkhorn updates from f = 0 (the batched
     /// half-step has no initialiser, annealing or L-BFGS).
     let isLockstep (options: SinkhornOptions) =
-        options.Solver = ForwardSolver.Sinkhorn && not options.Anneal && options.InitialF.IsNone && options.InitialG.IsNone
+        options.Solver = ForwardSolver.Sinkhorn && not options.Anneal && options.Start = Start.Initialised
         && options.Initializer = Initializer.None
 
     /// Plain Sinkhorn updates on the problems of `batch` (prepared, centred, on `operators` too) in lockstep: every

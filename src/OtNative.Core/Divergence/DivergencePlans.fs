@@ -59,7 +59,7 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
             let eps = OtProblem.resolveEpsilon problem options.Epsilon
             let atEps = { options with Epsilon = Absolute eps }
             // Self-terms start from zero: a warm start given for the cross problem means nothing to them.
-            let selfOptions = { atEps with InitialF = None; InitialG = None }
+            let selfOptions = { atEps with Start = Start.Initialised }
             // A cloud against itself is a self-transport too: the same solver then gives the divergence 0 exactly.
             let cross = (if OtProblem.isSelfTransport problem then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend problem atEps
             try

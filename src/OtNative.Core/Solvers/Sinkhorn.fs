@@ -19,7 +19,7 @@ module Sinkhorn =
     /// The options of a solve an initialiser runs on its own small problem: from zero, to `tolerance` within
     /// `iterations`, unconverged allowed, without progress reports.
     let private auxiliary (options: SinkhornOptions) (tolerance: float) (iterations: int) =
-        { options with Initializer = Initializer.None; InitialF = None; InitialG = None
+        { options with Initializer = Initializer.None; Start = Start.Initialised
                        Tolerance = tolerance; MaxIterations = iterations; RequireConvergence = false; Progress = None }
 
     /// The f `initializer` gives at ε, and the streamed passes it cost (in passes over the full problem's pairs).
@@ -53,14 +53,14 @@ module Sinkhorn =
 
     /// Where the alternating updates start: the given f, the f-update of the given g (one pass), or the initialiser's f.
     let private start (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
-        match options.InitialF, options.InitialG with
-        | Some f0, _ -> Some f0, 0
-        | None, Some g0 ->
+        match options.Start with
+        | Start.FromF f0 -> Some f0, 0
+        | Start.FromG g0 ->
             let f = Array.zeroCreate operator.Problem.N
             operator.Softmin(Rows, eps, g0, f, options.Cancellation)
             SinkhornLoop.checkFinite "f" f 0 nan
             Some f, 1
-        | None, None -> initialised operator options options.Initializer eps
+        | Start.Initialised -> initialised operator options options.Initializer eps
 
     /// ε-annealing: stages at ε_t = max(ε, ε₀ qᵗ) with ε₀ the largest cost (the plan is then nearly a ⊗ b) and
     /// q = 1/2, each solved loosely (marginal error 10⁻², at most `annealStageIterations`) and warm-started from the
@@ -105,19 +105,19 @@ module Sinkhorn =
         let initializer = if options.Solver = ForwardSolver.Auto && options.Initializer = Initializer.None then Initializer.Auto else options.Initializer
         // The f that g starts from (by its g-update) when no g is given, and what finding it cost.
         let startF, initializerPasses =
-            match options.InitialG, options.InitialF with
-            | Some _, _ -> None, 0
-            | None, Some f -> Some f, 0
-            | None, None -> initialised operator options initializer eps
+            match options.Start with
+            | Start.FromG _ -> None, 0
+            | Start.FromF f -> Some f, 0
+            | Start.Initialised -> initialised operator options initializer eps
         let g0 =
-            match options.InitialG, startF with
-            | Some g, _ -> Array.copy g
-            | None, Some f ->
+            match options.Start, startF with
+            | Start.FromG g, _ -> Array.copy g
+            | _, Some f ->
                 let g = Array.zeroCreate p.M
                 operator.Softmin(Cols, eps, f, g, options.Cancellation)
                 SinkhornLoop.checkFinite "g" g 0 nan
                 g
-            | None, None -> Array.zeroCreate p.M
+            | _, None -> Array.zeroCreate p.M
         let startPasses = (if startF.IsSome then 1 else 0) + initializerPasses
         let result = SemiDualLbfgs.iterate operator options eps g0
         { result with Passes = result.Passes + startPasses }

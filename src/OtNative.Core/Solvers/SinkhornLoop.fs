@@ -25,8 +25,10 @@ module SinkhornLoop =
         Validation.positive "Tolerance" o.Tolerance
         if o.MaxIterations < 1 then raise (ArgumentException(sprintf "MaxIterations must be at least 1, got %d." o.MaxIterations, "MaxIterations"))
         if o.ProgressInterval < 1 then raise (ArgumentException("ProgressInterval must be at least 1.", "ProgressInterval"))
-        o.InitialF |> Option.iter (Validation.vector "InitialF" p.N)
-        o.InitialG |> Option.iter (Validation.vector "InitialG" p.M)
+        match o.Start with
+        | Start.FromF f -> Validation.vector "InitialF" p.N f
+        | Start.FromG g -> Validation.vector "InitialG" p.M g
+        | Start.Initialised -> ()
 
     /// Reports progress every `ProgressInterval` iterations, for problem `problemIndex` of a batch (−1: a single solve).
     let reportProgressOf (problemIndex: int) (options: SinkhornOptions) iteration err (sw: Stopwatch) =
@@ -115,7 +117,8 @@ module SinkhornLoop =
     let iterateSymmetric (operator: ITransportOperator) (options: SinkhornOptions) (eps: float) =
         let p = operator.Problem
         let sw = Stopwatch.StartNew()
-        let f = match options.InitialF with Some f0 -> Array.copy f0 | None -> Array.zeroCreate p.N
+        // g = f for a self-transport: either warm start is the same potential.
+        let f = match options.Start with Start.FromF f0 | Start.FromG f0 -> Array.copy f0 | Start.Initialised -> Array.zeroCreate p.N
         let t = Array.zeroCreate p.N
         let stopAt = StoppingRule.threshold options.Tolerance
         let mutable err = infinity

@@ -78,6 +78,16 @@ module Precision =
         | Precision.Auto -> Precision.Double
         | decided -> decided
 
+/// Where a solve starts.
+[<RequireQualifiedAccess>]
+type Start =
+    /// Where the initialiser (`SinkhornOptions.Initializer`) puts it: f = 0 unless one is chosen.
+    | Initialised
+    /// From this f (length n): the updates begin with the g-update (L-BFGS with the g-update of it).
+    | FromF of float[]
+    /// From this g (length m): the updates begin with the f-update (L-BFGS from it).
+    | FromG of float[]
+
 /// Options of the log-domain Sinkhorn solver (math.md §1).
 type SinkhornOptions =
     { /// ε, absolute or relative to the weighted mean cost.
@@ -86,10 +96,8 @@ type SinkhornOptions =
       Tolerance: float
       /// Iteration cap (one iteration = a g-update and an f-update).
       MaxIterations: int
-      /// Warm start for f (length n); the solve then begins with the g-update.
-      InitialF: float[] option
-      /// Warm start for g (length m), used when no f is given: the solve begins with an f-update.
-      InitialG: float[] option
+      /// A warm start, or the initialiser's.
+      Start: Start
       /// Raise ConvergenceException instead of returning `Converged = false`.
       RequireConvergence: bool
       /// Called every `ProgressInterval` iterations.
@@ -100,7 +108,7 @@ type SinkhornOptions =
       /// ε-annealing (math.md §1): solve at ε_t = max(ε, ε₀ qᵗ) from ε₀ = the largest cost down, each stage
       /// warm-started from the last, before the final solve at ε. Off by default.
       Anneal: bool
-      /// Where to start when neither `InitialF` nor `InitialG` is given.
+      /// Where to start when `Start` is `Initialised`.
       Initializer: Initializer
       /// Which iteration runs (annealing applies to Sinkhorn updates only).
       Solver: ForwardSolver
@@ -112,8 +120,7 @@ type SinkhornOptions =
         { Epsilon = RelativeToMeanCost 0.05
           Tolerance = 1e-6
           MaxIterations = 10_000
-          InitialF = None
-          InitialG = None
+          Start = Start.Initialised
           RequireConvergence = false
           Progress = None
           ProgressInterval = 10

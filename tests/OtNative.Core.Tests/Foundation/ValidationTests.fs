@@ -50,7 +50,7 @@ let ``epsilon, tolerance and iteration limits are checked`` () =
     Assert.Equal("Epsilon", paramOf (solveWith { SinkhornOptions.Default with Epsilon = Absolute nan }))
     Assert.Equal("Tolerance", paramOf (solveWith { SinkhornOptions.Default with Tolerance = 0.0 }))
     Assert.Equal("MaxIterations", paramOf (solveWith { SinkhornOptions.Default with MaxIterations = 0 }))
-    Assert.Equal("InitialF", paramOf (solveWith { SinkhornOptions.Default with InitialF = Some [| 0.0 |] }))
+    Assert.Equal("InitialF", paramOf (solveWith { SinkhornOptions.Default with Start = Start.FromF [| 0.0 |] }))
 
 [<Fact>]
 let ``relative epsilon on coincident points is a clear error`` () =

@@ -65,7 +65,7 @@ let ``linear-model gradient equals finite differences in theta`` () =
             let at delta =
                 let th = theta.Copy()
                 th.Data.[t] <- th.Data.[t] + delta
-                (Sinkhorn.solve cpu (problemAt th) { opts with InitialF = Some res.F }).Value
+                (Sinkhorn.solve cpu (problemAt th) { opts with Start = Start.FromF res.F }).Value
             (at h - at -h) / (2.0 * h))
     Assert.True(relativeError grad.Data fd < 1e-6, sprintf "relative error %g" (relativeError grad.Data fd))
 

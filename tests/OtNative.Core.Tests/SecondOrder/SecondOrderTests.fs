@@ -318,7 +318,7 @@ let ``the EOT Hessian equals finite differences of its gradient on plans rows of
     use res = Sinkhorn.solve cpu p fixedOpts
     let h = (Hessian.compute res HessianOptions.Default).Hessian
     let gradientAt (x: Matrix) =
-        use moved = Sinkhorn.solve cpu { p with Geometry = PointClouds(x, p.Y) } { fixedOpts with InitialF = Some res.F }
+        use moved = Sinkhorn.solve cpu { p with Geometry = PointClouds(x, p.Y) } { fixedOpts with Start = Start.FromF res.F }
         (Gradients.eot moved).Data
     let fd = jacobianByFiniteDifferences gradientAt p.X 1e-5
     let err = relativeError h.Data fd.Data

@@ -72,7 +72,7 @@ let ``a solve counts its streamed passes: two an iteration and two to measure th
     let p = clouds 7 12 10 2
     use plain = Sinkhorn.solve cpu p (tight (RelativeToMeanCost 0.1))
     Assert.Equal(2 * plain.Iterations + 2, plain.Solution.Passes)
-    use fromG = Sinkhorn.solve cpu p { tight (RelativeToMeanCost 0.1) with InitialG = Some plain.G }
+    use fromG = Sinkhorn.solve cpu p { tight (RelativeToMeanCost 0.1) with Start = Start.FromG plain.G }
     Assert.Equal(2 * fromG.Iterations + 3, fromG.Solution.Passes)
     use symmetric = Sinkhorn.solveSymmetric cpu (OtProblem.create p.X p.X None None) (tight (RelativeToMeanCost 0.1))
     Assert.Equal(symmetric.Iterations + 2, symmetric.Solution.Passes)

@@ -80,11 +80,11 @@ let ``warm start from converged potentials converges at once`` () =
     let p = OtProblem.create (cloud rng 40 2) (cloud rng 30 2) None None
     let opts = { SinkhornOptions.Default with Tolerance = 1e-10 }
     let cold = Sinkhorn.solve cpu p opts
-    let warm = Sinkhorn.solve cpu p { opts with InitialF = Some cold.F }
+    let warm = Sinkhorn.solve cpu p { opts with Start = Start.FromF cold.F }
     Assert.True(cold.Iterations > 5)
     Assert.Equal(1, warm.Iterations)
     Assert.Equal(cold.Value, warm.Value, 9)
-    let fromG = Sinkhorn.solve cpu p { opts with InitialG = Some cold.G }
+    let fromG = Sinkhorn.solve cpu p { opts with Start = Start.FromG cold.G }
     Assert.True(fromG.Iterations <= 2)
 
 [<Fact>]
