@@ -72,7 +72,7 @@ quickstart_runs() {
 tool_installs() {
   local tools rc
   tools=$(mktemp -d)
-  dotnet tool install --tool-path "$tools" --add-source artifacts/packages OtNative.Cli >/dev/null && "$tools/otnative" info >/dev/null
+  dotnet tool install --tool-path "$tools" --add-source artifacts/packages --prerelease OtNative.Cli >/dev/null && "$tools/otnative" info >/dev/null
   rc=$?
   rm -rf "$tools"
   return $rc

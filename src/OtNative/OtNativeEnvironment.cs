@@ -8,7 +8,7 @@ namespace OtNative;
 /// the threads, the dense linear algebra provider (native LAPACK/BLAS, or the slower managed Math.NET fallback and why),
 /// the CUDA driver, devices and libraries, and MPI.
 /// </summary>
-/// <param name="Version">OtNative's assembly version.</param>
+/// <param name="Version">OtNative's version as packed (0.4.0-dev.&lt;commit&gt; from a repository build).</param>
 /// <param name="DotNet">The .NET runtime version.</param>
 /// <param name="CpuBackend">The CPU backend's description (threads, SIMD width, linear algebra).</param>
 /// <param name="SimdWidth">The width the CPU kernels run at (<c>512</c>, <c>256</c>, <c>128</c> or <c>scalar</c>), the processor's or OTNATIVE_SIMD's.</param>
@@ -47,7 +47,9 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
         string Library(string logical) =>
             NativeResolver.Get(logical)?.Name ?? "not found (" + string.Join(", ", NativeResolver.Candidates[logical]) + ")";
         return new OtNativeEnvironment(
-            typeof(EntropicOT).Assembly.GetName().Version?.ToString() ?? "?",
+            typeof(EntropicOT).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? typeof(EntropicOT).Assembly.GetName().Version?.ToString() ?? "?",
             Environment.Version.ToString(),
             ((IBackend)cpu).Description,
             Simd.name(cpu.Width),

@@ -83,4 +83,16 @@ public class FreshMachineTests
         Assert.Equal("", aptCalls);
         Assert.Equal("", stderr.Trim());
     }
+
+    [Fact]
+    public void APackageBuiltHereIsVersionedByTheCommitItComesFrom()
+    {
+        var root = RepositoryRoot();
+        if (!File.Exists(Path.Combine(root, ".git", "HEAD"))) return;   // a source archive: no commit to name
+        var start = new ProcessStartInfo("git", ["rev-parse", "HEAD"]) { WorkingDirectory = root, RedirectStandardOutput = true, UseShellExecute = false };
+        using var git = Process.Start(start)!;
+        var commit = git.StandardOutput.ReadToEnd().Trim();
+        git.WaitForExit();
+        Assert.StartsWith($"0.4.0-dev.{commit[..10]}", OtNativeEnvironment.Describe().Version);
+    }
 }
