@@ -23,6 +23,9 @@ public sealed record BatchItem(int Index, double Value, double Epsilon, int Iter
     /// <summary>The target potential g (m).</summary>
     public IReadOnlyList<double> G { get; init; } = [];
 
+    /// <summary>The sharp distance ⟨P, C⟩ of the problem's plan, or null when it was not asked for (<c>sharpValues</c>).</summary>
+    public double? SharpValue { get; init; }
+
     internal static BatchItem Of(int index, Core.BatchItem item) => new(index, item.Solution.Value, item.Solution.Epsilon,
         item.Solution.Iterations, item.Solution.MarginalError, item.Solution.Converged,
         item.Gradient?.Value.ToArray2D(), item.Hessian?.Value.ToArray2D(), item.HessianVectorProduct?.Value.ToArray2D(),
@@ -31,6 +34,7 @@ public sealed record BatchItem(int Index, double Value, double Epsilon, int Iter
         MixedIterations = item.Solution.MixedIterations,
         F = Array.AsReadOnly((double[])item.Solution.F.Clone()),
         G = Array.AsReadOnly((double[])item.Solution.G.Clone()),
+        SharpValue = item.Sharp is null ? null : item.Sharp.Value,
     };
 }
 

@@ -163,16 +163,16 @@ public static class EntropicOT
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
-        CancellationToken cancellationToken = default)
+        bool sharpValues = false, CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
-            return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+            return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
         ArgumentNullException.ThrowIfNull(problems);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, null);
         return Items(TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), AsBatchProblems(problems), options, gradients, hessians,
-            hvpDirections, cg, cancellationToken, stopOnInvalid: true));
+            hvpDirections, cg, sharpValues, cancellationToken, stopOnInvalid: true));
     }
 
     /// <summary>Pairs of clouds as problems with uniform weights.</summary>
@@ -193,21 +193,22 @@ public static class EntropicOT
     /// <param name="hessians">Whether each item carries the dense Hessian (Schur fast path).</param>
     /// <param name="hvpDirections">One direction per problem for a Hessian-vector product, or null.</param>
     /// <param name="cg">The CG settings of those products.</param>
+    /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩ (one more streamed pass each).</param>
     /// <param name="cancellationToken">Checked inside every solve. Progress reports (<see cref="SinkhornOptions.Progress"/>)
     /// arrive from the worker threads, several at once; each carries its problem's index.</param>
     /// <returns>One outcome per problem, in the problems' order.</returns>
     /// <exception cref="ArgumentException"><paramref name="hvpDirections"/> does not hold one direction per problem.</exception>
     public static BatchOutcome[] TrySolveBatch(IReadOnlyList<BatchProblem> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
-        CancellationToken cancellationToken = default)
+        bool sharpValues = false, CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
-            return MpiSession.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+            return MpiSession.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, null);
         return TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), problems, options, gradients, hessians,
-            hvpDirections, cg, cancellationToken);
+            hvpDirections, cg, sharpValues, cancellationToken);
     }
 
     /// <summary>
@@ -218,7 +219,7 @@ public static class EntropicOT
     /// </summary>
     internal static BatchOutcome[] TryBatch(Func<OtProblem[], Core.SinkhornOptions, BatchRequest, Microsoft.FSharp.Core.FSharpResult<Core.BatchItem, Exception>[]> attempt,
         IReadOnlyList<BatchProblem> problems, SinkhornOptions options, bool gradients, bool hessians,
-        IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, CancellationToken cancellationToken, bool stopOnInvalid = false)
+        IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, bool sharpValues, CancellationToken cancellationToken, bool stopOnInvalid = false)
     {
         cg ??= CgOptions.Default;
         ArgumentNullException.ThrowIfNull(problems);
@@ -243,7 +244,7 @@ public static class EntropicOT
         }
         var request = new BatchRequest(gradients, hessians,
             hvpDirections is null ? null : Microsoft.FSharp.Core.FSharpOption<Matrix[]>.Some(valid.Select(v => v.Direction!).ToArray()),
-            cg.ToCore(cancellationToken));
+            cg.ToCore(cancellationToken), sharpValues);
         var results = attempt(valid.Select(v => v.Problem).ToArray(), options.ToCore(cancellationToken), request);
         if (results.Length == 0 && valid.Count > 0) return [];   // an MPI rank other than 0
         for (int k = 0; k < valid.Count; k++)

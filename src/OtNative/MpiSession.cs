@@ -78,11 +78,11 @@ public sealed class MpiSession : IDisposable
     /// <returns>On rank 0 the items in the problems' order; on the other ranks an empty array.</returns>
     public BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
-        CancellationToken cancellationToken = default)
+        bool sharpValues = false, CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
         return EntropicOT.Items(EntropicOT.TryBatch(Attempt(options), EntropicOT.AsBatchProblems(problems), options, gradients, hessians,
-            hvpDirections, cg, cancellationToken, stopOnInvalid: true));
+            hvpDirections, cg, sharpValues, cancellationToken, stopOnInvalid: true));
     }
 
     /// <summary>
@@ -95,13 +95,14 @@ public sealed class MpiSession : IDisposable
     /// <param name="hessians">Whether each item carries the dense Hessian.</param>
     /// <param name="hvpDirections">One direction per problem for a Hessian-vector product, or null.</param>
     /// <param name="cg">The CG settings of those products.</param>
+    /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩.</param>
     /// <param name="cancellationToken">Checked inside every solve.</param>
     public BatchOutcome[] TrySolveBatch(IReadOnlyList<BatchProblem> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
-        CancellationToken cancellationToken = default)
+        bool sharpValues = false, CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
-        return EntropicOT.TryBatch(Attempt(options), problems, options, gradients, hessians, hvpDirections, cg, cancellationToken);
+        return EntropicOT.TryBatch(Attempt(options), problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
     }
 
     /// <summary>The batch's solves across the ranks, each rank's share on its own cores: <see cref="ComputeBackend.Mpi"/>

@@ -59,7 +59,7 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
         // Only the pairs that loaded are solved; each keeps its place in the list.
         var readable = Enumerable.Range(0, loaded.Length).Where(i => loaded[i].Problem is not null).ToArray();
         var problems = readable.Select(i => loaded[i].Problem!).ToArray();
-        var request = new BatchRequest(settings.Gradients is not null, false, null, Core.CgOptions.Default);
+        var request = new BatchRequest(settings.Gradients is not null, false, null, Core.CgOptions.Default, false);
         var sw = Stopwatch.StartNew();
         var outcomes = settings.Mpi
             ? MpiBatch.attempt(MPI.Communicator.world, CpuBackend.Instance, problems, options.ToCore(cancellation), request)

@@ -13,10 +13,12 @@ type BatchRequest =
       /// One direction (n×d) per problem for a Hessian-vector product, or None.
       HvpDirections: Matrix[] option
       /// The CG settings of those products.
-      Cg: CgOptions }
+      Cg: CgOptions
+      /// The sharp distance ⟨P, C⟩ (one more streamed pass).
+      SharpValues: bool }
 
     /// Values and gradients.
-    static member Default = { Gradients = true; Hessians = false; HvpDirections = None; Cg = CgOptions.Default }
+    static member Default = { Gradients = true; Hessians = false; HvpDirections = None; Cg = CgOptions.Default; SharpValues = false }
 
 /// One problem's results.
 type BatchItem =
@@ -25,7 +27,9 @@ type BatchItem =
       Hessian: Matrix option
       HessianVectorProduct: Matrix option
       /// The CG report of that product.
-      HessianVectorProductCg: CgReport option }
+      HessianVectorProductCg: CgReport option
+      /// The sharp distance ⟨P, C⟩, when asked for.
+      Sharp: float option }
 
 /// Many independent problems (sizes may differ) solved on all cores: one problem per worker, so each
 /// small problem runs its kernels single-threaded and without hand-off costs. On a batching backend (CUDA) with plain
@@ -38,7 +42,8 @@ module Batch =
           Gradient = if request.Gradients then Some(Gradients.eot plan) else None
           Hessian = if request.Hessians then Some (Hessian.compute plan { HessianOptions.Default with Method = Schur; Cancellation = opts.Cancellation }).Hessian else None
           HessianVectorProduct = hvp |> Option.map fst
-          HessianVectorProductCg = hvp |> Option.map snd }
+          HessianVectorProductCg = hvp |> Option.map snd
+          Sharp = if request.SharpValues then Some (Values.sharp plan) else None }
 
     let private one (backend: IBackend) (opts: SinkhornOptions) (request: BatchRequest) (i: int) (problem: OtProblem) =
         // Progress reports say which problem they are about.

@@ -37,10 +37,11 @@ module MpiBatch =
                      (match s.SwitchedToLbfgsAt with Some k -> float k | None -> -1.0); s.Elapsed.TotalSeconds
                      flag item.Gradient.IsSome; flag item.Hessian.IsSome; flag item.HessianVectorProduct.IsSome
                      (match cg with Some r -> float r.Iterations | None -> 0.0); (match cg with Some r -> r.Residual | None -> 0.0)
-                     (match cg with Some r -> flag r.Converged | None -> 0.0); float s.MixedIterations |]
+                     (match cg with Some r -> flag r.Converged | None -> 0.0); float s.MixedIterations
+                     flag item.Sharp.IsSome; Option.defaultValue 0.0 item.Sharp |]
                   s.F; s.G; entries item.Gradient; entries item.Hessian; entries item.HessianVectorProduct ]
 
-    let private headerLength = 16
+    let private headerLength = 18
 
     /// The outcome `encode` wrote at `offset` for `problem`, and the offset after it.
     let private decode (problem: OtProblem) (data: float[]) (offset: int) =
@@ -67,7 +68,8 @@ module MpiBatch =
                   Passes = int (h 6); SwitchedToLbfgsAt = (if h 7 < 0.0 then None else Some (int (h 7)))
                   Elapsed = TimeSpan.FromSeconds(h 8); MixedIterations = int (h 15) }
             let cg = hvp |> Option.map (fun _ -> { Iterations = int (h 12); Residual = h 13; Converged = h 14 = 1.0 })
-            Ok { Solution = solution; Gradient = gradient; Hessian = hessian; HessianVectorProduct = hvp; HessianVectorProductCg = cg }, at
+            Ok { Solution = solution; Gradient = gradient; Hessian = hessian; HessianVectorProduct = hvp; HessianVectorProductCg = cg
+                 Sharp = if h 16 = 1.0 then Some (h 17) else None }, at
 
     /// Every problem's outcome, in problem order, on rank 0; an empty array on the other ranks. Every rank must call
     /// it with the same problems, options and request.

@@ -75,7 +75,7 @@ let ``the batch API equals single solves`` () =
             OtProblem.create (cloud rng n 3) (cloud rng m 3) None (Some(weights rng m false)))
     let directions = problems |> Array.map (fun p -> Matrix(p.N, 3, Array.init (p.N * 3) (fun _ -> gaussian rng)))
     let opts = { SinkhornOptions.Default with Tolerance = 1e-10 }
-    let request = { Gradients = true; Hessians = true; HvpDirections = Some directions; Cg = CgOptions.Default }
+    let request = { Gradients = true; Hessians = true; HvpDirections = Some directions; Cg = CgOptions.Default; SharpValues = false }
     let batch = Batch.solve cpu problems opts request
     Assert.Equal(problems.Length, batch.Length)
     for i in 0 .. problems.Length - 1 do

@@ -159,7 +159,7 @@ public class FacadeTests
         var bad = TestData.Cloud(43, 5, 2);
         bad[2, 0] = double.NaN;
         var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
-        var outcomes = EntropicOT.TrySolveBatch([new BatchProblem(x, y, a), new BatchProblem(bad, y), new BatchProblem(y, x)], options);
+        var outcomes = EntropicOT.TrySolveBatch([new BatchProblem(x, y, a), new BatchProblem(bad, y), new BatchProblem(y, x)], options, sharpValues: true);
         Assert.Equal(3, outcomes.Length);
         Assert.True(outcomes[0].Succeeded && outcomes[2].Succeeded);
         var invalid = Assert.IsAssignableFrom<ArgumentException>(outcomes[1].Error);
@@ -171,6 +171,8 @@ public class FacadeTests
         Assert.Equal(single.Value, item.Value, 13);
         Assert.Equal(single.F, item.F);
         Assert.Equal(single.G, item.G);
+        Assert.Equal(single.SharpValue, item.SharpValue!.Value, 13);
+        Assert.Null(EntropicOT.SolveBatch([(x, y)], options)[0].SharpValue);
         Assert.True(TestData.MaxRelativeError(single.Gradient(), item.Gradient!) < 1e-13);
         Assert.Equal(2, outcomes[2].Index);
         // SolveBatch refuses the invalid problem before solving any, naming it.

@@ -74,7 +74,7 @@ public class MpiTests
         var problems = Problems();
         var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
         var directions = problems.Select((p, k) => TestData.Cloud(80 + k, p.X.GetLength(0), 2)).ToArray();
-        var items = Session.SolveBatch(problems, options, hessians: true, hvpDirections: directions);
+        var items = Session.SolveBatch(problems, options, hessians: true, hvpDirections: directions, sharpValues: true);
         // EntropicOT.SolveBatch on the MPI backend is the same distributed batch.
         var viaBackend = EntropicOT.SolveBatch(problems, options with { Backend = ComputeBackend.Mpi });
         if (!Session.IsRoot)
@@ -83,7 +83,7 @@ public class MpiTests
             Assert.Empty(viaBackend);
             return;
         }
-        var reference = EntropicOT.SolveBatch(problems, options, hessians: true, hvpDirections: directions);
+        var reference = EntropicOT.SolveBatch(problems, options, hessians: true, hvpDirections: directions, sharpValues: true);
         Assert.Equal(reference.Length, items.Length);
         for (int k = 0; k < items.Length; k++)
         {
@@ -92,6 +92,9 @@ public class MpiTests
             Assert.Equal(reference[k].Iterations, items[k].Iterations);
             Assert.Equal(reference[k].MarginalError, items[k].MarginalError);
             Assert.Equal(reference[k].Gradient, items[k].Gradient);
+            Assert.NotNull(items[k].SharpValue);
+            Assert.Equal(reference[k].SharpValue, items[k].SharpValue);
+            Assert.Equal(reference[k].F, items[k].F);
             Assert.Equal(reference[k].Hessian, items[k].Hessian);
             Assert.Equal(reference[k].HessianVectorProduct, items[k].HessianVectorProduct);
             Assert.Equal(reference[k].HessianVectorProductCg, items[k].HessianVectorProductCg);
