@@ -37,21 +37,3 @@ public sealed record BatchItem(int Index, double Value, double Epsilon, int Iter
         SharpValue = item.Sharp is null ? null : item.Sharp.Value,
     };
 }
-
-/// <summary>One problem of <see cref="EntropicOT.TrySolveBatch"/>: two point clouds (one point per row) and their weights.</summary>
-/// <param name="X">Source points (n×d).</param>
-/// <param name="Y">Target points (m×d).</param>
-/// <param name="A">Source weights (n), or null for uniform.</param>
-/// <param name="B">Target weights (m), or null for uniform.</param>
-public sealed record BatchProblem(double[,] X, double[,] Y, double[]? A = null, double[]? B = null);
-
-/// <summary>One problem's outcome from <see cref="EntropicOT.TrySolveBatch"/>: its results, or why it failed.</summary>
-/// <param name="Index">The problem's position in the batch.</param>
-/// <param name="Item">The results, or null when it failed.</param>
-/// <param name="Error">Why it failed (invalid input: an <see cref="ArgumentException"/> naming <c>problems[i]</c>; a numerical
-/// failure; a CG solve above its tolerance), or null.</param>
-public sealed record BatchOutcome(int Index, BatchItem? Item, Exception? Error)
-{
-    /// <summary>Whether the problem was solved (then <see cref="Item"/> is set).</summary>
-    public bool Succeeded => Error is null;
-}

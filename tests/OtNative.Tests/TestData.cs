@@ -36,6 +36,14 @@ internal static class TestData
         return num / den;
     }
 
+    /// <summary>The repository's root (the folder with OtNative.sln above the test binaries), or null outside a source tree.</summary>
+    public static string? RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OtNative.sln"))) dir = dir.Parent;
+        return dir?.FullName;
+    }
+
     public static string TempDirectory()
     {
         var dir = Path.Combine(Path.GetTempPath(), "otnative-tests-" + Guid.NewGuid().ToString("N"));

@@ -36,7 +36,15 @@ module SemiDualLbfgs =
         let mixedUntil = max (StoppingRule.threshold options.Tolerance) (100.0 * Precision.mixedFloor)
         let mutable mixed = mixedStep.IsSome
         let mutable mixedEvaluations = 0
-        // φ(g) = −D(g) and ∇φ = Pᵀ1 − b, with the f it implies, the column error, and the rounding φ carries
+        // Pᵀ1 of (f, g): into one buffer, every evaluation, where the operator measures it itself (`IMomentPasses`).
+        let columnMass = Array.zeroCreate m
+        let columnMassOf (g: float[]) =
+            match operator with
+            | :? IMomentPasses as passes ->
+                passes.ColumnMass(eps, f, g, columnMass, options.Cancellation)
+                columnMass
+            | _ -> (operator.Apply(Cols, eps, f, g, ones, false)).Data
+                // φ(g) = −D(g) and ∇φ = Pᵀ1 − b, with the f it implies, the column error, and the rounding φ carries
         // (a few ulps of its terms' magnitudes).
         let evaluate (g: float[]) =
             match mixedStep with
@@ -44,7 +52,7 @@ module SemiDualLbfgs =
                 m.SoftminMixed(Rows, eps, g, f, options.Cancellation)
                 mixedEvaluations <- mixedEvaluations + 1
             | _ -> operator.Softmin(Rows, eps, g, f, options.Cancellation)
-            let s = (operator.Apply(Cols, eps, f, g, ones, false)).Data
+            let s = columnMassOf g
             let value = -(Dense.dot p.A f + Dense.dot p.B g)
             let gradient = Array.init m (fun j -> s.[j] - p.B.[j])
             let err = Array.sumBy abs gradient

@@ -265,15 +265,18 @@ let ``a half-step stopped by cancellation leaves its operator usable and disposa
     Assert.ThrowsAny<OperationCanceledException>(fun () -> passes.ColumnMass(0.1, f, g, Array.zeroCreate 300, Threading.CancellationToken(true))) |> ignore
     operator.Dispose()
 
+/// Small (tabulated costs) and larger (streamed, threaded) problems at every width.
+let momentCases () =
+    seq { for w in widths do for n, d in [ 40, 3; 300, 2 ] -> [| box w; box n; box d |] }
+
 [<Theory>]
-[<InlineData(40, 3)>]
-[<InlineData(300, 2)>]
-let ``the CPU moment passes give Apply's marginals and transported targets to the bit`` (n: int) (d: int) =
+[<MemberData(nameof momentCases)>]
+let ``the CPU moment passes give Apply's marginals and transported targets to the bit`` (width: SimdWidth) (n: int) (d: int) =
     let rng = Random(n + d)
     let cloud rows = Matrix(rows, d, Array.init (rows * d) (fun _ -> rng.NextDouble()))
     let x, y = cloud n, cloud (n + 7)
     let m = y.Rows
-    use operator = (CpuBackend.Instance :> IBackend).Prepare(OtProblem.create x y None None)
+    use operator = (CpuBackend(LinearAlgebraProviders.managed, width) :> IBackend).Prepare(OtProblem.create x y None None)
     let f = Array.init n (fun _ -> 0.1 * rng.NextDouble())
     let g = Array.init m (fun _ -> 0.1 * rng.NextDouble())
     let eps = 0.2

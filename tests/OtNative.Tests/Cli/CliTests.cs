@@ -12,20 +12,7 @@ public class CliCollection;
 [Collection("cli")]
 public class CliTests
 {
-    private static (int Code, string Error) Run(params string[] args)
-    {
-        var previous = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try
-        {
-            return (Program.Run(args), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-    }
+    private static (int Code, string Error) Run(params string[] args) => CliRun.InProcess(args);
 
     private static string Inv(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 

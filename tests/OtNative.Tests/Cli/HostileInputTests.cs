@@ -24,14 +24,7 @@ public class HostileInputTests
         return path;
     }
 
-    private static (int Code, string Error) Cli(params string[] args)
-    {
-        var previous = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try { return (Program.Run(args), error.ToString()); }
-        finally { Console.SetError(previous); }
-    }
+    private static (int Code, string Error) Cli(params string[] args) => CliRun.InProcess(args);
 
     [Theory]
     [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 2), }", 1, null, "claims shape (100000000000, 2)")]
@@ -213,36 +206,16 @@ public class HostileInputTests
         var x = Path.Combine(dir, "x.npy");
         var rng = new Random(5);
         NpyFile.Write(x, new NumericArray(Enumerable.Range(0, 2_500).Select(_ => rng.NextDouble()).ToArray(), [1_250, 2]));
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), "hessian", "--x", x, "--y", x, "--eps", "0.1", "--out", Path.Combine(dir, "h.npy")])
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        start.Environment["DOTNET_GCHeapHardLimit"] = "0x10A3D70A";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var error = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.Equal(2, process.ExitCode);
+        var (code, error) = CliUnderHeapLimit("0x10A3D70A", "hessian", "--x", x, "--y", x, "--eps", "0.1", "--out", Path.Combine(dir, "h.npy"));
+        Assert.Equal(2, code);
         var sizes = System.Text.RegularExpressions.Regex.Match(error, @"needs about ([0-9.]+) GiB but ([0-9.]+) GiB are available");
         Assert.True(sizes.Success, error);
         Assert.NotEqual(sizes.Groups[1].Value, sizes.Groups[2].Value);
     }
 
     /// <summary>The CLI under a GC heap limit: exit code and standard error.</summary>
-    private static (int Code, string Error) CliUnderHeapLimit(string heapLimit, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), .. args])
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        start.Environment["DOTNET_GCHeapHardLimit"] = heapLimit;
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, error.Result);
-    }
+    private static (int Code, string Error) CliUnderHeapLimit(string heapLimit, params string[] args) =>
+        CliRun.Child(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = heapLimit }, args);
 
     [Fact]
     public void ASolveLargerThanMemoryIsRefusedWithWhatItNeedsAndRunningOutSaysSo()
@@ -271,11 +244,7 @@ public class HostileInputTests
     /// <summary>The peak resident memory of the CLI run with <paramref name="args"/>, polled while it runs (VmHWM only grows).</summary>
     private static long PeakResidentBytes(params string[] args)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), .. args])
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        using var process = System.Diagnostics.Process.Start(start)!;
+        using var process = System.Diagnostics.Process.Start(CliRun.ChildStart(null, args))!;
         var error = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEndAsync();
         long peak = 0;

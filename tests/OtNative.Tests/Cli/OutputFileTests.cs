@@ -63,14 +63,7 @@ public sealed class TinyFileSystem : IDisposable
 [Collection("cli")]
 public class OutputFileTests
 {
-    private static (int Code, string Error) Cli(params string[] args)
-    {
-        var previous = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try { return (Program.Run(args), error.ToString()); }
-        finally { Console.SetError(previous); }
-    }
+    private static (int Code, string Error) Cli(params string[] args) => CliRun.InProcess(args);
 
     private static string[] Temporaries(string dir) => Directory.GetFiles(dir, "*.tmp");
 
@@ -128,11 +121,7 @@ public class OutputFileTests
         var x = Path.Combine(dir, "x.npy");
         NpyFile.Write(x, TestData.Cloud(8, 1_500, 3));
         var target = Path.Combine(dir, "h.npy");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), "hessian", "--x", x, "--y", x, "--eps", "0.5", "--out", target])
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(CliRun.ChildStart(null, "hessian", "--x", x, "--y", x, "--eps", "0.5", "--out", target))!;
         process.StandardOutput.ReadToEndAsync();
         process.StandardError.ReadToEndAsync();
         // The 162 MB Hessian takes a moment to write: the signal arrives while its temporary file exists.

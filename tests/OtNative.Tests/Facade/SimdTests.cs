@@ -33,16 +33,8 @@ public class SimdTests
     [Fact]
     public void AnUnknownOtnativeSimdIsAUsageErrorNamingTheVariable()
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OtNative.Cli.dll"), "info"])
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        start.Environment["OTNATIVE_SIMD"] = "1024";
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.Equal(2, process.ExitCode);
+        var (code, stderr) = CliRun.Child(new Dictionary<string, string> { ["OTNATIVE_SIMD"] = "1024" }, "info");
+        Assert.Equal(2, code);
         Assert.Contains("OTNATIVE_SIMD: '1024' is not a SIMD width", stderr);
     }
 
@@ -53,21 +45,12 @@ public class SimdTests
     [InlineData("sinkhorn", "512,avx")]
     public void ABadSimdOptionIsAUsageError(string bench, string simd)
     {
-        var previous = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try
-        {
-            var json = Path.Combine(Path.GetTempPath(), $"otnative-simd-{Guid.NewGuid():N}.json");
-            string[] args = bench == "batch"
-                ? ["bench", "batch", "--simd", simd, "--problems", "2", "--json", json]
-                : ["bench", "sinkhorn", "--simd", simd, "--sizes", "50", "--no-pot", "--no-torch", "--json", json];
-            Assert.Equal(2, Program.Run(args));
-            Assert.Contains("--simd", error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        var json = Path.Combine(Path.GetTempPath(), $"otnative-simd-{Guid.NewGuid():N}.json");
+        string[] args = bench == "batch"
+            ? ["bench", "batch", "--simd", simd, "--problems", "2", "--json", json]
+            : ["bench", "sinkhorn", "--simd", simd, "--sizes", "50", "--no-pot", "--no-torch", "--json", json];
+        var (code, error) = CliRun.InProcess(args);
+        Assert.Equal(2, code);
+        Assert.Contains("--simd", error);
     }
 }

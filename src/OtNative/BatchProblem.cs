@@ -1,0 +1,8 @@
+namespace OtNative;
+
+/// <summary>One problem of <see cref="EntropicOT.TrySolveBatch"/>: two point clouds (one point per row) and their weights.</summary>
+/// <param name="X">Source points (n×d).</param>
+/// <param name="Y">Target points (m×d).</param>
+/// <param name="A">Source weights (n), or null for uniform.</param>
+/// <param name="B">Target weights (m), or null for uniform.</param>
+public sealed record BatchProblem(double[,] X, double[,] Y, double[]? A = null, double[]? B = null);
