@@ -131,3 +131,26 @@ module Shapes =
     let centre (x: Matrix) =
         let mean = Dense.weightedMeanRow x (Array.create x.Rows (1.0 / float x.Rows))
         Matrix(x.Rows, x.Cols, Array.mapi (fun t v -> v - mean.[t % x.Cols]) x.Data)
+
+    /// The objects by name, each with its point count scaled by `density` (at least 4 points).
+    let private counted density =
+        room |> List.map (fun (name, mesh, paper) -> name, mesh, max 4 (int (Math.Round(float paper * density))))
+
+    /// Points sampled from one of the paper's objects (`chair`, `desk`, `sofa`), or from all three placed side by side as
+    /// one scene (`room`), with the paper's counts (500, 1500, 1500) times `density`.
+    let scene (rng: Random) (name: string) (density: float) =
+        if not (density > 0.0 && density <= 10.0) then
+            invalidArg "density" (sprintf "The density must be in (0, 10], got %g." density)
+        let objects = counted density
+        if name = "room" then
+            let offsets = dict [ "chair", [| 0.2; 1.4; 0.0 |]; "desk", [| 0.0; 2.0; 0.0 |]; "sofa", [| 2.0; 0.0; 0.0 |] ]
+            let parts =
+                objects |> List.map (fun (part, mesh, count) ->
+                    let points = sampleSurface rng mesh count
+                    let offset = offsets.[part]
+                    Matrix(points.Rows, 3, points.Data |> Array.mapi (fun t v -> v + offset.[t % 3])))
+            Matrix(parts |> List.sumBy (fun p -> p.Rows), 3, parts |> List.toArray |> Array.collect (fun p -> p.Data))
+        else
+            match objects |> List.tryFind (fun (part, _, _) -> part = name) with
+            | Some (_, mesh, count) -> sampleSurface rng mesh count
+            | None -> invalidArg "name" (sprintf "The scene must be room, chair, desk or sofa, got '%s'." name)

@@ -116,7 +116,7 @@ public static class Program
             _ => inner.Message,
         };
         var code = inner is MpiAgreementException agreement ? (agreement.InputFault ? 2 : 1)
-            : MpiAgreement.IsInputFault(inner) || inner is CommandParseException or CommandRuntimeException ? 2 : 1;
+            : MpiSession.IsInputFault(inner) || inner is CommandParseException or CommandRuntimeException ? 2 : 1;
         var explained = OptionSuggestions.Explain(message, Arguments);
         if (MpiSession.Current is not { Size: > 1 } session)
         {

@@ -1,4 +1,3 @@
-using OtNative.Core;
 using ScottPlot;
 
 namespace OtNative.Cli;
@@ -53,15 +52,26 @@ public static class RegressionPlots
         return path;
     }
 
+    /// <summary>The fitted points X θ.</summary>
+    private static double[,] Product(double[,] x, double[,] theta)
+    {
+        var result = new double[x.GetLength(0), theta.GetLength(1)];
+        for (int i = 0; i < x.GetLength(0); i++)
+            for (int k = 0; k < x.GetLength(1); k++)
+                for (int j = 0; j < theta.GetLength(1); j++)
+                    result[i, j] += x[i, k] * theta[k, j];
+        return result;
+    }
+
     private static string Clouds(string path, string title, double[,] design, double[,] targets, double[,] theta)
     {
-        var fitted = Dense.times(Matrix.OfArray2D(design), Matrix.OfArray2D(theta));
+        var fitted = Product(design, theta);
         var plot = new Plot();
         var target = plot.Add.ScatterPoints(Column(targets, 0), Column(targets, 1));
         target.LegendText = "target Y";
         target.MarkerSize = 3;
-        var fit = plot.Add.ScatterPoints(Enumerable.Range(0, fitted.Rows).Select(i => fitted[i, 0]).ToArray(),
-                                         Enumerable.Range(0, fitted.Rows).Select(i => fitted[i, 1]).ToArray());
+        var fit = plot.Add.ScatterPoints(Enumerable.Range(0, fitted.GetLength(0)).Select(i => fitted[i, 0]).ToArray(),
+                                         Enumerable.Range(0, fitted.GetLength(0)).Select(i => fitted[i, 1]).ToArray());
         fit.LegendText = "fitted Xθ (Newton)";
         fit.MarkerSize = 3;
         plot.Title(title);

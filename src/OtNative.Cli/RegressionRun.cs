@@ -1,4 +1,3 @@
-using OtNative.Applications;
 using OtNative.Terminal;
 using Spectre.Console;
 
@@ -6,7 +5,11 @@ namespace OtNative.Cli;
 
 /// <summary>The data of one regression experiment: design, targets, start and (when known) the truth.</summary>
 /// <remarks>With <paramref name="Map"/> and <paramref name="Phi0"/> the fit is over φ with θ = map(φ) (e.g. rotation + scale); Theta0 is then map(φ₀).</remarks>
-public sealed record RegressionData(string Name, double[,] X, double[,] Y, double[,] Theta0, double[,]? ThetaStar, ParameterMap? Map = null, double[]? Phi0 = null);
+public sealed record RegressionData(string Name, double[,] X, double[,] Y, double[,] Theta0, double[,]? ThetaStar, ParameterMap? Map = null, double[]? Phi0 = null)
+{
+    /// <summary>A data set of <see cref="Datasets"/> under a name.</summary>
+    public static RegressionData Of(string name, RegressionProblem p) => new(name, p.X, p.Y, p.Theta0, p.ThetaStar, p.Map, p.Phi0);
+}
 
 /// <summary>Runs SGD → Newton and SGD → GD on one data set, prints the comparison, writes plots and JSON.</summary>
 public static class RegressionRun
@@ -26,11 +29,10 @@ public static class RegressionRun
     /// <summary>The identity for a square map (registration), else N(0, 1/p) entries.</summary>
     private static double[,] DefaultStart(int p, int d, int seed)
     {
-        var rng = new Random(seed);
-        var t = new double[p, d];
+        var t = p == d ? new double[p, d] : Datasets.StandardNormal(new Random(seed), p, d);
         for (int i = 0; i < p; i++)
             for (int j = 0; j < d; j++)
-                t[i, j] = p == d ? (i == j ? 1.0 : 0.0) : Synthetic.gaussian(rng) / Math.Sqrt(p);
+                t[i, j] = p == d ? (i == j ? 1.0 : 0.0) : t[i, j] / Math.Sqrt(p);
         return t;
     }
 

@@ -169,3 +169,47 @@ module HessianComparison =
             | AnalyticSchur -> (analytic Schur).Hessian, 0, 0
         { Method = meth; Hessian = hess; Seconds = sw.Elapsed.TotalSeconds
           AllocatedBytes = GC.GetTotalAllocatedBytes(true) - allocated; InnerIterations = inner; Unconverged = unconverged }
+
+/// One method's measurement on a protocol trial: the marginal error of its Hessian (eq. 59, +∞ when it broke down), its
+/// time and allocation, or the numerical failure that stopped it.
+type ProtocolMeasurement =
+    { Error: float
+      /// Null when it broke down.
+      Run: ComparisonRun option
+      /// The numerical failure, or null.
+      Failure: string }
+    member m.Seconds = match m.Run with Some r -> r.Seconds | None -> 0.0
+    member m.Succeeded = m.Run.IsSome
+
+/// One problem of the paper's Section 5 protocol, solved on the CPU: d = 2, n points uniform in the unit square, y = x,
+/// uniform weights, ε = scale · mean cost, Sinkhorn tolerance 0.01/n^0.33 (the benchmarks' `bench compare`).
+type ProtocolTrial private (problem: OtProblem, plan: SolvedPlan, tolerance: float, maxIterations: int, solveSeconds: float) =
+    /// Draws the problem of (n, seed) and solves it at ε = scale · mean cost.
+    static member Solve(n: int, scale: float, seed: int) =
+        let rng = Random(seed * 7919 + n)
+        let x = Matrix(n, 2, Array.init (n * 2) (fun _ -> rng.NextDouble()))
+        let problem = OtProblem.create x x None None
+        let tolerance = 0.01 / Math.Pow(float n, 0.33)
+        let maxIterations = 200_000
+        let sw = Stopwatch.StartNew()
+        let plan =
+            Sinkhorn.solve CpuBackend.Instance problem
+                { SinkhornOptions.Default with Epsilon = RelativeToMeanCost scale; Tolerance = tolerance; MaxIterations = maxIterations }
+        new ProtocolTrial(problem, plan, tolerance, maxIterations, sw.Elapsed.TotalSeconds)
+
+    /// Seconds the forward solve took.
+    member _.SolveSeconds = solveSeconds
+    /// Its Sinkhorn iterations.
+    member _.Iterations = plan.Iterations
+
+    /// Runs one method and measures its Hessian's marginal error.
+    member _.Measure(meth: ComparisonMethod, ridge: float) =
+        try
+            let run = HessianComparison.run plan tolerance maxIterations ridge meth
+            let error = Hessian.marginalError run.Hessian 2 problem.A
+            { Error = (if Double.IsFinite error then error else infinity); Run = Some run; Failure = null }
+        with :? NumericalFailureException as e ->
+            { Error = infinity; Run = None; Failure = e.Message }
+
+    interface IDisposable with
+        member _.Dispose() = (plan :> IDisposable).Dispose()

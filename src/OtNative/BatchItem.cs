@@ -23,6 +23,9 @@ public sealed record BatchItem(int Index, double Value, double Epsilon, int Iter
     /// <summary>The target potential g (m).</summary>
     public IReadOnlyList<double> G { get; init; } = [];
 
+    /// <summary>The time this problem's solve took (its own Sinkhorn loop; in a lockstep CUDA batch, the batch's loop).</summary>
+    public TimeSpan Elapsed { get; init; }
+
     /// <summary>The sharp distance ⟨P, C⟩ of the problem's plan, or null when it was not asked for (<c>sharpValues</c>).</summary>
     public double? SharpValue { get; init; }
 
@@ -35,5 +38,6 @@ public sealed record BatchItem(int Index, double Value, double Epsilon, int Iter
         F = Array.AsReadOnly((double[])item.Solution.F.Clone()),
         G = Array.AsReadOnly((double[])item.Solution.G.Clone()),
         SharpValue = item.Sharp is null ? null : item.Sharp.Value,
+        Elapsed = item.Solution.Elapsed,
     };
 }

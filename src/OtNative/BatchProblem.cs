@@ -5,4 +5,6 @@ namespace OtNative;
 /// <param name="Y">Target points (m×d).</param>
 /// <param name="A">Source weights (n), or null for uniform.</param>
 /// <param name="B">Target weights (m), or null for uniform.</param>
-public sealed record BatchProblem(double[,] X, double[,] Y, double[]? A = null, double[]? B = null);
+/// <param name="Name">What an invalid input's error calls this problem (its arrays are <c>NAME.X</c>, <c>NAME.Y</c>, …), such
+/// as the file it came from; null for its place in the batch, <c>problems[i]</c>.</param>
+public sealed record BatchProblem(double[,] X, double[,] Y, double[]? A = null, double[]? B = null, string? Name = null);

@@ -59,6 +59,27 @@ public static class EntropicOT
         Run(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options, cancellationToken);
 
     /// <summary>
+    /// Solves the self-transport problem L_ε(a, a) of one weighted cloud (the debiased divergence's self-terms) by the
+    /// symmetric update f ← ½(f + softmin(f)): one pass an iteration instead of the alternating update's two. Its potentials
+    /// are equal (<see cref="SinkhornResult.F"/> = <see cref="SinkhornResult.G"/>); everything else is as <see cref="Solve(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="x">The points (n×d).</param>
+    /// <param name="a">Their weights (n), or null for uniform.</param>
+    /// <param name="options">The solve's options.</param>
+    /// <param name="cancellationToken">Checked inside the solve.</param>
+    /// <returns>The solved plan; dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0 or tolerance ≤ 0.</exception>
+    public static SinkhornResult SolveSelf(double[,] x, double[]? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= SinkhornOptions.Default;
+        var points = Arrays.ToMatrix(x, nameof(x));
+        var problem = Points(points, points, a, a, options);
+        var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
+        Fallbacks.Log(options.Logger, backend, note);
+        return new SinkhornResult(Sinkhorn.solveSymmetric(backend, problem, options.ToCore(cancellationToken)), note);
+    }
+
+    /// <summary>
     /// Solves the debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) of two point clouds (weights null =
     /// uniform) at one ε and returns it with its derivatives in x: value, gradient, Hessian-vector products and the dense
     /// Hessian from one set of solves. Dispose the result.
@@ -232,8 +253,9 @@ public static class EntropicOT
             try
             {
                 var p = problems[i] ?? throw new ArgumentNullException($"problems[{i}]");
-                var core = OtProblemModule.createNamed($"problems[{i}].X", $"problems[{i}].Y",
-                    Arrays.ToMatrix(p.X, $"problems[{i}].X"), Arrays.ToMatrix(p.Y, $"problems[{i}].Y"),
+                var name = p.Name ?? $"problems[{i}]";
+                var core = OtProblemModule.createNamed($"{name}.X", $"{name}.Y",
+                    Arrays.ToMatrix(p.X, $"{name}.X"), Arrays.ToMatrix(p.Y, $"{name}.Y"),
                     Arrays.Option(p.A), Arrays.Option(p.B), options.RenormalizeWeights);
                 valid.Add((i, core, hvpDirections is null ? null : Arrays.ToMatrix(hvpDirections[i], $"hvpDirections[{i}]")));
             }
@@ -287,6 +309,33 @@ public static class EntropicOT
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d);
         return Core.Hessian.memoryNeeded(n, m, d, CoreEnums.ToCore(method)).Item1;
+    }
+
+    /// <summary>
+    /// Refuses, before anything is solved or allocated, a dense result that cannot fit in the memory this process may still
+    /// use: checks what <see cref="SinkhornResult.Hessian"/>, <see cref="DivergenceSolution.Hessian"/> or
+    /// <see cref="SinkhornResult.Spectrum"/> would need for these sizes, as each of them checks when it starts. Call it before
+    /// a long solve whose dense result would be refused at the end.
+    /// </summary>
+    /// <param name="result">Which dense result.</param>
+    /// <param name="n">Source points.</param>
+    /// <param name="m">Target points.</param>
+    /// <param name="d">Dimension.</param>
+    /// <param name="method">The method of a <see cref="DenseResult.Hessian"/> (the Schur path factorises a smaller matrix).</param>
+    /// <exception cref="InsufficientMemoryException">It would not fit; the message says what it needs, what is available
+    /// and the matrix-free alternative.</exception>
+    public static void RequireMemory(DenseResult result, int n, int m, int d, HessianMethod method = HessianMethod.Eigen)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d);
+        switch (result)
+        {
+            case DenseResult.Hessian: Core.Hessian.requireMemory(n, m, d, CoreEnums.ToCore(method)); break;
+            case DenseResult.DivergenceHessian: Core.DivergencePlans.RequireHessianMemory(n, m, d); break;
+            case DenseResult.Spectrum: Core.HMatrix.requireMemory(n, m); break;
+            default: throw new ArgumentOutOfRangeException(nameof(result), result, "Not a DenseResult.");
+        }
     }
 
     private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>

@@ -33,6 +33,15 @@ public sealed class MpiSession : IDisposable
     /// <summary>The rank count of the <c>mpiexec</c> job this process runs in (1 outside one), without starting MPI.</summary>
     public static int LaunchedRanks => MpiRuntime.LaunchedRanks;
 
+    /// <summary>
+    /// Whether <paramref name="failure"/> means the input, the output or the machine is at fault rather than a computation
+    /// (argument, format, I/O, access and out-of-memory errors): how <see cref="Agree"/> classifies a rank's failure
+    /// (<see cref="MpiAgreementException.InputFault"/>), and what the <c>otnative</c> command exits 2 for.
+    /// </summary>
+    /// <param name="failure">The exception.</param>
+    /// <returns>True for an input fault.</returns>
+    public static bool IsInputFault(Exception failure) => MpiAgreement.IsInputFault(failure);
+
     /// <summary>The session this process started and has not disposed, or null.</summary>
     public static MpiSession? Current { get { lock (Gate) return current; } }
 
@@ -68,6 +77,15 @@ public sealed class MpiSession : IDisposable
 
     /// <summary>What the distributed operators have communicated (for <c>bench mpi</c>).</summary>
     internal MpiTraffic Traffic => backend.Traffic;
+
+    /// <summary>
+    /// The collectives this rank has taken part in, and the float64 values it contributed to them, since the last
+    /// <see cref="ResetTraffic"/>: what a distributed solve costs in communication.
+    /// </summary>
+    public (long Collectives, long Doubles) TrafficSinceReset => (backend.Traffic.Collectives, backend.Traffic.Doubles);
+
+    /// <summary>Starts counting <see cref="TrafficSinceReset"/> afresh.</summary>
+    public void ResetTraffic() => backend.Traffic.Reset();
 
     /// <summary>
     /// <see cref="EntropicOT.SolveBatch"/> across the ranks: the problems are assigned longest first to the least-loaded

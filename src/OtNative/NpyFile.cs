@@ -230,8 +230,10 @@ public static class ArrayFile
     /// process id (a file from another host, on a shared file system, is left alone: its writer may be alive).
     /// </summary>
     /// <exception cref="IOException">The target cannot be written (disk full, a directory in the way); the message names the target, not the temporary file.</exception>
+    /// <param name="path">The target file.</param>
+    /// <param name="write">Writes the content into the stream given.</param>
     /// <exception cref="UnauthorizedAccessException">The target's folder cannot be written; the message names the target.</exception>
-    internal static void WriteAtomically(string path, Action<Stream> write)
+    public static void WriteAtomically(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;

@@ -39,6 +39,29 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
         set => Parallelism.setDegree(value);
     }
 
+    /// <summary>
+    /// Measures the rate of the dense linear algebra provider (<see cref="LinearAlgebra"/>) on a symmetric rank-k update
+    /// (SYRK), the core of the dense Hessian: the Gram AᵀA of a <paramref name="size"/> × <paramref name="size"/> matrix,
+    /// best of three, counted as size²(size + 1) flops.
+    /// </summary>
+    /// <param name="size">The matrix's side (1 000 takes well under a second with a native BLAS).</param>
+    /// <returns>GFLOP/s.</returns>
+    public static double MeasureGramGflops(int size = 1000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        var rng = new Random(5);
+        var a = new Core.Matrix(size, size, Enumerable.Range(0, size * size).Select(_ => rng.NextDouble()).ToArray());
+        var la = ((IBackend)Core.CpuBackend.Instance).LinearAlgebra;
+        var best = double.PositiveInfinity;
+        for (int i = 0; i < 3; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            la.Gram(a, true);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return (double)size * (size + 1) * size / best / 1e9;
+    }
+
     /// <summary>Describes this machine and process now (probes the CUDA driver and the native libraries once).</summary>
     public static OtNativeEnvironment Describe()
     {

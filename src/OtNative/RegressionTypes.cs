@@ -82,6 +82,16 @@ public sealed class ParameterMap
     /// <summary>The number of parameters φ.</summary>
     public int Size => Core.Size;
 
+    /// <summary>The map θ = map(φ).</summary>
+    /// <param name="phi">The parameters φ (length <see cref="Size"/>).</param>
+    /// <returns>θ (p×d).</returns>
+    public double[,] ToTheta(double[] phi)
+    {
+        ArgumentNullException.ThrowIfNull(phi);
+        if (phi.Length != Size) throw new ArgumentException($"{Name} has {Size} parameters; φ has {phi.Length}.", nameof(phi));
+        return Core.ToTheta.Invoke(phi).ToArray2D();
+    }
+
     /// <summary>θ (p×d) itself, φ = θ's entries row by row.</summary>
     public static ParameterMap Linear(int p, int d) => new(Applications.ParameterMapModule.linear(p, d));
 

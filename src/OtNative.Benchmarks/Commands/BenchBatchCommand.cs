@@ -1,7 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using OtNative.Applications;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -82,15 +80,15 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     {
         var session = MpiRun.Join();
         var (pairs, directions) = Draw(s);
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = (CpuVectorWidth)(int)WidthOf(s) };
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = WidthOf(s) };
         session.SolveBatch(pairs[..Math.Min(64, pairs.Length)], options, hvpDirections: directions?[..Math.Min(64, pairs.Length)]);
         var (distributed, distributedSeconds, _) = Measure("batch across ranks", $"{session.Size} ranks", () => session.SolveBatch(pairs, options, hvpDirections: directions));
         if (!session.IsRoot) return null;
         var (single, singleSeconds, _) = Measure("batch on rank 0", "one process", () => EntropicOT.SolveBatch(pairs, options, hvpDirections: directions));
         var diff = distributed.Select((b, i) => Math.Abs(b.Value - single[i].Value)).Max();
-        var outcome = new DistributedOutcome(s.Problems, s.Size, s.Dim, s.Hvp, session.Size, Parallelism.degree(), distributedSeconds, singleSeconds,
+        var outcome = new DistributedOutcome(s.Problems, s.Size, s.Dim, s.Hvp, session.Size, OtNativeEnvironment.MaxThreads, distributedSeconds, singleSeconds,
             s.Problems / distributedSeconds, s.Problems / singleSeconds, singleSeconds / distributedSeconds, diff);
-        var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {session.Size} ranks × {Parallelism.degree()} threads")
+        var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {session.Size} ranks × {OtNativeEnvironment.MaxThreads} threads")
             .AddColumns("", "seconds", "problems / s");
         table.AddRow($"across {session.Size} ranks (MpiSession.SolveBatch)", $"{distributedSeconds:F2}", $"{outcome.DistributedProblemsPerSecond:F0}");
         table.AddRow("rank 0 alone (EntropicOT.SolveBatch)", $"{singleSeconds:F2}", $"{outcome.SingleProcessProblemsPerSecond:F0}");
@@ -101,7 +99,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     }
 
     /// <summary>The width --simd names, else the one the CPU backend runs at.</summary>
-    private static SimdWidth WidthOf(Settings s) => s.Simd is null ? CpuBackend.Instance.Width : SimdOption.Width(s.Simd);
+    private static CpuVectorWidth WidthOf(Settings s) => s.Simd is null ? CpuVectorWidths.Configured : SimdOption.Width(s.Simd);
 
     /// <summary>The benchmark's problems (uniform clouds, seed 64) and, with --hvp, one direction each.</summary>
     private static ((double[,] X, double[,] Y)[] Pairs, double[][,]? Directions) Draw(Settings s)
@@ -129,8 +127,8 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     {
         var (pairs, directions) = Draw(s);
         var width = WidthOf(s);
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = (CpuVectorWidth)(int)width };
-        AnsiConsole.MarkupLine($"[bold]bench batch[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; timed at SIMD {Markup.Escape(Simd.describe(width))}");
+        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = width };
+        AnsiConsole.MarkupLine($"[bold]bench batch[/]: {Markup.Escape(OtNativeEnvironment.Describe().CpuBackend)}; timed at SIMD {Markup.Escape(CpuVectorWidths.Describe(width))}");
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);
         BatchItem[] BatchedMixed(int count) =>
             EntropicOT.SolveBatch(pairs[..count], options with { Precision = SinkhornPrecision.Mixed }, hvpDirections: directions?[..count]);
@@ -158,12 +156,12 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
         var (loop, loopSeconds, _) = Measure("loop", "one problem at a time", () => Enumerable.Range(0, pairs.Length).Select(Single).ToArray());
         var diff = batch.Select((b, i) => Math.Max(Math.Abs(b.Value - loop[i].Value), Math.Abs(b.Value - parallel[i].Value))).Max();
         double meanIterations = batch.Average(b => b.Iterations);
-        double expNs = SimdMath.nanosecondsPerExp(width);
-        double limit = Parallelism.degree() / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
+        double expNs = CpuVectorWidths.MeasureExpNanoseconds(width);
+        double limit = OtNativeEnvironment.MaxThreads / ((2.0 * meanIterations + 3.0) * s.Size * s.Size * expNs * 1e-9);
         var outcome = new Outcome(s.Problems, s.Size, s.Dim, s.Hvp, Environment.ProcessorCount, batchSeconds, loopSeconds,
             s.Problems / batchSeconds, s.Problems / loopSeconds, loopSeconds / batchSeconds, diff,
             parallelSeconds, s.Problems / parallelSeconds, parallelSeconds / batchSeconds,
-            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit, Simd.name(width),
+            (double)batchBytes / s.Problems, (double)parallelBytes / s.Problems, meanIterations, expNs, limit, CpuVectorWidths.Name(width),
             mixedSeconds, s.Problems / mixedSeconds, mixed.Average(b => b.Iterations), mixed.Select((b, i) => Math.Abs(b.Value - batch[i].Value)).Max());
         var table = new Table().Title($"{s.Problems} problems, n = m = {s.Size}, d = {s.Dim}, values + gradients{(s.Hvp ? " + HVP" : "")}, {Environment.ProcessorCount} cores")
             .AddColumns("", "seconds", "problems / s", "KiB allocated / problem");
@@ -174,7 +172,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
             $"{mixedSeconds:F2}", $"{outcome.MixedBatchProblemsPerSecond:F0}", "—");
         table.AddRow("Parallel.For over EntropicOT.Solve", $"{parallelSeconds:F2}", $"{outcome.ParallelForProblemsPerSecond:F0}", $"{outcome.ParallelForBytesPerProblem / 1024:F1}");
         table.AddRow("loop of single solves", $"{loopSeconds:F2}", $"{outcome.LoopProblemsPerSecond:F0}", "—");
-        table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp at SIMD {Simd.name(width)})", "—", $"{limit:F0}", "—");
+        table.AddRow($"exp-throughput limit ({meanIterations:F0} iterations, {expNs:F2} ns per exp at SIMD {CpuVectorWidths.Name(width)})", "—", $"{limit:F0}", "—");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"batched vs Parallel.For {outcome.SpeedupOverParallelFor:F2}×, vs the loop {outcome.Speedup:F2}×; " +
                                $"largest difference between the values {diff:E1}; mixed precision {batchSeconds / mixedSeconds:F2}× the float64 batch, " +

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -80,7 +79,7 @@ public sealed class BenchCompareCommand : Command<BenchCompareCommand.Settings>
     {
         var protocol = settings.Protocol();
         AnsiConsole.MarkupLine($"[bold]bench compare[/]: {protocol.Seeds} seeds, accuracy n ∈ {{{string.Join(", ", protocol.AccuracySizes)}}}, " +
-                               $"ε/mean cost ∈ {{{string.Join(", ", protocol.AccuracyScales)}}}; linear algebra {Markup.Escape(((IBackend)CpuBackend.Instance).LinearAlgebra.Name)}");
+                               $"ε/mean cost ∈ {{{string.Join(", ", protocol.AccuracyScales)}}}; linear algebra {Markup.Escape(OtNativeEnvironment.Describe().LinearAlgebra)}");
         var state = "starting";
         var accuracy = ProgressDisplay.Run("accuracy", () => state, () => ComparisonProtocol.Accuracy(protocol, s => state = s));
         var runtime = ProgressDisplay.Run("runtime", () => state, () => ComparisonProtocol.Runtime(protocol, s => state = s));

@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using OtNative.Applications;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -122,12 +120,9 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
         yield return ("uniform", ux, uy);
         double[,] Mixture(double[][] centres, double spread)
         {
-            var z = new double[n, 2];
+            var z = Datasets.StandardNormal(rng, n, 2);
             for (int i = 0; i < n; i++)
-            {
-                var c = centres[i % centres.Length];
-                for (int k = 0; k < 2; k++) z[i, k] = c[k] + spread * Synthetic.gaussian(rng);
-            }
+                for (int k = 0; k < 2; k++) z[i, k] = centres[i % centres.Length][k] + spread * z[i, k];
             return z;
         }
         yield return ("mixtures", Mixture([[0, 0], [3, 1], [1, 3]], 0.4), Mixture([[1, 1], [4, 0], [0, 4], [2, 2]], 0.6));
@@ -145,14 +140,12 @@ public sealed class BenchForwardCommand : Command<BenchForwardCommand.Settings>
     /// <summary>The divergence's self-term L_ε(a, a) by alternating updates and by the symmetric update (one pass an iteration).</summary>
     private static IEnumerable<Row> SelfTerms(string data, int n, double scale, double[,] x, SinkhornOptions options, CancellationToken cancellation)
     {
-        var problem = OtProblemModule.create(Matrix.OfArray2D(x), Matrix.OfArray2D(x), null, null);
-        var core = options.ToCore(cancellation);
-        using var alternating = Sinkhorn.solve(CpuBackend.Instance, problem, core);
-        using var symmetric = Sinkhorn.solveSymmetric(CpuBackend.Instance, problem, core);
+        using var alternating = EntropicOT.Solve(x, x, options, cancellation);
+        using var symmetric = EntropicOT.SolveSelf(x, null, options, cancellation);
         var seconds = alternating.Elapsed.TotalSeconds;
-        yield return new Row(data, n, scale, "self-term, alternating", alternating.Iterations, alternating.Solution.Passes, seconds,
+        yield return new Row(data, n, scale, "self-term, alternating", alternating.Iterations, alternating.Passes, seconds,
             alternating.Converged, alternating.Value, double.NaN);
-        yield return new Row(data, n, scale, "self-term, symmetric", symmetric.Iterations, symmetric.Solution.Passes, symmetric.Elapsed.TotalSeconds,
+        yield return new Row(data, n, scale, "self-term, symmetric", symmetric.Iterations, symmetric.Passes, symmetric.Elapsed.TotalSeconds,
             symmetric.Converged, symmetric.Value, seconds / symmetric.Elapsed.TotalSeconds);
     }
 }

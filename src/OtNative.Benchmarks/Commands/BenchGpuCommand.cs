@@ -1,7 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using OtNative.Applications;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -9,9 +7,10 @@ using Spectre.Console.Cli;
 namespace OtNative.Benchmarks.Commands;
 
 /// <summary>
-/// <c>otnative bench gpu</c>: the CUDA backend's LSE half-step throughput (pair evaluations per second), full solve
-/// time, HVP time and dense Hessian time (cuBLAS/cuSOLVER), each against a PyTorch float64 log-domain Sinkhorn
-/// (<c>torch.logsumexp</c> over the materialised cost) in the same call where its memory allows.
+/// <c>otnative bench gpu</c>: the CUDA backend's LSE half-step throughput (pair evaluations per second, from a solve held
+/// to a fixed number of iterations: two half-steps and a marginal check each), full solve time, HVP time and dense
+/// Hessian time (cuBLAS/cuSOLVER), each against a PyTorch float64 log-domain Sinkhorn (<c>torch.logsumexp</c> over the
+/// materialised cost) in the same call where its memory allows. Everything goes through the public API.
 /// </summary>
 public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
 {
@@ -56,15 +55,14 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        var gpu = CudaBackend.Instance;
-        if (gpu.UnavailableReason is { Value: var reason }) throw new NotSupportedException("bench gpu needs a CUDA device: " + reason);
-        IBackend backend = gpu;
+        if (!Backends.IsCudaAvailable) throw new NotSupportedException("bench gpu needs a CUDA device: the CUDA driver is " + OtNativeEnvironment.Describe().CudaDriver);
+        var device = OtNativeEnvironment.Describe().CudaBackend;
         string torchReason = "skipped (--no-torch)";
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
-        AnsiConsole.MarkupLine($"[bold]bench gpu[/]: {Markup.Escape(backend.Description)}; baseline: {Markup.Escape(torchReason)}");
-        var stream = ListOption.Ints(settings.Sizes).Select(n => Streamed(backend, n, torch, torchReason)).ToList();
-        var dense = ListOption.Ints(settings.HessianSizes).Select(n => Dense(backend, n, torch, torchReason)).ToList();
-        var batch = settings.BatchProblems > 0 ? Batched(backend, settings.BatchProblems) : null;
+        AnsiConsole.MarkupLine($"[bold]bench gpu[/]: {Markup.Escape(device)}; baseline: {Markup.Escape(torchReason)}");
+        var stream = ListOption.Ints(settings.Sizes).Select(n => Streamed(n, torch, torchReason)).ToList();
+        var dense = ListOption.Ints(settings.HessianSizes).Select(n => Dense(n, torch, torchReason)).ToList();
+        var batch = settings.BatchProblems > 0 ? Batched(settings.BatchProblems) : null;
         var t1 = new Table().Title("CUDA streamed primitives (float64, d = 3, ε = 0.05 × mean cost)")
             .AddColumns("n = m", "half-step ms", "pairs/s", "PyTorch half-step ms", "speed-up", "solve s (iters)", "HVP s (CG)");
         foreach (var r in stream)
@@ -82,28 +80,31 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
             AnsiConsole.Write(new Table().Title("A batch of small problems, values and gradients (n = m = 64, d = 3): one launch per half-step on the GPU")
                 .AddColumns("problems", "GPU s", "GPU problems/s", "CPU batch s", "CPU problems/s", "max |value difference|")
                 .AddRow($"{batch.Problems}", $"{batch.GpuSeconds:F2}", $"{batch.GpuProblemsPerSecond:F0}", $"{batch.CpuSeconds:F2}", $"{batch.CpuProblemsPerSecond:F0}", $"{batch.MaxValueDifference:E2}"));
-        JsonReport.Save(settings.Json, new { benchmark = "gpu", device = backend.Description, baseline = torchReason, stream, dense, batch });
+        JsonReport.Save(settings.Json, new { benchmark = "gpu", device, baseline = torchReason, stream, dense, batch });
         return 0;
     }
 
-    private static StreamRow Streamed(IBackend backend, int n, PythonBaseline? torch, string torchReason)
+    /// <summary>The options of every solve here: CUDA, ε = 0.05 × mean cost.</summary>
+    private static SinkhornOptions OnGpu(double tolerance = 1e-6, int maxIterations = 10_000) =>
+        new() { Backend = ComputeBackend.Cuda, Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, MaxIterations = maxIterations };
+
+    private static StreamRow Streamed(int n, PythonBaseline? torch, string torchReason)
     {
         var rng = new Random(n);
         var (x, y) = UniformClouds.Pair(rng, n, 3);
-        var problem = OtProblemModule.create(Matrix.OfArray2D(x), Matrix.OfArray2D(y), null, null);
-        var eps = 0.05 * OtProblemModule.meanCost(problem);
-        using var transport = backend.Prepare(problem);
-        var g = new double[n];
-        var f = new double[n];
-        transport.Softmin(Side.Rows, eps, g, f, CancellationToken.None);
         int reps = n <= 20_000 ? 20 : 3;
+        // A solve held to `reps` iterations (a tolerance it cannot reach), after one to warm up: 2·reps half-steps.
+        using (EntropicOT.Solve(x, y, OnGpu(1e-300, 1))) { }
+        double halfMs;
+        double eps;
+        using (var held = EntropicOT.Solve(x, y, OnGpu(1e-300, reps)))
+        {
+            halfMs = held.Elapsed.TotalMilliseconds / (2.0 * held.Iterations);
+            eps = held.Epsilon;
+        }
+        using var solve = ProgressDisplay.Run($"solve n={n}", () => "CUDA", () => EntropicOT.Solve(x, y, OnGpu()));
         var sw = Stopwatch.StartNew();
-        for (int r = 0; r < reps; r++) transport.Softmin(Side.Rows, eps, g, f, CancellationToken.None);
-        var halfMs = sw.Elapsed.TotalMilliseconds / reps;
-        var solve = ProgressDisplay.Run($"solve n={n}", () => "CUDA", () =>
-            Sinkhorn.solveWith(transport, Core.SinkhornOptions.Default));
-        sw.Restart();
-        var (_, report) = new Core.HessianOperator(solve, Core.CgOptions.Default).Apply(Synthetic.uniformCube(rng, n, 3)).ToValueTuple();
+        var report = solve.HessianOperator().Apply(UniformClouds.Cloud(rng, n, 3)).Cg;
         var hvp = sw.Elapsed.TotalSeconds;
         double? torchMs = null;
         string? note = torch is null ? torchReason : null;
@@ -112,39 +113,41 @@ public sealed class BenchGpuCommand : Command<BenchGpuCommand.Settings>
         return new StreamRow(n, 3, halfMs, (double)n * n / (halfMs / 1000), torchMs, note, solve.Iterations, solve.Elapsed.TotalSeconds, solve.MarginalError, hvp, report.Iterations);
     }
 
-    private static BatchRow Batched(IBackend backend, int count)
+    private static BatchRow Batched(int count)
     {
         var rng = new Random(64);
-        var problems = Enumerable.Range(0, count).Select(_ => OtProblemModule.create(Synthetic.uniformCube(rng, 64, 3), Synthetic.uniformCube(rng, 64, 3), null, null)).ToArray();
-        var options = Core.SinkhornOptions.Default;
-        Batch.solve(backend, problems[..Math.Min(count, 32)], options, BatchRequest.Default);
+        var problems = Enumerable.Range(0, count).Select(_ => (UniformClouds.Cloud(rng, 64, 3), UniformClouds.Cloud(rng, 64, 3))).ToArray();
+        var gpuOptions = OnGpu();
+        var cpuOptions = gpuOptions with { Backend = ComputeBackend.Cpu };
+        EntropicOT.SolveBatch(problems[..Math.Min(count, 32)], gpuOptions);
         var sw = Stopwatch.StartNew();
-        var gpu = Batch.solve(backend, problems, options, BatchRequest.Default);
+        var gpu = EntropicOT.SolveBatch(problems, gpuOptions);
         var gpuSeconds = sw.Elapsed.TotalSeconds;
         sw.Restart();
-        var cpu = Batch.solve(CpuBackend.Instance, problems, options, BatchRequest.Default);
+        var cpu = EntropicOT.SolveBatch(problems, cpuOptions);
         var cpuSeconds = sw.Elapsed.TotalSeconds;
-        var difference = gpu.Zip(cpu).Max(p => Math.Abs(p.First.Solution.Value - p.Second.Solution.Value));
+        var difference = gpu.Zip(cpu).Max(p => Math.Abs(p.First.Value - p.Second.Value));
         AnsiConsole.MarkupLine($"  batch of {count}: GPU {gpuSeconds:F2} s, CPU {cpuSeconds:F2} s");
         return new BatchRow(count, 64, gpuSeconds, count / gpuSeconds, cpuSeconds, count / cpuSeconds, difference);
     }
 
-    private static HessianRow Dense(IBackend backend, int n, PythonBaseline? torch, string torchReason)
+    private static HessianRow Dense(int n, PythonBaseline? torch, string torchReason)
     {
         var rng = new Random(n);
-        var problem = OtProblemModule.create(Synthetic.uniformCube(rng, n, 2), Synthetic.uniformCube(rng, n, 2), null, null);
-        using var res = Sinkhorn.solve(backend, problem, Core.SinkhornOptions.Default);
-        var options = new HessianOptions(Core.HessianMethod.Schur, 1e-10, false, CancellationToken.None);
-        Core.Hessian.compute(res, options);
+        var x = UniformClouds.Cloud(rng, n, 2);
+        var y = UniformClouds.Cloud(rng, n, 2);
+        using var res = EntropicOT.Solve(x, y, OnGpu());
+        const double threshold = 1e-10;
+        res.Hessian(HessianMethod.Schur, threshold);
         var sw = Stopwatch.StartNew();
-        var h = Core.Hessian.compute(res, options);
+        var h = res.Hessian(HessianMethod.Schur, threshold);
         var seconds = sw.Elapsed.TotalSeconds;
         AnsiConsole.MarkupLine($"  dense Hessian n = {n}: {seconds:F2} s");
         string? note = torch is null ? torchReason : null;
-        // The same plan: the solved (centred) clouds and their potentials.
-        var baseline = torch?.AlgorithmOne(res.Problem.X.ToArray2D(), res.Problem.Y.ToArray2D(), res.F, res.G, problem.A, problem.B, res.Epsilon,
-            options.Threshold, 2, out note);
-        return new HessianRow(n, seconds, h.Factorisation.ToString(), Core.Hessian.marginalError(h.Hessian, 2, problem.A),
-            baseline?.Seconds, baseline?.MarginalError, note);
+        // The same plan: the clouds (the cost, hence the potentials, does not change under the solve's joint centring)
+        // and the solve's potentials.
+        var uniform = Enumerable.Repeat(1.0 / n, n).ToArray();
+        var baseline = torch?.AlgorithmOne(x, y, res.F.ToArray(), res.G.ToArray(), uniform, uniform, res.Epsilon, threshold, 2, out note);
+        return new HessianRow(n, seconds, h.Factorisation.ToString(), h.RowSumError, baseline?.Seconds, baseline?.MarginalError, note);
     }
 }

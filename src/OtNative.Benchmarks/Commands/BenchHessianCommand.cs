@@ -1,7 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using OtNative.Applications;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -64,9 +62,9 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
     {
         string numpyReason = "skipped (--no-numpy)";
         var numpy = settings.NoNumpy ? null : AlgorithmOneBaseline.TryFind(out numpyReason);
-        AnsiConsole.MarkupLine($"[bold]bench hessian[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baseline: {Markup.Escape(numpyReason)}");
+        AnsiConsole.MarkupLine($"[bold]bench hessian[/]: {Markup.Escape(OtNativeEnvironment.Describe().CpuBackend)}; baseline: {Markup.Escape(numpyReason)}");
         WarmUpPaths();
-        double gflops = SyrkGflops();
+        double gflops = OtNativeEnvironment.MeasureGramGflops();
         AnsiConsole.MarkupLine($"  hardware limit: SYRK runs at {gflops:F1} GFLOP/s here; the Schur path's BLAS work over that rate bounds each row");
         // The matrix-free rows run first, so that the peak working set they report is theirs and not a dense row's.
         var hvp = ListOption.Ints(settings.HvpSizes).Select(n => HvpSize(n, settings.HvpTolerance)).ToList();
@@ -86,7 +84,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
                 t.AddRow($"{r.N}", $"{r.HvpSeconds:F2}", $"{r.CgIterations}", $"{r.CgResidual:E1}", $"{r.AllocatedMiB:F1}", $"{r.PeakWorkingSetMiB:F0}", $"{r.DensePlanMiB:F0}", $"{r.SinkhornSeconds:F1} ({r.SinkhornIterations})");
             AnsiConsole.Write(t);
         }
-        JsonReport.Save(settings.Json, new { benchmark = "hessian", linearAlgebra = ((IBackend)CpuBackend.Instance).LinearAlgebra.Name, baseline = numpyReason, syrkGflops = gflops, dense, hvp });
+        JsonReport.Save(settings.Json, new { benchmark = "hessian", linearAlgebra = OtNativeEnvironment.Describe().LinearAlgebra, baseline = numpyReason, syrkGflops = gflops, dense, hvp });
         return 0;
     }
 
@@ -102,23 +100,6 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
             foreach (var method in new[] { HessianMethod.Eigen, HessianMethod.Schur }) res.Hessian(method);
             res.HessianOperator().Apply(x);
         });
-    }
-
-    /// <summary>The SYRK rate of the CPU backend's linear algebra on a 1 000 × 1 000 Gram (best of 3): k(k+1)·m flops.</summary>
-    private static double SyrkGflops()
-    {
-        const int size = 1000;
-        var rng = new Random(5);
-        var a = new Matrix(size, size, Enumerable.Range(0, size * size).Select(_ => rng.NextDouble()).ToArray());
-        var la = ((IBackend)CpuBackend.Instance).LinearAlgebra;
-        var best = double.PositiveInfinity;
-        for (int i = 0; i < 3; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            la.Gram(a, true);
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
-        }
-        return (double)size * (size + 1) * size / best / 1e9;
     }
 
     /// <summary>GFLOP of the Schur path's BLAS work for n ≥ m (math.md §3): PᵀP-type Gram m(m+1)n, two Cholesky

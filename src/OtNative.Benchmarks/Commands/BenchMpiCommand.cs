@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -71,19 +70,19 @@ public sealed class BenchMpiCommand : Command<BenchMpiCommand.Settings>
         var session = MpiRun.Join();
         var (x, y) = Problem(s);
         using (EntropicOT.Solve(x, y, TimedOptions(s, ComputeBackend.Mpi) with { MaxIterations = 2 })) { }
-        session.Traffic.Reset();
+        session.ResetTraffic();
         using var solved = EntropicOT.Solve(x, y, TimedOptions(s, ComputeBackend.Mpi));
         var iterations = solved.Iterations;
-        var row = new Row($"{session.Size} rank(s) × {Parallelism.degree()} thread(s)", session.Size, Parallelism.degree(),
-            1e3 * solved.Elapsed.TotalSeconds / iterations, 0, (double)session.Traffic.Collectives / iterations,
-            (double)session.Traffic.Doubles / iterations, (double)s.Size / session.Size + 2.0 * s.Size);
+        var row = new Row($"{session.Size} rank(s) × {OtNativeEnvironment.MaxThreads} thread(s)", session.Size, OtNativeEnvironment.MaxThreads,
+            1e3 * solved.Elapsed.TotalSeconds / iterations, 0, (double)session.TrafficSinceReset.Collectives / iterations,
+            (double)session.TrafficSinceReset.Doubles / iterations, (double)s.Size / session.Size + 2.0 * s.Size);
         MpiRun.WriteJson(s.Json, row);
         return 0;
     }
 
     private static int RunAll(Settings s)
     {
-        var cores = Parallelism.degree();
+        var cores = OtNativeEnvironment.MaxThreads;
         var (x, y) = Problem(s);
         using (EntropicOT.Solve(x, y, TimedOptions(s, ComputeBackend.Cpu) with { MaxIterations = 2 })) { }
         using var single = ProgressDisplay.Run("one process", TimedOptions(s, ComputeBackend.Cpu), o => EntropicOT.Solve(x, y, o));

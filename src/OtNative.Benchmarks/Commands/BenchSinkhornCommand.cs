@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using OtNative.Applications;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -96,16 +94,16 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
     {
         var sizes = ListOption.Ints(settings.Sizes);
         var dims = ListOption.Ints(settings.Dims);
-        var widths = settings.Simd is null ? [CpuBackend.Instance.Width] : SimdOption.Widths(settings.Simd);
+        var widths = settings.Simd is null ? [CpuVectorWidths.Configured] : SimdOption.Widths(settings.Simd);
         string potReason = "skipped (--no-pot)";
         var pot = settings.NoPot ? null : PotBaseline.TryFind(out potReason);
         string torchReason = "skipped (--no-torch)";
         var torch = settings.NoTorch ? null : TorchBaseline.TryFind(out torchReason);
-        int cores = Parallelism.degree();
-        var expNs = widths.ToDictionary(w => w, SimdMath.nanosecondsPerExp);
-        AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(((IBackend)CpuBackend.Instance).Description)}; baselines: {Markup.Escape(potReason)}; {Markup.Escape(torchReason)}");
+        int cores = OtNativeEnvironment.MaxThreads;
+        var expNs = widths.ToDictionary(w => w, CpuVectorWidths.MeasureExpNanoseconds);
+        AnsiConsole.MarkupLine($"[bold]bench sinkhorn[/]: {Markup.Escape(OtNativeEnvironment.Describe().CpuBackend)}; baselines: {Markup.Escape(potReason)}; {Markup.Escape(torchReason)}");
         foreach (var w in widths)
-            AnsiConsole.MarkupLine($"  hardware limit at SIMD {Markup.Escape(Core.Simd.describe(w))}: exp costs {expNs[w]:F3} ns per element on one core; " +
+            AnsiConsole.MarkupLine($"  hardware limit at SIMD {Markup.Escape(CpuVectorWidths.Describe(w))}: exp costs {expNs[w]:F3} ns per element on one core; " +
                                    $"an iteration's 2nm exponentials on {cores} cores bound it at 2nm × {expNs[w]:F3} ns / {cores}");
         var rows = new List<Row>();
         foreach (var d in dims)
@@ -122,9 +120,9 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
                 var timed = new SinkhornOptions
                 {
                     Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations,
-                    VectorWidth = (CpuVectorWidth)(int)w,
+                    VectorWidth = w,
                 };
-                var label = $"OtNative n={n} d={d} {Core.Simd.name(w)}";
+                var label = $"OtNative n={n} d={d} {CpuVectorWidths.Name(w)}";
                 ProgressDisplay.Run(label, () => "warm-up", () =>
                 {
                     WarmUp.ForASecond(() => EntropicOT.Solve(x, y, timed with { MaxIterations = Math.Min(settings.Iterations, 3) }).Dispose());
@@ -143,9 +141,9 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
                 double limit = pairs * expNs[w] / cores / 1e6;
                 double? potHere = first ? potMs : null, torchHere = first ? torchMs : null;
                 var row = new Row(n, d, result.Epsilon, result.Iterations, ms, pairs / (ms / 1000.0), potHere, potHere / ms, first ? potNote : null,
-                    torchHere, torchHere / ms, first ? torchNote : null, limit, limit / ms, Core.Simd.name(w), ms * 1e6 / pairs, expNs[w]);
+                    torchHere, torchHere / ms, first ? torchNote : null, limit, limit / ms, CpuVectorWidths.Name(w), ms * 1e6 / pairs, expNs[w]);
                 rows.Add(row);
-                AnsiConsole.MarkupLine($"  n = {n}, d = {d}, SIMD {Core.Simd.name(w)}: {ms:F2} ms/iter, {row.NsPerPair:F3} ns/pair (limit {limit:F2}, {ms / limit:F2}× it)"
+                AnsiConsole.MarkupLine($"  n = {n}, d = {d}, SIMD {CpuVectorWidths.Name(w)}: {ms:F2} ms/iter, {row.NsPerPair:F3} ns/pair (limit {limit:F2}, {ms / limit:F2}× it)"
                                        + (potHere is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : "")
                                        + (torchHere is { } t ? $", PyTorch {t:F1} ms/iter ({t / ms:F1}×)" : ""));
                 first = false;
@@ -165,14 +163,14 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         AnsiConsole.Write(table);
         JsonReport.Save(settings.Json, new
         {
-            benchmark = "sinkhorn", machine = ((IBackend)CpuBackend.Instance).Description, baseline = potReason, torchBaseline = torchReason,
-            expNanosecondsPerElement = expNs[widths[0]], simd = widths.Select(Core.Simd.describe).ToArray(), cores, rows, mixed = mixedRows,
+            benchmark = "sinkhorn", machine = OtNativeEnvironment.Describe().CpuBackend, baseline = potReason, torchBaseline = torchReason,
+            expNanosecondsPerElement = expNs[widths[0]], simd = widths.Select(CpuVectorWidths.Describe).ToArray(), cores, rows, mixed = mixedRows,
         });
         return 0;
     }
 
     /// <summary>Time to tolerance 1e-6 and 1e-9, float64 against mixed precision, on the same clouds at one width.</summary>
-    private static List<MixedRow> MixedPrecision(int[] sizes, SimdWidth width)
+    private static List<MixedRow> MixedPrecision(int[] sizes, CpuVectorWidth width)
     {
         var rows = new List<MixedRow>();
         foreach (var n in sizes)
@@ -182,14 +180,14 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             {
                 SinkhornOptions At(SinkhornPrecision precision) => new()
                 {
-                    Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, Precision = precision, VectorWidth = (CpuVectorWidth)(int)width,
+                    Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, Precision = precision, VectorWidth = width,
                 };
                 // Warmed up alike, then each timed once, float64 first.
                 WarmUp.ForASecond(() => { EntropicOT.Solve(x, y, At(SinkhornPrecision.Double) with { MaxIterations = 3 }).Dispose();
                                           EntropicOT.Solve(x, y, At(SinkhornPrecision.Mixed) with { MaxIterations = 3 }).Dispose(); });
                 using var plain = ProgressDisplay.Run($"float64 n={n} tol={tolerance:G1}", At(SinkhornPrecision.Double), o => EntropicOT.Solve(x, y, o));
                 using var mixed = ProgressDisplay.Run($"mixed n={n} tol={tolerance:G1}", At(SinkhornPrecision.Mixed), o => EntropicOT.Solve(x, y, o));
-                var row = new MixedRow(n, 2, Core.Simd.name(width), tolerance, plain.Elapsed.TotalSeconds, plain.Iterations, plain.MarginalError,
+                var row = new MixedRow(n, 2, CpuVectorWidths.Name(width), tolerance, plain.Elapsed.TotalSeconds, plain.Iterations, plain.MarginalError,
                     mixed.Elapsed.TotalSeconds, mixed.Iterations, mixed.MixedIterations, mixed.MarginalError,
                     plain.Elapsed.TotalSeconds / mixed.Elapsed.TotalSeconds, Math.Abs(mixed.Value - plain.Value));
                 rows.Add(row);

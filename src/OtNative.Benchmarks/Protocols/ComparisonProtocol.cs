@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json.Serialization;
-using OtNative.Applications;
 using OtNative.Comparison;
-using OtNative.Core;
 
 namespace OtNative.Benchmarks;
 
@@ -11,10 +8,6 @@ public sealed record ProtocolSettings(
     int Seeds, int[] AccuracySizes, double[] AccuracyScales,
     int[] RuntimeSizes, int ComparisonMaxN, double[] RuntimeScales, int Repeats, double BudgetSeconds, double Ridge)
 {
-    /// <summary>Where the solves and Hessians run (default the CPU); not part of the JSON record.</summary>
-    [JsonIgnore]
-    public IBackend Backend { get; init; } = CpuBackend.Instance;
-
     /// <summary>The paper's protocol: 100 seeds, n = 10 … 180, ε/mean cost ∈ {0.005, 0.05, 0.5}; runtimes to n = 6400 for ours.</summary>
     public static ProtocolSettings Full { get; } = new(100, [10, 20, 30, 40, 80, 120, 180], [0.005, 0.05, 0.5],
         [10, 20, 40, 80, 180, 400, 800, 1600, 3200, 6400], 180, [0.005, 0.05], 3, 600, 0);
@@ -51,40 +44,6 @@ public static class ComparisonProtocol
 
     private static bool IsOurs(ComparisonMethod m) => m.IsAnalyticTruncated || m.IsAnalyticSchur;
 
-    /// <summary>One problem of the protocol, solved.</summary>
-    private sealed record Trial(OtProblem Problem, SolvedPlan Plan, double Tolerance, int MaxIterations, double SolveSeconds) : IDisposable
-    {
-        public void Dispose() => ((IDisposable)Plan).Dispose();
-    }
-
-    private static Trial Solve(IBackend backend, int n, double scale, int seed)
-    {
-        var rng = new Random(seed * 7919 + n);
-        var x = Synthetic.uniformCube(rng, n, 2);
-        var problem = OtProblemModule.create(x, x, null, null);
-        var tol = 0.01 / Math.Pow(n, 0.33);
-        const int maxIterations = 200_000;
-        var sw = Stopwatch.StartNew();
-        var plan = Sinkhorn.solve(backend, problem,
-            new SinkhornOptions { Epsilon = scale, EpsilonRelative = true, Tolerance = tol, MaxIterations = maxIterations }.ToCore(CancellationToken.None));
-        return new Trial(problem, plan, tol, maxIterations, sw.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>Runs one method on a trial: the marginal error, or +∞ with the failure when it broke down.</summary>
-    private static (double Error, ComparisonRun? Run, string? Failure) Measure(Trial t, ComparisonMethod m, double ridge)
-    {
-        try
-        {
-            var run = HessianComparison.run(t.Plan, t.Tolerance, t.MaxIterations, ridge, m);
-            var error = Core.Hessian.marginalError(run.Hessian, 2, t.Problem.A);
-            return (double.IsFinite(error) ? error : double.PositiveInfinity, run, null);
-        }
-        catch (NumericalFailureException e)
-        {
-            return (double.PositiveInfinity, null, e.Message);
-        }
-    }
-
     /// <summary>Accuracy and success rate over the seeds for every method, ε scale and size.</summary>
     public static List<AccuracyCell> Accuracy(ProtocolSettings s, Action<string> status)
     {
@@ -99,13 +58,13 @@ public static class ComparisonProtocol
                 for (int seed = 0; seed < s.Seeds; seed++)
                 {
                     status($"accuracy ε = {scale} × mean cost, n = {n}, seed {seed + 1}/{s.Seeds}");
-                    using var trial = Solve(s.Backend, n, scale, seed);
+                    using var trial = ProtocolTrial.Solve(n, scale, seed);
                     foreach (var m in Methods.Where(m => !skipped.Contains(m)))
                     {
-                        var (error, run, failure) = Measure(trial, m, s.Ridge);
-                        errors[m].Add(error);
-                        if (failure is not null) failures[m]++;
-                        seconds[m] += run?.Seconds ?? 0;
+                        var measured = trial.Measure(m, s.Ridge);
+                        errors[m].Add(measured.Error);
+                        if (!measured.Succeeded) failures[m]++;
+                        seconds[m] += measured.Seconds;
                         if (seconds[m] > s.BudgetSeconds) skipped.Add(m);
                     }
                 }
@@ -145,7 +104,7 @@ public static class ComparisonProtocol
             foreach (var n in s.RuntimeSizes)
             {
                 status($"runtime ε = {scale} × mean cost, n = {n}: Sinkhorn");
-                using var trial = Solve(s.Backend, n, scale, 0);
+                using var trial = ProtocolTrial.Solve(n, scale, 0);
                 foreach (var m in Methods)
                 {
                     string? reason = stopped.GetValueOrDefault(m);
@@ -156,7 +115,7 @@ public static class ComparisonProtocol
                     if (reason is not null)
                     {
                         if (!stopped.ContainsKey(m) && !reason.StartsWith("not run", StringComparison.Ordinal)) stopped[m] = reason;
-                        cells.Add(new RuntimeCell(Name(m), scale, n, null, null, trial.SolveSeconds, trial.Plan.Iterations, reason));
+                        cells.Add(new RuntimeCell(Name(m), scale, n, null, null, trial.SolveSeconds, trial.Iterations, reason));
                         continue;
                     }
                     status($"runtime ε = {scale} × mean cost, n = {n}: {Name(m)}");
@@ -165,18 +124,18 @@ public static class ComparisonProtocol
                     // Runs longer than 10 s are timed once: their spread is small next to their length.
                     for (int r = 0; r < s.Repeats && failure is null && runs.All(x => x.Seconds < 10); r++)
                     {
-                        var (_, run, fail) = Measure(trial, m, s.Ridge);
-                        if (run is not null) runs.Add(run);
-                        failure = fail;
+                        var measured = trial.Measure(m, s.Ridge);
+                        if (measured.Succeeded) runs.Add(measured.Run.Value);
+                        failure = measured.Failure;
                     }
                     if (runs.Count == 0)
                     {
-                        cells.Add(new RuntimeCell(Name(m), scale, n, null, null, trial.SolveSeconds, trial.Plan.Iterations, $"failed: {failure}"));
+                        cells.Add(new RuntimeCell(Name(m), scale, n, null, null, trial.SolveSeconds, trial.Iterations, $"failed: {failure}"));
                         continue;
                     }
                     var median = runs.Select(r => r.Seconds).OrderBy(v => v).ElementAt(runs.Count / 2);
                     last[m] = (n, median);
-                    cells.Add(new RuntimeCell(Name(m), scale, n, median, runs.Max(r => r.AllocatedBytes) / 1048576.0, trial.SolveSeconds, trial.Plan.Iterations, "ok"));
+                    cells.Add(new RuntimeCell(Name(m), scale, n, median, runs.Max(r => r.AllocatedBytes) / 1048576.0, trial.SolveSeconds, trial.Iterations, "ok"));
                 }
             }
         }

@@ -1,4 +1,3 @@
-using OtNative.Applications;
 
 namespace OtNative.Benchmarks;
 
@@ -6,7 +5,7 @@ namespace OtNative.Benchmarks;
 public static class UniformClouds
 {
     /// <summary>n points in [0, 1]^d.</summary>
-    public static double[,] Cloud(Random rng, int n, int d) => Synthetic.uniformCube(rng, n, d).ToArray2D();
+    public static double[,] Cloud(Random rng, int n, int d) => Datasets.UniformCube(rng, n, d);
 
     /// <summary>Two independent clouds of n points in [0, 1]^d, x drawn first.</summary>
     public static (double[,] X, double[,] Y) Pair(Random rng, int n, int d) => (Cloud(rng, n, d), Cloud(rng, n, d));

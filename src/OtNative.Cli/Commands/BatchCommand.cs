@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -52,18 +51,15 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
             foreach (var (pair, (problem, error)) in prepared.Pairs.Zip(prepared.Loaded))
             {
                 if (problem is null) fingerprint.Add(pair.Name, error!);
-                else fingerprint.Add(pair.Name + " x", problem.X.Data).Add(pair.Name + " y", problem.Y.Data);
+                else fingerprint.Add(pair.Name + " x", problem.X).Add(pair.Name + " y", problem.Y);
             }
             return fingerprint;
         });
-        // Only the pairs that loaded are solved; each keeps its place in the list.
+        // Only the pairs that were read are solved (an invalid one is its own outcome); each keeps its place in the list.
         var readable = Enumerable.Range(0, loaded.Length).Where(i => loaded[i].Problem is not null).ToArray();
         var problems = readable.Select(i => loaded[i].Problem!).ToArray();
-        var request = new BatchRequest(settings.Gradients is not null, false, null, Core.CgOptions.Default, false);
         var sw = Stopwatch.StartNew();
-        var outcomes = settings.Mpi
-            ? MpiBatch.attempt(MPI.Communicator.world, CpuBackend.Instance, problems, options.ToCore(cancellation), request)
-            : Batch.attempt(Backends.Resolve(options.Backend), problems, options.ToCore(cancellation), request);
+        var outcomes = EntropicOT.TrySolveBatch(problems, options, gradients: settings.Gradients is not null, cancellationToken: cancellation);
         var seconds = sw.Elapsed.TotalSeconds;
         if (!MpiRun.WritesOutputs) return 0;
         var solved = readable.Zip(outcomes).ToDictionary(pair => pair.First, pair => pair.Second);
@@ -71,10 +67,12 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
         var results = pairs.Select((pair, i) =>
         {
             var (problem, error) = loaded[i];
-            if (error is null && solved[i] is { IsError: true } failed) error = failed.ErrorValue.Message;
+            var n = problem?.X.GetLength(0);
+            var m = problem?.Y.GetLength(0);
+            if (error is null && solved[i].Error is { } failed) error = failed.Message;
             if (error is not null)
-                return new ProblemResult(pair.Name, pair.X, pair.Y, problem?.N, problem?.M, null, null, null, null, null, null, null, error);
-            var item = solved[i].ResultValue;
+                return new ProblemResult(pair.Name, pair.X, pair.Y, n, m, null, null, null, null, null, null, null, error);
+            var item = solved[i].Item!;
             string? gradient = null;
             string? writeError = null;
             if (item.Gradient is { } g)
@@ -82,16 +80,15 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
                 gradient = Path.Combine(settings.Gradients!, pair.Name + ".grad.npy");
                 // A write that fails part-way (a full disk, a file in the way) is that problem's error: the others' results
                 // and the JSON are still written.
-                try { MpiRun.WriteNpy(gradient, g.Value.ToArray2D()); }
+                try { MpiRun.WriteNpy(gradient, g); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
                 {
                     writeError = $"solved, but its gradient could not be written to {gradient}: {e.Message}";
                     gradient = null;
                 }
             }
-            var s = item.Solution;
-            return new ProblemResult(pair.Name, pair.X, pair.Y, problem!.N, problem.M, s.Value, s.Epsilon, s.Iterations,
-                s.MarginalError, s.Converged, s.Elapsed.TotalSeconds, gradient, writeError);
+            return new ProblemResult(pair.Name, pair.X, pair.Y, n, m, item.Value, item.Epsilon, item.Iterations,
+                item.MarginalError, item.Converged, item.Elapsed.TotalSeconds, gradient, writeError);
         }).ToList();
         var failedCount = results.Count(r => r.Error is not null);
         var summary = new Summary(results.Count, failedCount, MpiSession.Current?.Size ?? 1, seconds, results);
@@ -108,14 +105,12 @@ public sealed class BatchCommand : Command<BatchCommand.Settings>
         return 1;
     }
 
-    /// <summary>A pair read and checked as a problem, or the reason it cannot be one.</summary>
-    private static (OtProblem? Problem, string? Error) Load(string name, string x, string y)
+    /// <summary>A pair read as a problem named after it (its checks come with the solve), or the reason it cannot be read.</summary>
+    private static (BatchProblem? Problem, string? Error) Load(string name, string x, string y)
     {
         try
         {
-            var problem = OtProblemModule.createNamed($"{name} x", $"{name} y", Arrays.ToMatrix(ArrayFile.Read(x).ToMatrix(), x),
-                Arrays.ToMatrix(ArrayFile.Read(y).ToMatrix(), y), null, null, false);
-            return (problem, null);
+            return (new BatchProblem(ArrayFile.Read(x).ToMatrix(), ArrayFile.Read(y).ToMatrix(), Name: name), null);
         }
         catch (Exception e) when (e is ArgumentException or IOException or FormatException or UnauthorizedAccessException)
         {

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using OtNative.Applications;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -53,7 +52,7 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         if (settings.Loss == "divergence")
         {
             // Refused before the solves, not after them.
-            Core.DivergencePlans.RequireHessianMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1));
+            EntropicOT.RequireMemory(DenseResult.DivergenceHessian, input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1));
             using var solved = ProgressDisplay.Run("Divergence", () => "three solves",
                 () => EntropicOT.SolveDivergence(input.X, input.Y, input.A, input.B, input.Options, cancellation));
             var divergence = ProgressDisplay.Run("Divergence Hessian", () => "Algorithm 1", () => solved.Hessian(settings.Threshold, cancellation));
@@ -70,7 +69,7 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         }
         var method = settings.Method switch { "schur" => HessianMethod.Schur, "noreg" => HessianMethod.NoRegularisation, _ => HessianMethod.Eigen };
         // A Hessian that cannot fit is refused before the solve, not after it.
-        Core.Hessian.requireMemory(input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1), CoreEnums.ToCore(method));
+        EntropicOT.RequireMemory(DenseResult.Hessian, input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1), method);
         using var result = input.Solve();
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
         MpiRun.WriteNpy(settings.Out!, hessian.Matrix);

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using OtNative.Core;
 using OtNative.Terminal;
 using Spectre.Console;
 using Spectre.Console.Cli;

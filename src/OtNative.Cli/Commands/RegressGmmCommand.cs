@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using OtNative.Applications;
-using OtNative.Core;
 using Spectre.Console.Cli;
 
 namespace OtNative.Cli.Commands;
@@ -33,8 +31,6 @@ public sealed class RegressGmmCommand : Command<RegressGmmCommand.Settings>
     public static RegressionData Synthetic(Settings s)
     {
         if (s.N < 2 || s.Dx < 1 || s.Dy < 1) throw new ArgumentException("--n must be ≥ 2 and --dx, --dy ≥ 1.");
-        var (problem, theta0) = Applications.Synthetic.gaussianMixtureRegression(s.Seed, s.N, s.Dx, s.Dy).ToValueTuple();
-        return new RegressionData($"Gaussian mixture n={s.N} dX={s.Dx} dY={s.Dy}", problem.Design.ToArray2D(), problem.Targets.ToArray2D(),
-            theta0.ToArray2D(), problem.TrueParameters.Value.ToArray2D());
+        return RegressionData.Of($"Gaussian mixture n={s.N} dX={s.Dx} dY={s.Dy}", Datasets.GaussianMixtureRegression(s.Seed, s.N, s.Dx, s.Dy));
     }
 }

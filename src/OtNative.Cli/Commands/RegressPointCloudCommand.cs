@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using OtNative.Applications;
-using OtNative.Core;
 using Spectre.Console.Cli;
 
 namespace OtNative.Cli.Commands;
@@ -61,47 +59,24 @@ public sealed class RegressPointCloudCommand : Command<RegressPointCloudCommand.
     {
         var rng = new Random(s.Seed);
         string name;
-        Matrix source;
+        double[,] source;
         if (s.Off is not null)
         {
             if (s.Points < 4) throw new ArgumentException("--points must be at least 4.");
-            source = Shapes.sampleSurface(rng, Shapes.readOff(s.Off), s.Points);
+            source = Datasets.SampleOffSurface(rng, s.Off, s.Points);
             name = $"{Path.GetFileNameWithoutExtension(s.Off)} ({s.Points} points)";
         }
         else
         {
             if (!(s.Density > 0 && s.Density <= 10)) throw new ArgumentException("--density must be in (0, 10].");
-            source = SceneOrObject(rng, s.Object, s.Density);
-            name = $"{s.Object} ({source.Rows} points)";
+            if (s.Object is not ("room" or "chair" or "desk" or "sofa"))
+                throw new ArgumentException($"--object must be room, chair, desk or sofa, got '{s.Object}'.");
+            source = Datasets.Scene(rng, s.Object, s.Density);
+            name = $"{s.Object} ({source.GetLength(0)} points)";
         }
-        if (s.Model == "rotation-scale")
-        {
-            var (rs, phi0) = Applications.Synthetic.registrationRotationScale(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
-            return new RegressionData($"{name}, rotation+scale", rs.Design.ToArray2D(), rs.Targets.ToArray2D(),
-                ParameterMapModule.rotationScale.ToTheta.Invoke(phi0).ToArray2D(), rs.TrueParameters.Value.ToArray2D(), OtNative.ParameterMap.RotationScale, phi0);
-        }
-        if (s.Model != "linear") throw new ArgumentException($"--model must be linear or rotation-scale, got '{s.Model}'.");
-        var (problem, theta0) = Applications.Synthetic.registrationProblem(rng, Shapes.centre(source), s.Scale, s.Noise, s.StartStd).ToValueTuple();
-        return new RegressionData(name, problem.Design.ToArray2D(), problem.Targets.ToArray2D(), theta0.ToArray2D(), problem.TrueParameters.Value.ToArray2D());
-    }
-
-    /// <summary>One object, or the room: chair, desk and sofa placed side by side.</summary>
-    private static Matrix SceneOrObject(Random rng, string name, double density)
-    {
-        int Count(int paper) => Math.Max(4, (int)Math.Round(paper * density));
-        var objects = Shapes.room.ToDictionary(o => o.Item1, o => (o.Item2, Count(o.Item3)));
-        if (name == "room")
-        {
-            var offsets = new Dictionary<string, double[]> { ["chair"] = [0.2, 1.4, 0], ["desk"] = [0, 2.0, 0], ["sofa"] = [2.0, 0, 0] };
-            var parts = Shapes.room.Select(o =>
-            {
-                var pts = Shapes.sampleSurface(rng, o.Item2, Count(o.Item3));
-                var off = offsets[o.Item1];
-                return new Matrix(pts.Rows, 3, pts.Data.Select((v, t) => v + off[t % 3]).ToArray());
-            }).ToArray();
-            return new Matrix(parts.Sum(p => p.Rows), 3, parts.SelectMany(p => p.Data).ToArray());
-        }
-        if (!objects.TryGetValue(name, out var obj)) throw new ArgumentException($"--object must be room, chair, desk or sofa, got '{name}'.");
-        return Shapes.sampleSurface(rng, obj.Item1, obj.Item2);
+        if (s.Model is not ("linear" or "rotation-scale")) throw new ArgumentException($"--model must be linear or rotation-scale, got '{s.Model}'.");
+        var rotationScale = s.Model == "rotation-scale";
+        return RegressionData.Of(rotationScale ? $"{name}, rotation+scale" : name,
+            Datasets.Registration(rng, source, s.Scale, s.Noise, s.StartStd, rotationScale));
     }
 }

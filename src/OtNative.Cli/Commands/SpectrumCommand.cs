@@ -11,7 +11,7 @@ public sealed class SpectrumCommand : Command<ProblemSettings>
     {
         if (settings.Json is null) throw new ArgumentException("spectrum needs --json OUT.json.");
         var input = ProblemInput.Load(settings);
-        Core.HMatrix.requireMemory(input.X.GetLength(0), input.Y.GetLength(0));
+        EntropicOT.RequireMemory(DenseResult.Spectrum, input.X.GetLength(0), input.Y.GetLength(0), input.X.GetLength(1));
         using var result = input.Solve();
         var spectrum = result.Spectrum();
         JsonReport.Write(settings.Json, new

@@ -38,9 +38,9 @@ public class CliRegressionTests
     {
         var dir = TestData.TempDirectory();
         string P(string f) => Path.Combine(dir, f);
-        var (problem, _) = Applications.Synthetic.gaussianMixtureRegression(4, 80, 2, 2).ToValueTuple();
-        NpyFile.Write(P("x.npy"), problem.Design.ToArray2D());
-        NpyFile.Write(P("y.npy"), problem.Targets.ToArray2D());
+        var problem = Datasets.GaussianMixtureRegression(4, 80, 2, 2);
+        NpyFile.Write(P("x.npy"), problem.X);
+        NpyFile.Write(P("y.npy"), problem.Y);
         Assert.Equal(0, Program.Run(["regress", "gmm", "--x", P("x.npy"), "--y", P("y.npy"), "--batch", "40", "--plots", P("plots"), "--json", P("u.json")]));
         using var doc = JsonDocument.Parse(File.ReadAllText(P("u.json")));
         Assert.Equal(JsonValueKind.Null, Fit(doc, "newton").GetProperty("paramError").ValueKind);

@@ -45,10 +45,13 @@ public class PublicSurfaceTests
         foreach (var e in owner.GetEvents(visible)) yield return ($"{owner.Name}.{e.Name}", e.EventHandlerType!);
     }
 
+    /// <summary>What a consumer compiles against: the façade and the exceptions the core raises.</summary>
+    private static readonly Assembly[] CompileSurface = [Facade, typeof(OtNativeException).Assembly];
+
     [Fact]
     public void NoFSharpOrCoreTypeAppearsInAPublicSignatureOfTheFacade()
     {
-        var exported = Facade.GetExportedTypes();
+        var exported = CompileSurface.SelectMany(a => a.GetExportedTypes()).ToArray();
         Assert.Contains(typeof(HessianResult), exported);
         var offences = exported.SelectMany(Signatures)
             .Select(s => (s.Where, Why: Offence(s.Type)))
@@ -74,13 +77,30 @@ public class PublicSurfaceTests
     [Fact]
     public void EveryPublicTypeAUserNeedsIsInTheOtNativeNamespace()
     {
-        var exported = Facade.GetExportedTypes();
+        var exported = CompileSurface.SelectMany(a => a.GetExportedTypes()).ToArray();
         Assert.All(exported, t => Assert.Equal("OtNative", t.Namespace));
+        Assert.Equal("OtNative.Exceptions", typeof(CgConvergenceException).Assembly.GetName().Name);
         // The exceptions a caller catches live in the same namespace, under one base type.
-        foreach (var exception in new[] { typeof(NumericalFailureException), typeof(ConvergenceException), typeof(NotPositiveDefiniteException), typeof(BatchProblemException) })
+        foreach (var exception in new[] { typeof(NumericalFailureException), typeof(ConvergenceException), typeof(NotPositiveDefiniteException), typeof(BatchProblemException),
+                     typeof(MpiAgreementException), typeof(CgConvergenceException) })
         {
             Assert.Equal("OtNative", exception.Namespace);
             Assert.True(exception.IsSubclassOf(typeof(OtNativeException)), exception.Name);
         }
+    }
+
+    [Fact]
+    public void TheCommandLineAndTheBenchmarksUseThePublicSurfaceOnly()
+    {
+        // Compiled against the façade alone: no implementation assembly among their references, and no friend access.
+        foreach (var client in new[] { typeof(Cli.Program).Assembly, typeof(Benchmarks.ComparisonProtocol).Assembly })
+        {
+            var references = client.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+            Assert.Contains("OtNative", references);
+            Assert.DoesNotContain(references, r => ForeignAssemblies.Contains(r) && r != "FSharp.Core");
+        }
+        var friends = Facade.GetCustomAttributes<System.Runtime.CompilerServices.InternalsVisibleToAttribute>().Select(a => a.AssemblyName).ToList();
+        Assert.DoesNotContain("OtNative.Cli", friends);
+        Assert.DoesNotContain("OtNative.Benchmarks", friends);
     }
 }
