@@ -61,10 +61,15 @@ check() { package_checks=$((package_checks + 1)); if "$@"; then echo "PASS $*"; 
 readme_matches_sample() {
   diff <(awk '/^This is `samples\/QuickStart`/{f=1} f&&/^```csharp/{g=1;next} g&&/^```/{exit} g' README.md) samples/QuickStart/Program.cs
 }
+# Restored as a new user's application would be: an empty NuGet cache, the sample's nuget.config (the feed and the
+# packed folder), nothing else.
 quickstart_runs() {
-  rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/otnative*   # a re-packed version must not come from the cache
-  local out
-  out=$(dotnet run --project samples/QuickStart -c Release 2>&1) || { echo "$out"; return 1; }
+  local out cache rc
+  cache=$(mktemp -d)
+  out=$(NUGET_PACKAGES="$cache" dotnet run --project samples/QuickStart -c Release 2>&1)
+  rc=$?
+  rm -rf "$cache" samples/QuickStart/obj samples/QuickStart/bin
+  [ "$rc" -eq 0 ] || { echo "$out"; return 1; }
   echo "$out"
   # Six numbers (value, sharp, divergence, Hessian size 240, λ, batch gradient rows 120), then the rejected NaN.
   echo "$out" | grep -qE '^[0-9.eE+-]+ [0-9.eE+-]+ [0-9.eE+-]+ 240 [0-9.eE+-]+ 120$' && echo "$out" | grep -qx 'rejected: x'
@@ -81,6 +86,7 @@ packages() {
   rm -rf artifacts/packages
   check dotnet pack OtNative.sln -c Release --no-build -o artifacts/packages -v quiet
   check readme_matches_sample
+  check dotnet run --project build/SurfaceCheck -c Release -- artifacts/packages
   check quickstart_runs
   check tool_installs
 }
