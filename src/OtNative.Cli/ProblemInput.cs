@@ -42,6 +42,8 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             EpsilonRelative = s.EpsRelative,
             Tolerance = s.Tol,
             MaxIterations = s.MaxIter,
+            // The command reports an unconverged solve ("converged": false in its JSON, a warning on the terminal).
+            AllowUnconverged = true,
             Backend = s.Mpi ? ComputeBackend.Mpi : Backends.Parse(s.Backend),
             Anneal = s.Anneal,
             Precision = s.Precision switch { "mixed" => SinkhornPrecision.Mixed, "auto" => SinkhornPrecision.Auto, _ => SinkhornPrecision.Double },

@@ -34,7 +34,8 @@ type OtChecks =
         EntropicOT.Solve(x, y, sample.A, sample.B, options)
     /// Tight options at a solution's absolute ε, warm-started from `initialF` (none when null), for nearby re-solves.
     static let tightAt (r: SinkhornResult) (initialF: System.Collections.Generic.IReadOnlyList<float>) =
-        SinkhornOptions(Epsilon = r.Epsilon, Tolerance = tolerance, MaxIterations = 200_000, InitialF = initialF, Solver = SinkhornSolver.SinkhornThenLbfgs)
+        SinkhornOptions(Epsilon = r.Epsilon, EpsilonRelative = false, Tolerance = tolerance, MaxIterations = 200_000, InitialF = initialF,
+                        Solver = SinkhornSolver.SinkhornThenLbfgs, AllowUnconverged = true)
     static let warmFrom (r: SinkhornResult) = tightAt r r.F
     static let result name (sample: ProblemSample) holds applicable error limit extra =
         CheckResult(name, holds, applicable, error, limit, sprintf "%O: error %.3g%s" sample error extra)

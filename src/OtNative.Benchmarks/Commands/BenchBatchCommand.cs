@@ -80,7 +80,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     {
         var session = MpiRun.Join();
         var (pairs, directions) = Draw(s);
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = WidthOf(s) };
+        var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, Epsilon = 0.05, EpsilonRelative = true, VectorWidth = WidthOf(s) };
         session.SolveBatch(pairs[..Math.Min(64, pairs.Length)], options, hvpDirections: directions?[..Math.Min(64, pairs.Length)]);
         var (distributed, distributedSeconds, _) = Measure("batch across ranks", $"{session.Size} ranks", () => session.SolveBatch(pairs, options, hvpDirections: directions));
         if (!session.IsRoot) return null;
@@ -127,7 +127,7 @@ public sealed class BenchBatchCommand : Command<BenchBatchCommand.Settings>
     {
         var (pairs, directions) = Draw(s);
         var width = WidthOf(s);
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, VectorWidth = width };
+        var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, Epsilon = 0.05, EpsilonRelative = true, VectorWidth = width };
         AnsiConsole.MarkupLine($"[bold]bench batch[/]: {Markup.Escape(OtNativeEnvironment.Describe().CpuBackend)}; timed at SIMD {Markup.Escape(CpuVectorWidths.Describe(width))}");
         BatchItem[] Batched(int count) => EntropicOT.SolveBatch(pairs[..count], options, hvpDirections: directions?[..count]);
         BatchItem[] BatchedMixed(int count) =>

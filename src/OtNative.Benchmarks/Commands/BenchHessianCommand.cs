@@ -113,7 +113,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
     private static DenseRow DenseSize(int n, int repeats, PythonBaseline? numpy, string numpyReason, double gflops)
     {
         var (x, y) = Clouds(n);
-        using var res = ProgressDisplay.Run($"Sinkhorn n={n}", new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-9, MaxIterations = 100_000 }, o => EntropicOT.Solve(x, y, o));
+        using var res = ProgressDisplay.Run($"Sinkhorn n={n}", new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-9, MaxIterations = 100_000 }, o => EntropicOT.Solve(x, y, o));
         var a = Enumerable.Repeat(1.0 / n, n).ToArray();
         (double Seconds, double Error, int Dropped) Ours(HessianMethod method) => ProgressDisplay.Run($"{method} n={n}", () => "running", () =>
         {
@@ -144,7 +144,7 @@ public sealed class BenchHessianCommand : Command<BenchHessianCommand.Settings>
     private static HvpRow HvpSize(int n, double tolerance)
     {
         var (x, y) = Clouds(n);
-        using var res = ProgressDisplay.Run($"Sinkhorn n={n}", new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, MaxIterations = 100_000 }, o => EntropicOT.Solve(x, y, o));
+        using var res = ProgressDisplay.Run($"Sinkhorn n={n}", new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, MaxIterations = 100_000 }, o => EntropicOT.Solve(x, y, o));
         var rng = new Random(7);
         var direction = UniformClouds.Cloud(rng, n, 2);
         var op = res.HessianOperator();

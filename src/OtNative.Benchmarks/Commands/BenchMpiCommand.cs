@@ -59,7 +59,7 @@ public sealed class BenchMpiCommand : Command<BenchMpiCommand.Settings>
 
     private static SinkhornOptions TimedOptions(Settings s, ComputeBackend backend) => new()
     {
-        Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = s.Iterations, Backend = backend,
+        Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = s.Iterations, Backend = backend,
     };
 
     private static (double[,] X, double[,] Y) Problem(Settings s) => UniformClouds.Pair(new Random(s.Size), s.Size, s.Dim);

@@ -119,7 +119,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             {
                 var timed = new SinkhornOptions
                 {
-                    Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations,
+                    Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-300, MaxIterations = settings.Iterations,
                     VectorWidth = w,
                 };
                 var label = $"OtNative n={n} d={d} {CpuVectorWidths.Name(w)}";
@@ -180,7 +180,7 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             {
                 SinkhornOptions At(SinkhornPrecision precision) => new()
                 {
-                    Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, Precision = precision, VectorWidth = width,
+                    Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, Epsilon = 0.05, EpsilonRelative = true, Tolerance = tolerance, Precision = precision, VectorWidth = width,
                 };
                 // Warmed up alike, then each timed once, float64 first.
                 WarmUp.ForASecond(() => { EntropicOT.Solve(x, y, At(SinkhornPrecision.Double) with { MaxIterations = 3 }).Dispose();

@@ -177,9 +177,9 @@ module Sinkhorn =
             raise (NumericalFailureException(sprintf "The returned plan's marginals are not finite after %d iterations at ε = %g." s.Iterations s.Epsilon, s.Iterations, err))
         plan.Reassess(err, s.Converged && err < options.Tolerance)
         if options.RequireConvergence && not plan.Converged then
-            raise (ConvergenceException(
-                sprintf "Sinkhorn did not reach tolerance %g in %d iterations (marginal error %g at ε = %g)." options.Tolerance s.Iterations err s.Epsilon,
-                s.Iterations, err))
+            raise (SinkhornConvergenceException(
+                sprintf "Sinkhorn did not reach tolerance %g in %d iterations (marginal error %g at ε = %g). Allow more iterations (MaxIterations), a looser tolerance, a larger ε, annealing (Anneal) or L-BFGS (Solver = Auto or Lbfgs); or accept the returned plan with AllowUnconverged." options.Tolerance s.Iterations err s.Epsilon,
+                s.Iterations, err, options.Tolerance, s.Epsilon))
         plan
 
     /// Refuses, before anything is allocated, a streamed solve that cannot fit: besides its input it holds the centred

@@ -73,7 +73,7 @@ let ``in lockstep a problem that fails is reported by itself and the others fini
         match single.[k], lockstep.[k] with
         | Ok a, Ok b -> Assert.Equal(a.Solution.Value, b.Solution.Value)
         | Error a, Error b ->
-            Assert.IsType<ConvergenceException>(b) |> ignore
+            Assert.IsType<SinkhornConvergenceException>(b) |> ignore
             Assert.Equal(a.Message, b.Message)
         | a, b -> failwithf "problem %d: %A alone, %A in lockstep" k a b
 

@@ -70,6 +70,6 @@ let ``overflowing costs stop the solver with diagnostics instead of NaN`` () =
 let ``required convergence raises with the diagnostics`` () =
     let rng = Random(2)
     let p = OtProblem.create (cloud rng 30 2) (cloud rng 30 2) None None
-    let ex = Assert.Throws<ConvergenceException>(fun () -> Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; MaxIterations = 2; RequireConvergence = true } |> ignore)
+    let ex = Assert.Throws<SinkhornConvergenceException>(fun () -> Sinkhorn.solve cpu p { SinkhornOptions.Default with Epsilon = RelativeToMeanCost 0.01; MaxIterations = 2; RequireConvergence = true } |> ignore)
     Assert.Equal(2, ex.Iterations)
     Assert.True(ex.MarginalError > 0.0)

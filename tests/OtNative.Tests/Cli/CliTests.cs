@@ -33,7 +33,7 @@ public class CliTests
         var root = doc.RootElement;
         foreach (var field in new[] { "value", "sharp", "divergence", "iterations", "marginalError", "converged", "epsilon", "seconds" })
             Assert.True(root.TryGetProperty(field, out _), $"missing {field}");
-        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 });
+        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 });
         Assert.Equal(reference.Value, root.GetProperty("value").GetDouble(), 12);
         Assert.Equal(reference.SharpValue, root.GetProperty("sharp").GetDouble(), 12);
         Assert.Equal(reference.Epsilon, root.GetProperty("epsilon").GetDouble(), 14);
@@ -86,7 +86,7 @@ public class CliTests
         Assert.True(code == 0, error);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal(init, doc.RootElement.GetProperty("initializer").GetString());
-        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = eps, EpsilonRelative = true, Tolerance = 1e-10 });
+        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = eps, EpsilonRelative = true, Tolerance = 1e-10 });
         Assert.Equal(reference.Value, doc.RootElement.GetProperty("value").GetDouble(), 9);
     }
 
@@ -176,7 +176,7 @@ public class CliTests
         var x = TestData.Cloud(7, 60, 2);
         var y = TestData.Cloud(8, 50, 2, 0.5);
         AssertInitialiserGivesThePlainValue("gmm", x, y, 0.1);
-        var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
+        var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
         using var reference = EntropicOT.Solve(x, y, options);
         using var facade = EntropicOT.Solve(x, y, options with { Initializer = SinkhornInitializer.Gmm });
         Assert.Equal(reference.Value, facade.Value, 9);
@@ -249,7 +249,7 @@ public class CliTests
             Assert.Contains("non-finite", results[3].GetProperty("error").GetString());
             for (int k = 0; k < clouds.Length; k++)
             {
-                using var reference = EntropicOT.Solve(clouds[k].X, clouds[k].Y, new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 });
+                using var reference = EntropicOT.Solve(clouds[k].X, clouds[k].Y, new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 });
                 Assert.Equal(reference.Value, results[k].GetProperty("value").GetDouble(), 12);
                 Assert.True(TestData.MaxRelativeError(NpyFile.Read(Path.Combine(gradients, $"p{k}.grad.npy")).ToMatrix(), reference.Gradient()) < 1e-12);
             }

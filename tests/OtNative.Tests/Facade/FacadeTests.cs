@@ -64,7 +64,7 @@ public class FacadeTests
     {
         var x = TestData.Cloud(3, 10, 3);
         var y = TestData.Cloud(4, 7, 3);
-        using var r = EntropicOT.Solve(x, y, new SinkhornOptions { MaxIterations = 4, Tolerance = 1e-300 });
+        using var r = EntropicOT.Solve(x, y, new SinkhornOptions { EpsilonRelative = false, Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, MaxIterations = 4, Tolerance = 1e-300 });
         var plan = r.Plan();
         double rowError = 0;
         for (int i = 0; i < 10; i++)
@@ -104,9 +104,9 @@ public class FacadeTests
     public void DivergenceOfACloudWithItselfIsZeroAndPositiveOtherwise()
     {
         var x = TestData.Cloud(7, 20, 2);
-        var same = EntropicOT.Divergence(x, x, null, null, new SinkhornOptions { Tolerance = 1e-10 });
+        var same = EntropicOT.Divergence(x, x, null, null, new SinkhornOptions { EpsilonRelative = false, Tolerance = 1e-10 });
         Assert.Equal(0.0, same.Value, 10);
-        var other = EntropicOT.Divergence(x, TestData.Cloud(8, 15, 2, 1.0), null, null, new SinkhornOptions { Tolerance = 1e-10 });
+        var other = EntropicOT.Divergence(x, TestData.Cloud(8, 15, 2, 1.0), null, null, new SinkhornOptions { EpsilonRelative = false, Tolerance = 1e-10 });
         Assert.True(other.Value > 0.1);
         Assert.Equal(other.CrossValue - 0.5 * other.SourceSelfValue - 0.5 * other.TargetSelfValue, other.Value, 12);
     }
@@ -196,7 +196,7 @@ public class FacadeTests
     public void TheLoggerHearsOfTheFallbacksASolveTakesAndTheResultNamesItsLinearAlgebra()
     {
         var logger = new ListLogger();
-        using var result = EntropicOT.Solve(TestData.Cloud(51, 7, 2), TestData.Cloud(52, 6, 2), new SinkhornOptions { Backend = ComputeBackend.Auto, Logger = logger });
+        using var result = EntropicOT.Solve(TestData.Cloud(51, 7, 2), TestData.Cloud(52, 6, 2), new SinkhornOptions { EpsilonRelative = false, Backend = ComputeBackend.Auto, Logger = logger });
         var environment = OtNativeEnvironment.Describe();
         Assert.Equal(environment.LinearAlgebra, result.LinearAlgebra);
         // Without a GPU, Auto runs on the CPU and says why; the managed linear algebra is a fallback worth a warning too.
@@ -205,7 +205,7 @@ public class FacadeTests
         if (!Backends.IsCudaAvailable)
             Assert.Contains(logger.Entries, e => e.Message.Contains("CPU instead of CUDA", StringComparison.Ordinal) && e.Message.Contains(result.BackendNote!, StringComparison.Ordinal));
         var quiet = new ListLogger();
-        using (EntropicOT.Solve(TestData.Cloud(51, 7, 2), TestData.Cloud(52, 6, 2), new SinkhornOptions { Logger = quiet }))
+        using (EntropicOT.Solve(TestData.Cloud(51, 7, 2), TestData.Cloud(52, 6, 2), new SinkhornOptions { EpsilonRelative = false, Logger = quiet }))
             Assert.Equal(environment.NativeLinearAlgebra ? 0 : 1, quiet.Entries.Count);
     }
 
@@ -257,8 +257,8 @@ public class FacadeTests
         Assert.Equal("a", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, [0.5, 0.5, 0.5], null)).ParamName);
         Assert.Equal("b", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, null, [0.5, 0.5])).ParamName);
         Assert.Equal("y", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, new double[4, 3])).ParamName);
-        Assert.Equal("Epsilon", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = -1 })).ParamName);
-        Assert.Equal("Tolerance", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { Tolerance = 0 })).ParamName);
+        Assert.Equal("Epsilon", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { EpsilonRelative = false, Epsilon = -1 })).ParamName);
+        Assert.Equal("Tolerance", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, new SinkhornOptions { EpsilonRelative = false, Tolerance = 0 })).ParamName);
     }
 
     [Fact]
@@ -266,8 +266,8 @@ public class FacadeTests
     {
         var x = TestData.Cloud(1, 3, 2);
         var y = TestData.Cloud(2, 2, 2);
-        using var r = EntropicOT.Solve(x, y, [2, 1, 1], null, new SinkhornOptions { RenormalizeWeights = true, Tolerance = 1e-12 });
-        using var s = EntropicOT.Solve(x, y, [0.5, 0.25, 0.25], null, new SinkhornOptions { Tolerance = 1e-12 });
+        using var r = EntropicOT.Solve(x, y, [2, 1, 1], null, new SinkhornOptions { EpsilonRelative = false, RenormalizeWeights = true, Tolerance = 1e-12 });
+        using var s = EntropicOT.Solve(x, y, [0.5, 0.25, 0.25], null, new SinkhornOptions { EpsilonRelative = false, Tolerance = 1e-12 });
         Assert.Equal(s.Value, r.Value, 12);
     }
 
@@ -276,7 +276,7 @@ public class FacadeTests
     {
         var seen = new List<int>();
         var progress = new SynchronousProgress<SinkhornProgress>(p => seen.Add(p.Iteration));
-        using var r = EntropicOT.Solve(TestData.Cloud(1, 30, 2), TestData.Cloud(2, 30, 2), new SinkhornOptions { Epsilon = 0.01, Tolerance = 1e-12, Progress = progress, ProgressInterval = 3 });
+        using var r = EntropicOT.Solve(TestData.Cloud(1, 30, 2), TestData.Cloud(2, 30, 2), new SinkhornOptions { EpsilonRelative = false, Solver = SinkhornSolver.Sinkhorn, AllowUnconverged = true, Epsilon = 0.01, Tolerance = 1e-12, Progress = progress, ProgressInterval = 3 });
         Assert.Equal(r.Iterations / 3, seen.Count);
     }
 
@@ -289,7 +289,7 @@ public class FacadeTests
             Assert.Equal("cuda", Backends.Resolve(ComputeBackend.Auto).Name);
             return;
         }
-        var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.Solve(TestData.Cloud(1, 3, 2), TestData.Cloud(2, 3, 2), new SinkhornOptions { Backend = ComputeBackend.Cuda }));
+        var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.Solve(TestData.Cloud(1, 3, 2), TestData.Cloud(2, 3, 2), new SinkhornOptions { EpsilonRelative = false, Backend = ComputeBackend.Cuda }));
         Assert.Contains("CUDA", ex.Message);
         Assert.Equal("cpu", Backends.Resolve(ComputeBackend.Auto).Name);
         Assert.StartsWith("CUDA unavailable", ((Core.IBackend)Core.CudaBackend.Instance).Description);
@@ -302,12 +302,12 @@ public class FacadeTests
         using var fromCost = EntropicOT.SolveCost(cost, options: new SinkhornOptions { Epsilon = 0.5, EpsilonRelative = false, Backend = ComputeBackend.Auto });
         Assert.Equal("cpu", fromCost.Backend);
         Assert.Contains("cost matrix", fromCost.BackendNote);
-        using var highDimension = EntropicOT.Solve(TestData.Cloud(3, 5, 9), TestData.Cloud(4, 6, 9), new SinkhornOptions { Backend = ComputeBackend.Auto });
+        using var highDimension = EntropicOT.Solve(TestData.Cloud(3, 5, 9), TestData.Cloud(4, 6, 9), new SinkhornOptions { EpsilonRelative = false, Backend = ComputeBackend.Auto });
         Assert.Equal("cpu", highDimension.Backend);
         Assert.Contains("d = 9", highDimension.BackendNote);
         using var onCpu = EntropicOT.Solve(TestData.Cloud(3, 5, 2), TestData.Cloud(4, 6, 2));
         Assert.Null(onCpu.BackendNote);
-        var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.SolveCost(cost, options: new SinkhornOptions { Backend = ComputeBackend.Cuda }));
+        var ex = Assert.Throws<NotSupportedException>(() => EntropicOT.SolveCost(cost, options: new SinkhornOptions { EpsilonRelative = false, Backend = ComputeBackend.Cuda }));
         Assert.Contains("cost matrix", ex.Message);
     }
 

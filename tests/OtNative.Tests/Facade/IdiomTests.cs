@@ -107,7 +107,7 @@ public class IdiomTests
         var origin = new double[2, 2];
         var far = new double[,] { { 1e200, 0 }, { -1e200, 0 } };
         var failed = Assert.Throws<BatchProblemException>(() =>
-            EntropicOT.SolveBatch([(good, good), (good, good), (origin, far)], new SinkhornOptions { Epsilon = 0.5 }));
+            EntropicOT.SolveBatch([(good, good), (good, good), (origin, far)], new SinkhornOptions { EpsilonRelative = false, Epsilon = 0.5 }));
         Assert.Equal(2, failed.ProblemIndex);
         Assert.Contains("problem 2", failed.Message);
         Assert.IsAssignableFrom<OtNativeException>(failed.InnerException);
@@ -151,7 +151,7 @@ public class IdiomTests
     {
         var x = TestData.Cloud(18, 7, 2);
         var y = TestData.Cloud(19, 6, 2, 0.6);
-        var options = new SinkhornOptions { Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };
+        var options = new SinkhornOptions { EpsilonRelative = false, Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };
         var gradient = EntropicOT.DivergenceGradient(x, y, options);
         const double step = 1e-5;
         var fd = new double[7, 2];

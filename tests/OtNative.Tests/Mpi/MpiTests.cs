@@ -32,7 +32,7 @@ public class MpiTests
         var y = TestData.Cloud(52, 97, 3, 0.4);
         var a = Enumerable.Range(0, 151).Select(i => 1.0 + (i % 7)).ToArray();
         a = a.Select(v => v / a.Sum()).ToArray();
-        var options = new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-11, MaxIterations = 50_000 };
+        var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.05, EpsilonRelative = true, Tolerance = 1e-11, MaxIterations = 50_000 };
         using var single = EntropicOT.Solve(x, y, a, null, options);
         using var distributed = EntropicOT.Solve(x, y, a, null, options with { Backend = ComputeBackend.Mpi });
         Assert.Equal("mpi", distributed.Backend);
@@ -56,7 +56,7 @@ public class MpiTests
         // One source point: every rank but one owns no rows and contributes −∞ to the column log-sum-exps.
         var x = TestData.Cloud(54, 1, 2);
         var y = TestData.Cloud(55, 6, 2, 0.3);
-        var options = new SinkhornOptions { Epsilon = 0.2, EpsilonRelative = true, Tolerance = 1e-12 };
+        var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.2, EpsilonRelative = true, Tolerance = 1e-12 };
         using var single = EntropicOT.Solve(x, y, options);
         using var distributed = EntropicOT.Solve(x, y, options with { Backend = ComputeBackend.Mpi });
         Assert.True(distributed.Converged);
@@ -72,7 +72,7 @@ public class MpiTests
     public void DistributedBatchReturnsTheSingleProcessBatchOnRankZero()
     {
         var problems = Problems();
-        var options = new SinkhornOptions { Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
+        var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, Epsilon = 0.1, EpsilonRelative = true, Tolerance = 1e-10 };
         var directions = problems.Select((p, k) => TestData.Cloud(80 + k, p.X.GetLength(0), 2)).ToArray();
         var items = Session.SolveBatch(problems, options, hessians: true, hvpDirections: directions, sharpValues: true);
         // EntropicOT.SolveBatch on the MPI backend is the same distributed batch.
@@ -113,7 +113,7 @@ public class MpiTests
         for (int j = 0; j < wide.GetLength(0); j++)
             for (int k = 0; k < 2; k++) wide[j, k] *= 30;
         problems[4] = (problems[4].X, wide);
-        var options = new SinkhornOptions { Epsilon = 0.5, Tolerance = 1e-6, MaxIterations = 300, RequireConvergence = true };
+        var options = new SinkhornOptions { Epsilon = 0.5, EpsilonRelative = false, Solver = SinkhornSolver.Sinkhorn, Tolerance = 1e-6, MaxIterations = 300 };
         if (Session.IsRoot)
         {
             var failure = Assert.Throws<BatchProblemException>(() => Session.SolveBatch(problems, options));
@@ -121,7 +121,7 @@ public class MpiTests
         }
         else Assert.Empty(Session.SolveBatch(problems, options));
         // Every rank is still in step: a collective after the failure completes.
-        var after = Session.SolveBatch(problems.Take(3).ToList(), options with { RequireConvergence = false });
+        var after = Session.SolveBatch(problems.Take(3).ToList(), options with { AllowUnconverged = true });
         Assert.Equal(Session.IsRoot ? 3 : 0, after.Length);
     }
 
