@@ -46,6 +46,8 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             AllowUnconverged = true,
             Backend = s.Mpi ? ComputeBackend.Mpi : Backends.Parse(s.Backend),
             Anneal = s.Anneal,
+            TauA = s.TauA ?? double.PositiveInfinity,
+            TauB = s.TauB ?? double.PositiveInfinity,
             Precision = s.Precision switch { "mixed" => SinkhornPrecision.Mixed, "auto" => SinkhornPrecision.Auto, _ => SinkhornPrecision.Double },
             Solver = s.Solver switch
             {

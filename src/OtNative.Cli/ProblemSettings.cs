@@ -43,6 +43,14 @@ public class SolverSettings : CommandSettings
     [Description("ε-annealing: loose solves from the largest cost down to ε, each warm-starting the next (fewer iterations at small ε).")]
     public bool Anneal { get; init; }
 
+    [CommandOption("--tau-a <T>")]
+    [Description("Unbalanced transport: relax P1 = a to the penalty T·KL(P1 ‖ a), T > 0 in the cost's units (default: balanced).")]
+    public double? TauA { get; init; }
+
+    [CommandOption("--tau-b <T>")]
+    [Description("Unbalanced transport: relax Pᵀ1 = b to the penalty T·KL(Pᵀ1 ‖ b), T > 0 (default: balanced).")]
+    public double? TauB { get; init; }
+
     [CommandOption("--backend <NAME>")]
     [Description("cpu, cuda or auto (default cpu).")]
     [DefaultValue("cpu")]
@@ -71,6 +79,10 @@ public class SolverSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--anneal anneals Sinkhorn updates; --solver {Solver} has none: use --solver sinkhorn or sinkhorn-lbfgs with --anneal.");
         if (Precision is not ("double" or "mixed" or "auto"))
             return Spectre.Console.ValidationResult.Error($"--precision must be double, mixed or auto, got '{Precision}'.");
+        if (TauA is { } ta && !(ta > 0)) return Spectre.Console.ValidationResult.Error($"--tau-a must be positive, got {ta}.");
+        if (TauB is { } tb && !(tb > 0)) return Spectre.Console.ValidationResult.Error($"--tau-b must be positive, got {tb}.");
+        if ((TauA is not null || TauB is not null) && Solver is "lbfgs" or "sinkhorn-lbfgs")
+            return Spectre.Console.ValidationResult.Error($"--solver {Solver} solves the balanced semi-dual; with --tau-a/--tau-b use --solver sinkhorn (or auto).");
         return Spectre.Console.ValidationResult.Success();
     }
 }

@@ -56,7 +56,7 @@ public static class EntropicOT
     /// <summary>Solves entropic OT under a given n×m cost matrix (any finite costs) with weights a, b (null = uniform).</summary>
     public static SinkhornResult SolveCost(double[,] cost, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Run(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options, cancellationToken);
+        Run(Relaxed(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options), options, cancellationToken);
 
     /// <summary>
     /// Solves the self-transport problem L_ε(a, a) of one weighted cloud (the debiased divergence's self-terms) by the
@@ -254,9 +254,9 @@ public static class EntropicOT
             {
                 var p = problems[i] ?? throw new ArgumentNullException($"problems[{i}]");
                 var name = p.Name ?? $"problems[{i}]";
-                var core = OtProblemModule.createNamed($"{name}.X", $"{name}.Y",
+                var core = Relaxed(OtProblemModule.createNamed($"{name}.X", $"{name}.Y",
                     Arrays.ToMatrix(p.X, $"{name}.X"), Arrays.ToMatrix(p.Y, $"{name}.Y"),
-                    Arrays.Option(p.A), Arrays.Option(p.B), options.RenormalizeWeights);
+                    Arrays.Option(p.A), Arrays.Option(p.B), options.RenormalizeWeights), options);
                 valid.Add((i, core, hvpDirections is null ? null : Arrays.ToMatrix(hvpDirections[i], $"hvpDirections[{i}]")));
             }
             catch (ArgumentException e) when (!stopOnInvalid)
@@ -339,7 +339,13 @@ public static class EntropicOT
     }
 
     private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>
-        OtProblemModule.createWith(x, y, Arrays.Option(a), Arrays.Option(b), options?.RenormalizeWeights ?? false);
+        Relaxed(OtProblemModule.createWith(x, y, Arrays.Option(a), Arrays.Option(b), options?.RenormalizeWeights ?? false), options);
+
+    /// <summary>The problem with the options' marginal relaxation (<see cref="SinkhornOptions.TauA"/>, <see cref="SinkhornOptions.TauB"/>).</summary>
+    internal static OtProblem Relaxed(OtProblem problem, SinkhornOptions? options) =>
+        options is null || (double.IsPositiveInfinity(options.TauA) && double.IsPositiveInfinity(options.TauB))
+            ? problem
+            : OtProblemModule.relaxed(options.TauA, options.TauB, problem);
 
     private static SinkhornResult Run(OtProblem problem, SinkhornOptions? options, CancellationToken cancellationToken)
     {

@@ -99,6 +99,19 @@ public sealed record SinkhornOptions
     [Obsolete("Convergence is required by default; set AllowUnconverged to accept an unconverged plan.")]
     public bool RequireConvergence { get; init; }
 
+    /// <summary>
+    /// Unbalanced transport: the strength τ_a &gt; 0 of the penalty τ_a KL(P1 ‖ a) that replaces the constraint P1 = a, so
+    /// that source mass whose transport costs more than the penalty is left behind (outliers). Default
+    /// <see cref="double.PositiveInfinity"/>: balanced. Each update becomes the balanced one times τ/(τ + ε); the value is
+    /// the unbalanced dual, <see cref="SinkhornResult.TransportedMass"/> says how much mass moved, and every derivative in
+    /// x (gradient, Hessian, HVP) follows the relaxed optimality conditions. L-BFGS is for balanced problems only:
+    /// <see cref="SinkhornSolver.Auto"/> then runs Sinkhorn updates. Same units as the cost (and ε).
+    /// </summary>
+    public double TauA { get; init; } = double.PositiveInfinity;
+
+    /// <summary>The strength τ_b &gt; 0 of the penalty τ_b KL(Pᵀ1 ‖ b) on the target marginal; ∞ (the default) keeps Pᵀ1 = b. See <see cref="TauA"/>.</summary>
+    public double TauB { get; init; } = double.PositiveInfinity;
+
     /// <summary>Scale positive weights to sum one instead of rejecting them.</summary>
     public bool RenormalizeWeights { get; init; }
 

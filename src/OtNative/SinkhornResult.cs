@@ -39,6 +39,12 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>The primal value ⟨P,C⟩ + ε KL(P‖a⊗b) of the computed plan; equals <see cref="Value"/> at convergence.</summary>
     public double PrimalValue() => Values.primal(_plan);
 
+    /// <summary>
+    /// The plan's total mass ΣP: 1 for balanced transport; for unbalanced transport (<see cref="SinkhornOptions.TauA"/>,
+    /// <see cref="SinkhornOptions.TauB"/>) the mass actually moved, below 1 when the penalties leave some behind.
+    /// </summary>
+    public double TransportedMass => Values.transportedMass(_plan);
+
     /// <summary>The absolute ε used.</summary>
     public double Epsilon => _result.Epsilon;
 
@@ -153,10 +159,14 @@ public sealed class SinkhornResult : IDisposable
     public ParameterHessianResult ParameterHessian(double[,] design, CgOptions? cg = null, CancellationToken cancellationToken = default) =>
         HessianOperator(cg).ParameterHessian(design, cancellationToken);
 
-    /// <summary>Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number.</summary>
+    /// <summary>
+    /// Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number. A balanced
+    /// plan's H has the simple zero eigenvalue of the shift (f + c, g − c); an unbalanced plan's is positive definite, its
+    /// smallest eigenvalue then the smallest positive one.
+    /// </summary>
     public SpectrumResult Spectrum()
     {
-        var s = HMatrix.spectrum(_plan.LinearAlgebra, _plan.Materialise());
+        var s = PlanSpectrum.ofSolved(_plan);
         return new SpectrumResult(Array.AsReadOnly(s.Eigenvalues), s.SmallestPositive, s.ConditionNumber);
     }
 

@@ -19,14 +19,17 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
     public sealed record Summary(
         double Value, double Sharp, double? Divergence, int Iterations, double MarginalError, bool Converged,
         double Epsilon, double Seconds, int N, int M, int D, string Backend, bool? DivergenceConverged, string? BackendNote,
-        string Initializer, bool Anneal, string Solver, int Passes, int? SwitchedToLbfgsAt, string Precision, int MixedIterations);
+        string Initializer, bool Anneal, string Solver, int Passes, int? SwitchedToLbfgsAt, string Precision, int MixedIterations,
+        double? TauA, double? TauB, double Mass);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var input = ProblemInput.Load(settings);
         using var result = input.Solve();
         DivergenceResult? divergence = null;
-        if (!settings.NoDivergence)
+        // The unbalanced divergence debiases with one τ on both sides.
+        var divergenceDefined = settings.TauA == settings.TauB;
+        if (!settings.NoDivergence && divergenceDefined)
         {
             if (result.Elapsed > TimeSpan.FromSeconds(10))
                 AnsiConsole.MarkupLine($"[grey]the debiased divergence needs two more solves of this size (the main one took {result.Elapsed.TotalSeconds:F0} s); --no-divergence skips them[/]");
@@ -37,13 +40,16 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
             result.Converged, result.Epsilon, result.Elapsed.TotalSeconds, result.N, result.M, input.X.GetLength(1), result.Backend,
             // --solver auto starts from the automatic initialiser unless --init names one: the JSON says where it started.
             divergence?.Converged, result.BackendNote, settings.Solver == "auto" && settings.Init == "none" ? "auto" : settings.Init, settings.Anneal, settings.Solver, result.Passes,
-            result.SwitchedToLbfgsAt, result.MixedIterations > 0 ? "mixed" : "double", result.MixedIterations);
+            result.SwitchedToLbfgsAt, result.MixedIterations > 0 ? "mixed" : "double", result.MixedIterations,
+            settings.TauA, settings.TauB, result.TransportedMass);
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");
         table.AddRow("debiased divergence", summary.Divergence is { } value
             ? $"{value:G12}" + (summary.DivergenceConverged == true ? "" : " [yellow](a self-transport solve did not converge)[/]")
-            : "skipped (--no-divergence)");
+            : divergenceDefined ? "skipped (--no-divergence)" : "not defined for --tau-a ≠ --tau-b");
+        if (summary.TauA is not null || summary.TauB is not null)
+            table.AddRow("unbalanced", $"τ_a = {(summary.TauA is { } ta ? $"{ta:G6}" : "∞")}, τ_b = {(summary.TauB is { } tb ? $"{tb:G6}" : "∞")}; transported mass {summary.Mass:G8}");
         table.AddRow("ε (absolute)", $"{summary.Epsilon:G6}");
         table.AddRow("iterations", $"{summary.Iterations} ({summary.Passes} passes, solver {summary.Solver}" +
             (summary.SwitchedToLbfgsAt is { } at ? $", L-BFGS after Sinkhorn iteration {at})" : ")"));

@@ -52,11 +52,11 @@ module Batch =
         derive opts request i plan
 
     /// The batching backend, when the batch can run in lockstep on it: plain updates, at least two problems, every
-    /// one a point cloud it supports, all of one dimension.
+    /// one a balanced point cloud it supports, all of one dimension (a relaxed problem's shrunk updates run one by one).
     let private lockstepOn (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) =
         match backend with
         | :? IBatchingBackend as batching when Lockstep.isLockstep opts && problems.Length > 1 ->
-            let pointClouds = problems |> Array.forall (fun p -> match p.Geometry with PointClouds _ -> true | CostMatrix _ -> false)
+            let pointClouds = problems |> Array.forall (fun p -> p.Relaxation.IsBalanced && (match p.Geometry with PointClouds _ -> true | CostMatrix _ -> false))
             if pointClouds && problems |> Array.forall (fun p -> backend.Supports p = Supported && p.X.Cols = problems.[0].X.Cols)
             then Some batching else None
         | _ -> None

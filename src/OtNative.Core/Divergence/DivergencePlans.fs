@@ -49,13 +49,18 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
     let live () = if disposed then raise (ObjectDisposedException(nameof DivergencePlans, "This divergence was disposed; solve it again to use it."))
 
     /// The self-transport problem of one cloud with its weights.
-    static member private SelfProblem (points: Matrix) (weights: float[]) = { Geometry = PointClouds(points, points); A = weights; B = weights }
+    static member private SelfProblem (points: Matrix) (weights: float[]) (tau: float) =
+        { Geometry = PointClouds(points, points); A = weights; B = weights; Relaxation = { TauA = tau; TauB = tau } }
 
     /// Solves the cross term and the source's self-term of `problem` (point clouds) at the cross term's ε.
     static member Solve(backend: IBackend, problem: OtProblem, options: SinkhornOptions) =
         match problem.Geometry with
         | CostMatrix _ -> raise (NotSupportedException "The debiased divergence needs point clouds: a cost matrix does not define the self-transport costs.")
         | PointClouds _ ->
+            let relaxation = problem.Relaxation
+            // The unbalanced divergence debiases with one τ (math.md §9): its self-terms relax both sides alike.
+            if relaxation.TauA <> relaxation.TauB then
+                raise (NotSupportedException(sprintf "The unbalanced divergence needs one relaxation on both sides (τ_a = τ_b); got τ_a = %g, τ_b = %g." relaxation.TauA relaxation.TauB))
             let eps = OtProblem.resolveEpsilon problem options.Epsilon
             let atEps = { options with Epsilon = Absolute eps }
             // Self-terms start from zero: a warm start given for the cross problem means nothing to them.
@@ -63,8 +68,8 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
             // A cloud against itself is a self-transport too: the same solver then gives the divergence 0 exactly.
             let cross = (if OtProblem.isSelfTransport problem then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend problem atEps
             try
-                let sourceSelf = Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.X problem.A) selfOptions
-                let targetSelf = lazy (Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.Y problem.B) selfOptions)
+                let sourceSelf = Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.X problem.A relaxation.TauA) selfOptions
+                let targetSelf = lazy (Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.Y problem.B relaxation.TauB) selfOptions)
                 // On MPI the solve is collective: every rank solves it now, not when one rank first reads the value (a
                 // rank-0-only step in between would leave the others waiting in its collectives).
                 if backend :? ICollectiveBackend then targetSelf.Force() |> ignore

@@ -10,12 +10,28 @@ type Geometry =
     /// A user-given n×m cost matrix (materialised; for small problems or custom costs).
     | CostMatrix of cost: Matrix
 
-/// A validated discrete OT problem: source weights a (n), target weights b (m), and a geometry.
-/// Build it with `OtProblem.create` / `OtProblem.ofCost`, which check every input.
+/// How strictly a problem imposes its marginals (math.md §9). Balanced (τ = ∞ on both sides, the default): P1 = a and
+/// Pᵀ1 = b. Unbalanced: the constraints are replaced by penalties τ_a KL(P1 ‖ a) + τ_b KL(Pᵀ1 ‖ b), so mass may be
+/// created or left untransported where moving it costs more than the penalty; one side may stay balanced.
+type Relaxation =
+    { /// τ_a > 0, the strength of the penalty on the row marginal (∞: P1 = a).
+      TauA: float
+      /// τ_b > 0, the strength of the penalty on the column marginal (∞: Pᵀ1 = b).
+      TauB: float }
+
+    /// Both marginals imposed.
+    static member Balanced = { TauA = infinity; TauB = infinity }
+
+    /// Whether both marginals are imposed.
+    member r.IsBalanced = Double.IsPositiveInfinity r.TauA && Double.IsPositiveInfinity r.TauB
+
+/// A validated discrete OT problem: source weights a (n), target weights b (m), a geometry and how the marginals are
+/// imposed. Build it with `OtProblem.create` / `OtProblem.ofCost`, which check every input.
 type OtProblem =
     { Geometry: Geometry
       A: float[]
-      B: float[] }
+      B: float[]
+      Relaxation: Relaxation }
 
     member p.N = p.A.Length
     member p.M = p.B.Length
@@ -67,7 +83,8 @@ module OtProblem =
             raise (System.ArgumentException(sprintf "%s has dimension %d but %s has dimension %d." yName y.Cols xName x.Cols, yName))
         { Geometry = PointClouds(x, y)
           A = resolveWeights "a" x.Rows a renormalise
-          B = resolveWeights "b" y.Rows b renormalise }
+          B = resolveWeights "b" y.Rows b renormalise
+          Relaxation = Relaxation.Balanced }
 
     /// Point-cloud problem with the squared Euclidean cost. Missing weights are uniform;
     /// `renormalise` scales given positive weights to sum 1 instead of rejecting them.
@@ -85,7 +102,18 @@ module OtProblem =
         Validation.finiteMatrix "cost" cost
         { Geometry = CostMatrix cost
           A = resolveWeights "a" cost.Rows a false
-          B = resolveWeights "b" cost.Cols b false }
+          B = resolveWeights "b" cost.Cols b false
+          Relaxation = Relaxation.Balanced }
+
+    /// The problem with its marginals relaxed by KL penalties of strengths τ_a, τ_b (each > 0; ∞ keeps that side
+    /// balanced).
+    let relaxed (tauA: float) (tauB: float) (p: OtProblem) =
+        let check name (tau: float) =
+            if not (tau > 0.0) then
+                raise (System.ArgumentException(sprintf "%s must be positive (∞ for a balanced side), got %g." name tau, name))
+        check "TauA" tauA
+        check "TauB" tauB
+        { p with Relaxation = { TauA = tauA; TauB = tauB } }
 
     /// Weighted mean cost Σ a_i b_j C_ij; O((n+m)d) for point clouds via
     /// Σa‖x‖² + Σb‖y‖² − 2 x̄·ȳ, computed after centring so it does not cancel.
@@ -185,7 +213,7 @@ module OtProblem =
     /// Whether the problem transports a cloud onto itself (the same points and weights on both sides).
     let isSelfTransport (p: OtProblem) =
         match p.Geometry with
-        | PointClouds (x, y) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && p.A = p.B
+        | PointClouds (x, y) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && p.A = p.B && p.Relaxation.TauA = p.Relaxation.TauB
         | CostMatrix _ -> false
 
     /// Materialised cost matrix (n×m); O(nm) memory, for small problems and tests.

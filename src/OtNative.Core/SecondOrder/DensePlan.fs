@@ -18,6 +18,12 @@ type DensePlan =
       R: float[]
       /// s = Pᵀ1.
       S: float[]
+      /// The H-matrix's row diagonal: r, or r(1 + ε/τ_a) on a relaxed side (math.md §9).
+      HRow: float[]
+      /// The H-matrix's column diagonal: s, or s(1 + ε/τ_b).
+      HCol: float[]
+      /// Whether both marginals are imposed: H then has the null vector (1, −1), a relaxed plan's H is positive definite.
+      Balanced: bool
       /// The gradient G_k = Σ_j P_kj ∇c_kj (Theorem 1); not a potential (`SolvedPlan.G` is one).
       Gradient: Matrix
       Eps: float
@@ -42,19 +48,32 @@ module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
-        { Plan = plan; X = x; Y = y; R = r; S = s; Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
+        { Plan = plan; X = x; Y = y; R = r; S = s; HRow = r; HCol = s; Balanced = true
+          Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
           Width = Simd.configured.Value }
 
     /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
     /// same plan (no second pass over the dense matrix).
     let ofSolved (plan: SolvedPlan) =
+        let relaxation = plan.Problem.Relaxation
         { Plan = plan.Materialise(); X = plan.Problem.X; Y = plan.Problem.Y; R = plan.RowMass; S = plan.ColumnMass
+          HRow = HMatrix.diagonal relaxation.TauA plan.Epsilon plan.RowMass
+          HCol = HMatrix.diagonal relaxation.TauB plan.Epsilon plan.ColumnMass
+          Balanced = relaxation.IsBalanced
           Gradient = Gradients.eot plan; Eps = plan.Epsilon
           Kernels =
             match plan.Operator with
             | :? IPairContractions as c -> Some { Contractions = c; F = plan.F; G = plan.G }
             | _ -> None
           Width = CpuBackend.HostWidth plan.Backend }
+
+/// The spectrum of a solved plan's H-matrix (math.md §4), with a relaxed plan's penalised diagonals (§9).
+module PlanSpectrum =
+    let ofSolved (plan: SolvedPlan) =
+        let relaxation = plan.Problem.Relaxation
+        let h = HMatrix.denseWith (plan.Materialise()) (HMatrix.diagonal relaxation.TauA plan.Epsilon plan.RowMass)
+                    (HMatrix.diagonal relaxation.TauB plan.Epsilon plan.ColumnMass)
+        HMatrix.spectrumOf plan.LinearAlgebra relaxation.IsBalanced h
 
 /// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
 module BlockDiagonal =

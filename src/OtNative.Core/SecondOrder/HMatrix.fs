@@ -1,5 +1,6 @@
 namespace OtNative.Core
 
+open System
 open OtNative
 /// The spectrum of the H-matrix (math.md §4).
 type HSpectrum =
@@ -28,25 +29,36 @@ module HMatrix =
         DenseRequest.require (sprintf "The dense %d × %d H-matrix and its eigenvectors" (n + m) (n + m)) (8.0 * (float n * float m + (2.0 + DenseRequest.eigenWorkspace) * size * size)) (size * size)
             "the spectrum is a dense computation; Hessian-vector products need no H-matrix, and their CG report says how conditioned it is"
 
-    /// The dense (n+m)×(n+m) H-matrix.
-    let dense (plan: Matrix) =
+    /// The H-matrix's diagonal on a side relaxed by τ at ε: the plan's mass there times 1 + ε/τ (math.md §9), the
+    /// mass itself on a balanced side.
+    let diagonal (tau: float) (eps: float) (mass: float[]) =
+        if Double.IsPositiveInfinity tau then mass else Array.map (fun v -> v * (1.0 + eps / tau)) mass
+
+    /// The dense (n+m)×(n+m) matrix [[diag(hRow), P], [Pᵀ, diag(hCol)]]: the H-matrix of a relaxed plan, whose
+    /// diagonals carry the penalties (`diagonal`).
+    let denseWith (plan: Matrix) (hRow: float[]) (hCol: float[]) =
         let n, m = plan.Rows, plan.Cols
         requireMemory n m
-        let r, s = marginals plan
         let h = Matrix.Zeros(n + m, n + m)
         for i in 0 .. n - 1 do
-            h.[i, i] <- r.[i]
+            h.[i, i] <- hRow.[i]
             for j in 0 .. m - 1 do
                 h.[i, n + j] <- plan.[i, j]
                 h.[n + j, i] <- plan.[i, j]
-        for j in 0 .. m - 1 do h.[n + j, n + j] <- s.[j]
+        for j in 0 .. m - 1 do h.[n + j, n + j] <- hCol.[j]
         h
 
-    /// Spectrum of a symmetric PSD matrix with a simple zero eigenvalue (H or its Schur complement).
-    let spectrumOf (la: ILinearAlgebra) (h: Matrix) =
-        let values, _ = la.SymmetricEigen h
-        let second = if values.Length > 1 then values.[1] else nan
-        { Eigenvalues = values; SmallestPositive = second; ConditionNumber = values.[values.Length - 1] / second }
+    /// The dense (n+m)×(n+m) H-matrix of a balanced plan.
+    let dense (plan: Matrix) =
+        let r, s = marginals plan
+        denseWith plan r s
 
-    /// Spectrum of the plan's H-matrix.
-    let spectrum (la: ILinearAlgebra) (plan: Matrix) = spectrumOf la (dense plan)
+    /// Spectrum of a symmetric PSD matrix (H or its Schur complement): with a simple zero eigenvalue when `balanced`
+    /// (the smallest positive one is then the second), positive definite otherwise (a relaxed plan's H).
+    let spectrumOf (la: ILinearAlgebra) (balanced: bool) (h: Matrix) =
+        let values, _ = la.SymmetricEigen h
+        let smallest = if not balanced then values.[0] elif values.Length > 1 then values.[1] else nan
+        { Eigenvalues = values; SmallestPositive = smallest; ConditionNumber = values.[values.Length - 1] / smallest }
+
+    /// Spectrum of a balanced plan's H-matrix.
+    let spectrum (la: ILinearAlgebra) (plan: Matrix) = spectrumOf la true (dense plan)

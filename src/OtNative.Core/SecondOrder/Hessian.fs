@@ -72,7 +72,7 @@ module Hessian =
     let private gBlock (pm: DensePlan) (shiftedByG: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
-        let gOverR = Array.init (n * d) (fun t -> if shiftedByG then pm.Gradient.Data.[t] / pm.R.[t / d] else 0.0)
+        let gOverR = Array.init (n * d) (fun t -> if shiftedByG then pm.Gradient.Data.[t] / pm.HRow.[t / d] else 0.0)
         match pm.Kernels with
         | Some kernels -> kernels.Contractions.RBlock(pm.Eps, kernels.F, kernels.G, gOverR, scale)
         | None ->
@@ -149,11 +149,13 @@ module Hessian =
     /// on 1⊥ the operator (L Lᵀ)⁻¹ is S⁻¹, whose largest eigenvalue Lanczos finds (full reorthogonalisation,
     /// every vector kept orthogonal to 1). The Ritz value approaches 1/λ from below, so the estimate of λ comes
     /// from above, like every Rayleigh quotient; it stops when the Ritz pair's residual is below 1e-10 of it.
-    let private smallestByLanczos (la: ILinearAlgebra) (l: Matrix) =
+    let private smallestByLanczos (la: ILinearAlgebra) (balanced: bool) (l: Matrix) =
         let m = l.Rows
+        // A positive definite S (a relaxed plan's) has no null direction to keep the vectors away from.
         let removeMean (v: float[]) =
-            let mean = Array.average v
-            for i in 0 .. v.Length - 1 do v.[i] <- v.[i] - mean
+            if balanced then
+                let mean = Array.average v
+                for i in 0 .. v.Length - 1 do v.[i] <- v.[i] - mean
         let basis = ResizeArray<float[]>()
         let alphas = ResizeArray<float>()
         let betas = ResizeArray<float>()
@@ -187,21 +189,22 @@ module Hessian =
             let theta = values.[k - 1]
             estimate <- 1.0 / theta
             let residual = abs (beta * vectors.[k - 1, k - 1])
-            if residual <= 1e-10 * theta || beta <= 1e-300 || k >= min lanczosSteps (m - 1) then finished <- true
+            if residual <= 1e-10 * theta || beta <= 1e-300 || k >= min lanczosSteps (if balanced then m - 1 else m) then finished <- true
             else
                 betas.Add beta
                 basis.Add(Array.map (fun a -> a / beta) w)
         estimate
 
-    /// Rᵀ S⁺ R for a Schur complement S with null vector 1 and 1ᵀR = 0: the certified Cholesky when it
-    /// applies (see `CertifiedCholesky`), the truncated eigen-decomposition otherwise. A relative threshold
-    /// τ·λ_max needs λ_max, which only the eigen-decomposition gives exactly: it takes the eigen path.
-    let private schurGram (la: ILinearAlgebra) (o: HessianOptions) (sMat: Matrix) (r: Matrix) =
+    /// Rᵀ S⁺ R for a Schur complement S with null vector 1 and 1ᵀR = 0 (`balanced`), or a positive definite S (a
+    /// relaxed plan's, math.md §9): the certified Cholesky when it applies (see `CertifiedCholesky`), the truncated
+    /// eigen-decomposition otherwise. A relative threshold τ·λ_max needs λ_max, which only the eigen-decomposition gives
+    /// exactly: it takes the eigen path.
+    let private schurGram (la: ILinearAlgebra) (o: HessianOptions) (balanced: bool) (sMat: Matrix) (r: Matrix) =
         let m = sMat.Rows
         let trace = Array.init m (fun j -> sMat.[j, j]) |> Array.sum
         let tau = o.Threshold
-        // c·m = trace/m puts the lifted null direction at the mean eigenvalue.
-        let lift = trace / float (m * m)
+        // c·m = trace/m puts the lifted null direction at the mean eigenvalue; a positive definite S has none to lift.
+        let lift = if balanced then trace / float (m * m) else 0.0
         // S + c·11ᵀ, formed once; the certification factors it with τ taken off the diagonal, then the diagonal is put back.
         let lifted = Matrix(m, m, Array.map (fun v -> v + lift) sMat.Data)
         let certified () =
@@ -210,10 +213,11 @@ module Hessian =
             let factor = la.CholeskyFactor lifted
             for j in 0 .. m - 1 do lifted.Data.[j * m + j] <- diagonal.[j]
             factor
-        match (if m > 1 && not o.Relative then certified () else None) |> Option.bind (fun _ -> la.CholeskyFactor lifted) with
+        match (if (m > 1 || not balanced) && not o.Relative then certified () else None) |> Option.bind (fun _ -> la.CholeskyFactor lifted) with
         | Some l ->
             let h = la.Gram(la.SolveLower(l, r, false), true)
-            { Gram = h; Kept = m - 1; Dropped = 1; SmallestKept = smallestByLanczos la l; Threshold = tau; Factorisation = CertifiedCholesky }
+            let dropped = if balanced then 1 else 0
+            { Gram = h; Kept = m - dropped; Dropped = dropped; SmallestKept = smallestByLanczos la balanced l; Threshold = tau; Factorisation = CertifiedCholesky }
         | None -> truncatedGramOf la o (la.SymmetricEigen sMat) r
 
     /// diag(kept) − coupled, in place.
@@ -224,7 +228,7 @@ module Hessian =
 
     /// The eigendecomposition of a dense plan's H-matrix: Algorithm 1's one expensive step, (n + m)³. Computed once where
     /// several products need H⁺ (the divergence's self-term takes its own and its mixed Hessian from one).
-    let internal eigenOfH (la: ILinearAlgebra) (pm: DensePlan) = la.SymmetricEigen(HMatrix.dense pm.Plan)
+    let internal eigenOfH (la: ILinearAlgebra) (pm: DensePlan) = la.SymmetricEigen(HMatrix.denseWith pm.Plan pm.HRow pm.HCol)
 
     /// The dense (n·d)×(n·d) Hessian; the eigen path uses `hEigen` (`eigenOfH` of this plan) when given.
     let internal computeDense (la: ILinearAlgebra) (pm: DensePlan) (o: HessianOptions) (hEigen: (float[] * Matrix) option) =
@@ -248,27 +252,27 @@ module Hessian =
             | Schur when n >= m ->
                 PlanMass.requirePositive "row" pm.R
                 // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
-                // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε.
-                let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.R) pm.Plan
-                let inverse = schurGram la o (schurComplement (la.Gram(q, true)) pm.S) (gBlock pm true (1.0 / rootEps))
+                // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε; a relaxed plan's H-diagonals in place of r and s.
+                let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.HRow) pm.Plan
+                let inverse = schurGram la o pm.Balanced (schurComplement (la.Gram(q, true)) pm.HCol) (gBlock pm true (1.0 / rootEps))
                 let h = inverse.Gram
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
                         for b in 0 .. d - 1 do
-                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.Gradient.[k, a] * pm.Gradient.[k, b] / (pm.R.[k] * pm.Eps)
+                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.Gradient.[k, a] * pm.Gradient.[k, b] / (pm.HRow.[k] * pm.Eps)
                 inverse
             | Schur ->
                 PlanMass.requirePositive "column" pm.S
                 // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
                 // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
-                let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.S) pm.Plan
+                let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.HCol) pm.Plan
                 let rg = gBlock pm false (1.0 / rootEps)
-                let rgScaled = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.S) rg
+                let rgScaled = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.HCol) rg
                 let rs = la.Multiply(q, false, rgScaled, false)
                 for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.Gradient.[k, a] / rootEps
-                let inverse = schurGram la o (schurComplement (la.Gram(q, false)) pm.R) rs
+                let inverse = schurGram la o pm.Balanced (schurComplement (la.Gram(q, false)) pm.HRow) rs
                 let direct = la.Gram(rgScaled, true)
                 for i in 0 .. inverse.Gram.Data.Length - 1 do inverse.Gram.Data.[i] <- inverse.Gram.Data.[i] + direct.Data.[i]
                 inverse

@@ -60,6 +60,11 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     do
         PlanMass.requirePositive "row" r
         PlanMass.requirePositive "column" s
+    // H's diagonals: r and s, or r(1 + ε/τ_a) and s(1 + ε/τ_b) for a relaxed plan (math.md §9), whose H and Schur
+    // complement are positive definite — no null space to project the right-hand sides off.
+    let relaxation = p.Relaxation
+    let hr = HMatrix.diagonal relaxation.TauA eps r
+    let hs = HMatrix.diagonal relaxation.TauB eps s
     // The coordinate-dependent terms, cached by the plan (a cost-matrix problem has none).
     let coordinates =
         lazy { X = p.X; Y = p.Y; D = p.X.Cols; TransportedTargets = plan.TransportedTargets; Gradient = Gradients.eot plan }
@@ -75,7 +80,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     /// Relative size below which a right-hand side is rounding noise of the terms it was formed from.
     let roundingLevel = 1e-12
     let project (v: float[]) =
-        if ridge = 0.0 then
+        if ridge = 0.0 && relaxation.IsBalanced then
             let mean = Array.average v
             for j in 0 .. v.Length - 1 do v.[j] <- v.[j] - mean
     // Several vectors travel through one streamed pass as the columns of one matrix: the pass's cost is
@@ -84,7 +89,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let k, len = vs.Length, vs.[0].Length
         Matrix(len, k, Array.init (len * k) (fun t -> vs.[t % k].[t / k]))
     let unpack (mat: Matrix) = Array.init mat.Cols (fun c -> Array.init mat.Rows (fun i -> mat.Data.[i * mat.Cols + c]))
-    let inverseRowMass = Array.map (fun v -> 1.0 / v) r
+    let inverseRowMass = Array.map (fun v -> 1.0 / v) hr
     /// Pᵀ diag(1/r) u for each u (n-vectors), one pass.
     let coupledBack (us: float[][]) =
         let k = us.Length
@@ -93,8 +98,8 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     let coupled (vs: float[][]) = unpack (plan.ApplyCoupled(inverseRowMass, pack vs, cg.Cancellation))
     /// S v + ridge v.
     let applyS (vs: float[][]) =
-        Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> s.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)
-    let bySum (v: float[]) = Array.mapi (fun j a -> a / s.[j]) v
+        Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> hs.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)
+    let bySum (v: float[]) = Array.mapi (fun j a -> a / hs.[j]) v
     let precondition (vs: float[][]) =
         match cg.Preconditioner with
         | Identity -> Array.map Array.copy vs
@@ -189,7 +194,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let rgs, outer = rightHandSideAndOuter directions
         let zgs, report = solveH rfs rgs
         let contracted = contract zgs
-        let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> (rfs.[c].[kk] - pzVec.[kk]) / r.[kk]))
+        let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> (rfs.[c].[kk] - pzVec.[kk]) / hr.[kk]))
         let products =
             Array.init k (fun c ->
                 let direction = directions.[c]
@@ -302,7 +307,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let pw, pwVec = (contract wgs).[0]
         let out = Matrix.Zeros(n, d)
         for k in 0 .. n - 1 do
-            let wf = (uf.[k] - pwVec.[k]) / r.[k]
+            let wf = (uf.[k] - pwVec.[k]) / hr.[k]
             for q in 0 .. d - 1 do
                 let pcGrad = 2.0 * (x.[k, q] * uf.[k] - pc.[k, q + 1])
                 out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
@@ -321,7 +326,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let cost = OtProblem.costMatrix p
         let out = Matrix.Zeros(n, m)
         for k in 0 .. n - 1 do
-            let wf = (uf.[k] - pw.[k]) / r.[k]
+            let wf = (uf.[k] - pw.[k]) / hr.[k]
             for j in 0 .. m - 1 do
                 out.[k, j] <- dense.[k, j] * (1.0 + (wf + wg.[j] - cost.[k, j]) / eps)
         out, report

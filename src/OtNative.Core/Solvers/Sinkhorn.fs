@@ -155,7 +155,12 @@ module Sinkhorn =
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
         let lbfgsPrecision = Precision.resolveForLbfgs options.Precision
         let options, eps = resolved operator options
+        let balanced = operator.Problem.Relaxation.IsBalanced
         match options.Solver with
+        // L-BFGS runs on the balanced semi-dual; a relaxed problem takes the (shrunk) Sinkhorn updates (math.md §9).
+        | ForwardSolver.Lbfgs | ForwardSolver.SinkhornThenLbfgs when not balanced ->
+            raise (NotSupportedException "L-BFGS solves the balanced semi-dual: an unbalanced problem (TauA or TauB finite) is solved by Sinkhorn updates (Solver = Sinkhorn, or Auto, which picks them).")
+        | ForwardSolver.Auto when not balanced -> updates false operator options eps
         | ForwardSolver.Lbfgs | ForwardSolver.Auto -> semiDual operator { options with Precision = lbfgsPrecision } eps
         | ForwardSolver.SinkhornThenLbfgs -> sinkhornThenLbfgs operator options lbfgsPrecision eps
         | ForwardSolver.Sinkhorn -> updates false operator options eps
@@ -171,8 +176,12 @@ module Sinkhorn =
             for i in 0 .. mass.Length - 1 do e <- e + abs (mass.[i] - weights.[i])
             e
         let rowMass, columnMass = plan.Measure options.Cancellation
-        let err = l1 rowMass plan.Problem.A + l1 columnMass plan.Problem.B
         let s = plan.Solution
+        let p = plan.Problem
+        // The masses the optimality conditions ask for: a and b, or a∘e^{−f/τ_a} and b∘e^{−g/τ_b} on a relaxed side.
+        let wanted tau (w: float[]) (h: float[]) =
+            if Double.IsPositiveInfinity tau then w else Array.init w.Length (Unbalanced.targetMass tau w h)
+        let err = l1 rowMass (wanted p.Relaxation.TauA p.A s.F) + l1 columnMass (wanted p.Relaxation.TauB p.B s.G)
         if not (Double.IsFinite err) then
             raise (NumericalFailureException(sprintf "The returned plan's marginals are not finite after %d iterations at ε = %g." s.Iterations s.Epsilon, s.Iterations, err))
         plan.Reassess(err, s.Converged && err < options.Tolerance)

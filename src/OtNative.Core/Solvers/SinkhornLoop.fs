@@ -85,13 +85,20 @@ module SinkhornLoop =
         let mutable converged = false
         let mutable stall = false
         let sweeps = MixedSweeps(operator, options, eps, stopAt)
+        // A relaxed side's update is the soft-min shrunk by κ (math.md §9); balanced sides keep κ = 1 and the SIMD error.
+        let relaxation = p.Relaxation
+        let kappaA, kappaB = Unbalanced.kappa relaxation.TauA eps, Unbalanced.kappa relaxation.TauB eps
         while not converged && not stall && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
             sweeps.HalfStep(Cols, f, g)
+            Unbalanced.shrink kappaB g
             checkFinite "g" g iter err
             sweeps.HalfStep(Rows, g, fNext)
+            Unbalanced.shrink kappaA fNext
             checkFinite "f" fNext iter err
-            err <- rowError width p eps f fNext
+            err <-
+                if Double.IsPositiveInfinity relaxation.TauA then rowError width p eps f fNext
+                else Unbalanced.rowError relaxation.TauA eps p.A f fNext
             iter <- iter + 1
             let wasMixed = sweeps.WasMixed(iter, err)
             if wasMixed then
@@ -106,7 +113,10 @@ module SinkhornLoop =
                 errWindowAgo <- err
             reportProgress options iter err sw
         requireFiniteError iter err
-        { F = f; G = g; Epsilon = eps; Value = dualValue p f g; Iterations = iter
+        let value =
+            if relaxation.IsBalanced then dualValue p f g
+            else Unbalanced.dualValue p eps f g (Unbalanced.massAfterColumnUpdate p g)
+        { F = f; G = g; Epsilon = eps; Value = value; Iterations = iter
           MarginalError = err; Converged = converged; Passes = 2 * iter + startPasses; SwitchedToLbfgsAt = None
           MixedIterations = sweeps.Iterations; Elapsed = sw.Elapsed }
 
@@ -126,15 +136,20 @@ module SinkhornLoop =
         let mutable iter = 0
         let mutable converged = false
         let sweeps = MixedSweeps(operator, options, eps, stopAt)
+        // A relaxed self-transport relaxes both sides alike (τ_a = τ_b): T(f) = κ softmin(f), row mass
+        // a_i exp((f_i − T(f)_i/κ)/ε) against a_i e^{−f_i/τ} (math.md §9).
+        let tau = p.Relaxation.TauA
+        let kappa = Unbalanced.kappa tau eps
         while not converged && iter < options.MaxIterations do
             options.Cancellation.ThrowIfCancellationRequested()
             sweeps.HalfStep(Rows, f, t)
+            Unbalanced.shrink kappa t
             checkFinite "f" t iter err
             let mutable e = 0.0
             let mutable total = 0.0
             for i in 0 .. p.N - 1 do
-                let rowMass = p.A.[i] * exp ((f.[i] - t.[i]) / eps)
-                e <- e + abs (rowMass - p.A.[i])
+                let rowMass = p.A.[i] * exp ((f.[i] - t.[i] / kappa) / eps)
+                e <- e + abs (rowMass - Unbalanced.targetMass tau p.A f i)
                 total <- total + rowMass
             // The plan is symmetric: its column error equals its row error, and the reported error is their sum.
             err <- 2.0 * e
@@ -145,7 +160,7 @@ module SinkhornLoop =
                 for i in 0 .. p.N - 1 do f.[i] <- 0.5 * (f.[i] + t.[i])
             reportProgress options iter err sw
         requireFiniteError iter err
-        let value = 2.0 * Array.fold2 (fun acc ai fi -> acc + ai * fi) 0.0 p.A f - eps * (mass - 1.0)
+        let value = 2.0 * Unbalanced.dualTerm tau p.A f - eps * (mass - 1.0)
         { F = f; G = Array.copy f; Epsilon = eps; Value = value; Iterations = iter
           MarginalError = err; Converged = converged; Passes = iter; SwitchedToLbfgsAt = None; MixedIterations = sweeps.Iterations
           Elapsed = sw.Elapsed }
