@@ -106,7 +106,9 @@ module SinkhornLoop =
                 // The stall rule judges float64 errors only: its first window starts after the switch.
                 errWindowAgo <- infinity
             elif err < stopAt then converged <- true
-            elif iter < options.MaxIterations then Array.blit fNext 0 f 0 p.N
+            elif iter < options.MaxIterations then
+                Unbalanced.translate relaxation p fNext g
+                Array.blit fNext 0 f 0 p.N
             if stopWhenStalled && not wasMixed && not converged && iter % stallWindow = 0 then
                 // The first window is the transient, before the linear rate sets in.
                 stall <- iter > stallWindow && stalled errWindowAgo err stopAt iter (options.MaxIterations - iter)

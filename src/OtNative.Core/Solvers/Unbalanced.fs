@@ -55,6 +55,22 @@ module Unbalanced =
         for j in 0 .. p.M - 1 do s <- s + targetMass p.Relaxation.TauB p.B g j
         s
 
+    /// The translation step of a problem relaxed on both sides: the dual is unchanged by (f + λ, g − λ) except for its
+    /// mass terms, and the λ that maximises it, λ = τ_aτ_b/(τ_a + τ_b) · log(⟨a, e^{−f/τ_a}⟩ / ⟨b, e^{−g/τ_b}⟩), is added
+    /// to f before the next g-update. Without it the translation is the slowest mode of the updates, contracting by
+    /// about 1 − ε/τ an iteration: at τ = 10⁷ × ε a solve stalled at marginal error 3e-8 after 200 000 iterations.
+    /// (Séjourné, Vialard, Peyré, "Faster unbalanced optimal transport: translation invariant Sinkhorn", AISTATS 2022.)
+    let translate (relaxation: Relaxation) (p: OtProblem) (f: float[]) (g: float[]) =
+        let tauA, tauB = relaxation.TauA, relaxation.TauB
+        if not (Double.IsPositiveInfinity tauA || Double.IsPositiveInfinity tauB) then
+            let mutable massA = 0.0
+            for i in 0 .. f.Length - 1 do massA <- massA + targetMass tauA p.A f i
+            let mutable massB = 0.0
+            for j in 0 .. g.Length - 1 do massB <- massB + targetMass tauB p.B g j
+            let lambda = tauA * tauB / (tauA + tauB) * log (massA / massB)
+            if Double.IsFinite lambda then
+                for i in 0 .. f.Length - 1 do f.[i] <- f.[i] + lambda
+
     /// KL(u ‖ w) = Σ u log(u/w) − u + w, the penalty of a relaxed side.
     let kl (u: float[]) (w: float[]) =
         let mutable s = 0.0
