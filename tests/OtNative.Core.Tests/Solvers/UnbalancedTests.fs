@@ -181,3 +181,24 @@ let ``the unbalanced divergence is zero between a cloud and itself, needs one τ
     let fd = jacobianByFiniteDifferences valueAt x 1e-6
     let g = plans.Gradient()
     Assert.True(relativeError g.Data fd.Data < 1e-6, sprintf "divergence gradient vs FD %g" (relativeError g.Data fd.Data))
+
+[<Fact>]
+let ``the unbalanced divergence's Hessian equals finite differences of its gradient and its HVPs`` () =
+    let x = cloud (Random 12) 8 2
+    let y = cloud (Random 13) 7 2
+    let tau = 0.6
+    let opts = { sinkhornAt (Absolute 0.2) with Tolerance = 1e-12 }
+    let p = OtProblem.relaxed tau tau (OtProblem.create x y None None)
+    use plans = DivergencePlans.Solve(cpu, p, opts)
+    let h = plans.Hessian(1e-10, Threading.CancellationToken.None)
+    let gradientAt (z: Matrix) =
+        use q = DivergencePlans.Solve(cpu, { p with Geometry = PointClouds(z, y) }, opts)
+        q.Gradient().Data
+    let fd = jacobianByFiniteDifferences gradientAt x 1e-5
+    Assert.True(relativeError h.Data fd.Data < 1e-5, sprintf "divergence Hessian vs FD %g" (relativeError h.Data fd.Data))
+    let rng = Random 14
+    let direction = Matrix(8, 2, Array.init 16 (fun _ -> rng.NextDouble() - 0.5))
+    let products, report = plans.HessianVectorProducts({ CgOptions.Default with Tolerance = 1e-12 }, [| direction |])
+    Assert.True(report.Converged)
+    let dense = Dense.times h (Matrix.Column direction.Data)
+    Assert.True(relativeError products.[0].Data dense.Data < 1e-8, sprintf "divergence HVP vs dense %g" (relativeError products.[0].Data dense.Data))
