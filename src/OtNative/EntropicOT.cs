@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
 using Microsoft.FSharp.Core;
 using OtNative.Core;
 using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
@@ -13,6 +14,7 @@ namespace OtNative;
 /// <param name="TargetSelfValue">L_ε(b,b).</param>
 /// <param name="Epsilon">The absolute ε used by all three solves.</param>
 /// <param name="Converged">Whether all three solves reached the tolerance.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record DivergenceResult(double Value, double CrossValue, double SourceSelfValue, double TargetSelfValue, double Epsilon, bool Converged);
 
 /// <summary>
