@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OtNative;
 
 /// <summary>One problem's results from <see cref="EntropicOT.SolveBatch"/>.</summary>
@@ -11,8 +13,14 @@ namespace OtNative;
 /// <param name="Hessian">The dense Hessian ((n·d)×(n·d)), or null when not requested.</param>
 /// <param name="HessianVectorProduct">∇²L_ε · A_i (n×d), or null when no direction was given.</param>
 /// <param name="HessianVectorProductCg">The CG report of that product, or null.</param>
+/// <remarks>
+/// It serialises with <see cref="System.Text.Json.JsonSerializer"/> and reads back with the same numbers: its
+/// <c>double[,]</c> members through <see cref="Array2DJsonConverter"/>, non-finite numbers as named literals.
+/// </remarks>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record BatchItem(int Index, double Value, double Epsilon, int Iterations, double MarginalError, bool Converged,
-    double[,]? Gradient, double[,]? Hessian, double[,]? HessianVectorProduct, CgReport? HessianVectorProductCg)
+    [property: JsonConverter(typeof(Array2DJsonConverter))] double[,]? Gradient, [property: JsonConverter(typeof(Array2DJsonConverter))] double[,]? Hessian,
+    [property: JsonConverter(typeof(Array2DJsonConverter))] double[,]? HessianVectorProduct, CgReport? HessianVectorProductCg)
 {
     /// <summary>The iterations whose exponentials were float32 (<see cref="SinkhornPrecision.Mixed"/>); 0 for float64 sweeps.</summary>
     public int MixedIterations { get; init; }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OtNative;
 
 /// <summary>One problem of <see cref="EntropicOT.TrySolveBatch"/>: two point clouds (one point per row) and their weights.</summary>
@@ -7,4 +9,4 @@ namespace OtNative;
 /// <param name="B">Target weights (m), or null for uniform.</param>
 /// <param name="Name">What an invalid input's error calls this problem (its arrays are <c>NAME.X</c>, <c>NAME.Y</c>, …), such
 /// as the file it came from; null for its place in the batch, <c>problems[i]</c>.</param>
-public sealed record BatchProblem(double[,] X, double[,] Y, double[]? A = null, double[]? B = null, string? Name = null);
+public sealed record BatchProblem([property: JsonConverter(typeof(Array2DJsonConverter))] double[,] X, [property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Y, double[]? A = null, double[]? B = null, string? Name = null);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OtNative;
 
 /// <summary>Preconditioner of the conjugate-gradient solves on the Schur complement (docs/math.md §3).</summary>
@@ -65,6 +67,7 @@ public sealed record CgOptions
 /// <param name="Iterations">Iterations run.</param>
 /// <param name="Residual">Final relative residual.</param>
 /// <param name="Converged">Whether the tolerance was reached.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record CgReport(int Iterations, double Residual, bool Converged)
 {
     internal static CgReport Of(Core.CgReport r) => new(r.Iterations, r.Residual, r.Converged);
@@ -73,4 +76,5 @@ public sealed record CgReport(int Iterations, double Residual, bool Converged)
 /// <summary>A result computed by CG, with the CG report.</summary>
 /// <param name="Value">The result (n×d for gradients and HVPs, n×m for a cost gradient).</param>
 /// <param name="Cg">How the solve went.</param>
-public sealed record CgResult(double[,] Value, CgReport Cg);
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+public sealed record CgResult([property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Value, CgReport Cg);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OtNative;
 
 /// <summary>
@@ -118,4 +120,7 @@ public static class Datasets
 /// <param name="ThetaStar">The truth θ* (p×d), when known.</param>
 /// <param name="Map">How parameters φ give θ, or null for θ itself.</param>
 /// <param name="Phi0">The start φ₀ of a <paramref name="Map"/>, or null.</param>
-public sealed record RegressionProblem(double[,] X, double[,] Y, double[,] Theta0, double[,]? ThetaStar, ParameterMap? Map = null, double[]? Phi0 = null);
+/// <remarks>Its arrays serialise with <see cref="System.Text.Json.JsonSerializer"/> (<see cref="Array2DJsonConverter"/>); a
+/// <see cref="ParameterMap"/> is code, written as its name and size, and a problem with one does not read back.</remarks>
+public sealed record RegressionProblem([property: JsonConverter(typeof(Array2DJsonConverter))] double[,] X, [property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Y, [property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Theta0,
+    [property: JsonConverter(typeof(Array2DJsonConverter))] double[,]? ThetaStar, ParameterMap? Map = null, double[]? Phi0 = null);

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using OtNative.Core;
+using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 
 namespace OtNative;
 
@@ -58,6 +60,23 @@ public sealed class DivergenceSolution : IDisposable
     /// </summary>
     public double[,] Gradient() => _plans.Gradient().ToArray2D();
 
+    /// <summary>∂S/∂x (n×d) as a new Math.NET matrix: the numbers of <see cref="Gradient()"/>.</summary>
+    /// <returns>The gradient (n×d).</returns>
+    public MathNetMatrix GradientMatrix() => Arrays.ToMathNet(_plans.Gradient());
+
+    /// <summary>
+    /// ∂S/∂x written row-major into <paramref name="destination"/> (element (k, q) at k·d + q): the numbers of
+    /// <see cref="Gradient()"/> with no result array allocated, for a flow loop that reuses one buffer.
+    /// </summary>
+    /// <param name="destination">n·d values, overwritten.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> does not hold n·d values.</exception>
+    public void Gradient(Span<double> destination)
+    {
+        var (n, d) = SinkhornResult.PointShape(_plans.Cross);
+        Arrays.RequireLength(destination.Length, n, d, nameof(destination));
+        Arrays.CopyTo(_plans.Gradient(), destination);
+    }
+
     /// <summary>
     /// ∇²ₓS · A (n×d) without forming any Hessian: the cross term's Hessian-vector product minus the self-term's, whose
     /// mixed part reuses the self-term's own CG solve (docs/math.md §3). Two CG solves; memory O((n + m)·d²).
@@ -67,11 +86,59 @@ public sealed class DivergenceSolution : IDisposable
     /// <param name="cancellationToken">Checked between CG iterations.</param>
     /// <returns>The product and the worse of the two CG reports.</returns>
     /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> is not n×d or holds non-finite values.</exception>
+    [OverloadResolutionPriority(1)]
     public CgResult HessianVectorProduct(double[,] direction, CgOptions? cg = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(direction);
+        var (n, d) = SinkhornResult.PointShape(_plans.Cross);
+        Arrays.RequireShape(direction.GetLength(0), direction.GetLength(1), n, d, nameof(direction));
+        var (product, report) = HessianVectorProductCore(Arrays.ToMatrix(direction, nameof(direction)), cg, cancellationToken);
+        return new CgResult(product.ToArray2D(), report);
+    }
+
+    /// <summary>∇²ₓS · A (n×d) for a direction given as a Math.NET matrix, without forming any Hessian.</summary>
+    /// <param name="direction">A (n×d).</param>
+    /// <param name="cg">The CG settings (default <see cref="CgOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <returns>The product as a new Math.NET matrix and the worse of the two CG reports.</returns>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> is not n×d or holds non-finite values.</exception>
+    /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public (MathNetMatrix Value, CgReport Cg) HessianVectorProduct(MathNetMatrix direction, CgOptions? cg = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(direction);
+        var (n, d) = SinkhornResult.PointShape(_plans.Cross);
+        Arrays.RequireShape(direction.RowCount, direction.ColumnCount, n, d, nameof(direction));
+        var (product, report) = HessianVectorProductCore(Arrays.ToMatrix(direction, nameof(direction)), cg, cancellationToken);
+        return (Arrays.ToMathNet(product), report);
+    }
+
+    /// <summary>
+    /// ∇²ₓS · A for a direction given row-major (n·d values), written row-major into <paramref name="destination"/>: the
+    /// numbers of <see cref="HessianVectorProduct(double[,], CgOptions, CancellationToken)"/> with no result array allocated.
+    /// </summary>
+    /// <param name="direction">A, row-major (n·d values).</param>
+    /// <param name="destination">n·d values, overwritten; it may not overlap <paramref name="direction"/>.</param>
+    /// <param name="cg">The CG settings (default <see cref="CgOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <returns>The worse of the two CG reports.</returns>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> or <paramref name="destination"/> does not hold n·d values (the one at fault is named).</exception>
+    /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public CgReport HessianVectorProduct(ReadOnlySpan<double> direction, Span<double> destination, CgOptions? cg = null,
+        CancellationToken cancellationToken = default)
+    {
+        var (n, d) = SinkhornResult.PointShape(_plans.Cross);
+        Arrays.RequireLength(destination.Length, n, d, nameof(destination));
+        var (product, report) = HessianVectorProductCore(Arrays.ToMatrix(direction, n, d, nameof(direction)), cg, cancellationToken);
+        Arrays.CopyTo(product, destination);
+        return report;
+    }
+
+    private (Matrix Product, CgReport Report) HessianVectorProductCore(Matrix direction, CgOptions? cg, CancellationToken cancellationToken)
+    {
         cg ??= CgOptions.Default;
-        var (products, report) = _plans.HessianVectorProducts(cg.ToCore(cancellationToken), [Arrays.ToMatrix(direction, nameof(direction))]).ToValueTuple();
-        return new CgResult(products[0].ToArray2D(), cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
+        var (products, report) = _plans.HessianVectorProducts(cg.ToCore(cancellationToken), [direction]).ToValueTuple();
+        return (products[0], cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
     }
 
     /// <summary>

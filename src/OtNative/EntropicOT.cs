@@ -1,5 +1,9 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
+using Microsoft.FSharp.Core;
 using OtNative.Core;
 using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
+using MathNetVector = MathNet.Numerics.LinearAlgebra.Vector<double>;
 
 namespace OtNative;
 
@@ -10,14 +14,30 @@ namespace OtNative;
 /// <param name="TargetSelfValue">L_ε(b,b).</param>
 /// <param name="Epsilon">The absolute ε used by all three solves.</param>
 /// <param name="Converged">Whether all three solves reached the tolerance.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record DivergenceResult(double Value, double CrossValue, double SourceSelfValue, double TargetSelfValue, double Epsilon, bool Converged);
 
 /// <summary>
 /// Entry points for entropic optimal transport between weighted point clouds (squared Euclidean cost, no ½) or under a
-/// given cost matrix. Points are rows of <c>double[,]</c> (or a row-major span with a dimension, or a Math.NET matrix);
-/// weights default to uniform. Invalid input throws <see cref="ArgumentException"/> naming the parameter; numerical
-/// failures throw an <see cref="OtNativeException"/>; a cancelled token throws <see cref="OperationCanceledException"/>.
+/// given cost matrix. Invalid input throws <see cref="ArgumentException"/> naming the parameter; numerical failures throw
+/// an <see cref="OtNativeException"/>; a cancelled token throws <see cref="OperationCanceledException"/>.
 /// </summary>
+/// <remarks>
+/// Inputs come in three forms, each with the same parameter list:
+/// <list type="bullet">
+/// <item><description><c>double[,]</c> points (one per row) or costs with <c>double[]</c> weights, null for uniform — every entry point;</description></item>
+/// <item><description>Math.NET <c>Matrix&lt;double&gt;</c> with <c>Vector&lt;double&gt;</c> weights, null for uniform —
+/// <see cref="Solve(MathNetMatrix, MathNetMatrix, MathNetVector, MathNetVector, SinkhornOptions, CancellationToken)"/>,
+/// <c>SolveCost</c>, <c>SolveDivergence</c>, <c>Divergence</c> and <c>DivergenceGradient</c>; a Math.NET overload returns a
+/// Math.NET matrix where its <c>double[,]</c> twin returns <c>double[,]</c>;</description></item>
+/// <item><description>row-major <c>ReadOnlySpan&lt;double&gt;</c> points with their dimension and span weights, empty for
+/// uniform — <c>Solve</c> and <c>SolveDivergence</c>.</description></item>
+/// </list>
+/// The solved <see cref="SinkhornResult"/> and <see cref="DivergenceSolution"/> answer in the same forms: <c>Gradient()</c>
+/// (<c>double[,]</c>), <c>GradientMatrix()</c> (Math.NET) and <c>Gradient(Span&lt;double&gt;)</c> (row-major into your
+/// buffer), and likewise Hessian-vector products. A call whose cloud is the literal <c>null</c> binds the <c>double[,]</c>
+/// overload (and throws <see cref="ArgumentNullException"/> naming it).
+/// </remarks>
 /// <example>
 /// <code>
 /// using var result = EntropicOT.Solve(x, y, new SinkhornOptions { Epsilon = 0.05, EpsilonRelative = true });
@@ -30,33 +50,91 @@ public static class EntropicOT
     /// <summary>Solves entropic OT between two point clouds with uniform weights.</summary>
     /// <exception cref="ArgumentException">Non-finite values, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
     /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
+    [OverloadResolutionPriority(1)]
     public static SinkhornResult Solve(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         Solve(x, y, null, null, options, cancellationToken);
 
     /// <summary>Solves entropic OT between two weighted point clouds (weights positive, summing to one; null = uniform).</summary>
     /// <exception cref="ArgumentException">Non-finite values, bad weights, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
     /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
+    [OverloadResolutionPriority(1)]
     public static SinkhornResult Solve(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options), options, cancellationToken);
+        Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b), options), options, cancellationToken);
 
     /// <summary>Solves entropic OT between point clouds given row-major with <paramref name="dimension"/> coordinates per point.</summary>
     public static SinkhornResult Solve(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Run(Points(Arrays.ToMatrix(x, dimension, nameof(x)), Arrays.ToMatrix(y, dimension, nameof(y)), null, null, options), options, cancellationToken);
+        Solve(x, y, dimension, default, default, options, cancellationToken);
+
+    /// <summary>
+    /// Solves entropic OT between weighted point clouds given row-major with <paramref name="dimension"/> coordinates per
+    /// point (point k's coordinates at k·d … k·d + d − 1), with span weights.
+    /// </summary>
+    /// <param name="x">Source points, row-major (n·d values).</param>
+    /// <param name="y">Target points, row-major (m·d values).</param>
+    /// <param name="dimension">The coordinates per point, d ≥ 1.</param>
+    /// <param name="a">Source weights (n), positive and summing to one, or an empty span for uniform.</param>
+    /// <param name="b">Target weights (m), or an empty span for uniform.</param>
+    /// <param name="options">The solve's options (null: <see cref="SinkhornOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked inside the solve.</param>
+    /// <returns>The solved plan; dispose it.</returns>
+    /// <exception cref="ArgumentException">A span that is not a whole number of points, non-finite values, bad weights,
+    /// mismatched dimensions, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is below 1.</exception>
+    public static SinkhornResult Solve(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, ReadOnlySpan<double> a, ReadOnlySpan<double> b,
+        SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        Run(Points(Arrays.ToMatrix(x, dimension, nameof(x)), Arrays.ToMatrix(y, dimension, nameof(y)), Arrays.Weights(a), Arrays.Weights(b), options),
+            options, cancellationToken);
 
     /// <summary>Solves entropic OT between point clouds given as Math.NET matrices (one point per row).</summary>
     public static SinkhornResult Solve(MathNetMatrix x, MathNetMatrix y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
-        Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), null, null, options), options, cancellationToken);
+        Solve(x, y, null, null, options, cancellationToken);
+
+    /// <summary>Solves entropic OT between two weighted point clouds given as Math.NET matrices (one point per row) and vectors.</summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="a">Source weights (n), positive and summing to one, or null for uniform.</param>
+    /// <param name="b">Target weights (m), or null for uniform.</param>
+    /// <param name="options">The solve's options (null: <see cref="SinkhornOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked inside the solve.</param>
+    /// <returns>The solved plan; dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite values, bad weights, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
+    /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
+    public static SinkhornResult Solve(MathNetMatrix x, MathNetMatrix y, MathNetVector? a, MathNetVector? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Weights(a), Arrays.Weights(b), options), options, cancellationToken);
 
     /// <summary>Solves entropic OT under a given n×m cost matrix with uniform weights.</summary>
+    [OverloadResolutionPriority(1)]
     public static SinkhornResult SolveCost(double[,] cost, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         SolveCost(cost, null, null, options, cancellationToken);
 
     /// <summary>Solves entropic OT under a given n×m cost matrix (any finite costs) with weights a, b (null = uniform).</summary>
+    [OverloadResolutionPriority(1)]
     public static SinkhornResult SolveCost(double[,] cost, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
         Run(Relaxed(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options), options, cancellationToken);
+
+    /// <summary>Solves entropic OT under a given n×m cost matrix, a Math.NET matrix, with uniform weights.</summary>
+    /// <param name="cost">The costs (n×m), any finite values.</param>
+    /// <param name="options">The solve's options (null: <see cref="SinkhornOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked inside the solve.</param>
+    /// <returns>The solved plan; dispose it.</returns>
+    public static SinkhornResult SolveCost(MathNetMatrix cost, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        SolveCost(cost, null, null, options, cancellationToken);
+
+    /// <summary>Solves entropic OT under a given n×m cost matrix, a Math.NET matrix, with weights a, b (null = uniform).</summary>
+    /// <param name="cost">The costs (n×m), any finite values.</param>
+    /// <param name="a">Source weights (n), positive and summing to one, or null for uniform.</param>
+    /// <param name="b">Target weights (m), or null for uniform.</param>
+    /// <param name="options">The solve's options (null: <see cref="SinkhornOptions.Default"/>).</param>
+    /// <param name="cancellationToken">Checked inside the solve.</param>
+    /// <returns>The solved plan; dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite costs, bad weights, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
+    public static SinkhornResult SolveCost(MathNetMatrix cost, MathNetVector? a, MathNetVector? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        Run(Relaxed(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Weights(a), Arrays.Weights(b)), options), options, cancellationToken);
 
     /// <summary>
     /// Solves the self-transport problem L_ε(a, a) of one weighted cloud (the debiased divergence's self-terms) by the
@@ -73,7 +151,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         var points = Arrays.ToMatrix(x, nameof(x));
-        var problem = Points(points, points, a, a, options);
+        var problem = Points(points, points, Arrays.Option(a), Arrays.Option(a), options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
         return new SinkhornResult(Sinkhorn.solveSymmetric(backend, problem, options.ToCore(cancellationToken)), note);
@@ -90,42 +168,139 @@ public static class EntropicOT
     /// <param name="b">Target weights (m), or null for uniform.</param>
     /// <param name="options">The solves' options (a relative ε is resolved on the cross problem and used by all three).</param>
     /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The solved divergence; dispose it.</returns>
+    [OverloadResolutionPriority(1)]
     public static DivergenceSolution SolveDivergence(double[,] x, double[,] y, double[]? a = null, double[]? b = null, SinkhornOptions? options = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        SolveDivergenceCore(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b), options, cancellationToken);
+
+    /// <summary>
+    /// <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> for clouds
+    /// given as Math.NET matrices (one point per row) and weights as Math.NET vectors.
+    /// </summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="a">Source weights (n), or null for uniform.</param>
+    /// <param name="b">Target weights (m), or null for uniform.</param>
+    /// <param name="options">The solves' options (a relative ε is resolved on the cross problem and used by all three).</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The solved divergence; dispose it.</returns>
+    public static DivergenceSolution SolveDivergence(MathNetMatrix x, MathNetMatrix y, MathNetVector? a = null, MathNetVector? b = null,
+        SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        SolveDivergenceCore(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Weights(a), Arrays.Weights(b), options, cancellationToken);
+
+    /// <summary>
+    /// <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> for clouds
+    /// given row-major with <paramref name="dimension"/> coordinates per point and span weights: with
+    /// <see cref="DivergenceSolution.Gradient(Span{double})"/>, a flow that keeps its points in one flat buffer.
+    /// </summary>
+    /// <param name="x">Source points, row-major (n·d values).</param>
+    /// <param name="y">Target points, row-major (m·d values).</param>
+    /// <param name="dimension">The coordinates per point, d ≥ 1.</param>
+    /// <param name="a">Source weights (n), or an empty span (the default) for uniform.</param>
+    /// <param name="b">Target weights (m), or an empty span (the default) for uniform.</param>
+    /// <param name="options">The solves' options (a relative ε is resolved on the cross problem and used by all three).</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The solved divergence; dispose it.</returns>
+    /// <exception cref="ArgumentException">A span that is not a whole number of points, non-finite values or bad weights; the parameter is named.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is below 1.</exception>
+    public static DivergenceSolution SolveDivergence(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension,
+        ReadOnlySpan<double> a = default, ReadOnlySpan<double> b = default, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        SolveDivergenceCore(Arrays.ToMatrix(x, dimension, nameof(x)), Arrays.ToMatrix(y, dimension, nameof(y)), Arrays.Weights(a), Arrays.Weights(b),
+            options, cancellationToken);
+
+    private static DivergenceSolution SolveDivergenceCore(Matrix x, Matrix y, FSharpOption<double[]>? a, FSharpOption<double[]>? b,
+        SinkhornOptions? options, CancellationToken cancellationToken)
     {
         options ??= SinkhornOptions.Default;
-        var problem = Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), a, b, options);
+        var problem = Points(x, y, a, b, options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
         return new DivergenceSolution(DivergencePlans.Solve(backend, problem, options.ToCore(cancellationToken)));
     }
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) with uniform weights (three solves at one ε).</summary>
+    [OverloadResolutionPriority(1)]
     public static DivergenceResult Divergence(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         Divergence(x, y, null, null, options, cancellationToken);
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) (three solves at one ε).</summary>
+    [OverloadResolutionPriority(1)]
     public static DivergenceResult Divergence(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
-        return new DivergenceResult(d.Value, d.CrossValue, d.SourceSelfValue, d.TargetSelfValue, d.Epsilon, d.Converged);
+        return Summary(d);
     }
+
+    /// <summary>The debiased Sinkhorn divergence of clouds given as Math.NET matrices, with uniform weights (three solves at one ε).</summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="options">The solves' options.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The divergence and its three terms.</returns>
+    public static DivergenceResult Divergence(MathNetMatrix x, MathNetMatrix y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        Divergence(x, y, null, null, options, cancellationToken);
+
+    /// <summary>The debiased Sinkhorn divergence of clouds given as Math.NET matrices, weights as vectors (null = uniform).</summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="a">Source weights (n), or null for uniform.</param>
+    /// <param name="b">Target weights (m), or null for uniform.</param>
+    /// <param name="options">The solves' options.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The divergence and its three terms.</returns>
+    public static DivergenceResult Divergence(MathNetMatrix x, MathNetMatrix y, MathNetVector? a, MathNetVector? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return Summary(d);
+    }
+
+    private static DivergenceResult Summary(DivergenceSolution d) =>
+        new(d.Value, d.CrossValue, d.SourceSelfValue, d.TargetSelfValue, d.Epsilon, d.Converged);
 
     /// <summary>
     /// ∂/∂x (n×d) of the debiased divergence: the cross term's gradient minus that of the self-term L_ε(a, a), whose two
     /// arguments both move with x (docs/math.md §2). Two solves; the self-term by the symmetric update.
-    /// <see cref="SolveDivergence"/> gives the value and the gradient from the same solves.
+    /// <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> gives the
+    /// value and the gradient from the same solves.
     /// </summary>
+    [OverloadResolutionPriority(1)]
     public static double[,] DivergenceGradient(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         DivergenceGradient(x, y, null, null, options, cancellationToken);
 
     /// <summary>∂/∂x (n×d) of the debiased divergence with weights a, b (null = uniform).</summary>
+    [OverloadResolutionPriority(1)]
     public static double[,] DivergenceGradient(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
         return d.Gradient();
+    }
+
+    /// <summary>∂/∂x (n×d) of the debiased divergence of clouds given as Math.NET matrices, uniform weights, as a Math.NET matrix.</summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="options">The solves' options.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The gradient (n×d).</returns>
+    public static MathNetMatrix DivergenceGradient(MathNetMatrix x, MathNetMatrix y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        DivergenceGradient(x, y, null, null, options, cancellationToken);
+
+    /// <summary>∂/∂x (n×d) of the debiased divergence of clouds given as Math.NET matrices, weights as vectors (null = uniform), as a Math.NET matrix.</summary>
+    /// <param name="x">Source points (n×d).</param>
+    /// <param name="y">Target points (m×d).</param>
+    /// <param name="a">Source weights (n), or null for uniform.</param>
+    /// <param name="b">Target weights (m), or null for uniform.</param>
+    /// <param name="options">The solves' options.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The gradient (n×d).</returns>
+    public static MathNetMatrix DivergenceGradient(MathNetMatrix x, MathNetMatrix y, MathNetVector? a, MathNetVector? b, SinkhornOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return d.GradientMatrix();
     }
 
     /// <summary>
@@ -148,7 +323,9 @@ public static class EntropicOT
     /// <summary>
     /// ∇²ₓS · A (n×d) of the debiased divergence without forming any Hessian: the cross term's Hessian-vector product
     /// minus the self-term's, whose mixed part reuses the self-term's own CG solve (docs/math.md §3). Two solves and two
-    /// CG solves; memory O((n + m)·d²). <see cref="SolveDivergence"/> keeps the solves for several products.
+    /// CG solves; memory O((n + m)·d²).
+    /// <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> keeps the
+    /// solves for several products.
     /// </summary>
     /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
     public static CgResult DivergenceHessianVectorProduct(double[,] x, double[,] y, double[]? a, double[]? b, double[,] direction,
@@ -338,8 +515,8 @@ public static class EntropicOT
         }
     }
 
-    private static OtProblem Points(Matrix x, Matrix y, double[]? a, double[]? b, SinkhornOptions? options) =>
-        Relaxed(OtProblemModule.createWith(x, y, Arrays.Option(a), Arrays.Option(b), options?.RenormalizeWeights ?? false), options);
+    private static OtProblem Points(Matrix x, Matrix y, FSharpOption<double[]>? a, FSharpOption<double[]>? b, SinkhornOptions? options) =>
+        Relaxed(OtProblemModule.createWith(x, y, a, b, options?.RenormalizeWeights ?? false), options);
 
     /// <summary>The problem with the options' marginal relaxation (<see cref="SinkhornOptions.TauA"/>, <see cref="SinkhornOptions.TauB"/>).</summary>
     internal static OtProblem Relaxed(OtProblem problem, SinkhornOptions? options) =>

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using OtNative.Core;
+using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 
 namespace OtNative;
 
@@ -25,10 +27,55 @@ public sealed class HessianOperator
     private Core.HessianOperator Operator(CancellationToken cancellation) => new(_plan, Options.ToCore(cancellation));
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d).</summary>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> is not n×d or holds non-finite values.</exception>
+    [OverloadResolutionPriority(1)]
     public CgResult Apply(double[,] direction, CancellationToken cancellationToken = default)
     {
-        var (product, report) = Operator(cancellationToken).Apply(Arrays.ToMatrix(direction, nameof(direction))).ToValueTuple();
-        return new CgResult(product.ToArray2D(), Options.Accept(CgReport.Of(report), "Hessian-vector product"));
+        ArgumentNullException.ThrowIfNull(direction);
+        var (n, d) = SinkhornResult.PointShape(_plan);
+        Arrays.RequireShape(direction.GetLength(0), direction.GetLength(1), n, d, nameof(direction));
+        var (product, report) = ApplyCore(Arrays.ToMatrix(direction, nameof(direction)), cancellationToken);
+        return new CgResult(product.ToArray2D(), report);
+    }
+
+    /// <summary>∇²ₓL_ε · A for a direction A (n×d) given as a Math.NET matrix.</summary>
+    /// <param name="direction">A (n×d).</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <returns>The product (n×d) as a new Math.NET matrix, and the CG report.</returns>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> is not n×d or holds non-finite values.</exception>
+    /// <exception cref="CgConvergenceException">CG stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public (MathNetMatrix Value, CgReport Cg) Apply(MathNetMatrix direction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(direction);
+        var (n, d) = SinkhornResult.PointShape(_plan);
+        Arrays.RequireShape(direction.RowCount, direction.ColumnCount, n, d, nameof(direction));
+        var (product, report) = ApplyCore(Arrays.ToMatrix(direction, nameof(direction)), cancellationToken);
+        return (Arrays.ToMathNet(product), report);
+    }
+
+    /// <summary>
+    /// ∇²ₓL_ε · A for a direction A given row-major (n·d values), written row-major into <paramref name="destination"/>:
+    /// the numbers of <see cref="Apply(double[,], CancellationToken)"/> with no result array allocated.
+    /// </summary>
+    /// <param name="direction">A, row-major (n·d values).</param>
+    /// <param name="destination">n·d values, overwritten; it may not overlap <paramref name="direction"/>.</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <returns>The CG report.</returns>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> or <paramref name="destination"/> does not hold n·d values (the one at fault is named).</exception>
+    /// <exception cref="CgConvergenceException">CG stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public CgReport Apply(ReadOnlySpan<double> direction, Span<double> destination, CancellationToken cancellationToken = default)
+    {
+        var (n, d) = SinkhornResult.PointShape(_plan);
+        Arrays.RequireLength(destination.Length, n, d, nameof(destination));
+        var (product, report) = ApplyCore(Arrays.ToMatrix(direction, n, d, nameof(direction)), cancellationToken);
+        Arrays.CopyTo(product, destination);
+        return report;
+    }
+
+    private (Matrix Product, CgReport Report) ApplyCore(Matrix direction, CancellationToken cancellationToken)
+    {
+        var (product, report) = Operator(cancellationToken).Apply(direction).ToValueTuple();
+        return (product, Options.Accept(CgReport.Of(report), "Hessian-vector product"));
     }
 
     /// <summary>Several Hessian-vector products at about the cost of one: every streamed pass carries all directions. The report is the worst column's.</summary>

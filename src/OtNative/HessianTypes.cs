@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace OtNative;
 
-/// <summary>How the dense Hessian forms the pseudo-inverse of the H-matrix (docs/math.md §3).</summary>
+/// <summary>How the dense Hessian forms the pseudo-inverse of the H-matrix (docs/math.md §3). Written to JSON by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<HessianMethod>))]
 public enum HessianMethod
 {
     /// <summary>Algorithm 1: truncated eigen-decomposition of the (n+m)×(n+m) H-matrix.</summary>
@@ -11,7 +14,8 @@ public enum HessianMethod
     NoRegularisation,
 }
 
-/// <summary>How the pseudo-inverse was actually applied.</summary>
+/// <summary>How the pseudo-inverse was actually applied. Written to JSON by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<HessianFactorisation>))]
 public enum HessianFactorisation
 {
     /// <summary>Eigen-decomposition with eigenvalues ≤ τ dropped.</summary>
@@ -34,10 +38,13 @@ public enum HessianFactorisation
 /// (docs/math.md §3): how far the Hessian's row sums are from what the marginal constraint implies — a property of the
 /// Hessian, not the plan's marginal error (<see cref="SinkhornResult.MarginalError"/>).</param>
 /// <param name="Elapsed">Wall time of the Hessian alone.</param>
-public sealed record HessianResult(double[,] Matrix, HessianMethod Method, int Kept, int Dropped, double SmallestKept,
+/// <remarks>It serialises with <see cref="System.Text.Json.JsonSerializer"/> and reads back with the same numbers (<see cref="Array2DJsonConverter"/>).</remarks>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+public sealed record HessianResult([property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Matrix, HessianMethod Method, int Kept, int Dropped, double SmallestKept,
     HessianFactorisation Factorisation, double Threshold, double RowSumError, TimeSpan Elapsed)
 {
     /// <summary>The former name of <see cref="RowSumError"/>, which is not the plan's marginal error.</summary>
+    [JsonIgnore]
     [Obsolete("Renamed RowSumError: it is the Hessian's row-sum measure (eq. 59), not the plan's marginal error.")]
     public double MarginalError => RowSumError;
 }
@@ -46,9 +53,11 @@ public sealed record HessianResult(double[,] Matrix, HessianMethod Method, int K
 /// <param name="Eigenvalues">All eigenvalues, ascending.</param>
 /// <param name="SmallestPositive">λ_{n+m−1}, the second smallest (the smallest is the simple zero).</param>
 /// <param name="ConditionNumber">λ_max / λ_{n+m−1}.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record SpectrumResult(IReadOnlyList<double> Eigenvalues, double SmallestPositive, double ConditionNumber);
 
-/// <summary>How a parameter Hessian was formed.</summary>
+/// <summary>How a parameter Hessian was formed. Written to JSON by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ParameterHessianPath>))]
 public enum ParameterHessianPath
 {
     /// <summary>From the dense Hessian (Schur path).</summary>
@@ -61,4 +70,5 @@ public enum ParameterHessianPath
 /// <param name="Matrix">(p·d)×(p·d), index p'·d + q.</param>
 /// <param name="Path">Dense or matrix-free.</param>
 /// <param name="Cg">The worst CG report on the matrix-free path; null on the dense path.</param>
-public sealed record ParameterHessianResult(double[,] Matrix, ParameterHessianPath Path, CgReport? Cg);
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+public sealed record ParameterHessianResult([property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Matrix, ParameterHessianPath Path, CgReport? Cg);

@@ -1,9 +1,11 @@
+using System.Text.Json.Serialization;
 using Microsoft.FSharp.Core;
 using OtNative.Core;
 
 namespace OtNative;
 
-/// <summary>Which stage produced an iteration of a shuffled-regression fit.</summary>
+/// <summary>Which stage produced an iteration of a shuffled-regression fit. Written to JSON by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RegressionStage>))]
 public enum RegressionStage
 {
     /// <summary>Stage 1: SGD on mini-batches.</summary>
@@ -28,6 +30,7 @@ public enum RegressionStage
 /// <param name="SinkhornConverged">Whether this evaluation's solve reached its tolerance.</param>
 /// <param name="HessianCgConverged">Whether the CG behind a matrix-free parameter Hessian reached its tolerance (true where none ran).</param>
 /// <param name="Seconds">Wall time since the fit began.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record RegressionIteration(int Iteration, RegressionStage Stage, double Loss, double GradientNorm, double ParameterError,
     double MinEigenvalue, double MaxEigenvalue, bool Damped, double StepSize, int SinkhornIterations, bool SinkhornConverged, bool HessianCgConverged,
     double Seconds)
@@ -46,7 +49,8 @@ public sealed record RegressionIteration(int Iteration, RegressionStage Stage, d
 /// <param name="FinalLoss">The loss at the end.</param>
 /// <param name="ParameterError">‖θ − θ*‖_F at the end, NaN when θ* is unknown.</param>
 /// <param name="StopReason">Why it stopped.</param>
-public sealed record RegressionFit(double[,] Parameters, IReadOnlyList<double> MapParameters, IReadOnlyList<RegressionIteration> History,
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+public sealed record RegressionFit([property: JsonConverter(typeof(Array2DJsonConverter))] double[,] Parameters, IReadOnlyList<double> MapParameters, IReadOnlyList<RegressionIteration> History,
     int Iterations, double Seconds, double FinalLoss, double ParameterError, string StopReason)
 {
     internal static RegressionFit Of(Applications.RegressionFit f) => new(f.Parameters.ToArray2D(), Array.AsReadOnly(f.MapParameters),
@@ -59,7 +63,8 @@ public sealed record RegressionFit(double[,] Parameters, IReadOnlyList<double> M
 /// <param name="SgdMapParameters">φ where SGD ended.</param>
 /// <param name="Newton">Algorithm 2's second stage.</param>
 /// <param name="GradientDescent">The baseline.</param>
-public sealed record RegressionComparison(IReadOnlyList<RegressionIteration> Sgd, double[,] SgdParameters, IReadOnlyList<double> SgdMapParameters,
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+public sealed record RegressionComparison(IReadOnlyList<RegressionIteration> Sgd, [property: JsonConverter(typeof(Array2DJsonConverter))] double[,] SgdParameters, IReadOnlyList<double> SgdMapParameters,
     RegressionFit Newton, RegressionFit GradientDescent)
 {
     internal static RegressionComparison Of(Applications.RegressionComparison c) => new(c.Sgd.Select(RegressionIteration.Of).ToArray(),

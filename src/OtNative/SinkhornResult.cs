@@ -1,5 +1,7 @@
 using System.Collections.ObjectModel;
+using System.Runtime.CompilerServices;
 using OtNative.Core;
+using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 
 namespace OtNative;
 
@@ -100,6 +102,32 @@ public sealed class SinkhornResult : IDisposable
     /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
     public double[,] Gradient() => Gradients.eot(_plan).ToArray2D();
 
+    /// <summary>∂L_ε/∂x (n×d) as a new Math.NET matrix: the numbers of <see cref="Gradient()"/>.</summary>
+    /// <returns>The gradient (n×d).</returns>
+    /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
+    public MathNetMatrix GradientMatrix() => Arrays.ToMathNet(Gradients.eot(_plan));
+
+    /// <summary>
+    /// ∂L_ε/∂x written row-major into <paramref name="destination"/> (element (k, q) at k·d + q): the numbers of
+    /// <see cref="Gradient()"/> with no result array allocated, for a loop that reuses one buffer.
+    /// </summary>
+    /// <param name="destination">n·d values, overwritten.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> does not hold n·d values.</exception>
+    /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
+    public void Gradient(Span<double> destination)
+    {
+        var (n, d) = PointShape(_plan);
+        Arrays.RequireLength(destination.Length, n, d, nameof(destination));
+        Arrays.CopyTo(Gradients.eot(_plan), destination);
+    }
+
+    /// <summary>The number of points n and their dimension d; a cost-matrix problem has none (<see cref="NotSupportedException"/>).</summary>
+    internal static (int N, int D) PointShape(SolvedPlan plan)
+    {
+        var x = plan.Problem.X;
+        return (x.Rows, x.Cols);
+    }
+
     /// <summary>∂L_ε/∂θ (p×d) for the linear model x = X θ, given the design matrix X (n×p).</summary>
     public double[,] GradientLinearModel(double[,] design) =>
         Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), Gradients.eot(_plan)).ToArray2D();
@@ -139,8 +167,30 @@ public sealed class SinkhornResult : IDisposable
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian (CG with the default settings).</summary>
     /// <exception cref="CgConvergenceException">CG did not reach its tolerance; use <see cref="HessianOperator(CgOptions?)"/> to change or relax it.</exception>
+    [OverloadResolutionPriority(1)]
     public double[,] HessianVectorProduct(double[,] direction, CancellationToken cancellationToken = default) =>
         HessianOperator().Apply(direction, cancellationToken).Value;
+
+    /// <summary>∇²ₓL_ε · A for a direction A (n×d) given as a Math.NET matrix, without forming the Hessian (CG with the default settings).</summary>
+    /// <param name="direction">A (n×d).</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <returns>The product (n×d) as a new Math.NET matrix.</returns>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> is not n×d or holds non-finite values.</exception>
+    /// <exception cref="CgConvergenceException">CG did not reach its tolerance; use <see cref="HessianOperator(CgOptions?)"/> to change or relax it.</exception>
+    public MathNetMatrix HessianVectorProduct(MathNetMatrix direction, CancellationToken cancellationToken = default) =>
+        HessianOperator().Apply(direction, cancellationToken).Value;
+
+    /// <summary>
+    /// ∇²ₓL_ε · A for a direction A given row-major (n·d values), written row-major into <paramref name="destination"/>:
+    /// the numbers of <see cref="HessianVectorProduct(double[,], CancellationToken)"/> with no result array allocated.
+    /// </summary>
+    /// <param name="direction">A, row-major (n·d values).</param>
+    /// <param name="destination">n·d values, overwritten; it may not overlap <paramref name="direction"/>.</param>
+    /// <param name="cancellationToken">Checked between CG iterations.</param>
+    /// <exception cref="ArgumentException"><paramref name="direction"/> or <paramref name="destination"/> does not hold n·d values (the one at fault is named).</exception>
+    /// <exception cref="CgConvergenceException">CG did not reach its tolerance; use <see cref="HessianOperator(CgOptions?)"/> to change or relax it.</exception>
+    public void HessianVectorProduct(ReadOnlySpan<double> direction, Span<double> destination, CancellationToken cancellationToken = default) =>
+        HessianOperator().Apply(direction, destination, cancellationToken);
 
     /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2), one CG solve on the Schur complement.</summary>
     /// <exception cref="CgConvergenceException">CG did not reach its tolerance.</exception>
