@@ -10,8 +10,9 @@ runner="$bin/OtNative.DeviceRunner"
 [ -x "$runner" ] || { echo "device-check: $runner missing; run build/device-publish.sh first" >&2; exit 2; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 if command -v nvcc >/dev/null 2>&1; then
-  nvcc -fatbin -O3 -std=c++17 -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-    -o "$bin/otnative_kernels.fatbin" native/transport.cu && echo "fatbin built with $(nvcc --version | tail -1)"
+  # The flags CMakeLists.txt uses too (native/nvcc-fatbin.args).
+  # shellcheck disable=SC2046
+  nvcc $(cat native/nvcc-fatbin.args) -o "$bin/otnative_kernels.fatbin" native/transport.cu && echo "fatbin built with $(nvcc --version | tail -1)"
 fi
 out=${OUT:-build/device/out}
 mkdir -p "$out"
