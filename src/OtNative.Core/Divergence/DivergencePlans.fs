@@ -110,12 +110,12 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
         Matrix(gxy.Rows, gxy.Cols, Array.map2 (-) gxy.Data gxx.Data)
 
     /// ∇²ₓS · A for several directions A (n×d), matrix-free: the cross plan's HVPs minus the self-term's (H₁₁ + H₁₂) A
-    /// (`HessianOperator.SelfTermApplyMany`), two CG solves, each pass carrying every direction. The products and the
+    /// (`SelfTermProducts.applyMany`), two CG solves, each pass carrying every direction. The products and the
     /// worse of the two CG reports.
     member _.HessianVectorProducts(cg: CgOptions, directions: Matrix[]) =
         live ()
         let crossProducts, crossReport = HessianOperator(cross, cg).ApplyMany directions
-        let own, selfReport = HessianOperator(sourceSelf, cg).SelfTermApplyMany directions
+        let own, selfReport = SelfTermProducts.applyMany sourceSelf cg directions
         Array.map2 (fun (c: Matrix) (o: Matrix) -> Matrix(c.Rows, c.Cols, Array.map2 (-) c.Data o.Data)) crossProducts own,
         CgReport.Worse(crossReport, selfReport)
 

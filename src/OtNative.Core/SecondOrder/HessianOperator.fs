@@ -204,35 +204,6 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
                     (zfs.[c].[kk] * gradient.[kk, a] + pz.[kk, a] - outer c kk a) / eps + 2.0 * r.[kk] * direction.[kk, a])))
         products, zfs, zgs, report
 
-    /// The direct part of the mixed Hessian H₁₂ = ∂²L/∂x∂y applied to B (m×d):
-    /// (D B)_k = Σ_l P_kl (4/ε (x_k − y_l)(x_k − y_l)ᵀ B_l − 2 B_l), from one pass carrying, per direction, B, y·B,
-    /// y ⊗ B and y (y·B).
-    let mixedDirect (directions: Matrix[]) =
-        let { X = x; Y = y; D = d } = coordinates.Force()
-        let width = 2 * d + 1 + d * d
-        let k = directions.Length
-        let yDotB = directions |> Array.map (fun b -> Array.init m (fun l -> let mutable v = 0.0 in (for q in 0 .. d - 1 do v <- v + y.[l, q] * b.[l, q]); v))
-        let column c l col =
-            let b = directions.[c]
-            if col < d then b.[l, col]
-            elif col = d then yDotB.[c].[l]
-            elif col < 2 * d + 1 then y.[l, col - d - 1] * yDotB.[c].[l]
-            else (let t = col - 2 * d - 1 in y.[l, t / d] * b.[l, t % d])
-        let moments = rows (Matrix(m, k * width, Array.init (m * k * width) (fun t ->
-                        let l, col = t / (k * width), t % (k * width)
-                        column (col / width) l (col % width)))) false
-        Array.init k (fun c ->
-            let at kk col = moments.Data.[kk * k * width + c * width + col]
-            Matrix(n, d, Array.init (n * d) (fun t ->
-                let kk, a = t / d, t % d
-                let mutable xPb = 0.0
-                for q in 0 .. d - 1 do xPb <- xPb + x.[kk, q] * at kk q
-                let mutable yBx = 0.0
-                for b in 0 .. d - 1 do yBx <- yBx + at kk (2 * d + 1 + a * d + b) * x.[kk, b]
-                // Σ_l P_kl (x_k − y_l)((x_k − y_l)·B_l), expanded around the centred coordinates.
-                let outer = x.[kk, a] * xPb - x.[kk, a] * at kk d - yBx + at kk (d + 1 + a)
-                4.0 / eps * outer - 2.0 * at kk a)))
-
     /// The plan's row mass r = P1.
     member _.RowMass = Array.copy r
     /// The plan's column mass s = Pᵀ1.
@@ -248,24 +219,12 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let products, _, _, report = productsAndSolutions directions
         products, report
 
-    /// ½ d²/dx² L_ε(x, x) · A for a self-transport plan (y = x, b = a, the plan symmetric): the own Hessian's product
-    /// plus the mixed one's, (H₁₁ + H₁₂) A (math.md §3). The plan's symmetry swaps H's two blocks (Π H Π = H) and
-    /// makes the y-side right-hand side Π R A, so H₁₂'s pseudo-inverse part is (1/ε) Rᵀ Π z with the same z = H⁺ R A
-    /// as H₁₁'s: one CG solve serves both, and only H₁₂'s direct part and Rᵀ Π z cost two more passes.
-    member _.SelfTermApplyMany(directions: Matrix[]) =
-        if not (OtProblem.isSelfTransport p) then
-            raise (ArgumentException("the self-term product needs a self-transport plan (the same cloud and weights on both sides).", "plan"))
-        let { Gradient = gradient; D = d } = coordinates.Force()
-        let own, zfs, zgs, report = productsAndSolutions directions
-        let swapped = contract zfs
-        let direct = mixedDirect directions
-        let products =
-            Array.init directions.Length (fun c ->
-                let pz, _ = swapped.[c]
-                Matrix(n, d, Array.init (n * d) (fun t ->
-                    let kk, a = t / d, t % d
-                    own.[c].Data.[t] + (zgs.[c].[kk] * gradient.[kk, a] + pz.[kk, a]) / eps + direct.[c].Data.[t])))
-        products, report
+    /// The products, the solutions z_f and z_g of H z = R A behind them, and the worst CG report: what the divergence's
+    /// self-term products (`SelfTermProducts`) build on.
+    member internal _.ProductsAndSolutions(directions: Matrix[]) = productsAndSolutions directions
+
+    /// For each w: Σ_j P_kj w_j ∇c_kj and P w, in one pass.
+    member internal _.Contract(ws: float[][]) = contract ws
 
     /// Hessian-vector product ∇²L_ε · A for a direction A (n×d), with the CG report.
     member this.Apply(direction: Matrix) =

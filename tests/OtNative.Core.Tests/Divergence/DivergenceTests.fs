@@ -58,5 +58,5 @@ let ``the self-term product needs a self-transport plan`` () =
     let rng = Random(41)
     let p = OtProblem.create (cloud rng 5 2) (cloud rng 4 2) None None
     use plan = Sinkhorn.solve cpu p (tight (RelativeToMeanCost 0.3))
-    let ex = Assert.Throws<ArgumentException>(fun () -> HessianOperator(plan, CgOptions.Default).SelfTermApplyMany [| Matrix.Zeros(5, 2) |] |> ignore)
+    let ex = Assert.Throws<ArgumentException>(fun () -> SelfTermProducts.applyMany plan CgOptions.Default [| Matrix.Zeros(5, 2) |] |> ignore)
     Assert.Contains("self-transport", ex.Message)
