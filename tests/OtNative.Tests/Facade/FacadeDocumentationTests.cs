@@ -14,7 +14,7 @@ namespace OtNative.Tests;
 /// this repository the package does not ship. Read from the documentation files the build writes beside the assemblies
 /// (OtNative.xml, OtNative.Exceptions.xml, copied into this test's output), matched to the members by reflection.
 /// </summary>
-public class DocumentationTests(ITestOutputHelper output)
+public class FacadeDocumentationTests(ITestOutputHelper output)
 {
     private static readonly Assembly[] CompileSurface = [typeof(EntropicOT).Assembly, typeof(OtNativeException).Assembly];
 
