@@ -54,25 +54,55 @@ mpi_tests() {
   fi
 }
 
-# The packages, a fresh application restored from them (samples/QuickStart, the README's C# section) and the
-# otnative tool installed from its package. Each is one check in the summary.
+# The packages, fresh applications restored from them (samples/: QuickStart, the README's C# section; Flow, Batch and
+# PropertyTests) and the otnative tool installed from its package. Each is one check in the summary.
 package_checks=0 package_failures=0
 check() { package_checks=$((package_checks + 1)); if "$@"; then echo "PASS $*"; else echo "FAIL $*"; package_failures=$((package_failures + 1)); fi; }
 readme_matches_sample() {
   diff <(awk '/^This is `samples\/QuickStart`/{f=1} f&&/^```csharp/{g=1;next} g&&/^```/{exit} g' README.md) samples/QuickStart/Program.cs
 }
-# Restored as a new user's application would be: an empty NuGet cache, the sample's nuget.config (the feed and the
-# packed folder), nothing else.
-quickstart_runs() {
-  local out cache rc
+# Runs a command of samples/SAMPLE restored as a new user's application would be: an empty NuGet cache, the sample's
+# nuget.config (the feed and the packed folder), nothing else; then removes the cache and the sample's build outputs.
+# Prints the output and leaves it in the caller's $out; returns the command's exit status.
+in_fresh_cache() {
+  local sample=$1 cache rc
+  shift
   cache=$(mktemp -d)
-  out=$(NUGET_PACKAGES="$cache" dotnet run --project samples/QuickStart -c Release 2>&1)
+  out=$(NUGET_PACKAGES="$cache" "$@" 2>&1)
   rc=$?
-  rm -rf "$cache" samples/QuickStart/obj samples/QuickStart/bin
-  [ "$rc" -eq 0 ] || { echo "$out"; return 1; }
+  rm -rf "$cache" "samples/$sample/obj" "samples/$sample/bin"
   echo "$out"
+  return "$rc"
+}
+quickstart_runs() {
+  local out
+  in_fresh_cache QuickStart dotnet run --project samples/QuickStart -c Release || return 1
   # Six numbers (value, sharp, divergence, Hessian size 240, λ, batch gradient rows 120), then the rejected NaN.
   echo "$out" | grep -qE '^[0-9.eE+-]+ [0-9.eE+-]+ [0-9.eE+-]+ 240 [0-9.eE+-]+ 120$' && echo "$out" | grep -qx 'rejected: x'
+}
+# A gradient flow under the debiased divergence: from about 8 at the start (a blob 2√2 away from a ring) down by more
+# than 100× (the program exits 1 otherwise, too).
+flow_converges() {
+  local out start end
+  in_fresh_cache Flow dotnet run --project samples/Flow -c Release || return 1
+  start=$(echo "$out" | sed -nE 's/^divergence at the start: ([0-9.eE+-]+)$/\1/p')
+  end=$(echo "$out" | sed -nE 's/^divergence after [0-9]+ steps: ([0-9.eE+-]+)$/\1/p')
+  awk -v s="$start" -v e="$end" 'BEGIN { exit !(s > 4 && s < 16 && e > 0 && s / e > 100) }'
+}
+# TrySolveBatch: one line per problem; the problem with a NaN fails alone (an ArgumentException naming its array), the
+# three others are solved, the clouds shifted by 2 at about 2² = 4.
+batch_outcomes() {
+  local out
+  in_fresh_cache Batch dotnet run --project samples/Batch -c Release || return 1
+  [ "$(echo "$out" | grep -cE '^[a-z0-9-]+: value [0-9.]+ sharp [0-9.]+ iterations [0-9]+ ')" -eq 3 ] &&
+    echo "$out" | grep -qE '^with-nan: failed \(ArgumentException\) with-nan\.X contains a non-finite value' &&
+    echo "$out" | awk '$1 == "shifted-by-2:" { found = 1; ok = $3 > 4 && $3 < 4.5 } END { exit !(found && ok) }'
+}
+# An application's xunit property test on OtNative.Testing (FsCheck through its C# API) passes under dotnet test.
+property_tests_pass() {
+  local out
+  in_fresh_cache PropertyTests dotnet test samples/PropertyTests -c Release || return 1
+  echo "$out" | grep -qE 'Failed: +0, Passed: +1, Skipped: +0, Total: +1'
 }
 tool_installs() {
   local tools rc
@@ -88,6 +118,9 @@ packages() {
   check readme_matches_sample
   check dotnet run --project build/SurfaceCheck -c Release -- artifacts/packages
   check quickstart_runs
+  check flow_converges
+  check batch_outcomes
+  check property_tests_pass
   check tool_installs
 }
 

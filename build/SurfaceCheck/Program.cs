@@ -2,7 +2,8 @@
 // assemblies a consumer compiles against (ref/<tfm>/ when the package has one, else lib/<tfm>/) and every public type
 // in them. Passes when those are only OtNative's own assemblies, every public type is in namespace OtNative (or
 // OtNative.Testing in that package), no public type is F#-compiled, no implementation package is a dependency, and the
-// implementation's own dependencies (FSharp.Core, MPI.NET) are runtime-only.
+// implementation's own dependencies (FSharp.Core, MPI.NET) are runtime-only. And that a consumer can debug into them
+// offline: every run-time assembly (lib/<tfm>/) has its portable PDB beside it with every source file embedded.
 using System.IO.Compression;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
@@ -57,6 +58,21 @@ foreach (var path in packages)
         }
         Console.WriteLine($"{id}: {entry.FullName}, {count} public types");
     }
+    foreach (var dll in zip.Entries.Where(e => e.FullName.StartsWith("lib/", StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal)))
+    {
+        if (zip.GetEntry(dll.FullName[..^4] + ".pdb") is not { } pdb) { failures.Add($"{id}: {dll.FullName} has no PDB beside it"); continue; }
+        using var buffer = new MemoryStream();
+        using (var s = pdb.Open()) s.CopyTo(buffer);
+        buffer.Position = 0;
+        using var provider = MetadataReaderProvider.FromPortablePdbStream(buffer);
+        var pdbReader = provider.GetMetadataReader();
+        var embedded = pdbReader.CustomDebugInformation.Select(pdbReader.GetCustomDebugInformation)
+            .Where(c => c.Parent.Kind == HandleKind.Document && pdbReader.GetGuid(c.Kind) == EmbeddedSource)
+            .Select(c => (DocumentHandle)c.Parent).ToHashSet();
+        var missing = pdbReader.Documents.Where(d => !embedded.Contains(d)).Select(d => pdbReader.GetString(pdbReader.GetDocument(d).Name)).ToList();
+        if (missing.Count > 0) failures.Add($"{id}: {pdb.FullName} lacks the source of {missing.Count} file(s), e.g. {missing[0]}");
+        Console.WriteLine($"{id}: {pdb.FullName}, {pdbReader.Documents.Count - missing.Count} of {pdbReader.Documents.Count} sources embedded");
+    }
     foreach (var dependency in nuspec.Descendants(ns + "dependency"))
     {
         var dep = dependency.Attribute("id")!.Value;
@@ -70,3 +86,9 @@ foreach (var id in expected.Keys.Where(k => !seen.Contains(k))) failures.Add($"{
 foreach (var f in failures) Console.WriteLine($"FAIL {f}");
 Console.WriteLine(failures.Count == 0 ? "the packages' compile-time surface is OtNative's public types only" : $"{failures.Count} problem(s)");
 return failures.Count == 0 ? 0 : 1;
+
+partial class Program
+{
+    /// <summary>The kind of a portable PDB's custom debug information that holds a document's embedded source.</summary>
+    private static readonly Guid EmbeddedSource = new("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
+}

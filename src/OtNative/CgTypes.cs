@@ -2,14 +2,20 @@ using System.Text.Json.Serialization;
 
 namespace OtNative;
 
-/// <summary>Preconditioner of the conjugate-gradient solves on the Schur complement (docs/math.md §3).</summary>
+/// <summary>
+/// Preconditioner of the conjugate-gradient solves on the Schur complement S = diag(s) − Pᵀ diag(1/r) P of the H-matrix
+/// (r = P1, s = Pᵀ1), behind Hessian-vector products and sharp gradients.
+/// </summary>
 public enum CgPreconditioner
 {
     /// <summary>diag(1/s): free, and the fewest streamed passes on typical problems.</summary>
     Jacobi,
     /// <summary>Plain CG.</summary>
     None,
-    /// <summary>The truncated Neumann series with <see cref="CgOptions.NeumannTerms"/> terms: fewer iterations, 2 extra passes per term.</summary>
+    /// <summary>
+    /// The truncated Neumann series (I + B + … + B^k) diag(1/s), B = diag(1/s) Pᵀ diag(1/r) P, with k =
+    /// <see cref="CgOptions.NeumannTerms"/>: fewer iterations, 2 extra passes per term.
+    /// </summary>
     Neumann,
 }
 

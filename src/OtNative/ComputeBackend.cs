@@ -17,7 +17,7 @@ public enum ComputeBackend
     /// problem (<see cref="EntropicOT.Solve(double[,], double[,], SinkhornOptions?, CancellationToken)"/> and its derivatives): the rows of
     /// x are split across the ranks, every rank makes the same calls with the same inputs and gets the same results. A
     /// batch (<see cref="EntropicOT.SolveBatch"/>): the problems are spread across the ranks, each solved whole by one rank,
-    /// and rank 0 receives every item (docs/distributed.md).
+    /// and rank 0 receives every item.
     /// </summary>
     Mpi,
 }
@@ -90,6 +90,9 @@ public static class Backends
     private static bool CudaAvailable => ((IBackend)CudaBackend.Instance).IsAvailable;
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive); MPI is chosen by <c>--mpi</c>, not by name.</summary>
+    /// <param name="name">The backend's name as the command line's <c>--backend</c> takes it.</param>
+    /// <returns>The backend it names.</returns>
+    /// <exception cref="ArgumentException">Not one of the three names.</exception>
     public static ComputeBackend Parse(string name) => name.ToLowerInvariant() switch
     {
         "cpu" => ComputeBackend.Cpu,

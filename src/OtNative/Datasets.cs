@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 namespace OtNative;
 
 /// <summary>
-/// The synthetic data of the experiments: uniform and Gaussian clouds, the paper's point-cloud scenes (chair, desk, sofa
+/// The synthetic data of the experiments: uniform and Gaussian clouds, the point-cloud scenes of Li et al. 2024's
+/// registration experiments (chair, desk, sofa
 /// and the room that holds all three), surfaces sampled from OFF meshes, and the shuffled-regression and registration
 /// problems built from them. Every draw comes from the <see cref="Random"/> given, so a seed reproduces a data set.
 /// </summary>
@@ -32,12 +33,12 @@ public static class Datasets
     }
 
     /// <summary>
-    /// Points sampled uniformly by area from one of the paper's registration objects, <c>chair</c> (500 points),
+    /// Points sampled uniformly by area from one of the registration objects of Li et al. 2024, <c>chair</c> (500 points),
     /// <c>desk</c> (1500) or <c>sofa</c> (1500), or from <c>room</c>: all three placed side by side as one scene.
     /// </summary>
     /// <param name="rng">The source of randomness.</param>
     /// <param name="name"><c>room</c>, <c>chair</c>, <c>desk</c> or <c>sofa</c>.</param>
-    /// <param name="density">A factor on the paper's point counts, in (0, 10] (each object keeps at least 4 points).</param>
+    /// <param name="density">A factor on those point counts, in (0, 10] (each object keeps at least 4 points).</param>
     /// <returns>The points (3-D, one per row), in metres.</returns>
     /// <exception cref="ArgumentException">An unknown name, or a density outside (0, 10].</exception>
     public static double[,] Scene(Random rng, string name = "room", double density = 1.0)
@@ -88,7 +89,7 @@ public static class Datasets
     }
 
     /// <summary>
-    /// The paper's Gaussian-mixture shuffled regression: n points in R^dX from three clusters (standard deviations 0.3,
+    /// The Gaussian-mixture shuffled regression of Li et al. 2024: n points in R^dX from three clusters (standard deviations 0.3,
     /// 0.05, 0.6), mapped to R^dY by a random θ*, noise standard deviation 0.2, rows of Y shuffled; θ₀ drawn at random.
     /// </summary>
     /// <param name="seed">The seed of the draw.</param>

@@ -56,8 +56,9 @@ public sealed class DivergenceSolution : IDisposable
 
     /// <summary>
     /// ∂S/∂x (n×d): the cross term's gradient minus that of the self-term L_ε(a, a), whose two arguments both move with x
-    /// (docs/math.md §2), at ε held fixed.
+    /// (by symmetry, twice its gradient in one argument, halved by the ½), at ε held fixed.
     /// </summary>
+    /// <returns>The gradient (n×d), row k for source point k; a new array on each call.</returns>
     public double[,] Gradient() => _plans.Gradient().ToArray2D();
 
     /// <summary>∂S/∂x (n×d) as a new Math.NET matrix: the numbers of <see cref="Gradient()"/>.</summary>
@@ -79,9 +80,9 @@ public sealed class DivergenceSolution : IDisposable
 
     /// <summary>
     /// ∇²ₓS · A (n×d) without forming any Hessian: the cross term's Hessian-vector product minus the self-term's, whose
-    /// mixed part reuses the self-term's own CG solve (docs/math.md §3). Two CG solves; memory O((n + m)·d²).
+    /// mixed part reuses the self-term's own CG solve (the self-transport plan is symmetric). Two CG solves; memory O((n + m)·d²).
     /// </summary>
-    /// <param name="direction">A (n×d).</param>
+    /// <param name="direction">The direction A (n×d, the shape of x).</param>
     /// <param name="cg">The CG settings (default <see cref="CgOptions.Default"/>).</param>
     /// <param name="cancellationToken">Checked between CG iterations.</param>
     /// <returns>The product and the worse of the two CG reports.</returns>
@@ -142,11 +143,13 @@ public sealed class DivergenceSolution : IDisposable
     }
 
     /// <summary>
-    /// ∇²ₓS ((n·d)×(n·d)): the cross term's Hessian minus the self-term's own and mixed Hessians (docs/math.md §3), all by
-    /// Algorithm 1 with the absolute <paramref name="threshold"/>; the self-term's two from one eigendecomposition.
+    /// ∇²ₓS ((n·d)×(n·d), index k·d + q): the cross term's Hessian minus the self-term's own and symmetrised mixed Hessians,
+    /// all by the truncated eigendecomposition of Li et al. 2024 (Algorithm 1) with the absolute <paramref name="threshold"/>;
+    /// the self-term's two from one eigendecomposition.
     /// </summary>
     /// <param name="threshold">Eigenvalues of the H-matrices at or below it are dropped.</param>
     /// <param name="cancellationToken">Checked between stages; an eigendecomposition, once started, runs to its end.</param>
+    /// <returns>The dense Hessian ((n·d)×(n·d)), symmetric.</returns>
     /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
     public double[,] Hessian(double threshold = 1e-10, CancellationToken cancellationToken = default) =>
         _plans.Hessian(threshold, cancellationToken).ToArray2D();

@@ -23,7 +23,12 @@ public sealed record DivergenceResult(double Value, double CrossValue, double So
 /// an <see cref="OtNativeException"/>; a cancelled token throws <see cref="OperationCanceledException"/>.
 /// </summary>
 /// <remarks>
-/// Inputs come in three forms, each with the same parameter list:
+/// The solver is Sinkhorn's matrix scaling (M. Cuturi, "Sinkhorn distances: lightspeed computation of optimal transport",
+/// NeurIPS 2013) in the log domain. The derivatives — the gradient, the sharp distance's gradient, the Hessian and its
+/// regularised pseudo-inverse of the H-matrix — follow X. Li, F. Lu, M. Tao and F. X.-F. Ye, "Robust first and
+/// second-order differentiation for regularized optimal transport", arXiv:2407.02015 (Li et al. 2024 in these docs):
+/// its Theorem 1, Proposition 2, Theorem 3 and Algorithm 1.
+/// <para>Inputs come in three forms, each with the same parameter list:
 /// <list type="bullet">
 /// <item><description><c>double[,]</c> points (one per row) or costs with <c>double[]</c> weights, null for uniform — every entry point;</description></item>
 /// <item><description>Math.NET <c>Matrix&lt;double&gt;</c> with <c>Vector&lt;double&gt;</c> weights, null for uniform —
@@ -36,7 +41,7 @@ public sealed record DivergenceResult(double Value, double CrossValue, double So
 /// The solved <see cref="SinkhornResult"/> and <see cref="DivergenceSolution"/> answer in the same forms: <c>Gradient()</c>
 /// (<c>double[,]</c>), <c>GradientMatrix()</c> (Math.NET) and <c>Gradient(Span&lt;double&gt;)</c> (row-major into your
 /// buffer), and likewise Hessian-vector products. A call whose cloud is the literal <c>null</c> binds the <c>double[,]</c>
-/// overload (and throws <see cref="ArgumentNullException"/> naming it).
+/// overload (and throws <see cref="ArgumentNullException"/> naming it).</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -47,22 +52,64 @@ public sealed record DivergenceResult(double Value, double CrossValue, double So
 /// </example>
 public static class EntropicOT
 {
-    /// <summary>Solves entropic OT between two point clouds with uniform weights.</summary>
+    /// <summary>
+    /// Solves entropic OT between two point clouds with uniform weights: L_ε = min ⟨P, C⟩ + ε KL(P ‖ a⊗b) over the plans P
+    /// with marginals a = 1/n and b = 1/m, under the cost C_ij = ‖x_i − y_j‖² (no ½).
+    /// </summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="options">The solver's settings, or null for <see cref="SinkhornOptions.Default"/> (ε = 0.05 × mean cost,
+    /// tolerance 1e-6, convergence required).</param>
+    /// <param name="cancellationToken">Checked during the solve; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The solved problem (value, potentials, diagnostics, derivatives on demand); it holds the plan on its backend, so dispose it.</returns>
+    /// <example>
+    /// <code>
+    /// double[,] x = { { 0.0, 0.0 }, { 1.0, 0.0 }, { 0.0, 1.0 } };
+    /// double[,] y = { { 0.5, 0.5 }, { 1.5, 0.5 } };
+    /// using SinkhornResult result = EntropicOT.Solve(x, y);   // ε = 0.05 × mean cost
+    /// double value = result.Value;                            // L_ε
+    /// double[,] gradient = result.Gradient();                 // ∂L_ε/∂x, 3×2
+    /// Console.WriteLine($"L = {value} at ε = {result.Epsilon} after {result.Iterations} iterations");
+    /// </code>
+    /// </example>
     /// <exception cref="ArgumentException">Non-finite values, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
     /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
+    /// <exception cref="SinkhornConvergenceException">The solve stopped at its iteration cap above the tolerance and
+    /// <see cref="SinkhornOptions.AllowUnconverged"/> is not set.</exception>
     [OverloadResolutionPriority(1)]
     public static SinkhornResult Solve(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         Solve(x, y, null, null, options, cancellationToken);
 
     /// <summary>Solves entropic OT between two weighted point clouds (weights positive, summing to one; null = uniform).</summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one, or any positive weights with
+    /// <see cref="SinkhornOptions.RenormalizeWeights"/>), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="options">The solver's settings, or null for <see cref="SinkhornOptions.Default"/> (ε = 0.05 × mean cost,
+    /// tolerance 1e-6, convergence required).</param>
+    /// <param name="cancellationToken">Checked during the solve; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The solved problem (value, potentials, diagnostics, derivatives on demand); it holds the plan on its backend, so dispose it.</returns>
     /// <exception cref="ArgumentException">Non-finite values, bad weights, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
     /// <exception cref="NumericalFailureException">The potentials became non-finite.</exception>
+    /// <exception cref="SinkhornConvergenceException">The solve stopped at its iteration cap above the tolerance and
+    /// <see cref="SinkhornOptions.AllowUnconverged"/> is not set.</exception>
     [OverloadResolutionPriority(1)]
     public static SinkhornResult Solve(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
         Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b), options), options, cancellationToken);
 
-    /// <summary>Solves entropic OT between point clouds given row-major with <paramref name="dimension"/> coordinates per point.</summary>
+    /// <summary>Solves entropic OT between point clouds given row-major with <paramref name="dimension"/> coordinates per point (uniform weights).</summary>
+    /// <param name="x">Source points, row-major: point i is x[i·d … i·d + d − 1] (length n·d, finite).</param>
+    /// <param name="y">Target points, row-major (length m·d, finite).</param>
+    /// <param name="dimension">The number of coordinates per point d (at least 1; divides both lengths).</param>
+    /// <param name="options">The solver's settings, or null for <see cref="SinkhornOptions.Default"/> (ε = 0.05 × mean cost,
+    /// tolerance 1e-6, convergence required).</param>
+    /// <param name="cancellationToken">Checked during the solve; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The solved problem (value, potentials, diagnostics, derivatives on demand); it holds the plan on its backend, so dispose it.</returns>
+    /// <exception cref="ArgumentException">A length that d does not divide, non-finite values, empty clouds, ε ≤ 0 or tolerance ≤ 0.</exception>
+    /// <exception cref="SinkhornConvergenceException">The solve stopped at its iteration cap above the tolerance and
+    /// <see cref="SinkhornOptions.AllowUnconverged"/> is not set.</exception>
     public static SinkhornResult Solve(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
         Solve(x, y, dimension, default, default, options, cancellationToken);
@@ -87,7 +134,16 @@ public static class EntropicOT
         Run(Points(Arrays.ToMatrix(x, dimension, nameof(x)), Arrays.ToMatrix(y, dimension, nameof(y)), Arrays.Weights(a), Arrays.Weights(b), options),
             options, cancellationToken);
 
-    /// <summary>Solves entropic OT between point clouds given as Math.NET matrices (one point per row).</summary>
+    /// <summary>Solves entropic OT between point clouds given as Math.NET matrices (one point per row, uniform weights).</summary>
+    /// <param name="x">Source points (n×d, finite); copied, not kept.</param>
+    /// <param name="y">Target points (m×d, finite); copied, not kept.</param>
+    /// <param name="options">The solver's settings, or null for <see cref="SinkhornOptions.Default"/> (ε = 0.05 × mean cost,
+    /// tolerance 1e-6, convergence required).</param>
+    /// <param name="cancellationToken">Checked during the solve; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The solved problem (value, potentials, diagnostics, derivatives on demand); it holds the plan on its backend, so dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite values, mismatched dimensions, empty clouds, ε ≤ 0 or tolerance ≤ 0.</exception>
+    /// <exception cref="SinkhornConvergenceException">The solve stopped at its iteration cap above the tolerance and
+    /// <see cref="SinkhornOptions.AllowUnconverged"/> is not set.</exception>
     public static SinkhornResult Solve(MathNetMatrix x, MathNetMatrix y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         Solve(x, y, null, null, options, cancellationToken);
 
@@ -106,11 +162,31 @@ public static class EntropicOT
         Run(Points(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Weights(a), Arrays.Weights(b), options), options, cancellationToken);
 
     /// <summary>Solves entropic OT under a given n×m cost matrix with uniform weights.</summary>
+    /// <param name="cost">The cost matrix C (n×m, finite; any values, not only squared distances). The result's derivatives
+    /// with respect to points (gradients, Hessians) need point clouds; the cost gradients do not.</param>
+    /// <param name="options">The solver's settings, or null for <see cref="SinkhornOptions.Default"/> (ε = 0.05 × mean cost,
+    /// tolerance 1e-6, convergence required).</param>
+    /// <param name="cancellationToken">Checked during the solve; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The solved problem (value, potentials, diagnostics, derivatives on demand); it holds the plan on its backend, so dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite or empty costs, ε ≤ 0 or tolerance ≤ 0.</exception>
+    /// <exception cref="SinkhornConvergenceException">The solve stopped at its iteration cap above the tolerance and
+    /// <see cref="SinkhornOptions.AllowUnconverged"/> is not set.</exception>
     [OverloadResolutionPriority(1)]
     public static SinkhornResult SolveCost(double[,] cost, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         SolveCost(cost, null, null, options, cancellationToken);
 
     /// <summary>Solves entropic OT under a given n×m cost matrix (any finite costs) with weights a, b (null = uniform).</summary>
+    /// <param name="cost">The cost matrix C (n×m, finite; any values, not only squared distances). The result's derivatives
+    /// with respect to points (gradients, Hessians) need point clouds; the cost gradients do not.</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="options">The solver's settings, or null for <see cref="SinkhornOptions.Default"/> (ε = 0.05 × mean cost,
+    /// tolerance 1e-6, convergence required).</param>
+    /// <param name="cancellationToken">Checked during the solve; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The solved problem (value, potentials, diagnostics, derivatives on demand); it holds the plan on its backend, so dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite or empty costs, bad weights, ε ≤ 0 or tolerance ≤ 0.</exception>
+    /// <exception cref="SinkhornConvergenceException">The solve stopped at its iteration cap above the tolerance and
+    /// <see cref="SinkhornOptions.AllowUnconverged"/> is not set.</exception>
     [OverloadResolutionPriority(1)]
     public static SinkhornResult SolveCost(double[,] cost, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
@@ -168,7 +244,7 @@ public static class EntropicOT
     /// <param name="b">Target weights (m), or null for uniform.</param>
     /// <param name="options">The solves' options (a relative ε is resolved on the cross problem and used by all three).</param>
     /// <param name="cancellationToken">Checked inside the solves.</param>
-    /// <returns>The solved divergence; dispose it.</returns>
+    /// <returns>The solves, held for the value and every derivative; dispose it to release the plans.</returns>
     [OverloadResolutionPriority(1)]
     public static DivergenceSolution SolveDivergence(double[,] x, double[,] y, double[]? a = null, double[]? b = null, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
@@ -220,11 +296,25 @@ public static class EntropicOT
     }
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) with uniform weights (three solves at one ε).</summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The divergence, its three terms, the ε used and whether every solve converged.</returns>
     [OverloadResolutionPriority(1)]
     public static DivergenceResult Divergence(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         Divergence(x, y, null, null, options, cancellationToken);
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) (three solves at one ε).</summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The divergence, its three terms, the ε used and whether every solve converged.</returns>
     [OverloadResolutionPriority(1)]
     public static DivergenceResult Divergence(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default)
@@ -261,16 +351,30 @@ public static class EntropicOT
         new(d.Value, d.CrossValue, d.SourceSelfValue, d.TargetSelfValue, d.Epsilon, d.Converged);
 
     /// <summary>
-    /// ∂/∂x (n×d) of the debiased divergence: the cross term's gradient minus that of the self-term L_ε(a, a), whose two
-    /// arguments both move with x (docs/math.md §2). Two solves; the self-term by the symmetric update.
-    /// <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> gives the
-    /// value and the gradient from the same solves.
+    /// ∂/∂x (n×d) of the debiased divergence with uniform weights: the cross term's gradient minus that of the self-term
+    /// L_ε(a, a), whose two arguments both move with x (by symmetry, twice its gradient in one argument, halved by the ½).
+    /// Two solves; the self-term by the symmetric update. <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> gives the value and the gradient
+    /// from the same solves.
     /// </summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>∂S/∂x (n×d), at ε held fixed.</returns>
     [OverloadResolutionPriority(1)]
     public static double[,] DivergenceGradient(double[,] x, double[,] y, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         DivergenceGradient(x, y, null, null, options, cancellationToken);
 
     /// <summary>∂/∂x (n×d) of the debiased divergence with weights a, b (null = uniform).</summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>∂S/∂x (n×d), at ε held fixed.</returns>
     [OverloadResolutionPriority(1)]
     public static double[,] DivergenceGradient(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default)
@@ -304,15 +408,35 @@ public static class EntropicOT
     }
 
     /// <summary>
-    /// ∇²ₓ ((n·d)×(n·d)) of the debiased divergence: the cross term's Hessian minus the self-term's, whose two arguments
-    /// both move with x (its own and its mixed Hessian, docs/math.md §3), all by Algorithm 1 with the absolute threshold.
+    /// ∇²ₓ ((n·d)×(n·d), index k·d + q) of the debiased divergence with uniform weights: the cross term's Hessian minus the
+    /// self-term's, whose two arguments both move with x (its Hessian in one argument plus the symmetrised mixed block), all
+    /// by the truncated eigendecomposition of Li et al. 2024 (Algorithm 1) with the absolute threshold.
     /// </summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="threshold">Eigenvalues of the H-matrices at or below this absolute value are dropped from their
+    /// pseudo-inverses (default 1e-10).</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The dense Hessian ((n·d)×(n·d)), symmetric.</returns>
     /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
     public static double[,] DivergenceHessian(double[,] x, double[,] y, SinkhornOptions? options = null, double threshold = 1e-10,
         CancellationToken cancellationToken = default) =>
         DivergenceHessian(x, y, null, null, options, threshold, cancellationToken);
 
-    /// <summary>∇²ₓ of the debiased divergence with weights a, b (null = uniform).</summary>
+    /// <summary>∇²ₓ ((n·d)×(n·d)) of the debiased divergence with weights a, b (null = uniform).</summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="threshold">Eigenvalues of the H-matrices at or below this absolute value are dropped from their
+    /// pseudo-inverses (default 1e-10).</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The dense Hessian ((n·d)×(n·d), index k·d + q), symmetric.</returns>
+    /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
     public static double[,] DivergenceHessian(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         double threshold = 1e-10, CancellationToken cancellationToken = default)
     {
@@ -322,11 +446,19 @@ public static class EntropicOT
 
     /// <summary>
     /// ∇²ₓS · A (n×d) of the debiased divergence without forming any Hessian: the cross term's Hessian-vector product
-    /// minus the self-term's, whose mixed part reuses the self-term's own CG solve (docs/math.md §3). Two solves and two
-    /// CG solves; memory O((n + m)·d²).
-    /// <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> keeps the
-    /// solves for several products.
+    /// minus the self-term's, whose mixed part reuses the self-term's own CG solve (the self-transport plan is symmetric).
+    /// Two solves and two CG solves; memory O((n + m)·d²). <see cref="SolveDivergence(double[,], double[,], double[], double[], SinkhornOptions, CancellationToken)"/> keeps the solves for several products.
     /// </summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="direction">The direction A (n×d, the shape of <paramref name="x"/>); checked before anything is solved.</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>; a relative ε is resolved on
+    /// the cross problem and used by all the solves.</param>
+    /// <param name="cg">The conjugate-gradient settings, or null for <see cref="CgOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The product ∇²ₓS · A (n×d) and the worse of the two CG reports.</returns>
     /// <exception cref="CgConvergenceException">A CG solve stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
     public static CgResult DivergenceHessianVectorProduct(double[,] x, double[,] y, double[]? a, double[]? b, double[,] direction,
         SinkhornOptions? options = null, CgOptions? cg = null, CancellationToken cancellationToken = default)
@@ -341,6 +473,11 @@ public static class EntropicOT
     }
 
     /// <summary>The weighted mean cost Σ a_i b_j ‖x_i − y_j‖², the unit of a relative ε.</summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <returns>The mean cost, in squared units of the coordinates; computed in O((n + m)·d) without forming the costs.</returns>
     public static double MeanCost(double[,] x, double[,] y, double[]? a = null, double[]? b = null) =>
         OtProblemModule.meanCost(OtProblemModule.create(Arrays.ToMatrix(x, nameof(x)), Arrays.ToMatrix(y, nameof(y)), Arrays.Option(a), Arrays.Option(b)));
 
@@ -356,6 +493,15 @@ public static class EntropicOT
     /// or L-BFGS) run in lockstep: one kernel launch per half-step for the whole batch, each problem's iterations and
     /// answer those of its own solve.
     /// </summary>
+    /// <param name="problems">The problems as (x, y) pairs of point clouds (n_i×d_i and m_i×d_i, one point per row).</param>
+    /// <param name="options">The options of every solve, or null for <see cref="SinkhornOptions.Default"/>.</param>
+    /// <param name="gradients">Whether each item carries ∂L_ε/∂x (n×d). Default true.</param>
+    /// <param name="hessians">Whether each item carries the dense Hessian ((n·d)×(n·d), Schur fast path). Default false.</param>
+    /// <param name="hvpDirections">One direction A_i (the shape of problem i's x) per problem for a Hessian-vector product, or null for none.</param>
+    /// <param name="cg">The CG settings of those products, or null for <see cref="CgOptions.Default"/>.</param>
+    /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩ (one more streamed pass each). Default false.</param>
+    /// <param name="cancellationToken">Checked inside every solve.</param>
+    /// <returns>One item per problem, in the problems' order (on an MPI rank other than 0, an empty array).</returns>
     /// <exception cref="ArgumentException">A problem's input is invalid; the parameter named says which problem (<c>problems[3].X</c>).</exception>
     /// <exception cref="BatchProblemException">A problem failed numerically; <see cref="BatchProblemException.ProblemIndex"/> says which.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
@@ -386,11 +532,11 @@ public static class EntropicOT
     /// others. Problems may carry weights (<see cref="BatchProblem"/>). Cancellation still throws.
     /// </summary>
     /// <param name="problems">The problems; each one's clouds and optional weights.</param>
-    /// <param name="options">The options of every solve.</param>
-    /// <param name="gradients">Whether each item carries ∂L_ε/∂x.</param>
-    /// <param name="hessians">Whether each item carries the dense Hessian (Schur fast path).</param>
-    /// <param name="hvpDirections">One direction per problem for a Hessian-vector product, or null.</param>
-    /// <param name="cg">The CG settings of those products.</param>
+    /// <param name="options">The options of every solve, or null for <see cref="SinkhornOptions.Default"/>.</param>
+    /// <param name="gradients">Whether each item carries ∂L_ε/∂x (n×d). Default true.</param>
+    /// <param name="hessians">Whether each item carries the dense Hessian ((n·d)×(n·d), Schur fast path). Default false.</param>
+    /// <param name="hvpDirections">One direction A_i (the shape of problem i's x) per problem for a Hessian-vector product, or null for none.</param>
+    /// <param name="cg">The CG settings of those products, or null for <see cref="CgOptions.Default"/>.</param>
     /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩ (one more streamed pass each).</param>
     /// <param name="cancellationToken">Checked inside every solve. Progress reports (<see cref="SinkhornOptions.Progress"/>)
     /// arrive from the worker threads, several at once; each carries its problem's index.</param>

@@ -5,7 +5,8 @@ using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 namespace OtNative;
 
 /// <summary>
-/// The Hessian of entropic OT as an operator (docs/math.md §3): Hessian-vector products, parameter Hessians and the
+/// The Hessian of entropic OT as an operator (Li et al. 2024, Theorem 3, applied matrix-free: one CG solve on the Schur
+/// complement of the H-matrix per product): Hessian-vector products, parameter Hessians and the
 /// sharp-distance gradients, all without forming the Hessian or storing the plan. Its plan's marginals and moments are
 /// computed once, by the <see cref="SinkhornResult"/> it came from; each product costs a few streamed passes per CG
 /// iteration. Every result carries its CG report; a CG that stopped above its tolerance throws
@@ -27,6 +28,10 @@ public sealed class HessianOperator
     private Core.HessianOperator Operator(CancellationToken cancellation) => new(_plan, Options.ToCore(cancellation));
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d).</summary>
+    /// <param name="direction">The direction A (n×d, the shape of x).</param>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The product (n×d) and its CG report.</returns>
+    /// <exception cref="CgConvergenceException">CG stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
     /// <exception cref="ArgumentException"><paramref name="direction"/> is not n×d or holds non-finite values.</exception>
     [OverloadResolutionPriority(1)]
     public CgResult Apply(double[,] direction, CancellationToken cancellationToken = default)
@@ -79,6 +84,10 @@ public sealed class HessianOperator
     }
 
     /// <summary>Several Hessian-vector products at about the cost of one: every streamed pass carries all directions. The report is the worst column's.</summary>
+    /// <param name="directions">The directions (each n×d, the shape of x).</param>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The products in the directions' order, and the worst column's CG report.</returns>
+    /// <exception cref="CgConvergenceException">A column's CG stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
     public (IReadOnlyList<double[,]> Products, CgReport Cg) ApplyMany(IReadOnlyList<double[,]> directions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(directions);
@@ -88,6 +97,9 @@ public sealed class HessianOperator
     }
 
     /// <summary>∇²_θ L for the linear model x = Xθ (design X: n×p), dense or matrix-free, whichever is cheaper.</summary>
+    /// <param name="design">The design matrix X (n×p) with which the solved x equals X θ.</param>
+    /// <param name="cancellationToken">Checked between the stages and the CG iterations.</param>
+    /// <returns>The parameter Hessian ((p·d)×(p·d), index p'·d + q), how it was formed and, on the matrix-free path, the worst CG report.</returns>
     public ParameterHessianResult ParameterHessian(double[,] design, CancellationToken cancellationToken = default)
     {
         var r = Core.ParameterHessian.compute(_plan, Arrays.ToMatrix(design, nameof(design)), Options.ToCore(cancellationToken));
@@ -96,14 +108,18 @@ public sealed class HessianOperator
             r.Cg is null ? null : Options.Accept(CgReport.Of(r.Cg.Value), "parameter Hessian"));
     }
 
-    /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2).</summary>
+    /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance S_ε = ⟨P, C⟩ (Li et al. 2024, Proposition 2), one CG solve.</summary>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The gradient (n×d) and its CG report.</returns>
     public CgResult SharpGradient(CancellationToken cancellationToken = default)
     {
         var (gradient, report) = Operator(cancellationToken).SharpGradient().ToValueTuple();
         return new CgResult(gradient.ToArray2D(), Options.Accept(CgReport.Of(report), "sharp gradient"));
     }
 
-    /// <summary>∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix.</summary>
+    /// <summary>∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix, one CG solve.</summary>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The gradient (n×m) and its CG report.</returns>
     public CgResult SharpCostGradient(CancellationToken cancellationToken = default)
     {
         var (gradient, report) = Operator(cancellationToken).SharpCostGradient().ToValueTuple();

@@ -2,11 +2,14 @@ using System.Text.Json.Serialization;
 
 namespace OtNative;
 
-/// <summary>How the dense Hessian forms the pseudo-inverse of the H-matrix (docs/math.md §3). Written to JSON by name.</summary>
+/// <summary>
+/// How the dense Hessian forms the pseudo-inverse of the H-matrix [diag(P1), P; Pᵀ, diag(Pᵀ1)], which is singular (its
+/// null vector is (1, −1)) and ill-conditioned at small ε. Written to JSON by name.
+/// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<HessianMethod>))]
 public enum HessianMethod
 {
-    /// <summary>Algorithm 1: truncated eigen-decomposition of the (n+m)×(n+m) H-matrix.</summary>
+    /// <summary>Truncated eigen-decomposition of the (n+m)×(n+m) H-matrix (Li et al. 2024, Algorithm 1).</summary>
     Eigen,
     /// <summary>The fast path: eliminate the larger block and truncate the min(n, m)-sized Schur complement. Same result, far cheaper.</summary>
     Schur,
@@ -34,9 +37,10 @@ public enum HessianFactorisation
 /// <param name="SmallestKept">The smallest kept eigenvalue (of H or the Schur complement); an upper estimate on the certified-Cholesky path.</param>
 /// <param name="Factorisation">How the pseudo-inverse was applied.</param>
 /// <param name="Threshold">The absolute threshold τ applied.</param>
-/// <param name="RowSumError">The paper's accuracy measure (its eq. 59) ‖Σ_l Hess[k,:,l,:] − 2 a_k I‖_F with the input weights a
-/// (docs/math.md §3): how far the Hessian's row sums are from what the marginal constraint implies — a property of the
-/// Hessian, not the plan's marginal error (<see cref="SinkhornResult.MarginalError"/>).</param>
+/// <param name="RowSumError">The accuracy measure of Li et al. 2024 (their eq. 59), ‖Σ_l Hess[k,:,l,:] − 2 a_k I‖_F over all k
+/// with the input weights a: at the optimum the row sums are exactly 2 a_k I, so this says how far the Hessian's row sums
+/// are from what the marginal constraint implies — a property of the Hessian, not the plan's marginal error
+/// (<see cref="SinkhornResult.MarginalError"/>).</param>
 /// <param name="Elapsed">Wall time of the Hessian alone.</param>
 /// <remarks>It serialises with <see cref="System.Text.Json.JsonSerializer"/> and reads back with the same numbers (<see cref="Array2DJsonConverter"/>).</remarks>
 [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
@@ -49,7 +53,10 @@ public sealed record HessianResult([property: JsonConverter(typeof(Array2DJsonCo
     public double MarginalError => RowSumError;
 }
 
-/// <summary>The spectrum of the H-matrix of a plan (docs/math.md §4).</summary>
+/// <summary>
+/// The spectrum of the H-matrix [diag(P1), P; Pᵀ, diag(Pᵀ1)] of a plan: positive semi-definite, with a simple zero
+/// eigenvalue for a positive plan; its smallest positive eigenvalue shrinks with ε and bounds the Hessian's conditioning.
+/// </summary>
 /// <param name="Eigenvalues">All eigenvalues, ascending.</param>
 /// <param name="SmallestPositive">λ_{n+m−1}, the second smallest (the smallest is the simple zero).</param>
 /// <param name="ConditionNumber">λ_max / λ_{n+m−1}.</param>

@@ -4,7 +4,7 @@ using OtNative.Interop;
 namespace OtNative;
 
 /// <summary>
-/// MPI for scale-out (docs/distributed.md), on MPICH through MPI.NET, loaded at run time: without MPICH everything
+/// MPI for scale-out, on MPICH through MPI.NET, loaded at run time: without MPICH everything
 /// else works and <see cref="IsAvailable"/> says false. Start one session per process, at most once (MPI cannot be
 /// restarted after it is finalised), and run the program under <c>mpiexec -n K</c>; every rank must then make the same
 /// calls with the same inputs, from one thread. Two ways to use the ranks: <see cref="SolveBatch"/> spreads a batch's
@@ -51,6 +51,7 @@ public sealed class MpiSession : IDisposable
         ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job.");
 
     /// <summary>Starts MPI for this process (MPI_Init).</summary>
+    /// <returns>The session, also <see cref="Current"/> until it is disposed; every rank must dispose it before exiting.</returns>
     /// <exception cref="NotSupportedException">MPICH is not installed here.</exception>
     /// <exception cref="InvalidOperationException">A session was already started in this process.</exception>
     public static MpiSession Start()
@@ -93,6 +94,15 @@ public sealed class MpiSession : IDisposable
     /// A failed problem does not stop the others or hang the job: rank 0 raises <see cref="BatchProblemException"/> for the
     /// first failed one after all have finished. Every rank must call this with the same arguments.
     /// </summary>
+    /// <param name="problems">The problems as (x, y) pairs of point clouds (one point per row), the same on every rank.</param>
+    /// <param name="options">The options of every solve, or null for <see cref="SinkhornOptions.Default"/>; each rank solves
+    /// its share on its CPU at <see cref="SinkhornOptions.VectorWidth"/>.</param>
+    /// <param name="gradients">Whether each item carries ∂L_ε/∂x (n×d). Default true.</param>
+    /// <param name="hessians">Whether each item carries the dense Hessian ((n·d)×(n·d)). Default false.</param>
+    /// <param name="hvpDirections">One direction (the shape of problem i's x) per problem for a Hessian-vector product, or null for none.</param>
+    /// <param name="cg">The CG settings of those products, or null for <see cref="CgOptions.Default"/>.</param>
+    /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩. Default false.</param>
+    /// <param name="cancellationToken">Checked inside every solve of this rank.</param>
     /// <returns>On rank 0 the items in the problems' order; on the other ranks an empty array.</returns>
     public BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
@@ -115,6 +125,7 @@ public sealed class MpiSession : IDisposable
     /// <param name="cg">The CG settings of those products.</param>
     /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩.</param>
     /// <param name="cancellationToken">Checked inside every solve.</param>
+    /// <returns>On rank 0 one outcome per problem, in the problems' order; on the other ranks an empty array.</returns>
     public BatchOutcome[] TrySolveBatch(IReadOnlyList<BatchProblem> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
         bool sharpValues = false, CancellationToken cancellationToken = default)
@@ -156,6 +167,7 @@ public sealed class MpiSession : IDisposable
     /// Ends every rank of the job at once with <paramref name="exitCode"/> (MPI_Abort): for a failure on one rank that the
     /// others, waiting in a collective, cannot see. MPICH prints a line of its own saying which rank aborted.
     /// </summary>
+    /// <param name="exitCode">The exit status every process of the job ends with.</param>
     public void Abort(int exitCode) => MPI.Communicator.world.Abort(exitCode);
 
     /// <summary>Finalises MPI (MPI_Finalize); every rank must dispose its session.</summary>

@@ -14,6 +14,7 @@ namespace OtNative;
 public sealed record NumericArray(double[] Data, int[] Shape)
 {
     /// <summary>As an n×d matrix: a 2-D array as is, a 1-D array of length n as n×1.</summary>
+    /// <returns>A new matrix holding a copy of the values.</returns>
     public double[,] ToMatrix()
     {
         int rows = Shape[0], cols = Shape.Length == 2 ? Shape[1] : 1;
@@ -23,6 +24,7 @@ public sealed record NumericArray(double[] Data, int[] Shape)
     }
 
     /// <summary>As a vector: a 1-D array, or a 2-D array with one row or one column.</summary>
+    /// <returns>A copy of the values.</returns>
     /// <exception cref="FormatException">The array is a genuine matrix.</exception>
     public double[] ToVector() =>
         Shape.Length == 1 || Shape[0] == 1 || Shape[1] == 1
@@ -30,6 +32,8 @@ public sealed record NumericArray(double[] Data, int[] Shape)
             : throw new FormatException($"Expected a vector, got a {Shape[0]}x{Shape[1]} array.");
 
     /// <summary>Wraps a matrix (copied).</summary>
+    /// <param name="m">The matrix (rows×columns); its values are copied row by row.</param>
+    /// <returns>A 2-D array of the matrix's shape.</returns>
     public static NumericArray FromMatrix(double[,] m)
     {
         var data = new double[m.Length];
@@ -60,6 +64,8 @@ public static partial class NpyFile
     /// claims more (or less) data than the file holds, a negative or overflowing shape, or a header longer than the file
     /// is refused; the data are read in chunks, so files beyond 2 GB load as long as the array fits in memory.
     /// </summary>
+    /// <param name="path">The file's path.</param>
+    /// <returns>The values in C order and the shape (1-D or 2-D).</returns>
     /// <exception cref="FormatException">Not an .npy file, not float64, Fortran order, more than two dimensions, or a header that does not match the file; the message names the file and says which.</exception>
     public static NumericArray Read(string path)
     {
@@ -128,6 +134,8 @@ public static partial class NpyFile
     /// Writes a float64 .npy file (format 1.0, C order). It is written to a temporary file beside the target and
     /// renamed over it, so a failure never leaves a half-written file.
     /// </summary>
+    /// <param name="path">The file to write (replaced if it exists; its folder must exist).</param>
+    /// <param name="array">The values and shape (1-D or 2-D) to write.</param>
     public static void Write(string path, NumericArray array)
     {
         ArgumentNullException.ThrowIfNull(array);
@@ -135,6 +143,8 @@ public static partial class NpyFile
     }
 
     /// <summary>Writes a matrix as a 2-D .npy file, straight from its storage (a dense Hessian is not copied first).</summary>
+    /// <param name="path">The file to write (replaced as a unit if it exists; its folder must exist).</param>
+    /// <param name="matrix">The matrix (rows×columns).</param>
     public static void Write(string path, double[,] matrix)
     {
         ArgumentNullException.ThrowIfNull(matrix);
@@ -174,6 +184,8 @@ public static partial class NpyFile
     private delegate ReadOnlySpan<double> SpanOf<in T>(T storage);
 
     /// <summary>Writes a vector as a 1-D .npy file.</summary>
+    /// <param name="path">The file to write (replaced as a unit if it exists; its folder must exist).</param>
+    /// <param name="vector">The values.</param>
     public static void Write(string path, double[] vector) => Write(path, new NumericArray(vector, [vector.Length]));
 }
 
@@ -181,6 +193,8 @@ public static partial class NpyFile
 public static class ArrayFile
 {
     /// <summary>Reads <paramref name="path"/>: <c>.npy</c> as NumPy float64, anything else as CSV.</summary>
+    /// <param name="path">The file's path; its extension chooses the format.</param>
+    /// <returns>The values in C order and the shape (1-D or 2-D).</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="UnauthorizedAccessException">The file cannot be read; the message names it.</exception>
     /// <exception cref="FormatException">A directory, an empty or special file, or content that is not a numeric 1-D/2-D array.</exception>
@@ -328,6 +342,8 @@ public static class ArrayFile
     /// CSV: one row per line, values separated by commas (or whitespace/semicolons). A first line with no numeric
     /// field at all is a header; any other field that does not parse is an error naming the line.
     /// </summary>
+    /// <param name="path">The CSV file's path.</param>
+    /// <returns>The values in C order with shape (rows, columns), a header line (no numeric field) skipped.</returns>
     public static NumericArray ReadCsv(string path)
     {
         using var reader = new StreamReader(OpenForReading(path));

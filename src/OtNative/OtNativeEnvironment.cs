@@ -63,6 +63,7 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
     }
 
     /// <summary>Describes this machine and process now (probes the CUDA driver and the native libraries once).</summary>
+    /// <returns>The description; <see cref="Rows"/> gives it as <c>otnative info</c> prints it.</returns>
     public static OtNativeEnvironment Describe()
     {
         var cpu = Core.CpuBackend.Instance;
@@ -95,6 +96,7 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
     }
 
     /// <summary>The description as (component, status) rows, in the order <c>otnative info</c> prints them.</summary>
+    /// <returns>One row per component: OtNative, .NET, the CPU backend, SIMD, linear algebra, CUDA (driver, each device, backend, libraries) and MPI.</returns>
     public IReadOnlyList<(string Component, string Status)> Rows()
     {
         var forced = Environment.GetEnvironmentVariable("OTNATIVE_SIMD") is { Length: > 0 } value ? $"; OTNATIVE_SIMD={value}" : "";

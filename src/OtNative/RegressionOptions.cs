@@ -4,19 +4,20 @@ using OtNative.Applications;
 namespace OtNative;
 
 /// <summary>
-/// Settings of shuffled regression by SGD → relaxed Newton (Algorithm 2, docs/math.md §5) and of its gradient-descent
-/// baseline. Immutable; use <c>with</c>. Defaults follow the paper's Gaussian-mixture experiment, with the SGD and GD
-/// rates scaled to data whose θ* is drawn on X's scale.
+/// Settings of shuffled regression by SGD → relaxed Newton (Li et al. 2024, Algorithm 2: mini-batch SGD on L_ε(Xθ, Y),
+/// then Newton steps η_N · (∇²_θ L)⁻¹ ∇_θ L with the analytic Hessian) and of its gradient-descent baseline. Immutable; use
+/// <c>with</c>. Defaults follow that paper's Gaussian-mixture experiment, with the SGD and GD rates scaled to data whose
+/// θ* is drawn on X's scale.
 /// </summary>
 public sealed record RegressionOptions
 {
     private static readonly ShuffledRegressionOptions Defaults = ShuffledRegressionOptions.Default;
 
-    /// <summary>ε of the loss L_ε(Xθ, Y): absolute by default (the paper's 0.05), as in <see cref="SinkhornOptions"/>.</summary>
+    /// <summary>ε of the loss L_ε(Xθ, Y): absolute by default (0.05, as in Li et al. 2024's experiments), unlike <see cref="SinkhornOptions"/>'s relative default.</summary>
     public double Epsilon { get; init; } = 0.05;
     /// <summary>When true, ε = <see cref="Epsilon"/> × weighted mean cost of each evaluation's problem. Default false.</summary>
     public bool EpsilonRelative { get; init; }
-    /// <summary>Sinkhorn tolerance; null = the paper's 0.01 / n^0.33.</summary>
+    /// <summary>Sinkhorn tolerance; null = 0.01 / n^0.33 (Li et al. 2024's choice).</summary>
     public double? SinkhornTolerance { get; init; }
     /// <summary>Rows of X per SGD step. Default 100.</summary>
     public int BatchSize { get; init; } = Defaults.BatchSize;

@@ -61,7 +61,7 @@ public sealed record RegressionFit([property: JsonConverter(typeof(Array2DJsonCo
 /// <param name="Sgd">The shared stage-1 iterations.</param>
 /// <param name="SgdParameters">θ where SGD ended.</param>
 /// <param name="SgdMapParameters">φ where SGD ended.</param>
-/// <param name="Newton">Algorithm 2's second stage.</param>
+/// <param name="Newton">The relaxed Newton stage (the second stage of Li et al. 2024, Algorithm 2).</param>
 /// <param name="GradientDescent">The baseline.</param>
 [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record RegressionComparison(IReadOnlyList<RegressionIteration> Sgd, [property: JsonConverter(typeof(Array2DJsonConverter))] double[,] SgdParameters, IReadOnlyList<double> SgdMapParameters,
@@ -98,6 +98,9 @@ public sealed class ParameterMap
     }
 
     /// <summary>θ (p×d) itself, φ = θ's entries row by row.</summary>
+    /// <param name="p">θ's rows: the columns of the design X.</param>
+    /// <param name="d">θ's columns: the dimension of the targets.</param>
+    /// <returns>The identity map with p·d parameters.</returns>
     public static ParameterMap Linear(int p, int d) => new(Applications.ParameterMapModule.linear(p, d));
 
     /// <summary>φ = (log s, ω₁, ω₂, ω₃) ↦ θ = s·exp([ω]×)ᵀ for 3-D point clouds (x ↦ s Q x for row vectors).</summary>
@@ -109,6 +112,7 @@ public sealed class ParameterMap
     /// <param name="toTheta">φ (length k) ↦ θ (p×d).</param>
     /// <param name="jacobian">φ ↦ ∂vec(θ)/∂φ ((p·d)×k, vec row by row).</param>
     /// <param name="curvature">(φ, ∇_θ L) ↦ Σ_i (∇_θ L)_i ∇²_φ θ_i (k×k); null for a map linear in φ.</param>
+    /// <returns>The map, for <see cref="ShuffledRegression.Compare(double[,], double[,], ParameterMap, double[], double[,], RegressionOptions, CancellationToken)"/>.</returns>
     public static ParameterMap Create(string name, int size, Func<double[], double[,]> toTheta, Func<double[], double[,]> jacobian,
         Func<double[], double[,], double[,]>? curvature = null)
     {

@@ -2,7 +2,7 @@ using Microsoft.FSharp.Core;
 
 namespace OtNative;
 
-/// <summary>The iteration that reaches the tolerance (docs/math.md §1, §6). All return the same plan.</summary>
+/// <summary>The iteration that reaches the tolerance. All return the same plan, to the tolerance.</summary>
 public enum SinkhornSolver
 {
     /// <summary>Alternating log-domain Sinkhorn updates.</summary>
@@ -18,7 +18,7 @@ public enum SinkhornSolver
     SinkhornThenLbfgs,
 }
 
-/// <summary>Where a solve starts when no potential is given (docs/math.md §1). It changes the iterations, never the answer.</summary>
+/// <summary>Where a solve starts when no potential is given. It changes the iterations, never the answer.</summary>
 public enum SinkhornInitializer
 {
     /// <summary>f = 0.</summary>
@@ -33,12 +33,15 @@ public enum SinkhornInitializer
     Auto,
     /// <summary>
     /// Gaussian mixtures fitted to both clouds (1 to 6 components each, chosen by BIC), the Gaussian potentials between
-    /// their components mixed by the components' entropic plan (point clouds; docs/math.md §6).
+    /// their components mixed by the components' entropic plan (point clouds).
     /// </summary>
     Gmm,
 }
 
-/// <summary>The arithmetic of the Sinkhorn updates' exponentials (docs/math.md §1, "Mixed precision").</summary>
+/// <summary>
+/// The arithmetic of the Sinkhorn updates' exponentials, the cost of a sweep: a sum of positive terms does not need each
+/// term to 16 digits, so float32 exponentials of float64 arguments, summed in float64, reach about 1e-8 marginal error.
+/// </summary>
 public enum SinkhornPrecision
 {
     /// <summary>float64 throughout.</summary>
@@ -54,7 +57,10 @@ public enum SinkhornPrecision
     Auto,
 }
 
-/// <summary>Options of the log-domain Sinkhorn solver (docs/math.md §1). Immutable; use <c>with</c> to change a field.</summary>
+/// <summary>
+/// Options of the log-domain Sinkhorn solver (Cuturi 2013's scaling iterations on the potentials f, g, streamed over the
+/// pairs without storing the cost). Immutable; use <c>with</c> to change a field.
+/// </summary>
 public sealed record SinkhornOptions
 {
     /// <summary>
@@ -65,7 +71,7 @@ public sealed record SinkhornOptions
     public double Epsilon { get; init; } = 0.05;
 
     /// <summary>
-    /// When true, ε = <see cref="Epsilon"/> × weighted mean cost (the paper's protocol; <c>--eps-relative</c>), resolved once
+    /// When true, ε = <see cref="Epsilon"/> × weighted mean cost (the protocol of Li et al. 2024; <c>--eps-relative</c>), resolved once
     /// from the inputs; the ε used is <see cref="SinkhornResult.Epsilon"/>. Every derivative (gradients, Hessians, HVPs) is
     /// taken at that ε held fixed: it does not follow ε's dependence on x through the mean cost, so it is not the
     /// derivative of <c>x ↦ Solve(x, y).Value</c> with ε recomputed at each x (for that, solve with the resolved ε as an
@@ -154,7 +160,7 @@ public sealed record SinkhornOptions
     /// The arithmetic of the Sinkhorn updates' exponentials (alternating, annealed, the divergence's symmetric self-terms;
     /// on the CPU and across MPI ranks) and of L-BFGS's evaluations. Default <see cref="SinkhornPrecision.Double"/>.
     /// <see cref="SinkhornPrecision.Auto"/> keeps L-BFGS float64 (float32's noise cost it more evaluations than it saved,
-    /// docs/math.md §1); <see cref="SinkhornPrecision.Mixed"/> applies to it too. Derivatives are always float64.
+    /// measured at n = 4 000); <see cref="SinkhornPrecision.Mixed"/> applies to it too. Derivatives are always float64.
     /// </summary>
     public SinkhornPrecision Precision { get; init; }
 

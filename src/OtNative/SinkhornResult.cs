@@ -39,6 +39,7 @@ public sealed class SinkhornResult : IDisposable
         : _sharp.Value;
 
     /// <summary>The primal value ⟨P,C⟩ + ε KL(P‖a⊗b) of the computed plan; equals <see cref="Value"/> at convergence.</summary>
+    /// <returns>The primal value, one streamed pass over the plan (computed on each call).</returns>
     public double PrimalValue() => Values.primal(_plan);
 
     /// <summary>
@@ -98,7 +99,11 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>Number of target points m.</summary>
     public int M => _plan.Problem.M;
 
-    /// <summary>∂L_ε/∂x (n×d), Theorem 1, with the plan's own marginals: exact for the computed plan.</summary>
+    /// <summary>
+    /// ∂L_ε/∂x (n×d): G_k = Σ_j P_kj · 2(x_k − y_j) = 2(r_k x_k − (P y)_k) with the plan's own row mass r = P1 (Li et al.
+    /// 2024, Theorem 1), so it is the exact gradient of the computed plan even before convergence. ε is held fixed.
+    /// </summary>
+    /// <returns>The gradient (n×d), row k for source point k.</returns>
     /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
     public double[,] Gradient() => Gradients.eot(_plan).ToArray2D();
 
@@ -128,22 +133,28 @@ public sealed class SinkhornResult : IDisposable
         return (x.Rows, x.Cols);
     }
 
-    /// <summary>∂L_ε/∂θ (p×d) for the linear model x = X θ, given the design matrix X (n×p).</summary>
+    /// <summary>∂L_ε/∂θ (p×d) for the linear model x = X θ, given the design matrix X (n×p): Xᵀ times the gradient in x.</summary>
+    /// <param name="design">The design matrix X (n×p) with which the solved x equals X θ.</param>
+    /// <returns>∂L_ε/∂θ (p×d).</returns>
     public double[,] GradientLinearModel(double[,] design) =>
         Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), Gradients.eot(_plan)).ToArray2D();
 
     /// <summary>The transport plan P (n×m), materialised.</summary>
+    /// <returns>P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε), n×m doubles (a new array on each call).</returns>
     public double[,] Plan() => _plan.Materialise().ToArray2D();
 
     /// <summary>∂L_ε/∂C, which is the plan P (n×m).</summary>
+    /// <returns>The plan P (n×m), a new array on each call.</returns>
     public double[,] CostGradient() => Plan();
 
     /// <summary>
-    /// The dense Hessian ∇²ₓL_ε ((n·d)×(n·d), index k·d + q) by Algorithm 1 (<see cref="HessianMethod.Eigen"/>), the Schur
-    /// fast path, or without regularisation; eigenvalues ≤ <paramref name="threshold"/> (absolute, or × λ_max when
-    /// <paramref name="relative"/>) are dropped. Runs on the backend's dense linear algebra.
+    /// The dense Hessian ∇²ₓL_ε ((n·d)×(n·d), index k·d + q) by Li et al. 2024's Theorem 3 with the pseudo-inverse of the
+    /// H-matrix formed by its Algorithm 1 (<see cref="HessianMethod.Eigen"/>), by the Schur fast path, or without
+    /// regularisation; eigenvalues ≤ <paramref name="threshold"/> (absolute, or × λ_max when <paramref name="relative"/>)
+    /// are dropped. Runs on the backend's dense linear algebra.
     /// </summary>
-    /// <param name="method">Algorithm 1's eigendecomposition of H (default), the Schur fast path, or no regularisation.</param>
+    /// <param name="method">The truncated eigendecomposition of H (Algorithm 1 of Li et al. 2024, default), the Schur fast
+    /// path, or no regularisation.</param>
     /// <param name="threshold">Eigenvalues at or below it are dropped (absolute, or relative to λ_max).</param>
     /// <param name="relative">Whether <paramref name="threshold"/> is relative to the largest eigenvalue.</param>
     /// <param name="cancellationToken">
@@ -152,7 +163,9 @@ public sealed class SinkhornResult : IDisposable
     /// about (n + m)³ flops for <see cref="HessianMethod.Eigen"/> and at most min(n, m)³ for the Schur path; the token is
     /// seen right after it.
     /// </param>
+    /// <returns>The Hessian with how it was regularised (eigenvalues kept and dropped, the factorisation, the row-sum error).</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
     public HessianResult Hessian(HessianMethod method = HessianMethod.Eigen, double threshold = 1e-10, bool relative = false,
         CancellationToken cancellationToken = default)
     {
@@ -163,9 +176,14 @@ public sealed class SinkhornResult : IDisposable
     }
 
     /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradients) with the given CG settings.</summary>
+    /// <param name="cg">The conjugate-gradient settings of its solves, or null for <see cref="CgOptions.Default"/>.</param>
+    /// <returns>The operator; it uses this result's plan, so it is valid until the result is disposed.</returns>
     public HessianOperator HessianOperator(CgOptions? cg = null) => new(_plan, cg ?? CgOptions.Default);
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian (CG with the default settings).</summary>
+    /// <param name="direction">The direction A (n×d, the shape of x).</param>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The product (n×d); <see cref="HessianOperator(CgOptions?)"/> gives it with its CG report.</returns>
     /// <exception cref="CgConvergenceException">CG did not reach its tolerance; use <see cref="HessianOperator(CgOptions?)"/> to change or relax it.</exception>
     [OverloadResolutionPriority(1)]
     public double[,] HessianVectorProduct(double[,] direction, CancellationToken cancellationToken = default) =>
@@ -192,28 +210,42 @@ public sealed class SinkhornResult : IDisposable
     public void HessianVectorProduct(ReadOnlySpan<double> direction, Span<double> destination, CancellationToken cancellationToken = default) =>
         HessianOperator().Apply(direction, destination, cancellationToken);
 
-    /// <summary>∂S_ε/∂x (n×d) of the sharp Sinkhorn distance (Proposition 2), one CG solve on the Schur complement.</summary>
+    /// <summary>
+    /// ∂S_ε/∂x (n×d) of the sharp Sinkhorn distance S_ε = ⟨P, C⟩ (Li et al. 2024, Proposition 2): the plan's own dependence on
+    /// x comes from one linear solve with the H-matrix, run as CG on its Schur complement (default settings).
+    /// </summary>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The gradient (n×d), at ε held fixed.</returns>
     /// <exception cref="CgConvergenceException">CG did not reach its tolerance.</exception>
     public double[,] SharpGradient(CancellationToken cancellationToken = default) => HessianOperator().SharpGradient(cancellationToken).Value;
 
     /// <summary>
-    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix (docs/math.md §2). Works for
-    /// cost-matrix problems too.
+    /// ∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix: P + (1/ε)(w_f 1ᵀ + 1 w_gᵀ − C) ∘ P,
+    /// with w the solution of the same H-matrix system as <see cref="SharpGradient"/> (one CG solve). Works for cost-matrix
+    /// problems too.
     /// </summary>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The gradient (n×m).</returns>
     public double[,] SharpCostGradient(CancellationToken cancellationToken = default) => HessianOperator().SharpCostGradient(cancellationToken).Value;
 
     /// <summary>
     /// ∇²_θ L_ε ((p·d)×(p·d), index p'·d + q) for the linear model x = X θ, from the dense Hessian or from p·d
     /// Hessian-vector products, whichever is cheaper (<see cref="ParameterHessianResult.Path"/> says which).
     /// </summary>
+    /// <param name="design">The design matrix X (n×p) with which the solved x equals X θ.</param>
+    /// <param name="cg">The CG settings of the matrix-free path, or null for <see cref="CgOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Checked between the stages and the CG iterations.</param>
+    /// <returns>The parameter Hessian ((p·d)×(p·d)), how it was formed and, on the matrix-free path, the worst CG report.</returns>
     public ParameterHessianResult ParameterHessian(double[,] design, CgOptions? cg = null, CancellationToken cancellationToken = default) =>
         HessianOperator(cg).ParameterHessian(design, cancellationToken);
 
     /// <summary>
-    /// Eigenvalues of the H-matrix (ascending), its smallest positive eigenvalue and effective condition number. A balanced
-    /// plan's H has the simple zero eigenvalue of the shift (f + c, g − c); an unbalanced plan's is positive definite, its
-    /// smallest eigenvalue then the smallest positive one.
+    /// Eigenvalues of the H-matrix [diag(P1), P; Pᵀ, diag(Pᵀ1)] ((n+m)×(n+m), positive semi-definite with a simple zero
+    /// eigenvalue for a positive plan): its conditioning is what the Hessian's pseudo-inverse contends with. An unbalanced plan's H (SinkhornOptions.TauA,
+    /// TauB) carries the penalties on its diagonal and is positive definite: its smallest eigenvalue is then the smallest positive one.
     /// </summary>
+    /// <returns>All eigenvalues ascending, the smallest positive one and the effective condition number λ_max / λ_{n+m−1}.</returns>
+    /// <exception cref="InsufficientMemoryException">The (n+m)×(n+m) matrix and its eigenvectors cannot fit.</exception>
     public SpectrumResult Spectrum()
     {
         var s = PlanSpectrum.ofSolved(_plan);

@@ -3,12 +3,16 @@ using Xunit;
 
 namespace OtNative.Tests;
 
-/// <summary>A test of what a git checkout gives the build; skipped, saying so, in a source tree without .git.</summary>
+/// <summary>
+/// A test of what a git checkout gives the build; skipped, saying so, in a source tree without .git. A linked worktree's
+/// .git is a file naming its git directory, which the build follows too.
+/// </summary>
 public sealed class GitCheckoutFactAttribute : FactAttribute
 {
     public GitCheckoutFactAttribute()
     {
-        if (TestData.RepositoryRoot() is not { } root || !File.Exists(Path.Combine(root, ".git", "HEAD")))
+        if (TestData.RepositoryRoot() is not { } root
+            || !(File.Exists(Path.Combine(root, ".git", "HEAD")) || File.Exists(Path.Combine(root, ".git"))))
             Skip = "not a git checkout: the version has no commit to name";
     }
 }
