@@ -54,8 +54,8 @@ mpi_tests() {
   fi
 }
 
-# The packages, fresh applications restored from them (samples/: QuickStart, the README's C# section; Flow, Batch and
-# PropertyTests) and the otnative tool installed from its package. Each is one check in the summary.
+# The packages, fresh applications restored from them (samples/: QuickStart, the README's C# section; Flow, Batch,
+# Unbalanced and PropertyTests) and the otnative tool installed from its package. Each is one check in the summary.
 package_checks=0 package_failures=0
 check() { package_checks=$((package_checks + 1)); if "$@"; then echo "PASS $*"; else echo "FAIL $*"; package_failures=$((package_failures + 1)); fi; }
 readme_matches_sample() {
@@ -98,6 +98,13 @@ batch_outcomes() {
     echo "$out" | grep -qE '^with-nan: failed \(ArgumentException\) with-nan\.X contains a non-finite value' &&
     echo "$out" | awk '$1 == "shifted-by-2:" { found = 1; ok = $3 > 4 && $3 < 4.5 } END { exit !(found && ok) }'
 }
+# Unbalanced transport with ten outliers (mass 10/210): balanced transport moves all of their mass, the relaxed one
+# none of it (the program exits 1 otherwise, too).
+unbalanced_leaves_outliers() {
+  local out
+  in_fresh_cache Unbalanced dotnet run --project samples/Unbalanced -c Release || return 1
+  echo "$out" | awk '$1 == "balanced:" && $NF > 0.04 { b = 1 } $1 == "unbalanced:" && $NF < 1e-6 { u = 1 } END { exit !(b && u) }'
+}
 # An application's xunit property test on OtNative.Testing (FsCheck through its C# API) passes under dotnet test.
 property_tests_pass() {
   local out
@@ -120,6 +127,7 @@ packages() {
   check quickstart_runs
   check flow_converges
   check batch_outcomes
+  check unbalanced_leaves_outliers
   check property_tests_pass
   check tool_installs
 }
