@@ -114,7 +114,9 @@ property_tests_pass() {
 tool_installs() {
   local tools rc
   tools=$(mktemp -d)
-  dotnet tool install --tool-path "$tools" --add-source artifacts/packages --prerelease OtNative.Cli >/dev/null && "$tools/otnative" info >/dev/null
+  # The plots need SkiaSharp's native library: the one platform's natives the package keeps must load.
+  dotnet tool install --tool-path "$tools" --add-source artifacts/packages --prerelease OtNative.Cli >/dev/null && "$tools/otnative" info >/dev/null &&
+    "$tools/otnative" regress gmm -n 40 --batch 20 --max-newton 2 --max-gd 10 --plots "$tools/plots" >/dev/null && [ -s "$tools/plots/loss.png" ]
   rc=$?
   rm -rf "$tools"
   return $rc
