@@ -84,12 +84,27 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
         let b = buffer role values.Length
         b.CopyFrom(ReadOnlySpan values)
         b
-    /// The row and column terms f/ε + log a and g/ε + log b of a side, uploaded.
+    /// The potentials whose terms each side's buffers hold: a solved plan's products (the measuring passes, every CG
+    /// iteration of an HVP, the dense Hessian's blocks) ask again and again for the same f and g, which then stay on the
+    /// device instead of being uploaded for every call. Compared by value, so a caller that changes its arrays in place
+    /// gets fresh terms.
+    let held = Collections.Generic.Dictionary<Side, struct (float * float[] * float[])>()
+    /// The row and column terms f/ε + log a and g/ε + log b of a side, uploaded unless they are already there.
     let terms side eps (f: float[]) (g: float[]) =
         let _, _, nRows, nCols, logRows, logCols = oriented side
         let rowPot, colPot = (match side with Rows -> f, g | Cols -> g, f)
-        upload "rowTerm" (Array.init nRows (fun i -> rowPot.[i] / eps + logRows.[i])),
-        upload "colTerm" (Array.init nCols (fun j -> colPot.[j] / eps + logCols.[j]))
+        let roles = (match side with Rows -> "heldRowTerm:rows", "heldColTerm:rows" | Cols -> "heldRowTerm:cols", "heldColTerm:cols")
+        let rowRole, colRole = roles
+        match held.TryGetValue side with
+        | true, struct (e, hf, hg) when e = eps && MemoryExtensions.SequenceEqual(ReadOnlySpan hf, ReadOnlySpan f)
+                                        && MemoryExtensions.SequenceEqual(ReadOnlySpan hg, ReadOnlySpan g) ->
+            buffer rowRole nRows, buffer colRole nCols
+        | _ ->
+            let terms =
+                upload rowRole (Array.init nRows (fun i -> rowPot.[i] / eps + logRows.[i])),
+                upload colRole (Array.init nCols (fun j -> colPot.[j] / eps + logCols.[j]))
+            held.[side] <- struct (eps, Array.copy f, Array.copy g)
+            terms
     /// `launch c0 kc` for the chunks of at most `chunk` of k column groups, each returning nRows × kc·width doubles
     /// (downloaded), assembled into nRows × k·width.
     let inChunks nRows k chunk width (launch: int -> int -> float[]) =
