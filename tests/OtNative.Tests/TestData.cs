@@ -36,6 +36,28 @@ internal static class TestData
         return num / den;
     }
 
+    /// <summary>
+    /// The gradient of <paramref name="value"/> at <paramref name="x"/> by central differences of step
+    /// <paramref name="step"/>, one coordinate at a time; <paramref name="value"/> gets a moved copy of x and the
+    /// coordinate it moved.
+    /// </summary>
+    public static double[,] CentralDifferences(double[,] x, double step, Func<double[,], (int Row, int Column, double Delta), double> value)
+    {
+        var fd = new double[x.GetLength(0), x.GetLength(1)];
+        for (int i = 0; i < x.GetLength(0); i++)
+            for (int k = 0; k < x.GetLength(1); k++)
+            {
+                double At(double delta)
+                {
+                    var moved = (double[,])x.Clone();
+                    moved[i, k] += delta;
+                    return value(moved, (i, k, delta));
+                }
+                fd[i, k] = (At(step) - At(-step)) / (2 * step);
+            }
+        return fd;
+    }
+
     /// <summary>The repository's root (the folder with OtNative.sln above the test binaries), or null outside a source tree.</summary>
     public static string? RepositoryRoot()
     {

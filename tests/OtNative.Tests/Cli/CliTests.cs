@@ -54,24 +54,15 @@ public class CliTests
         Assert.True(code == 0, error);
         var g = NpyFile.Read(gPath).ToMatrix();
         Assert.Equal(new[] { 4, 2 }, new[] { g.GetLength(0), g.GetLength(1) });
-        const double h = 1e-5;
-        var fd = new double[4, 2];
-        for (int i = 0; i < 4; i++)
-            for (int k = 0; k < 2; k++)
-            {
-                double ValueAt(double delta)
-                {
-                    var moved = (double[,])x.Clone();
-                    moved[i, k] += delta;
-                    var path = Path.Combine(dir, $"x_{i}_{k}_{Inv(delta)}.npy");
-                    NpyFile.Write(path, moved);
-                    var json = path + ".json";
-                    Assert.Equal(0, Run(["solve", "--x", path, "--json", json, .. common]).Code);
-                    using var doc = JsonDocument.Parse(File.ReadAllText(json));
-                    return doc.RootElement.GetProperty("value").GetDouble();
-                }
-                fd[i, k] = (ValueAt(h) - ValueAt(-h)) / (2 * h);
-            }
+        var fd = TestData.CentralDifferences(x, 1e-5, (moved, at) =>
+        {
+            var path = Path.Combine(dir, $"x_{at.Row}_{at.Column}_{Inv(at.Delta)}.npy");
+            NpyFile.Write(path, moved);
+            var json = path + ".json";
+            Assert.Equal(0, Run(["solve", "--x", path, "--json", json, .. common]).Code);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            return doc.RootElement.GetProperty("value").GetDouble();
+        });
         Assert.True(TestData.MaxRelativeError(g, fd) < 1e-6, $"error {TestData.MaxRelativeError(g, fd)}");
     }
 

@@ -153,19 +153,7 @@ public class IdiomTests
         var y = TestData.Cloud(19, 6, 2, 0.6);
         var options = new SinkhornOptions { EpsilonRelative = false, Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };
         var gradient = EntropicOT.DivergenceGradient(x, y, options);
-        const double step = 1e-5;
-        var fd = new double[7, 2];
-        for (int i = 0; i < 7; i++)
-            for (int k = 0; k < 2; k++)
-            {
-                double At(double delta)
-                {
-                    var moved = (double[,])x.Clone();
-                    moved[i, k] += delta;
-                    return EntropicOT.Divergence(moved, y, options).Value;
-                }
-                fd[i, k] = (At(step) - At(-step)) / (2 * step);
-            }
+        var fd = TestData.CentralDifferences(x, 1e-5, (moved, _) => EntropicOT.Divergence(moved, y, options).Value);
         Assert.True(TestData.MaxRelativeError(gradient, fd) < 1e-6, $"error {TestData.MaxRelativeError(gradient, fd)}");
         // At y = x the divergence is minimal: its gradient vanishes.
         Assert.True(EntropicOT.DivergenceGradient(x, x, options).Cast<double>().All(v => Math.Abs(v) < 1e-9));

@@ -49,20 +49,11 @@ public class UnbalancedFacadeTests
         var options = Relaxed(0.7, 2.0);
         using var result = EntropicOT.Solve(x, y, options);
         var gradient = result.SharpGradient();
-        const double step = 1e-6;
-        var fd = new double[7, 2];
-        for (int i = 0; i < 7; i++)
-            for (int k = 0; k < 2; k++)
-            {
-                double At(double delta)
-                {
-                    var moved = (double[,])x.Clone();
-                    moved[i, k] += delta;
-                    using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-                    return r.SharpValue;
-                }
-                fd[i, k] = (At(step) - At(-step)) / (2 * step);
-            }
+        var fd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
+        {
+            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
+            return r.SharpValue;
+        });
         Assert.True(TestData.MaxRelativeError(gradient, fd) < 1e-5, $"{TestData.MaxRelativeError(gradient, fd)}");
     }
 
