@@ -6,7 +6,8 @@ namespace OtNative;
 /// </summary>
 /// <param name="message">The numbers, and what to change.</param>
 /// <param name="iterations">Iterations run.</param>
-/// <param name="marginalError">The returned plan's marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁.</param>
+/// <param name="marginalError">The returned plan's marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ (for unbalanced transport, against
+/// the relaxed targets a∘e^{−f/τ_a} and b∘e^{−g/τ_b}).</param>
 /// <param name="tolerance">The tolerance it did not reach.</param>
 /// <param name="epsilon">The absolute ε of the solve.</param>
 public class SinkhornConvergenceException(string message, int iterations, double marginalError, double tolerance, double epsilon)

@@ -80,8 +80,9 @@ public sealed record SinkhornOptions
     public bool EpsilonRelative { get; init; } = true;
 
     /// <summary>
-    /// Converged when the returned plan's marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ is below this; the iterations stop at
-    /// half of it, so that the rounding of the marginal a loop takes as exact cannot push a finished solve over. Default 1e-6.
+    /// Converged when the returned plan's marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ is below this (for unbalanced transport the
+    /// targets are the relaxed optimality conditions a∘e^{−f/τ_a} and b∘e^{−g/τ_b}); the iterations stop at half of it, so
+    /// that the rounding of the marginal a loop takes as exact cannot push a finished solve over. Default 1e-6.
     /// </summary>
     public double Tolerance { get; init; } = 1e-6;
 
@@ -102,7 +103,7 @@ public sealed record SinkhornOptions
     public bool AllowUnconverged { get; init; }
 
     /// <summary>Throw on non-convergence: the default now; see <see cref="AllowUnconverged"/>.</summary>
-    [Obsolete("Convergence is required by default; set AllowUnconverged to accept an unconverged plan.")]
+    [Obsolete("Convergence is required by default, and RequireConvergence = false no longer allows an unconverged plan: set AllowUnconverged.")]
     public bool RequireConvergence { get; init; }
 
     /// <summary>

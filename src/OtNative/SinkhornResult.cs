@@ -101,7 +101,10 @@ public sealed class SinkhornResult : IDisposable
 
     /// <summary>
     /// ∂L_ε/∂x (n×d): G_k = Σ_j P_kj · 2(x_k − y_j) = 2(r_k x_k − (P y)_k) with the plan's own row mass r = P1 (Li et al.
-    /// 2024, Theorem 1), so it is the exact gradient of the computed plan even before convergence. ε is held fixed.
+    /// 2024, Theorem 1), so it is the exact gradient of the computed plan even before convergence. ε is held fixed: with the
+    /// default relative ε (<see cref="SinkhornOptions.EpsilonRelative"/>) it is not the derivative of x ↦ Solve(x, y).Value
+    /// with ε recomputed from each x's mean cost — a gradient flow that wants that pair solves with the resolved
+    /// <see cref="Epsilon"/> as an absolute ε.
     /// </summary>
     /// <returns>The gradient (n×d), row k for source point k.</returns>
     /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
@@ -172,7 +175,10 @@ public sealed class SinkhornResult : IDisposable
         var core = Core.Hessian.compute(_plan, new HessianOptions(CoreEnums.ToCore(method), threshold, relative, cancellationToken));
         var weights = _plan.Problem.A;
         return new HessianResult(core.Hessian.ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, CoreEnums.Of(core.Factorisation),
-            core.Threshold, Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights), core.Elapsed);
+            core.Threshold,
+            // The measure rests on the plan not changing when every point moves alike: true of balanced transport only.
+            _plan.Problem.Relaxation.IsBalanced ? Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights) : double.NaN,
+            core.Elapsed);
     }
 
     /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradients) with the given CG settings.</summary>

@@ -73,9 +73,11 @@ public sealed class HessianCommand : Command<HessianCommand.Settings>
         using var result = input.Solve();
         var hessian = ProgressDisplay.Run("Hessian", () => settings.Method, () => result.Hessian(method, settings.Threshold, settings.RelativeThreshold));
         MpiRun.WriteNpy(settings.Out!, hessian.Matrix);
-        var marginal = hessian.RowSumError;
+        // Null (JSON) and not printed for unbalanced transport, where the row-sum identity does not hold.
+        double? marginal = double.IsNaN(hessian.RowSumError) ? null : hessian.RowSumError;
         AnsiConsole.MarkupLine($"Hessian ({hessian.Matrix.GetLength(0)}×{hessian.Matrix.GetLength(1)}, {settings.Method}) written to {Markup.Escape(settings.Out!)}: " +
-                               $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}, marginal error {marginal:E2}, {hessian.Elapsed.TotalSeconds:F3} s");
+                               $"{hessian.Kept} eigenvalues kept, {hessian.Dropped} dropped ({hessian.Factorisation}), smallest kept {hessian.SmallestKept:E2}" +
+                               (marginal is { } rowSum ? $", marginal error {rowSum:E2}" : "") + $", {hessian.Elapsed.TotalSeconds:F3} s");
         MpiRun.WriteJson(settings.Json, new { method = settings.Method, kept = hessian.Kept, dropped = hessian.Dropped, smallestKept = hessian.SmallestKept, factorisation = hessian.Factorisation.ToString(), threshold = hessian.Threshold, marginalError = marginal, seconds = hessian.Elapsed.TotalSeconds, iterations = result.Iterations, epsilon = result.Epsilon, epsilonHeldFixed = true });
         return 0;
     }

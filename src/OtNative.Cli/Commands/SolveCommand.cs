@@ -28,7 +28,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         using var result = input.Solve();
         DivergenceResult? divergence = null;
         // The unbalanced divergence debiases with one τ on both sides.
-        var divergenceDefined = settings.TauA == settings.TauB;
+        var divergenceDefined = (settings.TauA ?? double.PositiveInfinity) == (settings.TauB ?? double.PositiveInfinity);
         if (!settings.NoDivergence && divergenceDefined)
         {
             if (result.Elapsed > TimeSpan.FromSeconds(10))

@@ -107,7 +107,9 @@ module SinkhornLoop =
                 errWindowAgo <- infinity
             elif err < stopAt then converged <- true
             elif iter < options.MaxIterations then
-                Unbalanced.translate relaxation p fNext g
+                // Not in a loop that may stop on a stall (a balanced problem's hand-over to L-BFGS): a stalled exit returns
+                // the copied f with the g before it, whose value the relaxed mass terms would misstate.
+                if not stopWhenStalled then Unbalanced.translate relaxation p fNext g
                 Array.blit fNext 0 f 0 p.N
             if stopWhenStalled && not wasMixed && not converged && iter % stallWindow = 0 then
                 // The first window is the transient, before the linear rate sets in.

@@ -202,3 +202,22 @@ let ``the unbalanced divergence's Hessian equals finite differences of its gradi
     Assert.True(report.Converged)
     let dense = Dense.times h (Matrix.Column direction.Data)
     Assert.True(relativeError products.[0].Data dense.Data < 1e-8, sprintf "divergence HVP vs dense %g" (relativeError products.[0].Data dense.Data))
+
+[<Fact>]
+let ``a relaxed self-transport solved by the symmetric update equals the alternating solve and the dense reference`` () =
+    let x = cloud (Random 15) 11 2
+    let a = weights (Random 16) 11 false
+    for tau in [ 0.3; 2.0 ] do
+        let p = OtProblem.relaxed tau tau (OtProblem.create x x (Some a) (Some a))
+        let opts = { sinkhornAt (Absolute 0.2) with Tolerance = 1e-12 }
+        use symmetric = Sinkhorn.solveSymmetric cpu p opts
+        use alternating = Sinkhorn.solve cpu p opts
+        Assert.True(symmetric.Converged && alternating.Converged)
+        let plan, value, mass = denseReference p 0.2
+        Assert.Equal(value, symmetric.Value, 12)
+        Assert.Equal(alternating.Value, symmetric.Value, 12)
+        Assert.Equal(mass, Values.transportedMass symmetric, 12)
+        let flat = Array.init (11 * 11) (fun t -> plan.[t / 11, t % 11])
+        Assert.True(relativeError (symmetric.Materialise()).Data flat < 1e-9)
+        // One τ on both sides only: the same cloud relaxed unevenly is no self-transport.
+        Assert.Throws<ArgumentException>(fun () -> Sinkhorn.solveSymmetric cpu (OtProblem.relaxed tau (2.0 * tau) p) opts |> ignore) |> ignore

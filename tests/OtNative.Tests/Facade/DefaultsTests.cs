@@ -60,8 +60,9 @@ public class DefaultsTests
         Assert.Equal(e.MarginalError, allowed.MarginalError, 1e-12);
         Assert.Equal(e.Epsilon, allowed.Epsilon, 1e-15);
         // In a batch it is that problem's outcome; the others are solved.
-        var outcomes = EntropicOT.TrySolveBatch([new BatchProblem(x, y), new BatchProblem(x, x)], capped with { Epsilon = 0.5, MaxIterations = 10 });
-        Assert.All(outcomes, o => Assert.True(o.Succeeded || o.Error is SinkhornConvergenceException, o.Error?.Message));
+        var outcomes = EntropicOT.TrySolveBatch([new BatchProblem(x, y), new BatchProblem(x, x)], capped with { Epsilon = 0.5, MaxIterations = 2000 });
+        Assert.True(outcomes[1].Succeeded, outcomes[1].Error?.Message);
+        Assert.True(outcomes[0].Succeeded || outcomes[0].Error is SinkhornConvergenceException, outcomes[0].Error?.Message);
         var hard = EntropicOT.TrySolveBatch([new BatchProblem(x, y)], capped);
         Assert.IsType<SinkhornConvergenceException>(hard[0].Error);
     }

@@ -58,9 +58,10 @@ public class UnbalancedFacadeTests
     }
 
     /// <summary>
-    /// POT's <c>ot.unbalanced.sinkhorn_unbalanced(a, b, M, reg, reg_m)</c> penalises the entropy Σ P(log P − 1) rather than
-    /// KL(P ‖ a⊗b): with M = C − ε(log a_i + log b_j) the two problems have the same plan, and the primal objective of that
-    /// plan is the unbalanced value. Runs where Debian's python3-pot is installed.
+    /// POT 0.8's <c>ot.unbalanced.sinkhorn_unbalanced(a, b, M, reg, reg_m)</c> penalises the entropy Σ P(log P − 1) rather
+    /// than KL(P ‖ a⊗b): with M = C − ε(log a_i + log b_j) the two problems have the same plan (newer POT takes
+    /// <c>reg_type='kl'</c> with <c>c = a⊗b</c> instead), and the primal objective of that plan is the unbalanced value.
+    /// Runs where Debian's python3-pot is installed.
     /// </summary>
     [PotFact]
     public void ThePlanValueAndMassEqualPots()
@@ -78,8 +79,13 @@ public class UnbalancedFacadeTests
             a = np.arange(1, 13) / 78.0; b = np.full(15, 1 / 15)
             C = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
             eps, tau = 0.1, 0.5
-            M = C - eps * (np.log(a)[:, None] + np.log(b)[None, :])
-            P = ot.unbalanced.sinkhorn_unbalanced(a, b, M, eps, tau, numItermax=1000000, stopThr=1e-16)
+            import inspect
+            if 'reg_type' in inspect.signature(ot.unbalanced.sinkhorn_unbalanced).parameters:
+                # POT ≥ 0.9: the entropic term can be KL(P ‖ a⊗b), ours.
+                P = ot.unbalanced.sinkhorn_unbalanced(a, b, C, eps, tau, reg_type='kl', c=np.outer(a, b), numItermax=1000000, stopThr=1e-16)
+            else:
+                M = C - eps * (np.log(a)[:, None] + np.log(b)[None, :])
+                P = ot.unbalanced.sinkhorn_unbalanced(a, b, M, eps, tau, numItermax=1000000, stopThr=1e-16)
             kl = lambda u, w: (u * np.log(u / w) - u + w).sum()
             value = (P * C).sum() + eps * kl(P.ravel(), np.outer(a, b).ravel()) + tau * kl(P.sum(1), a) + tau * kl(P.sum(0), b)
             np.save('{{dir}}/P.npy', P)

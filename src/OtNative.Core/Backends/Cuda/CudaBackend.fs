@@ -100,6 +100,8 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
                                         && MemoryExtensions.SequenceEqual(ReadOnlySpan hg, ReadOnlySpan g) ->
             buffer rowRole nRows, buffer colRole nCols
         | _ ->
+            // Forgotten first: an upload that fails half-way must not leave the old potentials named as held.
+            held.Remove side |> ignore
             let terms =
                 upload rowRole (Array.init nRows (fun i -> rowPot.[i] / eps + logRows.[i])),
                 upload colRole (Array.init nCols (fun j -> colPot.[j] / eps + logCols.[j]))
@@ -156,6 +158,7 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
             ys.Dispose()
             for b in scratch.Values do b.Dispose()
             scratch.Clear()
+            held.Clear()
 
     // The derivative kernels of native/derivatives.cuh; semantics: `PairContractions.reference`.
     interface IPairContractions with
