@@ -2,8 +2,11 @@
 // assemblies a consumer compiles against (ref/<tfm>/ when the package has one, else lib/<tfm>/) and every public type
 // in them. Passes when those are only OtNative's own assemblies, every public type is in namespace OtNative (or
 // OtNative.Testing in that package), no public type is F#-compiled, no implementation package is a dependency, and the
-// implementation's own dependencies (FSharp.Core, MPI.NET) are runtime-only. And that a consumer can debug into them
-// offline: every run-time assembly (lib/<tfm>/) has its portable PDB beside it with every source file embedded.
+// implementation's own dependencies (FSharp.Core; MPI.NET in OtNative.Mpi) are runtime-only. MPI is optional: the
+// OtNative package neither depends on MPI.NET nor carries an MPI assembly; the OtNative.Mpi package depends on OtNative
+// and MPI.NET and carries its own implementation (OtNative.Mpi.Core) beside its façade, none of OtNative's. And that a
+// consumer can debug into them offline: every run-time assembly (lib/<tfm>/) has its portable PDB beside it with every
+// source file embedded.
 using System.IO.Compression;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
@@ -15,7 +18,14 @@ var expected = new Dictionary<string, (string[] Assemblies, string[] Namespaces)
 {
     ["OtNative"] = (["OtNative.dll"], ["OtNative"]),
     ["OtNative.Exceptions"] = (["OtNative.Exceptions.dll"], ["OtNative"]),
+    ["OtNative.Mpi"] = (["OtNative.Mpi.dll"], ["OtNative"]),
     ["OtNative.Testing"] = (["OtNative.Testing.dll"], ["OtNative.Testing"]),
+};
+// The run-time assemblies (lib/<tfm>/) of the packages that carry an implementation: each assembly in one package only.
+var runtime = new Dictionary<string, string[]>
+{
+    ["OtNative"] = ["OtNative.Applications.dll", "OtNative.Core.dll", "OtNative.Interop.dll", "OtNative.dll"],
+    ["OtNative.Mpi"] = ["OtNative.Mpi.Core.dll", "OtNative.Mpi.dll"],
 };
 var packages = Directory.GetFiles(folder, "*.nupkg").Where(p => !p.EndsWith(".symbols.nupkg", StringComparison.Ordinal)).ToList();
 var seen = new HashSet<string>();
@@ -58,7 +68,10 @@ foreach (var path in packages)
         }
         Console.WriteLine($"{id}: {entry.FullName}, {count} public types");
     }
-    foreach (var dll in zip.Entries.Where(e => e.FullName.StartsWith("lib/", StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal)))
+    var lib = zip.Entries.Where(e => e.FullName.StartsWith("lib/", StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal)).ToList();
+    if (runtime.TryGetValue(id, out var runs) && !lib.Select(e => e.Name).Order(StringComparer.Ordinal).SequenceEqual(runs))
+        failures.Add($"{id}: runs {string.Join(", ", lib.Select(e => e.Name).Order(StringComparer.Ordinal))}; expected {string.Join(", ", runs)}");
+    foreach (var dll in lib)
     {
         if (zip.GetEntry(dll.FullName[..^4] + ".pdb") is not { } pdb) { failures.Add($"{id}: {dll.FullName} has no PDB beside it"); continue; }
         using var buffer = new MemoryStream();
@@ -73,14 +86,20 @@ foreach (var path in packages)
         if (missing.Count > 0) failures.Add($"{id}: {pdb.FullName} lacks the source of {missing.Count} file(s), e.g. {missing[0]}");
         Console.WriteLine($"{id}: {pdb.FullName}, {pdbReader.Documents.Count - missing.Count} of {pdbReader.Documents.Count} sources embedded");
     }
+    var dependencies = nuspec.Descendants(ns + "dependency").Select(d => d.Attribute("id")!.Value).ToHashSet();
     foreach (var dependency in nuspec.Descendants(ns + "dependency"))
     {
         var dep = dependency.Attribute("id")!.Value;
         var exclude = dependency.Attribute("exclude")?.Value ?? "";
-        if (dep is "OtNative.Core" or "OtNative.Applications" or "OtNative.Interop") failures.Add($"{id}: depends on the implementation package {dep}");
-        if (dep is "FSharp.Core" or "MPI.NET" && id == "OtNative" && !exclude.Split(',').Contains("Compile"))
+        if (dep is "OtNative.Core" or "OtNative.Applications" or "OtNative.Interop" or "OtNative.Mpi.Core") failures.Add($"{id}: depends on the implementation package {dep}");
+        if (dep is "FSharp.Core" or "MPI.NET" && id is "OtNative" or "OtNative.Mpi" && !exclude.Split(',').Contains("Compile"))
             failures.Add($"{id}: {dep} reaches the consumer's compilation (exclude=\"{exclude}\")");
     }
+    // MPI is the optional package's: an application without it gets no MPI.NET.
+    if (id != "OtNative.Mpi" && dependencies.Contains("MPI.NET")) failures.Add($"{id}: depends on MPI.NET (only OtNative.Mpi may)");
+    if (id == "OtNative.Mpi")
+        foreach (var required in new[] { "OtNative", "MPI.NET" })
+            if (!dependencies.Contains(required)) failures.Add($"{id}: does not depend on {required}");
 }
 foreach (var id in expected.Keys.Where(k => !seen.Contains(k))) failures.Add($"{id}: not packed in {folder}");
 foreach (var f in failures) Console.WriteLine($"FAIL {f}");

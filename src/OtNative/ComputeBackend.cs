@@ -13,11 +13,12 @@ public enum ComputeBackend
     /// <summary>CUDA when it can run here, the CPU otherwise.</summary>
     Auto,
     /// <summary>
-    /// The ranks of the started <see cref="MpiSession"/>, each on its CPU, used in one of two ways by what is called. One
+    /// The ranks of the started <c>MpiSession</c> (the optional OtNative.Mpi package: the OtNative package itself carries no
+    /// MPI), each on its CPU, used in one of two ways by what is called. One
     /// problem (<see cref="EntropicOT.Solve(double[,], double[,], SinkhornOptions?, CancellationToken)"/> and its derivatives): the rows of
     /// x are split across the ranks, every rank makes the same calls with the same inputs and gets the same results. A
     /// batch (<see cref="EntropicOT.SolveBatch"/>): the problems are spread across the ranks, each solved whole by one rank,
-    /// and rank 0 receives every item.
+    /// and rank 0 receives every item. Without a started session it fails with <see cref="NotSupportedException"/>.
     /// </summary>
     Mpi,
 }
@@ -47,13 +48,14 @@ public static class Backends
     public static bool IsCudaAvailable => CudaAvailable;
 
     /// <summary>The backend that <paramref name="choice"/> selects on this machine.</summary>
-    /// <exception cref="NotSupportedException">CUDA was asked for and cannot run here; the message says why.</exception>
+    /// <exception cref="NotSupportedException">CUDA was asked for and cannot run here; the message says why. Or MPI was asked
+    /// for and no <c>MpiSession</c> (OtNative.Mpi) is started.</exception>
     internal static IBackend Resolve(ComputeBackend choice, CpuVectorWidth width = CpuVectorWidth.Auto) => choice switch
     {
         ComputeBackend.Cpu => Cpu(width),
         ComputeBackend.Auto => CudaAvailable ? CudaBackend.Instance : Cpu(width),
         ComputeBackend.Cuda => CudaAvailable ? CudaBackend.Instance : throw new NotSupportedException(CudaUnavailableReason()),
-        ComputeBackend.Mpi => MpiSession.Required.Backend,
+        ComputeBackend.Mpi => MpiRegistration.Required.Backend,
         _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, "Unknown backend."),
     };
 

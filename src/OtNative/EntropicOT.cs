@@ -488,7 +488,7 @@ public static class EntropicOT
     /// in the item). Results are in the problems' order; progress reports carry the problem's index and arrive from the
     /// worker threads, several at once (an <see cref="IProgress{T}"/> that updates a UI must marshal them). Problems with
     /// weights, and outcomes kept per problem instead of one exception: <see cref="TrySolveBatch"/>. With
-    /// <see cref="ComputeBackend.Mpi"/> the problems are spread across the ranks (<see cref="MpiSession.SolveBatch"/>): rank 0
+    /// <see cref="ComputeBackend.Mpi"/> the problems are spread across the ranks (<c>MpiSession.SolveBatch</c> of the OtNative.Mpi package): rank 0
     /// receives every item, the other ranks an empty array. On CUDA, plain Sinkhorn updates (no initialiser, annealing
     /// or L-BFGS) run in lockstep: one kernel launch per half-step for the whole batch, each problem's iterations and
     /// answer those of its own solve.
@@ -511,7 +511,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
-            return MpiSession.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
+            return MpiRegistration.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
         ArgumentNullException.ThrowIfNull(problems);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, null);
@@ -548,7 +548,7 @@ public static class EntropicOT
     {
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
-            return MpiSession.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
+            return MpiRegistration.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
         var backend = Backends.Resolve(options.Backend, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, null);
         return TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), problems, options, gradients, hessians,

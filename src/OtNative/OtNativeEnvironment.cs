@@ -90,9 +90,20 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
             Interop.Nvrtc.Description,
             Library(Interop.CuBlas.Library),
             Library(Interop.CuSolver.Library),
-            MpiSession.IsAvailable
-                ? $"{MpiSession.Description}; this job: {MpiSession.LaunchedRanks} rank(s) (--mpi under mpiexec -n K)"
-                : MpiSession.Description);
+            MpiLibrary.IsAvailable
+                ? $"{MpiLibrary.Description}; this job: {MpiLibrary.LaunchedRanks} rank(s) (--mpi under mpiexec -n K)"
+                  + (MpiPackagePresent ? "" : "; ComputeBackend.Mpi needs the OtNative.Mpi package, which this application lacks")
+                : MpiLibrary.Description);
+    }
+
+    /// <summary>Whether the optional OtNative.Mpi package (its assembly) is part of this application.</summary>
+    private static bool MpiPackagePresent
+    {
+        get
+        {
+            try { return Type.GetType("OtNative.MpiSession, OtNative.Mpi", throwOnError: false) is not null; }
+            catch (Exception e) when (e is IOException or BadImageFormatException) { return false; }
+        }
     }
 
     /// <summary>The description as (component, status) rows, in the order <c>otnative info</c> prints them.</summary>

@@ -127,7 +127,7 @@ public sealed record SinkhornOptions
 
     /// <summary>
     /// The SIMD width of the CPU kernels: on <see cref="ComputeBackend.Cpu"/>, on <see cref="ComputeBackend.Auto"/> when it
-    /// runs on the CPU, and on each rank of an MPI batch (<see cref="MpiSession.SolveBatch"/>); a single solve split across
+    /// runs on the CPU, and on each rank of an MPI batch (<c>MpiSession.SolveBatch</c>); a single solve split across
     /// MPI ranks runs at the default width. Default <see cref="CpuVectorWidth.Auto"/>: the widest this processor executes,
     /// or the one the OTNATIVE_SIMD variable names.
     /// </summary>

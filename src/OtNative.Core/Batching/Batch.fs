@@ -80,7 +80,7 @@ module Batch =
     let attempt (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) (request: BatchRequest) =
         if isNull problems then raise (ArgumentNullException "problems")
         if backend :? ICollectiveBackend then
-            raise (NotSupportedException (sprintf "A batch on the %s backend would call its collectives from several threads at once: spread the batch across the ranks with MpiBatch.solve instead." backend.Name))
+            raise (NotSupportedException (sprintf "A batch on the %s backend would call its collectives from several threads at once: spread the batch across the ranks with MpiBatch.solve (MpiSession.SolveBatch) instead." backend.Name))
         request.HvpDirections |> Option.iter (fun dirs ->
             if dirs.Length <> problems.Length then
                 raise (ArgumentException(sprintf "%d HVP directions for %d problems: give one per problem." dirs.Length problems.Length, "request")))

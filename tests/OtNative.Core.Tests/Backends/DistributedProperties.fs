@@ -7,8 +7,8 @@ open System
 open System.Diagnostics
 open System.Reflection
 open FsCheck
+open OtNative
 open OtNative.Core
-open OtNative.Interop
 open OtNative.Core.Tests.Reference
 open OtNative.Core.Tests.Generators
 
@@ -47,9 +47,9 @@ let private sharedSeed (world: MPI.Intracommunicator option) =
 /// Runs the properties the filters select, printing a line each (rank 0; failures on every rank), and returns the
 /// passed and failed counts.
 let run (filters: string[]) : int * int =
-    let environment = if MpiRuntime.IsAvailable && MpiRuntime.LaunchedRanks >= 2 then Some (MpiRuntime.Start()) else None
+    let session = if MpiSession.IsAvailable && MpiSession.LaunchedRanks >= 2 then Some (MpiSession.Start()) else None
     try
-        let world = environment |> Option.map (fun _ -> MPI.Communicator.world)
+        let world = session |> Option.map (fun _ -> MPI.Communicator.world)
         let rank = world |> Option.map (fun c -> c.Rank) |> Option.defaultValue 0
         distributedBackend <- world |> Option.map (fun c -> MpiBackend(c, CpuBackend.Instance) :> IBackend)
         let seed = sharedSeed world
@@ -76,4 +76,5 @@ let run (filters: string[]) : int * int =
         passed, failed
     finally
         distributedBackend <- None
-        environment |> Option.iter MpiRuntime.FinalizeQuietly
+        // Finalises MPI, without MPICH's line about MPI.NET's leaked datatypes.
+        session |> Option.iter (fun s -> s.Dispose())

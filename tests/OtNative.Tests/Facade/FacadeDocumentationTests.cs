@@ -9,14 +9,14 @@ namespace OtNative.Tests;
 
 /// <summary>
 /// The XML documentation a package user reads in the IDE: every public (or protected) type and member of the assemblies
-/// a consumer compiles against — the façade and OtNative.Exceptions — has a summary, each parameter a
+/// a consumer compiles against — the façade, OtNative.Exceptions and OtNative.Mpi — has a summary, each parameter a
 /// <c>&lt;param&gt;</c>, each method that returns something a <c>&lt;returns&gt;</c>, and nothing points at a file of
 /// this repository the package does not ship. Read from the documentation files the build writes beside the assemblies
-/// (OtNative.xml, OtNative.Exceptions.xml, copied into this test's output), matched to the members by reflection.
+/// (OtNative.xml, OtNative.Exceptions.xml, OtNative.Mpi.xml, copied into this test's output), matched to the members by reflection.
 /// </summary>
 public class FacadeDocumentationTests(ITestOutputHelper output)
 {
-    private static readonly Assembly[] CompileSurface = [typeof(EntropicOT).Assembly, typeof(OtNativeException).Assembly];
+    private static readonly Assembly[] CompileSurface = [typeof(EntropicOT).Assembly, typeof(OtNativeException).Assembly, typeof(MpiSession).Assembly];
 
     private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 

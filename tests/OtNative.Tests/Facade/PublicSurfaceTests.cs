@@ -8,7 +8,7 @@ public class PublicSurfaceTests
 {
     private static readonly Assembly Facade = typeof(EntropicOT).Assembly;
 
-    private static readonly HashSet<string> ForeignAssemblies = ["FSharp.Core", "OtNative.Core", "OtNative.Applications", "OtNative.Interop"];
+    private static readonly HashSet<string> ForeignAssemblies = ["FSharp.Core", "OtNative.Core", "OtNative.Applications", "OtNative.Interop", "OtNative.Mpi.Core", "MPI"];
 
     /// <summary>Why a type may not appear in a public signature, or null when it may.</summary>
     private static string? Offence(Type type)
@@ -45,8 +45,8 @@ public class PublicSurfaceTests
         foreach (var e in owner.GetEvents(visible)) yield return ($"{owner.Name}.{e.Name}", e.EventHandlerType!);
     }
 
-    /// <summary>What a consumer compiles against: the façade and the exceptions the core raises.</summary>
-    private static readonly Assembly[] CompileSurface = [Facade, typeof(OtNativeException).Assembly];
+    /// <summary>What a consumer compiles against: the façade, the exceptions the core raises and the optional MPI package's façade.</summary>
+    private static readonly Assembly[] CompileSurface = [Facade, typeof(OtNativeException).Assembly, typeof(MpiSession).Assembly];
 
     [Fact]
     public void NoFSharpOrCoreTypeAppearsInAPublicSignatureOfTheFacade()
@@ -102,5 +102,38 @@ public class PublicSurfaceTests
         var friends = Facade.GetCustomAttributes<System.Runtime.CompilerServices.InternalsVisibleToAttribute>().Select(a => a.AssemblyName).ToList();
         Assert.DoesNotContain("OtNative.Cli", friends);
         Assert.DoesNotContain("OtNative.Benchmarks", friends);
+    }
+
+    [Fact]
+    public void OnlyTheMpiPackageReferencesMpiNet()
+    {
+        // The OtNative package's assemblies (the façade and the implementation it carries) compile without MPI.NET, whose
+        // assembly is "MPI": an application that never uses MPI gets none. The OtNative.Mpi package's assemblies have it.
+        var otNative = new[] { Facade, typeof(OtNativeException).Assembly, typeof(Core.OtProblem).Assembly, typeof(Interop.MpiLibrary).Assembly,
+            Assembly.Load("OtNative.Applications") };
+        foreach (var assembly in otNative)
+            Assert.DoesNotContain(assembly.GetReferencedAssemblies(), r => r.Name == "MPI" || r.Name == "OtNative.Mpi" || r.Name == "OtNative.Mpi.Core");
+        Assert.Contains(Assembly.Load("OtNative.Mpi.Core").GetReferencedAssemblies(), r => r.Name == "MPI");
+        Assert.Contains(typeof(MpiSession).Assembly.GetReferencedAssemblies(), r => r.Name == "MPI");
+        Assert.Equal("OtNative.Mpi", typeof(MpiSession).Assembly.GetName().Name);
+        Assert.Equal("OtNative", typeof(MpiSession).Namespace);
+    }
+
+    [Fact]
+    public void ComputeBackendMpiWithoutAStartedSessionSaysToAddTheMpiPackage()
+    {
+        if (MpiSession.Current is not null) return;   // inside an mpiexec job whose tests started one
+        var (x, y) = (new double[,] { { 0.0 }, { 1.0 } }, new double[,] { { 0.5 }, { 2.0 } });
+        var options = SinkhornOptions.Default with { Backend = ComputeBackend.Mpi };
+        foreach (var call in new Action[]
+                 {
+                     () => EntropicOT.Solve(x, y, options).Dispose(),
+                     () => EntropicOT.SolveBatch([(x, y)], options),
+                     () => EntropicOT.TrySolveBatch([new BatchProblem(x, y)], options),
+                 })
+        {
+            var e = Assert.Throws<NotSupportedException>(call);
+            Assert.Contains("add the OtNative.Mpi package and start an MpiSession", e.Message);
+        }
     }
 }

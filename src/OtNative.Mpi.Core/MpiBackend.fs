@@ -121,7 +121,7 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
 
 /// The distributed backend: a problem's rows split across the ranks of `communicator`, each rank's slice on `local`
 /// (docs/distributed.md). Solvers, gradients, values and the HVP operator run unchanged on top, replicated on every rank; the
-/// dense linear algebra is `local`'s, also replicated. Start MPI first (`OtNative.Interop.MpiRuntime.Start`).
+/// dense linear algebra is `local`'s, also replicated. Start MPI first (`MpiSession.Start`, OtNative.Mpi).
 [<Sealed>]
 type MpiBackend(communicator: MPI.Intracommunicator, local: IBackend) =
     let traffic = MpiTraffic()

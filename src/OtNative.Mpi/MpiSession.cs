@@ -4,7 +4,8 @@ using OtNative.Interop;
 namespace OtNative;
 
 /// <summary>
-/// MPI for scale-out, on MPICH through MPI.NET, loaded at run time: without MPICH everything
+/// MPI for scale-out, on MPICH through MPI.NET, loaded at run time: the optional OtNative.Mpi package, which an
+/// application adds beside OtNative only when it uses MPI (OtNative itself carries no MPI.NET). Without MPICH everything
 /// else works and <see cref="IsAvailable"/> says false. Start one session per process, at most once (MPI cannot be
 /// restarted after it is finalised), and run the program under <c>mpiexec -n K</c>; every rank must then make the same
 /// calls with the same inputs, from one thread. Two ways to use the ranks: <see cref="SolveBatch"/> spreads a batch's
@@ -18,20 +19,23 @@ public sealed class MpiSession : IDisposable
     private readonly MPI.Environment environment;
     private readonly MpiBackend backend;
 
+    private readonly Route route;
+
     private MpiSession(MPI.Environment environment)
     {
         this.environment = environment;
         backend = MpiBackend.World();
+        route = new Route(this);
     }
 
     /// <summary>Whether MPICH can be loaded here.</summary>
-    public static bool IsAvailable => MpiRuntime.IsAvailable;
+    public static bool IsAvailable => MpiLibrary.IsAvailable;
 
     /// <summary>The MPI library in use, or why MPI is unavailable.</summary>
-    public static string Description => MpiRuntime.Description;
+    public static string Description => MpiLibrary.Description;
 
     /// <summary>The rank count of the <c>mpiexec</c> job this process runs in (1 outside one), without starting MPI.</summary>
-    public static int LaunchedRanks => MpiRuntime.LaunchedRanks;
+    public static int LaunchedRanks => MpiLibrary.LaunchedRanks;
 
     /// <summary>
     /// Whether <paramref name="failure"/> means the input, the output or the machine is at fault rather than a computation
@@ -45,12 +49,11 @@ public sealed class MpiSession : IDisposable
     /// <summary>The session this process started and has not disposed, or null.</summary>
     public static MpiSession? Current { get { lock (Gate) return current; } }
 
-    /// <summary>The current session, for <see cref="ComputeBackend.Mpi"/>.</summary>
-    /// <exception cref="InvalidOperationException">No session was started.</exception>
-    internal static MpiSession Required => Current
-        ?? throw new InvalidOperationException("ComputeBackend.Mpi needs MpiSession.Start() first, in every rank of an mpiexec job.");
-
-    /// <summary>Starts MPI for this process (MPI_Init).</summary>
+    /// <summary>
+    /// Starts MPI for this process (MPI_Init) and registers the session with OtNative, which routes
+    /// <see cref="ComputeBackend.Mpi"/> (<see cref="EntropicOT.Solve(double[,], double[,], SinkhornOptions?, CancellationToken)"/>,
+    /// <see cref="EntropicOT.SolveBatch"/>, <see cref="EntropicOT.TrySolveBatch"/>) to it until it is disposed.
+    /// </summary>
     /// <returns>The session, also <see cref="Current"/> until it is disposed; every rank must dispose it before exiting.</returns>
     /// <exception cref="NotSupportedException">MPICH is not installed here.</exception>
     /// <exception cref="InvalidOperationException">A session was already started in this process.</exception>
@@ -61,6 +64,7 @@ public sealed class MpiSession : IDisposable
             if (current is not null || finalised)
                 throw new InvalidOperationException("MPI was already started in this process: use MpiSession.Current (MPI cannot be restarted once finalised).");
             current = new MpiSession(MpiRuntime.Start());
+            MpiRegistration.Register(current.route);
             return current;
         }
     }
@@ -73,11 +77,6 @@ public sealed class MpiSession : IDisposable
 
     /// <summary>Whether this is rank 0, the one that receives gathered results and should write outputs.</summary>
     public bool IsRoot => Rank == 0;
-
-    internal IBackend Backend => backend;
-
-    /// <summary>What the distributed operators have communicated (for <c>bench mpi</c>).</summary>
-    internal MpiTraffic Traffic => backend.Traffic;
 
     /// <summary>
     /// The collectives this rank has taken part in, and the float64 values it contributed to them, since the last
@@ -176,9 +175,24 @@ public sealed class MpiSession : IDisposable
         lock (Gate)
         {
             if (current != this) return;
+            MpiRegistration.Withdraw(route);
             MpiRuntime.FinalizeQuietly(environment);
             current = null;
             finalised = true;
         }
+    }
+
+    /// <summary>What OtNative routes <see cref="ComputeBackend.Mpi"/> to while this session is started.</summary>
+    private sealed class Route(MpiSession session) : IRegisteredMpiSession
+    {
+        public IBackend Backend => session.backend;
+
+        public BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options, bool gradients,
+            bool hessians, IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, bool sharpValues, CancellationToken cancellationToken) =>
+            session.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
+
+        public BatchOutcome[] TrySolveBatch(IReadOnlyList<BatchProblem> problems, SinkhornOptions? options, bool gradients,
+            bool hessians, IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, bool sharpValues, CancellationToken cancellationToken) =>
+            session.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
     }
 }

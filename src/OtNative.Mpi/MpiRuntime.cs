@@ -4,33 +4,18 @@ using System.Runtime.InteropServices;
 namespace OtNative.Interop;
 
 /// <summary>
-/// MPI through the MPI.NET package on MPICH, loaded at run time. MPI.NET imports <c>msmpi.dll</c> (Microsoft MPI);
-/// MS-MPI and MPICH share the handle ABI, so the import is resolved to Debian's <c>libmpich.so.12</c>. Open MPI's ABI
-/// differs and is not supported. Without MPICH nothing here throws until <see cref="Start"/> is called.
+/// MPI through the MPI.NET package on MPICH, loaded at run time: the one place of the OtNative.Mpi package that starts and
+/// finalises it. MPI.NET imports <c>msmpi.dll</c> (Microsoft MPI); MS-MPI and MPICH share the handle ABI, so the import
+/// is resolved to Debian's <c>libmpich.so.12</c>, found by OtNative.Interop's MPI.NET-free <see cref="MpiLibrary"/>.
+/// Open MPI's ABI differs and is not supported. Without MPICH nothing here throws until <see cref="Start"/> is called.
 /// </summary>
-public static class MpiRuntime
+internal static class MpiRuntime
 {
-    /// <summary>The MPICH libraries tried, most specific first.</summary>
-    public static readonly string[] Candidates = ["libmpich.so.12", "libmpich.so"];
-
-    private static readonly Lazy<LoadedLibrary?> Library = new(() => NativeLibraryProbe.TryLoad(Candidates));
     private static readonly Lazy<bool> ResolverInstalled = new(() =>
     {
         NativeLibrary.SetDllImportResolver(typeof(MPI.Environment).Assembly, Resolve);
         return true;
     });
-
-    /// <summary>Whether MPICH can be loaded here.</summary>
-    public static bool IsAvailable => Library.Value is not null;
-
-    /// <summary>The library in use, or why MPI is unavailable.</summary>
-    public static string Description => Library.Value is { } lib
-        ? $"MPICH ({lib.Name})"
-        : $"not available: none of {string.Join(", ", Candidates)} loads (apt-get install mpich)";
-
-    /// <summary>The rank count of the <c>mpiexec</c> job this process was started in (MPICH's <c>PMI_SIZE</c>); 1 outside one.</summary>
-    public static int LaunchedRanks =>
-        int.TryParse(System.Environment.GetEnvironmentVariable("PMI_SIZE"), out var size) && size > 0 ? size : 1;
 
     /// <summary>
     /// Initialises MPI for this process (MPI_Init); dispose the result to finalise it, once, at the end of the
@@ -39,7 +24,7 @@ public static class MpiRuntime
     /// <exception cref="NotSupportedException">MPICH is not installed here; the message says what to install.</exception>
     public static MPI.Environment Start()
     {
-        if (!IsAvailable) throw new NotSupportedException($"MPI is {Description}.");
+        if (!MpiLibrary.IsAvailable) throw new NotSupportedException($"MPI is {MpiLibrary.Description}.");
         _ = ResolverInstalled.Value;
         var args = Array.Empty<string>();
         return new MPI.Environment(ref args);
@@ -87,5 +72,5 @@ public static class MpiRuntime
     private static extern int Close(int fd);
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
-        name.StartsWith("msmpi", StringComparison.OrdinalIgnoreCase) ? Library.Value?.Handle ?? IntPtr.Zero : IntPtr.Zero;
+        name.StartsWith("msmpi", StringComparison.OrdinalIgnoreCase) ? MpiLibrary.Library?.Handle ?? IntPtr.Zero : IntPtr.Zero;
 }
