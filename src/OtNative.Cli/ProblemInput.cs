@@ -46,6 +46,7 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             AllowUnconverged = true,
             Backend = s.Mpi ? ComputeBackend.Mpi : Backends.Parse(s.Backend),
             Anneal = s.Anneal,
+            Cost = CostOf(s.Cost),
             TauA = s.TauA ?? double.PositiveInfinity,
             TauB = s.TauB ?? double.PositiveInfinity,
             Precision = s.Precision switch { "mixed" => SinkhornPrecision.Mixed, "auto" => SinkhornPrecision.Auto, _ => SinkhornPrecision.Double },
@@ -57,6 +58,15 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
             Initializer = s.Init switch { "gaussian" => SinkhornInitializer.Gaussian, "sorting" => SinkhornInitializer.Sorting, "subsample" => SinkhornInitializer.Subsample, "gmm" => SinkhornInitializer.Gmm, "auto" => SinkhornInitializer.Auto, _ => SinkhornInitializer.None },
             Progress = progress,
         };
+    }
+
+    /// <summary>The ground cost <c>--cost</c> names; a metric file that cannot be read or is not a metric is bad input.</summary>
+    private static GroundCost CostOf(string spec)
+    {
+        if (spec == "sqeuclidean") return GroundCost.SquaredEuclidean;
+        var path = spec["mahalanobis:".Length..];
+        try { return GroundCost.Mahalanobis(ArrayFile.Read(path).ToMatrix()); }
+        catch (ArgumentException e) { throw new ArgumentException($"--cost {spec}: {e.Message.Split(" (Parameter")[0]}"); }
     }
 
     /// <summary>Solves it, showing progress when the solve runs past a second on an interactive terminal.</summary>

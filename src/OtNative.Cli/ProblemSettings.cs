@@ -51,6 +51,11 @@ public class SolverSettings : CommandSettings
     [Description("Unbalanced transport: relax Pᵀ1 = b to the penalty T·KL(Pᵀ1 ‖ b), T > 0 (default: balanced).")]
     public double? TauB { get; init; }
 
+    [CommandOption("--cost <COST>")]
+    [Description("The ground cost: sqeuclidean (‖x − y‖², default) or mahalanobis:M.npy ((x − y)ᵀM(x − y), M symmetric positive semi-definite d×d).")]
+    [DefaultValue("sqeuclidean")]
+    public string Cost { get; init; } = "sqeuclidean";
+
     [CommandOption("--backend <NAME>")]
     [Description("cpu, cuda or auto (default cpu).")]
     [DefaultValue("cpu")]
@@ -79,6 +84,8 @@ public class SolverSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--anneal anneals Sinkhorn updates; --solver {Solver} has none: use --solver sinkhorn or sinkhorn-lbfgs with --anneal.");
         if (Precision is not ("double" or "mixed" or "auto"))
             return Spectre.Console.ValidationResult.Error($"--precision must be double, mixed or auto, got '{Precision}'.");
+        if (Cost != "sqeuclidean" && !Cost.StartsWith("mahalanobis:", StringComparison.Ordinal))
+            return Spectre.Console.ValidationResult.Error($"--cost must be sqeuclidean or mahalanobis:M.npy, got '{Cost}'.");
         if (TauA is { } ta && !(ta > 0)) return Spectre.Console.ValidationResult.Error($"--tau-a must be positive, got {ta}.");
         if (TauB is { } tb && !(tb > 0)) return Spectre.Console.ValidationResult.Error($"--tau-b must be positive, got {tb}.");
         if ((TauA is not null || TauB is not null) && Solver is "lbfgs" or "sinkhorn-lbfgs")

@@ -37,9 +37,11 @@ public sealed record BatchItem(int Index, double Value, double Epsilon, int Iter
     /// <summary>The sharp distance ⟨P, C⟩ of the problem's plan, or null when it was not asked for (<c>sharpValues</c>).</summary>
     public double? SharpValue { get; init; }
 
-    internal static BatchItem Of(int index, Core.BatchItem item) => new(index, item.Solution.Value, item.Solution.Epsilon,
+    internal static BatchItem Of(int index, Core.BatchItem item, CoordinateMap map) => new(index, item.Solution.Value, item.Solution.Epsilon,
         item.Solution.Iterations, item.Solution.MarginalError, item.Solution.Converged,
-        item.Gradient?.Value.ToArray2D(), item.Hessian?.Value.ToArray2D(), item.HessianVectorProduct?.Value.ToArray2D(),
+        item.Gradient is null ? null : map.Gradient(item.Gradient.Value).ToArray2D(),
+        item.Hessian is null ? null : map.Blocks(item.Hessian.Value).ToArray2D(),
+        item.HessianVectorProduct is null ? null : map.Gradient(item.HessianVectorProduct.Value).ToArray2D(),
         item.HessianVectorProductCg is null ? null : CgReport.Of(item.HessianVectorProductCg.Value))
     {
         MixedIterations = item.Solution.MixedIterations,

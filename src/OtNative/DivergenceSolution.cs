@@ -22,7 +22,13 @@ public sealed class DivergenceSolution : IDisposable
 {
     private readonly DivergencePlans _plans;
 
-    internal DivergenceSolution(DivergencePlans plans) => _plans = plans;
+    private readonly CoordinateMap _map;
+
+    internal DivergenceSolution(DivergencePlans plans, CoordinateMap? map = null)
+    {
+        _plans = plans;
+        _map = map ?? CoordinateMap.Identity;
+    }
 
     /// <summary>L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b).</summary>
     public double Value => _plans.Value;
@@ -59,11 +65,11 @@ public sealed class DivergenceSolution : IDisposable
     /// (by symmetry, twice its gradient in one argument, halved by the ½), at ε held fixed.
     /// </summary>
     /// <returns>The gradient (n×d), row k for source point k; a new array on each call.</returns>
-    public double[,] Gradient() => _plans.Gradient().ToArray2D();
+    public double[,] Gradient() => _map.Gradient(_plans.Gradient()).ToArray2D();
 
     /// <summary>∂S/∂x (n×d) as a new Math.NET matrix: the numbers of <see cref="Gradient()"/>.</summary>
     /// <returns>The gradient (n×d).</returns>
-    public MathNetMatrix GradientMatrix() => Arrays.ToMathNet(_plans.Gradient());
+    public MathNetMatrix GradientMatrix() => Arrays.ToMathNet(_map.Gradient(_plans.Gradient()));
 
     /// <summary>
     /// ∂S/∂x written row-major into <paramref name="destination"/> (element (k, q) at k·d + q): the numbers of
@@ -75,7 +81,7 @@ public sealed class DivergenceSolution : IDisposable
     {
         var (n, d) = SinkhornResult.PointShape(_plans.Cross);
         Arrays.RequireLength(destination.Length, n, d, nameof(destination));
-        Arrays.CopyTo(_plans.Gradient(), destination);
+        Arrays.CopyTo(_map.Gradient(_plans.Gradient()), destination);
     }
 
     /// <summary>
@@ -138,8 +144,8 @@ public sealed class DivergenceSolution : IDisposable
     private (Matrix Product, CgReport Report) HessianVectorProductCore(Matrix direction, CgOptions? cg, CancellationToken cancellationToken)
     {
         cg ??= CgOptions.Default;
-        var (products, report) = _plans.HessianVectorProducts(cg.ToCore(cancellationToken), [direction]).ToValueTuple();
-        return (products[0], cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
+        var (products, report) = _plans.HessianVectorProducts(cg.ToCore(cancellationToken), [_map.Points(direction)]).ToValueTuple();
+        return (_map.Gradient(products[0]), cg.Accept(CgReport.Of(report), "divergence Hessian-vector product"));
     }
 
     /// <summary>
@@ -152,7 +158,7 @@ public sealed class DivergenceSolution : IDisposable
     /// <returns>The dense Hessian ((n·d)×(n·d)), symmetric.</returns>
     /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
     public double[,] Hessian(double threshold = 1e-10, CancellationToken cancellationToken = default) =>
-        _plans.Hessian(threshold, cancellationToken).ToArray2D();
+        _map.Blocks(_plans.Hessian(threshold, cancellationToken)).ToArray2D();
 
     /// <inheritdoc />
     public void Dispose() => ((IDisposable)_plans).Dispose();

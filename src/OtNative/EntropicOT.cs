@@ -190,7 +190,7 @@ public static class EntropicOT
     [OverloadResolutionPriority(1)]
     public static SinkhornResult SolveCost(double[,] cost, double[]? a, double[]? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Run(Relaxed(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b)), options), options, cancellationToken);
+        Run(Relaxed(OfCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Option(a), Arrays.Option(b), options), options), options, cancellationToken);
 
     /// <summary>Solves entropic OT under a given n×m cost matrix, a Math.NET matrix, with uniform weights.</summary>
     /// <param name="cost">The costs (n×m), any finite values.</param>
@@ -210,7 +210,7 @@ public static class EntropicOT
     /// <exception cref="ArgumentException">Non-finite costs, bad weights, ε ≤ 0 or tolerance ≤ 0; the parameter is named.</exception>
     public static SinkhornResult SolveCost(MathNetMatrix cost, MathNetVector? a, MathNetVector? b, SinkhornOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        Run(Relaxed(OtProblemModule.ofCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Weights(a), Arrays.Weights(b)), options), options, cancellationToken);
+        Run(Relaxed(OfCost(Arrays.ToMatrix(cost, nameof(cost)), Arrays.Weights(a), Arrays.Weights(b), options), options), options, cancellationToken);
 
     /// <summary>
     /// Solves the self-transport problem L_ε(a, a) of one weighted cloud (the debiased divergence's self-terms) by the
@@ -230,7 +230,7 @@ public static class EntropicOT
         var problem = Points(points, points, Arrays.Option(a), Arrays.Option(a), options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
-        return new SinkhornResult(Sinkhorn.solveSymmetric(backend, problem, options.ToCore(cancellationToken)), note);
+        return new SinkhornResult(Sinkhorn.solveSymmetric(backend, problem, options.ToCore(cancellationToken)), note, MapOf(options));
     }
 
     /// <summary>
@@ -292,7 +292,7 @@ public static class EntropicOT
         var problem = Points(x, y, a, b, options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
-        return new DivergenceSolution(DivergencePlans.Solve(backend, problem, options.ToCore(cancellationToken)));
+        return new DivergenceSolution(DivergencePlans.Solve(backend, problem, options.ToCore(cancellationToken)), MapOf(options));
     }
 
     /// <summary>The debiased Sinkhorn divergence L_ε(a,b) − ½L_ε(a,a) − ½L_ε(b,b) with uniform weights (three solves at one ε).</summary>
@@ -571,16 +571,17 @@ public static class EntropicOT
             throw new ArgumentException($"{hvpDirections.Count} HVP directions for {problems.Count} problems: give one per problem.", nameof(hvpDirections));
         var outcomes = new BatchOutcome?[problems.Count];
         var valid = new List<(int Index, OtProblem Problem, Matrix? Direction)>();
+        var map = MapOf(options);
         for (int i = 0; i < problems.Count; i++)
         {
             try
             {
                 var p = problems[i] ?? throw new ArgumentNullException($"problems[{i}]");
                 var name = p.Name ?? $"problems[{i}]";
-                var core = Relaxed(OtProblemModule.createNamed($"{name}.X", $"{name}.Y",
+                var core = Relaxed(Mapped(OtProblemModule.createNamed($"{name}.X", $"{name}.Y",
                     Arrays.ToMatrix(p.X, $"{name}.X"), Arrays.ToMatrix(p.Y, $"{name}.Y"),
-                    Arrays.Option(p.A), Arrays.Option(p.B), options.RenormalizeWeights), options);
-                valid.Add((i, core, hvpDirections is null ? null : Arrays.ToMatrix(hvpDirections[i], $"hvpDirections[{i}]")));
+                    Arrays.Option(p.A), Arrays.Option(p.B), options.RenormalizeWeights), options), options);
+                valid.Add((i, core, hvpDirections is null ? null : map.Points(Arrays.ToMatrix(hvpDirections[i], $"hvpDirections[{i}]"))));
             }
             catch (ArgumentException e) when (!stopOnInvalid)
             {
@@ -595,7 +596,7 @@ public static class EntropicOT
         for (int k = 0; k < valid.Count; k++)
         {
             var i = valid[k].Index;
-            outcomes[i] = results[k].IsOk ? Accepted(i, BatchItem.Of(i, results[k].ResultValue), cg) : new BatchOutcome(i, null, results[k].ErrorValue);
+            outcomes[i] = results[k].IsOk ? Accepted(i, BatchItem.Of(i, results[k].ResultValue, map), cg) : new BatchOutcome(i, null, results[k].ErrorValue);
         }
         return outcomes.Select(o => o!).ToArray();
     }
@@ -662,7 +663,28 @@ public static class EntropicOT
     }
 
     private static OtProblem Points(Matrix x, Matrix y, FSharpOption<double[]>? a, FSharpOption<double[]>? b, SinkhornOptions? options) =>
-        Relaxed(OtProblemModule.createWith(x, y, a, b, options?.RenormalizeWeights ?? false), options);
+        Relaxed(Mapped(OtProblemModule.createWith(x, y, a, b, options?.RenormalizeWeights ?? false), options), options);
+
+    /// <summary>A cost-matrix problem; a ground cost other than the default is refused (the matrix is its own cost).</summary>
+    private static OtProblem OfCost(Matrix cost, FSharpOption<double[]>? a, FSharpOption<double[]>? b, SinkhornOptions? options) =>
+        MapOf(options).IsIdentity
+            ? OtProblemModule.ofCost(cost, a, b)
+            : throw new ArgumentException("A ground cost (SinkhornOptions.Cost) applies to point clouds; a cost matrix is its own cost.", nameof(SinkhornOptions.Cost));
+
+    /// <summary>The map of the options' ground cost (<see cref="SinkhornOptions.Cost"/>).</summary>
+    internal static CoordinateMap MapOf(SinkhornOptions? options) => (options?.Cost ?? GroundCost.SquaredEuclidean).Map;
+
+    /// <summary>
+    /// A checked point-cloud problem moved to the coordinates in which the options' ground cost is the squared Euclidean one
+    /// (the weights as resolved); the problem itself for the squared Euclidean cost.
+    /// </summary>
+    internal static OtProblem Mapped(OtProblem problem, SinkhornOptions? options)
+    {
+        var map = MapOf(options);
+        if (map.IsIdentity) return problem;
+        map.RequireDimension(problem.X.Cols, nameof(SinkhornOptions.Cost));
+        return OtProblemModule.create(map.Points(problem.X), map.Points(problem.Y), FSharpOption<double[]>.Some(problem.A), FSharpOption<double[]>.Some(problem.B));
+    }
 
     /// <summary>The problem with the options' marginal relaxation (<see cref="SinkhornOptions.TauA"/>, <see cref="SinkhornOptions.TauB"/>).</summary>
     internal static OtProblem Relaxed(OtProblem problem, SinkhornOptions? options) =>
@@ -675,6 +697,6 @@ public static class EntropicOT
         options ??= SinkhornOptions.Default;
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
-        return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore(cancellationToken)), note);
+        return new SinkhornResult(Sinkhorn.solve(backend, problem, options.ToCore(cancellationToken)), note, MapOf(options));
     }
 }

@@ -15,10 +15,12 @@ namespace OtNative;
 public sealed class HessianOperator
 {
     private readonly SolvedPlan _plan;
+    private readonly CoordinateMap _map;
 
-    internal HessianOperator(SolvedPlan plan, CgOptions cg)
+    internal HessianOperator(SolvedPlan plan, CgOptions cg, CoordinateMap map)
     {
         _plan = plan;
+        _map = map;
         Options = cg;
     }
 
@@ -79,8 +81,8 @@ public sealed class HessianOperator
 
     private (Matrix Product, CgReport Report) ApplyCore(Matrix direction, CancellationToken cancellationToken)
     {
-        var (product, report) = Operator(cancellationToken).Apply(direction).ToValueTuple();
-        return (product, Options.Accept(CgReport.Of(report), "Hessian-vector product"));
+        var (product, report) = Operator(cancellationToken).Apply(_map.Points(direction)).ToValueTuple();
+        return (_map.Gradient(product), Options.Accept(CgReport.Of(report), "Hessian-vector product"));
     }
 
     /// <summary>Several Hessian-vector products at about the cost of one: every streamed pass carries all directions. The report is the worst column's.</summary>
@@ -92,8 +94,8 @@ public sealed class HessianOperator
     {
         ArgumentNullException.ThrowIfNull(directions);
         var (products, report) = Operator(cancellationToken)
-            .ApplyMany(directions.Select((d, i) => Arrays.ToMatrix(d, $"directions[{i}]")).ToArray()).ToValueTuple();
-        return (products.Select(p => p.ToArray2D()).ToArray(), Options.Accept(CgReport.Of(report), "Hessian-vector products"));
+            .ApplyMany(directions.Select((d, i) => _map.Points(Arrays.ToMatrix(d, $"directions[{i}]"))).ToArray()).ToValueTuple();
+        return (products.Select(p => _map.Gradient(p).ToArray2D()).ToArray(), Options.Accept(CgReport.Of(report), "Hessian-vector products"));
     }
 
     /// <summary>∇²_θ L for the linear model x = Xθ (design X: n×p), dense or matrix-free, whichever is cheaper.</summary>
@@ -103,7 +105,7 @@ public sealed class HessianOperator
     public ParameterHessianResult ParameterHessian(double[,] design, CancellationToken cancellationToken = default)
     {
         var r = Core.ParameterHessian.compute(_plan, Arrays.ToMatrix(design, nameof(design)), Options.ToCore(cancellationToken));
-        return new ParameterHessianResult(r.Hessian.ToArray2D(),
+        return new ParameterHessianResult(_map.Blocks(r.Hessian).ToArray2D(),
             r.Path.IsFromDenseHessian ? ParameterHessianPath.FromDenseHessian : ParameterHessianPath.FromHessianVectorProducts,
             r.Cg is null ? null : Options.Accept(CgReport.Of(r.Cg.Value), "parameter Hessian"));
     }
@@ -114,7 +116,7 @@ public sealed class HessianOperator
     public CgResult SharpGradient(CancellationToken cancellationToken = default)
     {
         var (gradient, report) = Operator(cancellationToken).SharpGradient().ToValueTuple();
-        return new CgResult(gradient.ToArray2D(), Options.Accept(CgReport.Of(report), "sharp gradient"));
+        return new CgResult(_map.Gradient(gradient).ToArray2D(), Options.Accept(CgReport.Of(report), "sharp gradient"));
     }
 
     /// <summary>∂S_ε/∂C (n×m) of the sharp Sinkhorn distance with respect to the cost matrix, one CG solve.</summary>

@@ -119,6 +119,14 @@ public sealed record SinkhornOptions
     /// <summary>The strength τ_b &gt; 0 of the penalty τ_b KL(Pᵀ1 ‖ b) on the target marginal; ∞ (the default) keeps Pᵀ1 = b. See <see cref="TauA"/>.</summary>
     public double TauB { get; init; } = double.PositiveInfinity;
 
+    /// <summary>
+    /// The ground cost c(x, y) between point clouds: <see cref="GroundCost.SquaredEuclidean"/> (the default) or
+    /// <see cref="GroundCost.Mahalanobis"/>. Derivatives are in the caller's coordinates whatever the cost. A cost matrix
+    /// (<see cref="EntropicOT.SolveCost(double[,], SinkhornOptions, CancellationToken)"/>) is its own cost: a cost other
+    /// than the default is then refused.
+    /// </summary>
+    public GroundCost Cost { get; init; } = GroundCost.SquaredEuclidean;
+
     /// <summary>Scale positive weights to sum one instead of rejecting them.</summary>
     public bool RenormalizeWeights { get; init; }
 

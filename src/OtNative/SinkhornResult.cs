@@ -16,11 +16,13 @@ public sealed class SinkhornResult : IDisposable
     private readonly SolvedPlan _plan;
     private readonly Core.SinkhornSolution _result;
     private readonly Lazy<double> _sharp;
+    private readonly CoordinateMap _map;
     private bool _disposed;
 
-    internal SinkhornResult(SolvedPlan plan, string? backendNote = null)
+    internal SinkhornResult(SolvedPlan plan, string? backendNote = null, CoordinateMap? map = null)
     {
         _plan = plan;
+        _map = map ?? CoordinateMap.Identity;
         _result = plan.Solution;
         Backend = plan.Backend.Name;
         BackendNote = backendNote;
@@ -108,12 +110,12 @@ public sealed class SinkhornResult : IDisposable
     /// </summary>
     /// <returns>The gradient (n×d), row k for source point k.</returns>
     /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
-    public double[,] Gradient() => Gradients.eot(_plan).ToArray2D();
+    public double[,] Gradient() => XGradient().ToArray2D();
 
     /// <summary>∂L_ε/∂x (n×d) as a new Math.NET matrix: the numbers of <see cref="Gradient()"/>.</summary>
     /// <returns>The gradient (n×d).</returns>
     /// <exception cref="NotSupportedException">The problem was given as a cost matrix.</exception>
-    public MathNetMatrix GradientMatrix() => Arrays.ToMathNet(Gradients.eot(_plan));
+    public MathNetMatrix GradientMatrix() => Arrays.ToMathNet(XGradient());
 
     /// <summary>
     /// ∂L_ε/∂x written row-major into <paramref name="destination"/> (element (k, q) at k·d + q): the numbers of
@@ -126,8 +128,11 @@ public sealed class SinkhornResult : IDisposable
     {
         var (n, d) = PointShape(_plan);
         Arrays.RequireLength(destination.Length, n, d, nameof(destination));
-        Arrays.CopyTo(Gradients.eot(_plan), destination);
+        Arrays.CopyTo(XGradient(), destination);
     }
+
+    /// <summary>∂L_ε/∂x in the caller's coordinates (mapped back from the ground cost's, <see cref="SinkhornOptions.Cost"/>).</summary>
+    private Matrix XGradient() => _map.Gradient(Gradients.eot(_plan));
 
     /// <summary>The number of points n and their dimension d; a cost-matrix problem has none (<see cref="NotSupportedException"/>).</summary>
     internal static (int N, int D) PointShape(SolvedPlan plan)
@@ -140,7 +145,7 @@ public sealed class SinkhornResult : IDisposable
     /// <param name="design">The design matrix X (n×p) with which the solved x equals X θ.</param>
     /// <returns>∂L_ε/∂θ (p×d).</returns>
     public double[,] GradientLinearModel(double[,] design) =>
-        Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), Gradients.eot(_plan)).ToArray2D();
+        Gradients.linearModel(Arrays.ToMatrix(design, nameof(design)), XGradient()).ToArray2D();
 
     /// <summary>The transport plan P (n×m), materialised.</summary>
     /// <returns>P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε), n×m doubles (a new array on each call).</returns>
@@ -174,7 +179,7 @@ public sealed class SinkhornResult : IDisposable
     {
         var core = Core.Hessian.compute(_plan, new HessianOptions(CoreEnums.ToCore(method), threshold, relative, cancellationToken));
         var weights = _plan.Problem.A;
-        return new HessianResult(core.Hessian.ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, CoreEnums.Of(core.Factorisation),
+        return new HessianResult(_map.Blocks(core.Hessian).ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, CoreEnums.Of(core.Factorisation),
             core.Threshold,
             // The measure rests on the plan not changing when every point moves alike: true of balanced transport only.
             _plan.Problem.Relaxation.IsBalanced ? Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights) : double.NaN,
@@ -184,7 +189,7 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>The Hessian as a matrix-free operator (HVPs, parameter Hessians, sharp gradients) with the given CG settings.</summary>
     /// <param name="cg">The conjugate-gradient settings of its solves, or null for <see cref="CgOptions.Default"/>.</param>
     /// <returns>The operator; it uses this result's plan, so it is valid until the result is disposed.</returns>
-    public HessianOperator HessianOperator(CgOptions? cg = null) => new(_plan, cg ?? CgOptions.Default);
+    public HessianOperator HessianOperator(CgOptions? cg = null) => new(_plan, cg ?? CgOptions.Default, _map);
 
     /// <summary>∇²ₓL_ε · A for a direction A (n×d), without forming the Hessian (CG with the default settings).</summary>
     /// <param name="direction">The direction A (n×d, the shape of x).</param>

@@ -20,7 +20,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
         double Value, double Sharp, double? Divergence, int Iterations, double MarginalError, bool Converged,
         double Epsilon, double Seconds, int N, int M, int D, string Backend, bool? DivergenceConverged, string? BackendNote,
         string Initializer, bool Anneal, string Solver, int Passes, int? SwitchedToLbfgsAt, string Precision, int MixedIterations,
-        double? TauA, double? TauB, double Mass);
+        double? TauA, double? TauB, double Mass, string Cost);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
@@ -41,7 +41,7 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
             // --solver auto starts from the automatic initialiser unless --init names one: the JSON says where it started.
             divergence?.Converged, result.BackendNote, settings.Solver == "auto" && settings.Init == "none" ? "auto" : settings.Init, settings.Anneal, settings.Solver, result.Passes,
             result.SwitchedToLbfgsAt, result.MixedIterations > 0 ? "mixed" : "double", result.MixedIterations,
-            settings.TauA, settings.TauB, result.TransportedMass);
+            settings.TauA, settings.TauB, result.TransportedMass, input.Options.Cost.ToString());
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Xunit;
+
+namespace OtNative.Tests;
+
+/// <summary><c>--cost</c>: the ground cost on the command line.</summary>
+[Collection("cli")]
+public class CliCostTests
+{
+    [Fact]
+    public void AMahalanobisCostFromAFileGivesTheLibrarysSolveAndGradient()
+    {
+        var dir = TestData.TempDirectory();
+        string P(string f) => Path.Combine(dir, f);
+        var x = TestData.Cloud(1, 10, 2);
+        var y = TestData.Cloud(2, 8, 2, 0.5);
+        var metric = new double[,] { { 3.0, 0.5 }, { 0.5, 0.7 } };
+        NpyFile.Write(P("x.npy"), x);
+        NpyFile.Write(P("y.npy"), y);
+        NpyFile.Write(P("m.npy"), metric);
+        var (code, error) = CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-11",
+            "--cost", "mahalanobis:" + P("m.npy"), "--json", P("s.json"));
+        Assert.True(code == 0, error);
+        (code, error) = CliRun.InProcess("grad", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-11",
+            "--cost", "mahalanobis:" + P("m.npy"), "--out", P("g.npy"));
+        Assert.True(code == 0, error);
+        using var reference = EntropicOT.Solve(x, y, new SinkhornOptions
+        {
+            Epsilon = 0.2, EpsilonRelative = false, Tolerance = 1e-11, Solver = SinkhornSolver.Sinkhorn, Cost = GroundCost.Mahalanobis(metric),
+        });
+        using (var doc = JsonDocument.Parse(File.ReadAllText(P("s.json"))))
+        {
+            Assert.Equal("mahalanobis", doc.RootElement.GetProperty("cost").GetString());
+            Assert.Equal(reference.Value, doc.RootElement.GetProperty("value").GetDouble(), 12);
+        }
+        Assert.True(TestData.MaxRelativeError(NpyFile.Read(P("g.npy")).ToMatrix(), reference.Gradient()) < 1e-12);
+        // Bad costs are usage errors: an unknown name, a metric that is not one, a missing file.
+        NpyFile.Write(P("bad.npy"), new double[,] { { 1, 2 }, { 0, 1 } });
+        Assert.Equal(2, CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--cost", "cosine").Code);
+        var bad = CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--cost", "mahalanobis:" + P("bad.npy"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("not symmetric", bad.Error);
+        Assert.Equal(2, CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--cost", "mahalanobis:" + P("none.npy")).Code);
+    }
+}
