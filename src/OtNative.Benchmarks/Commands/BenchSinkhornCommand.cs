@@ -35,6 +35,11 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         [DefaultValue("4000")]
         public string MixedSizes { get; init; } = "4000";
 
+        [CommandOption("--variants <LIST>")]
+        [Description("Problem variants timed per size and dimension at the first width beside the plain row: unbalanced (τ_a = τ_b = mean cost), mahalanobis (a random metric). Default both; empty to skip.")]
+        [DefaultValue("unbalanced,mahalanobis")]
+        public string Variants { get; init; } = "unbalanced,mahalanobis";
+
         [CommandOption("--iterations <N>")]
         [Description("Timed iterations per size for OtNative (default 20).")]
         [DefaultValue(20)]
@@ -68,6 +73,9 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         double? PotMsPerIteration, double? SpeedupVsPot, string? PotNote,
         double? TorchMsPerIteration, double? SpeedupVsTorch, string? TorchNote, double LimitMsPerIteration, double FractionOfLimit,
         string Simd, double NsPerPair, double ExpNanosecondsPerElement);
+
+    /// <summary>A variant of the problem (unbalanced, a Mahalanobis cost) timed per iteration beside the plain squared-Euclidean row.</summary>
+    public sealed record VariantRow(int N, int D, string Variant, string Simd, double MsPerIteration, double PlainMsPerIteration, double RelativeToPlain);
 
     /// <summary>
     /// A float64 and a mixed-precision solve of the same problem to one tolerance, from f = 0 at one width: seconds,
@@ -106,6 +114,10 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
             AnsiConsole.MarkupLine($"  hardware limit at SIMD {Markup.Escape(CpuVectorWidths.Describe(w))}: exp costs {expNs[w]:F3} ns per element on one core; " +
                                    $"an iteration's 2nm exponentials on {cores} cores bound it at 2nm × {expNs[w]:F3} ns / {cores}");
         var rows = new List<Row>();
+        var variants = settings.Variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var v in variants)
+            if (v is not ("unbalanced" or "mahalanobis")) throw new ArgumentException($"--variants: '{v}' is not a variant: use unbalanced, mahalanobis.");
+        var variantRows = new List<VariantRow>();
         foreach (var d in dims)
         foreach (var n in sizes)
         {
@@ -146,6 +158,19 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
                 AnsiConsole.MarkupLine($"  n = {n}, d = {d}, SIMD {CpuVectorWidths.Name(w)}: {ms:F2} ms/iter, {row.NsPerPair:F3} ns/pair (limit {limit:F2}, {ms / limit:F2}× it)"
                                        + (potHere is { } p ? $", POT {p:F1} ms/iter ({p / ms:F1}×)" : "")
                                        + (torchHere is { } t ? $", PyTorch {t:F1} ms/iter ({t / ms:F1}×)" : ""));
+                if (first)
+                    foreach (var variant in variants)
+                    {
+                        var options = variant == "unbalanced"
+                            ? timed with { TauA = result.Epsilon / 0.05, TauB = result.Epsilon / 0.05 }
+                            : timed with { Cost = GroundCost.Mahalanobis(RandomMetric(new Random(d), d)) };
+                        var variantLabel = $"{variant} n={n} d={d}";
+                        WarmUp.ForASecond(() => EntropicOT.Solve(x, y, options with { MaxIterations = Math.Min(settings.Iterations, 3) }).Dispose());
+                        using var solved = ProgressDisplay.Run(variantLabel, options, o => EntropicOT.Solve(x, y, o));
+                        double variantMs = solved.Elapsed.TotalMilliseconds / solved.Iterations;
+                        variantRows.Add(new VariantRow(n, d, variant, CpuVectorWidths.Name(w), variantMs, ms, variantMs / ms));
+                        AnsiConsole.MarkupLine($"  {variant}: {variantMs:F2} ms/iter ({variantMs / ms:F2}× the plain row)");
+                    }
                 first = false;
             }
             // Why a baseline that is installed has no number at this size (too large for memory, or its run failed).
@@ -165,8 +190,25 @@ public sealed class BenchSinkhornCommand : Command<BenchSinkhornCommand.Settings
         {
             benchmark = "sinkhorn", machine = OtNativeEnvironment.Describe().CpuBackend, baseline = potReason, torchBaseline = torchReason,
             expNanosecondsPerElement = expNs[widths[0]], simd = widths.Select(CpuVectorWidths.Describe).ToArray(), cores, rows, mixed = mixedRows,
+            variants = variantRows,
         });
         return 0;
+    }
+
+    /// <summary>A random symmetric positive definite d×d metric: AᵀA + I for A with entries uniform in [−½, ½].</summary>
+    private static double[,] RandomMetric(Random rng, int d)
+    {
+        var a = new double[d, d];
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++) a[i, j] = rng.NextDouble() - 0.5;
+        var m = new double[d, d];
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++)
+            {
+                for (int k = 0; k < d; k++) m[i, j] += a[k, i] * a[k, j];
+                if (i == j) m[i, j] += 1;
+            }
+        return m;
     }
 
     /// <summary>Time to tolerance 1e-6 and 1e-9, float64 against mixed precision, on the same clouds at one width.</summary>

@@ -33,6 +33,26 @@ public class CliBenchTests
     }
 
     [Fact]
+    public void SinkhornBenchTimesEachSizeAndItsVariantsBesideThePlainRow()
+    {
+        var dir = TestData.TempDirectory();
+        Assert.Equal(0, Program.Run(["bench", "sinkhorn", "--sizes", "150", "--dims", "2,3", "--iterations", "5", "--mixed-sizes", "",
+            "--no-pot", "--no-torch", "--json", Path.Combine(dir, "s.json")]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "s.json")));
+        var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToArray();
+        Assert.Equal([2, 3], rows.Select(r => r.GetProperty("d").GetInt32()));
+        var variants = doc.RootElement.GetProperty("variants").EnumerateArray().ToArray();
+        Assert.Equal(["unbalanced", "mahalanobis", "unbalanced", "mahalanobis"], variants.Select(v => v.GetProperty("variant").GetString()));
+        foreach (var v in variants)
+        {
+            var plain = rows.Single(r => r.GetProperty("d").GetInt32() == v.GetProperty("d").GetInt32()).GetProperty("msPerIteration").GetDouble();
+            Assert.Equal(plain, v.GetProperty("plainMsPerIteration").GetDouble());
+            Assert.Equal(v.GetProperty("msPerIteration").GetDouble() / plain, v.GetProperty("relativeToPlain").GetDouble(), 12);
+        }
+        Assert.Equal(2, Program.Run(["bench", "sinkhorn", "--sizes", "50", "--variants", "cosine", "--no-pot", "--no-torch", "--json", Path.Combine(dir, "t.json")]));
+    }
+
+    [Fact]
     public void BatchBenchAgreesWithTheLoop()
     {
         var dir = TestData.TempDirectory();
