@@ -115,6 +115,49 @@ public class UnbalancedFacadeTests
         process.WaitForExit();
         return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException(error);
     }
+    [Fact]
+    public void PointsWhoseMassIsLeftBehindEntirelyAreDecoupledNotDividedBy()
+    {
+        // Three source outliers 1000 away: their row mass underflows to exactly 0 (left behind). The Schur path, HVPs and
+        // the sharp gradient divided by it (NumericalFailureException); they now agree with Algorithm 1's eigen path.
+        var y = TestData.Cloud(5, 10, 2);
+        var x = new double[12, 2];
+        var inliers = TestData.Cloud(6, 9, 2);
+        for (int i = 0; i < 12; i++)
+            for (int k = 0; k < 2; k++) x[i, k] = i < 9 ? inliers[i, k] : 1000 + i + k;
+        var options = Relaxed(0.5, 0.5) with { Tolerance = 1e-10 };
+        foreach (var (source, target) in new[] { (x, y), (y, x) })   // n > m and n < m: both Schur eliminations
+        {
+            using var result = EntropicOT.Solve(source, target, options);
+            Assert.InRange(result.TransportedMass, 0.5, 0.8);
+            var eigen = result.Hessian(HessianMethod.Eigen).Matrix;
+            var schur = result.Hessian(HessianMethod.Schur).Matrix;
+            int nd = eigen.GetLength(0);
+            var direction = TestData.Cloud(7, source.GetLength(0), 2, -0.5);
+            var product = result.HessianVectorProduct(direction);
+            for (int i = 0; i < nd; i++)
+            {
+                double expected = 0;
+                for (int j = 0; j < nd; j++)
+                {
+                    Assert.Equal(eigen[i, j], schur[i, j], 1e-9);
+                    expected += eigen[i, j] * direction[j / 2, j % 2];
+                }
+                Assert.Equal(expected, product[i / 2, i % 2], 1e-8);
+            }
+            Assert.All(result.SharpGradient().Cast<double>(), v => Assert.True(double.IsFinite(v)));
+            var spectrum = result.Spectrum();
+            Assert.True(spectrum.SmallestPositive > 1e-6 && double.IsFinite(spectrum.ConditionNumber), $"{spectrum.SmallestPositive}");
+        }
+        // Every point left behind: no mass moved; the derivatives are zero, and the spectrum (H = 0) has no positive value.
+        var far = TestData.Cloud(8, 10, 2, 1000);
+        using var nothing = EntropicOT.Solve(y, far, options);
+        Assert.Equal(0.0, nothing.TransportedMass);
+        Assert.All(nothing.Hessian(HessianMethod.Schur).Matrix.Cast<double>(), v => Assert.Equal(0.0, v));
+        Assert.All(nothing.HessianVectorProduct(y).Cast<double>(), v => Assert.Equal(0.0, v));
+        Assert.All(nothing.SharpGradient().Cast<double>(), v => Assert.Equal(0.0, v));
+        Assert.Contains("moved no mass", Assert.Throws<NumericalFailureException>(() => nothing.Spectrum()).Message);
+    }
 }
 
 /// <summary>A test that needs POT (Debian's python3-pot): skipped, saying so, where it is not installed.</summary>
