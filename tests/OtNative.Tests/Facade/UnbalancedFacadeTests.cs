@@ -116,6 +116,26 @@ public class UnbalancedFacadeTests
         return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException(error);
     }
     [Fact]
+    public void ATauTooSmallForFloat64IsRefusedNamingIt()
+    {
+        // A subnormal τ made κ = τ/(τ + ε) round to 1e-322: the solve then failed its own marginal test
+        // (SinkhornConvergenceException after 2 iterations). Below 1e-200 ε it is refused; 1e-199 ε still solves.
+        var x = TestData.Cloud(1, 8, 2);
+        var y = TestData.Cloud(2, 9, 2, 0.2);
+        var e = Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, Relaxed(double.Epsilon, double.Epsilon)));
+        Assert.Equal("TauA", e.ParamName);
+        Assert.Contains("1e-200", e.Message);
+        Assert.Equal("TauB", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, Relaxed(1, 1e-210))).ParamName);
+        Assert.Equal("TauA", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Divergence(x, y, Relaxed(1e-300, 1e-300))).ParamName);
+        var outcome = EntropicOT.TrySolveBatch(new[] { new BatchProblem(x, y) }, Relaxed(1e-305, 1))[0];
+        Assert.IsAssignableFrom<ArgumentException>(outcome.Error);
+        using var tiny = EntropicOT.Solve(x, y, Relaxed(1e-199 * 0.1, 1e-199 * 0.1));
+        using var small = EntropicOT.Solve(x, y, Relaxed(1e-12, 1e-12));
+        Assert.True(tiny.Converged);
+        Assert.Equal(small.TransportedMass, tiny.TransportedMass, 1e-9);
+    }
+
+    [Fact]
     public void PointsWhoseMassIsLeftBehindEntirelyAreDecoupledNotDividedBy()
     {
         // Three source outliers 1000 away: their row mass underflows to exactly 0 (left behind). The Schur path, HVPs and
