@@ -136,6 +136,20 @@ public class UnbalancedFacadeTests
     }
 
     [Fact]
+    public void OptionErrorsNameTheOption()
+    {
+        var x = TestData.Cloud(1, 8, 2);
+        var y = TestData.Cloud(2, 9, 2, 0.2);
+        // The core's symmetric solve named its internal 'problem'; the façade names the option.
+        var self = Assert.ThrowsAny<ArgumentException>(() => EntropicOT.SolveSelf(x, null, Relaxed(0.5, 0.7)));
+        Assert.Equal("TauB", self.ParamName);
+        Assert.Equal("TauB", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.SolveSelf(x, null, Relaxed(0.5, double.PositiveInfinity))).ParamName);
+        using (var relaxedSelf = EntropicOT.SolveSelf(x, null, Relaxed(0.5, 0.5))) Assert.True(relaxedSelf.TransportedMass < 1);
+        // An undefined VectorWidth named the private 'width'.
+        Assert.Equal("VectorWidth", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, Relaxed(1, 1) with { VectorWidth = (CpuVectorWidth)99 })).ParamName);
+    }
+
+    [Fact]
     public void PointsWhoseMassIsLeftBehindEntirelyAreDecoupledNotDividedBy()
     {
         // Three source outliers 1000 away: their row mass underflows to exactly 0 (left behind). The Schur path, HVPs and
