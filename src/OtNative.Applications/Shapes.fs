@@ -39,13 +39,20 @@ module Shapes =
                                    | _ -> fail line (sprintf "'%s' is not a number." v))
         let counts = numbers headerLine countsText
         if counts.Length < 2 then fail headerLine "expected 'V F E' counts."
-        let nv, nf = int counts.[0], int counts.[1]
-        if body.Length < nv + nf then fail headerLine (sprintf "declares %d vertices and %d faces but has %d data lines." nv nf body.Length)
+        // Counts that are not whole numbers in int's range (negative, 1.5, 4e9) failed later: a negative one with
+        // Matrix.Zeros' "count = -9", two that overflow int when added (2e9 + 2e9) with IndexOutOfRangeException.
+        let count (what: string) (v: float) =
+            if not (v >= 0.0 && v <= float Int32.MaxValue && v = Math.Floor v) then
+                fail headerLine (sprintf "the %s count %s is not a whole number from 0 to %d." what (v.ToString(CultureInfo.InvariantCulture)) Int32.MaxValue)
+            int v
+        let nv, nf = count "vertex" counts.[0], count "face" counts.[1]
+        if int64 body.Length < int64 nv + int64 nf then fail headerLine (sprintf "declares %d vertices and %d faces but has %d data lines." nv nf body.Length)
         let vertices = Matrix.Zeros(nv, 3)
         for i in 0 .. nv - 1 do
             let line, t = body.[i]
             let v = numbers line t
             if v.Length < 3 then fail line "a vertex needs three coordinates."
+            if not (Double.IsFinite v.[0] && Double.IsFinite v.[1] && Double.IsFinite v.[2]) then fail line "a vertex's coordinates must be finite."
             for c in 0 .. 2 do vertices.[i, c] <- v.[c]
         let triangles =
             [| for f in 0 .. nf - 1 do

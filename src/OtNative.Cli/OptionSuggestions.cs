@@ -18,6 +18,16 @@ public static partial class OptionSuggestions
             .Distinct()
             .ToArray());
 
+    /// <summary>The long options that take a value (<c>--eps &lt;E&gt;</c>), as typed.</summary>
+    private static readonly Lazy<HashSet<string>> TakesValue = new(() =>
+        new[] { typeof(Program).Assembly, typeof(Benchmarks.Commands.BenchSinkhornCommand).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .SelectMany(t => t.GetProperties())
+            .Select(p => p.GetCustomAttribute<CommandOptionAttribute>())
+            .Where(a => a is { ValueName: not null })
+            .SelectMany(a => a!.LongNames.Select(n => "--" + n).Concat(a.ShortNames.Select(n => "-" + n)))
+            .ToHashSet());
+
     [GeneratedRegex("Unknown option '([^']+)'")]
     private static partial Regex UnknownOption();
 
@@ -46,6 +56,26 @@ public static partial class OptionSuggestions
             .OrderBy(c => c.Distance).ThenBy(c => Math.Abs(c.Name.Length - typed.Length))
             .FirstOrDefault();
         return best.Name is not null && best.Distance <= Math.Max(2, typed.Length / 2) ? $"{message} Did you mean --{best.Name}?" : message;
+    }
+
+    /// <summary>
+    /// The index of the first option that takes a value but was given none (it is the last argument, or the next one is
+    /// another option), or −1. Spectre.Console.Cli gives such an option the name of its internal default command,
+    /// '__default_command', as its value: <c>grad … --out</c> wrote the gradient to a file of that name, and
+    /// <c>--eps</c> said "'__default_command' is not a number".
+    /// </summary>
+    public static int MissingValue(IReadOnlyList<string> args)
+    {
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (!TakesValue.Value.Contains(args[i])) continue;
+            if (i + 1 == args.Count) return i;
+            var next = args[i + 1];
+            if (next.Length > 1 && next.StartsWith('-') && !double.TryParse(next, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+                return i;
+            i++;
+        }
+        return -1;
     }
 
     /// <summary>Levenshtein distance.</summary>

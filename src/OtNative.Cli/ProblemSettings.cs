@@ -72,6 +72,9 @@ public class SolverSettings : CommandSettings
     /// <summary>The files this command will write, by option: checked before any computation.</summary>
     public virtual IEnumerable<(string Option, string? Path)> Outputs => [("--json", Json)];
 
+    /// <summary>A <c>--tau-a</c>/<c>--tau-b</c> value as the JSON reports it: null for a balanced side (not given, or ∞).</summary>
+    public static double? Relaxed(double? tau) => tau is { } t && !double.IsPositiveInfinity(t) ? t : null;
+
     public override Spectre.Console.ValidationResult Validate()
     {
         if (Eps is null) return Spectre.Console.ValidationResult.Error("--eps is required.");
@@ -88,7 +91,7 @@ public class SolverSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--cost must be sqeuclidean or mahalanobis:M.npy, got '{Cost}'.");
         if (TauA is { } ta && !(ta > 0)) return Spectre.Console.ValidationResult.Error($"--tau-a must be positive, got {ta}.");
         if (TauB is { } tb && !(tb > 0)) return Spectre.Console.ValidationResult.Error($"--tau-b must be positive, got {tb}.");
-        if ((TauA is not null || TauB is not null) && Solver is "lbfgs" or "sinkhorn-lbfgs")
+        if ((Relaxed(TauA) is not null || Relaxed(TauB) is not null) && Solver is "lbfgs" or "sinkhorn-lbfgs")
             return Spectre.Console.ValidationResult.Error($"--solver {Solver} solves the balanced semi-dual; with --tau-a/--tau-b use --solver sinkhorn (or auto).");
         return Spectre.Console.ValidationResult.Success();
     }

@@ -65,6 +65,12 @@ public static class Program
         });
         var normalised = NormaliseArguments(args);
         Arguments = normalised;
+        // The option as typed (--x, not the -x it is normalised to).
+        if (OptionSuggestions.MissingValue(normalised) is var bare and >= 0)
+        {
+            Console.Error.WriteLine($"otnative: error: {args[bare]} needs a value.");
+            return 2;
+        }
         try { return app.Run(normalised); }
         finally { MpiRun.Finish(); }
     }

@@ -8,7 +8,8 @@ namespace OtNative;
 /// arrays: an array of rows, each an array of numbers (<c>[[1.5, 2], [3, -0.25]]</c>). Every value is written in the
 /// shortest form that reads back to the same <see cref="double"/> (the serializer's own number format) and read back bit
 /// for bit; a non-finite value is written as the string <c>"NaN"</c>, <c>"Infinity"</c> or <c>"-Infinity"</c>, as
-/// <see cref="JsonNumberHandling.AllowNamedFloatingPointLiterals"/> does, and read back. A null array stays null. A 0×d
+/// <see cref="JsonNumberHandling.AllowNamedFloatingPointLiterals"/> does, and read back; a number literal beyond double's
+/// range (<c>1e400</c>) is refused, not read as an infinity. A null array stays null. A 0×d
 /// array is written <c>[]</c> and reads back as 0×0; an n×0 array round-trips.
 /// </summary>
 /// <remarks>
@@ -29,7 +30,7 @@ public sealed class Array2DJsonConverter : JsonConverter<double[,]>
     /// <param name="typeToConvert">The type to read (<c>double[,]</c>).</param>
     /// <param name="options">The serializer's options.</param>
     /// <returns>The array (rows × the rows' common length).</returns>
-    /// <exception cref="JsonException">The value is not an array of equally long arrays of numbers.</exception>
+    /// <exception cref="JsonException">The value is not an array of equally long arrays of numbers, or a number is beyond double's range.</exception>
     public override double[,]? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType == JsonTokenType.Null) return null;
@@ -81,7 +82,14 @@ public sealed class Array2DJsonConverter : JsonConverter<double[,]>
 
     private static double Number(ref Utf8JsonReader reader, int row)
     {
-        if (reader.TokenType == JsonTokenType.Number) return reader.GetDouble();
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            // A number literal beyond double's range (1e400) reads as ±∞: a silent infinity where non-finite values are
+            // the named strings, so it is refused.
+            var v = reader.GetDouble();
+            return double.IsFinite(v) ? v
+                : throw new JsonException($"Row {row} of a double[,] holds {System.Text.Encoding.UTF8.GetString(reader.ValueSpan)}, beyond double's range (±1.8e308); write \"Infinity\" or \"-Infinity\" for an infinite value.");
+        }
         if (reader.TokenType == JsonTokenType.String)
         {
             switch (reader.GetString())

@@ -86,7 +86,8 @@ public static class Backends
         CpuVectorWidth.Auto => CpuBackend.Instance,
         CpuVectorWidth.Scalar or CpuVectorWidth.Bits128 or CpuVectorWidth.Bits256 or CpuVectorWidth.Bits512 =>
             CpuAtWidth.GetOrAdd(width, w => new CpuBackend(LinearAlgebraProviders.preferred, (SimdWidth)(int)w)),
-        _ => throw new ArgumentOutOfRangeException(nameof(width), width, "Unknown CPU vector width: use Auto, Scalar, Bits128, Bits256 or Bits512."),
+        // Every caller passes SinkhornOptions.VectorWidth: the error names that option.
+        _ => throw new ArgumentOutOfRangeException(nameof(SinkhornOptions.VectorWidth), width, "Unknown CPU vector width: use Auto, Scalar, Bits128, Bits256 or Bits512."),
     };
 
     private static bool CudaAvailable => ((IBackend)CudaBackend.Instance).IsAvailable;

@@ -73,9 +73,18 @@ public static class Datasets
     /// <param name="startStd">The start's standard deviation around the truth.</param>
     /// <param name="rotationScale">Fit rotation + scale (4 parameters) instead of a general d×d map.</param>
     /// <returns>The problem, its start and its truth.</returns>
+    /// <exception cref="ArgumentException">A source of fewer than 2 points or with non-finite values, a scale that is not
+    /// positive and finite, or a negative or non-finite noise or startStd.</exception>
     public static RegressionProblem Registration(Random rng, double[,] source, double scale, double noise, double startStd, bool rotationScale = false)
     {
         ArgumentNullException.ThrowIfNull(rng);
+        // A NaN scale or noise gave a problem whose targets were NaN, and an empty source an empty problem.
+        if (!(scale > 0) || !double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale must be positive and finite.");
+        if (!(noise >= 0) || !double.IsFinite(noise)) throw new ArgumentOutOfRangeException(nameof(noise), noise, "The noise must be finite and ≥ 0.");
+        if (!(startStd >= 0) || !double.IsFinite(startStd)) throw new ArgumentOutOfRangeException(nameof(startStd), startStd, "startStd must be finite and ≥ 0.");
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.GetLength(0) < 2 || source.GetLength(1) < 1)
+            throw new ArgumentException($"The source needs at least 2 points of at least one coordinate; it is {source.GetLength(0)}×{source.GetLength(1)}.", nameof(source));
         var centred = Applications.Shapes.centre(Arrays.ToMatrix(source, nameof(source)));
         if (rotationScale)
         {
@@ -111,6 +120,9 @@ public static class Datasets
         ArgumentNullException.ThrowIfNull(rng);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        // rows × columns overflowed int (UniformCube(rng, int.MaxValue, 2) said "count = -2").
+        if ((long)rows * columns > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"{rows} × {columns} values exceed .NET's largest array ({Array.MaxLength} elements).");
     }
 }
 

@@ -222,10 +222,15 @@ public static class EntropicOT
     /// <param name="options">The solve's options.</param>
     /// <param name="cancellationToken">Checked inside the solve.</param>
     /// <returns>The solved plan; dispose it.</returns>
-    /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0 or tolerance ≤ 0.</exception>
+    /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0, tolerance ≤ 0, or TauA ≠ TauB (named TauB).</exception>
     public static SinkhornResult SolveSelf(double[,] x, double[]? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= SinkhornOptions.Default;
+        // Named here, where the caller can see it (the core's symmetric solve says only that its problem is not a self-transport).
+        if (!options.TauA.Equals(options.TauB))
+            throw new ArgumentException(
+                $"A self-transport relaxes both sides alike: TauA and TauB must be equal, got TauA = {options.TauA}, TauB = {options.TauB}.",
+                nameof(SinkhornOptions.TauB));
         var points = Arrays.ToMatrix(x, nameof(x));
         var problem = Points(points, points, Arrays.Option(a), Arrays.Option(a), options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);

@@ -46,9 +46,18 @@ public sealed record OtNativeEnvironment(string Version, string DotNet, string C
     /// </summary>
     /// <param name="size">The matrix's side (1 000 takes well under a second with a native BLAS).</param>
     /// <returns>GFLOP/s.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1 or above 46 340 (size² must be an array length).</exception>
+    /// <exception cref="InsufficientMemoryException">The matrix and its Gram (16·size² bytes) cannot fit.</exception>
     public static double MeasureGramGflops(int size = 1000)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        // size² overflowed int past 46 340 (100 001 asked for 11 GB and the process was killed without a word).
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, 46_340);
+        var bytes = 16.0 * size * size;   // the matrix and its Gram
+        var available = (double)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes - GC.GetTotalMemory(false);
+        if (bytes > available)
+            throw new InsufficientMemoryException(
+                $"MeasureGramGflops({size}) needs about {bytes / 1073741824.0:G3} GiB but {Math.Max(0, available) / 1073741824.0:G3} GiB are available: use a smaller size (1 000 is enough).");
         var rng = new Random(5);
         var a = new Core.Matrix(size, size, Enumerable.Range(0, size * size).Select(_ => rng.NextDouble()).ToArray());
         var la = ((IBackend)Core.CpuBackend.Instance).LinearAlgebra;

@@ -112,7 +112,8 @@ public sealed record SinkhornOptions
     /// <see cref="double.PositiveInfinity"/>: balanced. Each update becomes the balanced one times τ/(τ + ε); the value is
     /// the unbalanced dual, <see cref="SinkhornResult.TransportedMass"/> says how much mass moved, and every derivative in
     /// x (gradient, Hessian, HVP) follows the relaxed optimality conditions. L-BFGS is for balanced problems only:
-    /// <see cref="SinkhornSolver.Auto"/> then runs Sinkhorn updates. Same units as the cost (and ε).
+    /// <see cref="SinkhornSolver.Auto"/> then runs Sinkhorn updates. Same units as the cost (and ε); at least 1e-200 × ε
+    /// (smaller values, subnormal ones included, throw <see cref="ArgumentException"/>: the plan has reached its τ → 0 limit there).
     /// </summary>
     public double TauA { get; init; } = double.PositiveInfinity;
 

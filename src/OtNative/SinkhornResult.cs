@@ -253,10 +253,13 @@ public sealed class SinkhornResult : IDisposable
     /// <summary>
     /// Eigenvalues of the H-matrix [diag(P1), P; Pᵀ, diag(Pᵀ1)] ((n+m)×(n+m), positive semi-definite with a simple zero
     /// eigenvalue for a positive plan): its conditioning is what the Hessian's pseudo-inverse contends with. An unbalanced plan's H (SinkhornOptions.TauA,
-    /// TauB) carries the penalties on its diagonal and is positive definite: its smallest eigenvalue is then the smallest positive one.
+    /// TauB) carries the penalties on its diagonal and is positive definite, except at the points whose mass it left behind
+    /// entirely (their mass underflowed to zero; their rows of H are zero, one zero eigenvalue each): the smallest
+    /// positive eigenvalue is then the smallest after those zeros.
     /// </summary>
     /// <returns>All eigenvalues ascending, the smallest positive one and the effective condition number λ_max / λ_{n+m−1}.</returns>
     /// <exception cref="InsufficientMemoryException">The (n+m)×(n+m) matrix and its eigenvectors cannot fit.</exception>
+    /// <exception cref="NumericalFailureException">An unbalanced plan moved no mass at all (<see cref="TransportedMass"/> = 0): H is zero, with no positive eigenvalue.</exception>
     public SpectrumResult Spectrum()
     {
         var s = PlanSpectrum.ofSolved(_plan);

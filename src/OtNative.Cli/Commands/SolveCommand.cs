@@ -41,7 +41,8 @@ public sealed class SolveCommand : Command<SolveCommand.Settings>
             // --solver auto starts from the automatic initialiser unless --init names one: the JSON says where it started.
             divergence?.Converged, result.BackendNote, settings.Solver == "auto" && settings.Init == "none" ? "auto" : settings.Init, settings.Anneal, settings.Solver, result.Passes,
             result.SwitchedToLbfgsAt, result.MixedIterations > 0 ? "mixed" : "double", result.MixedIterations,
-            settings.TauA, settings.TauB, result.TransportedMass, input.Options.Cost.ToString());
+            // A side given as ∞ (--tau-a Infinity, or 1e400) is balanced: null, as documented, not the string "Infinity".
+            ProblemSettings.Relaxed(settings.TauA), ProblemSettings.Relaxed(settings.TauB), result.TransportedMass, input.Options.Cost.ToString());
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("entropic OT (value)", $"{summary.Value:G12}");
         table.AddRow("Sinkhorn distance (sharp)", $"{summary.Sharp:G12}");

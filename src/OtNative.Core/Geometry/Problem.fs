@@ -160,6 +160,9 @@ module OtProblem =
     /// (2⁻⁵³ relative) leaves the marginals with no correct digit at the default tolerance.
     let private resolvableRatio = 2.0 ** -30.0
 
+    /// The smallest τ/ε a relaxed side takes (see `resolveEpsilon`).
+    let private smallestTauRatio = 1e-200
+
     /// The smallest ε the log-domain solver can resolve for this problem's costs.
     let smallestUsableEpsilon (p: OtProblem) = resolvableRatio * costBound p
 
@@ -194,6 +197,15 @@ module OtProblem =
         if Double.IsFinite floor && e < floor then
             raise (System.ArgumentException(
                 sprintf "ε = %g is below the smallest usable ε ≈ %.3g for these costs (2⁻³⁰ × the largest cost %.3g): float64 cannot resolve the log-domain updates there. Use ε ≥ %.3g." e floor (floor / resolvableRatio) floor, "Epsilon"))
+        // A relaxed side's potentials are κ = τ/(τ + ε) times the soft-min: far below ε they leave the normal float64
+        // numbers (a subnormal τ made κ round to 1e-322, the potentials to zero and the solve fail its own marginal
+        // test). Every τ below 1e-200 ε gives the same plan to float64's precision (its limit, P = a⊗b e^{−C/ε}).
+        let requireResolvable name (tau: float) =
+            if tau < smallestTauRatio * e then
+                raise (System.ArgumentException(
+                    sprintf "%s = %g is too small next to ε = %g: the relaxed updates' factor τ/(τ + ε) leaves float64's normal range below τ = 1e-200 × ε, where the plan has already reached its τ → 0 limit. Use %s ≥ %.3g." name tau e name (smallestTauRatio * e), name))
+        requireResolvable "TauA" p.Relaxation.TauA
+        requireResolvable "TauB" p.Relaxation.TauB
         e
 
     /// The same problem with both clouds moved by the midpoint of their weighted means. OT, its values and every

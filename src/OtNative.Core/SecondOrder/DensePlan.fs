@@ -24,6 +24,8 @@ type DensePlan =
       HCol: float[]
       /// Whether both marginals are imposed: H then has the null vector (1, −1), a relaxed plan's H is positive definite.
       Balanced: bool
+      /// The relaxation of the plan's problem (τ_a, τ_b; ∞ on a balanced side).
+      Relaxation: Relaxation
       /// The gradient G_k = Σ_j P_kj ∇c_kj (Theorem 1); not a potential (`SolvedPlan.G` is one).
       Gradient: Matrix
       Eps: float
@@ -38,17 +40,30 @@ module PlanMass =
     /// Fails with the first entry of `mass` that is zero (or underflowed): the Schur complement and the HVP divide by
     /// the plan's row and column masses, and a zero there would turn the result into NaN.
     let requirePositive (side: string) (mass: float[]) =
-        let k = System.Array.FindIndex(mass, fun v -> not (v > 0.0))
+        let k = System.Array.FindIndex(mass, fun v -> not (v > 0.0) || System.Double.IsInfinity(1.0 / v))
         if k >= 0 then
             raise (NumericalFailureException(
                 sprintf "The plan's %s %d has mass %g: its exponentials underflowed (ε is small next to that point's costs, or the solve stopped early), and the Schur complement divides by it. Use the eigen method (Algorithm 1), a larger ε, or a converged solve." side k mass.[k],
                 0, nan))
 
+    /// Whether an H-diagonal entry can be divided by: positive, with a finite inverse.
+    let usable (h: float) = h > 0.0 && not (System.Double.IsInfinity(1.0 / h))
+
+    /// x / h, or 0 where h is not `usable`. On a relaxed side (finite τ) a zero (underflowed) mass is a point whose mass
+    /// the transport left behind: its rows of P and of H are zero, it is decoupled from every other point, and the
+    /// pseudo-inverse of H takes 0 there. On a balanced side `requireBalanced` has refused such a mass first, so this is
+    /// x / h exactly.
+    let over (h: float) (x: float) = if usable h then x / h else 0.0
+
+    /// `requirePositive` on a balanced side (τ = ∞); nothing on a relaxed one, whose zero masses `over` handles.
+    let requireBalanced (tau: float) (side: string) (mass: float[]) =
+        if System.Double.IsPositiveInfinity tau then requirePositive side mass
+
 module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
-        { Plan = plan; X = x; Y = y; R = r; S = s; HRow = r; HCol = s; Balanced = true
+        { Plan = plan; X = x; Y = y; R = r; S = s; HRow = r; HCol = s; Balanced = true; Relaxation = Relaxation.Balanced
           Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
           Width = Simd.configured.Value }
 
@@ -60,6 +75,7 @@ module DensePlan =
           HRow = HMatrix.diagonal relaxation.TauA plan.Epsilon plan.RowMass
           HCol = HMatrix.diagonal relaxation.TauB plan.Epsilon plan.ColumnMass
           Balanced = relaxation.IsBalanced
+          Relaxation = relaxation
           Gradient = Gradients.eot plan; Eps = plan.Epsilon
           Kernels =
             match plan.Operator with

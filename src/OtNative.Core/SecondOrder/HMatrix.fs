@@ -54,10 +54,22 @@ module HMatrix =
         denseWith plan r s
 
     /// Spectrum of a symmetric PSD matrix (H or its Schur complement): with a simple zero eigenvalue when `balanced`
-    /// (the smallest positive one is then the second), positive definite otherwise (a relaxed plan's H).
+    /// (the smallest positive one is then the second), positive definite otherwise (a relaxed plan's H) except for the
+    /// points whose mass the transport left behind: their diagonal entries underflowed to zero, their rows and columns
+    /// of H are zero, and each adds a zero eigenvalue (to rounding) that the smallest positive one skips. A relaxed
+    /// plan that moved no mass at all has H = 0 and no positive eigenvalue: that fails with a NumericalFailureException.
     let spectrumOf (la: ILinearAlgebra) (balanced: bool) (h: Matrix) =
         let values, _ = la.SymmetricEigen h
-        let smallest = if not balanced then values.[0] elif values.Length > 1 then values.[1] else nan
+        let smallest =
+            if balanced then (if values.Length > 1 then values.[1] else nan)
+            else
+                let leftBehind =
+                    Seq.init h.Rows (fun i -> h.[i, i]) |> Seq.filter (fun v -> not (v > 0.0) || Double.IsInfinity(1.0 / v)) |> Seq.length
+                if leftBehind >= values.Length then
+                    raise (NumericalFailureException(
+                        "The plan moved no mass (TransportedMass = 0: every point was left behind, its exponentials underflowed): its H-matrix is zero and has no positive eigenvalue. Use a larger ε or τ, or move the clouds closer.",
+                        0, nan))
+                values.[leftBehind]
         { Eigenvalues = values; SmallestPositive = smallest; ConditionNumber = values.[values.Length - 1] / smallest }
 
     /// Spectrum of a balanced plan's H-matrix.

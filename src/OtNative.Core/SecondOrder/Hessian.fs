@@ -72,7 +72,7 @@ module Hessian =
     let private gBlock (pm: DensePlan) (shiftedByG: bool) (scale: float) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         // 2(x_k − y_j) is formed before G/r is subtracted: both are of the spread's size, x alone need not be.
-        let gOverR = Array.init (n * d) (fun t -> if shiftedByG then pm.Gradient.Data.[t] / pm.HRow.[t / d] else 0.0)
+        let gOverR = Array.init (n * d) (fun t -> if shiftedByG then PlanMass.over pm.HRow.[t / d] pm.Gradient.Data.[t] else 0.0)
         match pm.Kernels with
         | Some kernels -> kernels.Contractions.RBlock(pm.Eps, kernels.F, kernels.G, gOverR, scale)
         | None ->
@@ -250,24 +250,24 @@ module Hessian =
                     { Gram = la.Multiply(proj, true, scaled, false); Kept = values.Length; Dropped = 0
                       SmallestKept = values.[0]; Threshold = 0.0; Factorisation = FullEigen }
             | Schur when n >= m ->
-                PlanMass.requirePositive "row" pm.R
+                PlanMass.requireBalanced pm.Relaxation.TauA "row" pm.R
                 // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
                 // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε; a relaxed plan's H-diagonals in place of r and s.
-                let q = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.HRow) pm.Plan
+                let q = scaleRows (Array.map (fun v -> (if PlanMass.usable v then 1.0 / sqrt v else 0.0)) pm.HRow) pm.Plan
                 let inverse = schurGram la o pm.Balanced (schurComplement (la.Gram(q, true)) pm.HCol) (gBlock pm true (1.0 / rootEps))
                 let h = inverse.Gram
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
                         for b in 0 .. d - 1 do
-                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + pm.Gradient.[k, a] * pm.Gradient.[k, b] / (pm.HRow.[k] * pm.Eps)
+                            h.[k * d + a, k * d + b] <- h.[k * d + a, k * d + b] + (if PlanMass.usable pm.HRow.[k] then pm.Gradient.[k, a] * pm.Gradient.[k, b] / (pm.HRow.[k] * pm.Eps) else 0.0)
                 inverse
             | Schur ->
-                PlanMass.requirePositive "column" pm.S
+                PlanMass.requireBalanced pm.Relaxation.TauB "column" pm.S
                 // n < m: eliminate the larger g-block: S = diag(r) − P diag(1/s) Pᵀ (n×n),
                 // R_S = R_f − P diag(1/s) R_g, Hess₁ = (R_gᵀ diag(1/s) R_g + R_Sᵀ S⁺ R_S)/ε.
-                let q = scaleColumns (Array.map (fun v -> 1.0 / sqrt v) pm.HCol) pm.Plan
+                let q = scaleColumns (Array.map (fun v -> (if PlanMass.usable v then 1.0 / sqrt v else 0.0)) pm.HCol) pm.Plan
                 let rg = gBlock pm false (1.0 / rootEps)
-                let rgScaled = scaleRows (Array.map (fun v -> 1.0 / sqrt v) pm.HCol) rg
+                let rgScaled = scaleRows (Array.map (fun v -> (if PlanMass.usable v then 1.0 / sqrt v else 0.0)) pm.HCol) rg
                 let rs = la.Multiply(q, false, rgScaled, false)
                 for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
                 for k in 0 .. n - 1 do

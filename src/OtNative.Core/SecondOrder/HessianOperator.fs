@@ -58,8 +58,8 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     let r = plan.RowMass
     let s = plan.ColumnMass
     do
-        PlanMass.requirePositive "row" r
-        PlanMass.requirePositive "column" s
+        PlanMass.requireBalanced plan.Problem.Relaxation.TauA "row" r
+        PlanMass.requireBalanced plan.Problem.Relaxation.TauB "column" s
     // H's diagonals: r and s, or r(1 + ε/τ_a) and s(1 + ε/τ_b) for a relaxed plan (math.md §9), whose H and Schur
     // complement are positive definite — no null space to project the right-hand sides off.
     let relaxation = p.Relaxation
@@ -89,7 +89,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let k, len = vs.Length, vs.[0].Length
         Matrix(len, k, Array.init (len * k) (fun t -> vs.[t % k].[t / k]))
     let unpack (mat: Matrix) = Array.init mat.Cols (fun c -> Array.init mat.Rows (fun i -> mat.Data.[i * mat.Cols + c]))
-    let inverseRowMass = Array.map (fun v -> 1.0 / v) hr
+    let inverseRowMass = Array.map (fun v -> PlanMass.over v 1.0) hr
     /// Pᵀ diag(1/r) u for each u (n-vectors), one pass.
     let coupledBack (us: float[][]) =
         let k = us.Length
@@ -99,7 +99,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     /// S v + ridge v.
     let applyS (vs: float[][]) =
         Array.map2 (fun (v: float[]) (back: float[]) -> Array.init m (fun j -> hs.[j] * v.[j] - back.[j] + ridge * v.[j])) vs (coupled vs)
-    let bySum (v: float[]) = Array.mapi (fun j a -> a / hs.[j]) v
+    let bySum (v: float[]) = Array.mapi (fun j a -> PlanMass.over hs.[j] a) v
     let precondition (vs: float[][]) =
         match cg.Preconditioner with
         | Identity -> Array.map Array.copy vs
@@ -194,7 +194,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let rgs, outer = rightHandSideAndOuter directions
         let zgs, report = solveH rfs rgs
         let contracted = contract zgs
-        let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> (rfs.[c].[kk] - pzVec.[kk]) / hr.[kk]))
+        let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> PlanMass.over hr.[kk] (rfs.[c].[kk] - pzVec.[kk])))
         let products =
             Array.init k (fun c ->
                 let direction = directions.[c]
@@ -266,7 +266,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let pw, pwVec = (contract wgs).[0]
         let out = Matrix.Zeros(n, d)
         for k in 0 .. n - 1 do
-            let wf = (uf.[k] - pwVec.[k]) / hr.[k]
+            let wf = PlanMass.over hr.[k] (uf.[k] - pwVec.[k])
             for q in 0 .. d - 1 do
                 let pcGrad = 2.0 * (x.[k, q] * uf.[k] - pc.[k, q + 1])
                 out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
@@ -285,7 +285,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let cost = OtProblem.costMatrix p
         let out = Matrix.Zeros(n, m)
         for k in 0 .. n - 1 do
-            let wf = (uf.[k] - pw.[k]) / hr.[k]
+            let wf = PlanMass.over hr.[k] (uf.[k] - pw.[k])
             for j in 0 .. m - 1 do
                 out.[k, j] <- dense.[k, j] * (1.0 + (wf + wg.[j] - cost.[k, j]) / eps)
         out, report

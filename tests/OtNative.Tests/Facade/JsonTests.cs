@@ -142,6 +142,11 @@ public class JsonTests
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<double[,]>("[1,2]", options));
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<double[,]>("[[1,\"x\"]]", options));
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<double[,]>("{}", options));
+        // A literal beyond double's range read as ∞; the named string still means it.
+        Assert.Contains("1e400", Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<double[,]>("[[1,1e400]]", options)).Message);
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<double[,]>("[[-2e308]]", options));
+        Assert.Equal(double.PositiveInfinity, JsonSerializer.Deserialize<double[,]>("[[\"Infinity\"]]", options)![0, 0]);
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<BatchItem>("{\"Gradient\":[[1e999]]}"));
     }
 
     [Fact]

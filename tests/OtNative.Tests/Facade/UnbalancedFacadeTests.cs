@@ -115,6 +115,83 @@ public class UnbalancedFacadeTests
         process.WaitForExit();
         return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException(error);
     }
+    [Fact]
+    public void ATauTooSmallForFloat64IsRefusedNamingIt()
+    {
+        // A subnormal τ made κ = τ/(τ + ε) round to 1e-322: the solve then failed its own marginal test
+        // (SinkhornConvergenceException after 2 iterations). Below 1e-200 ε it is refused; 1e-199 ε still solves.
+        var x = TestData.Cloud(1, 8, 2);
+        var y = TestData.Cloud(2, 9, 2, 0.2);
+        var e = Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, Relaxed(double.Epsilon, double.Epsilon)));
+        Assert.Equal("TauA", e.ParamName);
+        Assert.Contains("1e-200", e.Message);
+        Assert.Equal("TauB", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, Relaxed(1, 1e-210))).ParamName);
+        Assert.Equal("TauA", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Divergence(x, y, Relaxed(1e-300, 1e-300))).ParamName);
+        var outcome = EntropicOT.TrySolveBatch(new[] { new BatchProblem(x, y) }, Relaxed(1e-305, 1))[0];
+        Assert.IsAssignableFrom<ArgumentException>(outcome.Error);
+        using var tiny = EntropicOT.Solve(x, y, Relaxed(1e-199 * 0.1, 1e-199 * 0.1));
+        using var small = EntropicOT.Solve(x, y, Relaxed(1e-12, 1e-12));
+        Assert.True(tiny.Converged);
+        Assert.Equal(small.TransportedMass, tiny.TransportedMass, 1e-9);
+    }
+
+    [Fact]
+    public void OptionErrorsNameTheOption()
+    {
+        var x = TestData.Cloud(1, 8, 2);
+        var y = TestData.Cloud(2, 9, 2, 0.2);
+        // The core's symmetric solve named its internal 'problem'; the façade names the option.
+        var self = Assert.ThrowsAny<ArgumentException>(() => EntropicOT.SolveSelf(x, null, Relaxed(0.5, 0.7)));
+        Assert.Equal("TauB", self.ParamName);
+        Assert.Equal("TauB", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.SolveSelf(x, null, Relaxed(0.5, double.PositiveInfinity))).ParamName);
+        using (var relaxedSelf = EntropicOT.SolveSelf(x, null, Relaxed(0.5, 0.5))) Assert.True(relaxedSelf.TransportedMass < 1);
+        // An undefined VectorWidth named the private 'width'.
+        Assert.Equal("VectorWidth", Assert.ThrowsAny<ArgumentException>(() => EntropicOT.Solve(x, y, Relaxed(1, 1) with { VectorWidth = (CpuVectorWidth)99 })).ParamName);
+    }
+
+    [Fact]
+    public void PointsWhoseMassIsLeftBehindEntirelyAreDecoupledNotDividedBy()
+    {
+        // Three source outliers 1000 away: their row mass underflows to exactly 0 (left behind). The Schur path, HVPs and
+        // the sharp gradient divided by it (NumericalFailureException); they now agree with Algorithm 1's eigen path.
+        var y = TestData.Cloud(5, 10, 2);
+        var x = new double[12, 2];
+        var inliers = TestData.Cloud(6, 9, 2);
+        for (int i = 0; i < 12; i++)
+            for (int k = 0; k < 2; k++) x[i, k] = i < 9 ? inliers[i, k] : 1000 + i + k;
+        var options = Relaxed(0.5, 0.5) with { Tolerance = 1e-10 };
+        foreach (var (source, target) in new[] { (x, y), (y, x) })   // n > m and n < m: both Schur eliminations
+        {
+            using var result = EntropicOT.Solve(source, target, options);
+            Assert.InRange(result.TransportedMass, 0.5, 0.8);
+            var eigen = result.Hessian(HessianMethod.Eigen).Matrix;
+            var schur = result.Hessian(HessianMethod.Schur).Matrix;
+            int nd = eigen.GetLength(0);
+            var direction = TestData.Cloud(7, source.GetLength(0), 2, -0.5);
+            var product = result.HessianVectorProduct(direction);
+            for (int i = 0; i < nd; i++)
+            {
+                double expected = 0;
+                for (int j = 0; j < nd; j++)
+                {
+                    Assert.Equal(eigen[i, j], schur[i, j], 1e-9);
+                    expected += eigen[i, j] * direction[j / 2, j % 2];
+                }
+                Assert.Equal(expected, product[i / 2, i % 2], 1e-8);
+            }
+            Assert.All(result.SharpGradient().Cast<double>(), v => Assert.True(double.IsFinite(v)));
+            var spectrum = result.Spectrum();
+            Assert.True(spectrum.SmallestPositive > 1e-6 && double.IsFinite(spectrum.ConditionNumber), $"{spectrum.SmallestPositive}");
+        }
+        // Every point left behind: no mass moved; the derivatives are zero, and the spectrum (H = 0) has no positive value.
+        var far = TestData.Cloud(8, 10, 2, 1000);
+        using var nothing = EntropicOT.Solve(y, far, options);
+        Assert.Equal(0.0, nothing.TransportedMass);
+        Assert.All(nothing.Hessian(HessianMethod.Schur).Matrix.Cast<double>(), v => Assert.Equal(0.0, v));
+        Assert.All(nothing.HessianVectorProduct(y).Cast<double>(), v => Assert.Equal(0.0, v));
+        Assert.All(nothing.SharpGradient().Cast<double>(), v => Assert.Equal(0.0, v));
+        Assert.Contains("moved no mass", Assert.Throws<NumericalFailureException>(() => nothing.Spectrum()).Message);
+    }
 }
 
 /// <summary>A test that needs POT (Debian's python3-pot): skipped, saying so, where it is not installed.</summary>
