@@ -8,7 +8,7 @@ namespace OtNative;
 /// application adds beside OtNative only when it uses MPI (OtNative itself carries no MPI.NET). Without MPICH everything
 /// else works and <see cref="IsAvailable"/> says false. Start one session per process, at most once (MPI cannot be
 /// restarted after it is finalised), and run the program under <c>mpiexec -n K</c>; every rank must then make the same
-/// calls with the same inputs, from one thread. Two ways to use the ranks: <see cref="SolveBatch"/> spreads a batch's
+/// calls with the same inputs, from one thread. Two ways to use the ranks: <see cref="SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/> spreads a batch's
 /// problems across them, and <see cref="ComputeBackend.Mpi"/> splits one problem's rows across them.
 /// </summary>
 public sealed class MpiSession : IDisposable
@@ -52,7 +52,7 @@ public sealed class MpiSession : IDisposable
     /// <summary>
     /// Starts MPI for this process (MPI_Init) and registers the session with OtNative, which routes
     /// <see cref="ComputeBackend.Mpi"/> (<see cref="EntropicOT.Solve(double[,], double[,], SinkhornOptions?, CancellationToken)"/>,
-    /// <see cref="EntropicOT.SolveBatch"/>, <see cref="EntropicOT.TrySolveBatch"/>) to it until it is disposed.
+    /// <see cref="EntropicOT.SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/>, <see cref="EntropicOT.TrySolveBatch"/>) to it until it is disposed.
     /// </summary>
     /// <returns>The session, also <see cref="Current"/> until it is disposed; every rank must dispose it before exiting.</returns>
     /// <exception cref="NotSupportedException">MPICH is not installed here.</exception>
@@ -88,7 +88,7 @@ public sealed class MpiSession : IDisposable
     public void ResetTraffic() => backend.Traffic.Reset();
 
     /// <summary>
-    /// <see cref="EntropicOT.SolveBatch"/> across the ranks: the problems are assigned longest first to the least-loaded
+    /// <see cref="EntropicOT.SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/> across the ranks: the problems are assigned longest first to the least-loaded
     /// rank (work n·m), each rank solves its share on all its cores, and rank 0 receives every item in the problems' order.
     /// A failed problem does not stop the others or hang the job: rank 0 raises <see cref="BatchProblemException"/> for the
     /// first failed one after all have finished. Every rank must call this with the same arguments.
@@ -113,7 +113,7 @@ public sealed class MpiSession : IDisposable
     }
 
     /// <summary>
-    /// <see cref="EntropicOT.TrySolveBatch"/> across the ranks, as <see cref="SolveBatch"/> spreads them: rank 0 receives
+    /// <see cref="EntropicOT.TrySolveBatch"/> across the ranks, as <see cref="SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/> spreads them: rank 0 receives
     /// every problem's outcome, the other ranks an empty array. Every rank must call this with the same arguments.
     /// </summary>
     /// <param name="problems">The problems; each one's clouds and optional weights.</param>

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace OtNative;
 
-/// <summary>One problem's results from <see cref="EntropicOT.SolveBatch"/>.</summary>
+/// <summary>One problem's results from <see cref="EntropicOT.SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/>.</summary>
 /// <param name="Index">The problem's position in the batch.</param>
 /// <param name="Value">Entropic OT value L_ε (dual).</param>
 /// <param name="Epsilon">The absolute ε used.</param>

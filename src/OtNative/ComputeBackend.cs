@@ -17,7 +17,7 @@ public enum ComputeBackend
     /// MPI), each on its CPU, used in one of two ways by what is called. One
     /// problem (<see cref="EntropicOT.Solve(double[,], double[,], SinkhornOptions?, CancellationToken)"/> and its derivatives): the rows of
     /// x are split across the ranks, every rank makes the same calls with the same inputs and gets the same results. A
-    /// batch (<see cref="EntropicOT.SolveBatch"/>): the problems are spread across the ranks, each solved whole by one rank,
+    /// batch (<see cref="EntropicOT.SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/>): the problems are spread across the ranks, each solved whole by one rank,
     /// and rank 0 receives every item. Without a started session it fails with <see cref="NotSupportedException"/>.
     /// </summary>
     Mpi,

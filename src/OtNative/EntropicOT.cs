@@ -223,7 +223,24 @@ public static class EntropicOT
     /// <param name="cancellationToken">Checked inside the solve.</param>
     /// <returns>The solved plan; dispose it.</returns>
     /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0, tolerance ≤ 0, or TauA ≠ TauB (named TauB).</exception>
-    public static SinkhornResult SolveSelf(double[,] x, double[]? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default)
+    [OverloadResolutionPriority(1)]
+    public static SinkhornResult SolveSelf(double[,] x, double[]? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        SolveSelfCore(Arrays.ToMatrix(x, nameof(x)), Arrays.Option(a), options, cancellationToken);
+
+    /// <summary>
+    /// <see cref="SolveSelf(double[,], double[], SinkhornOptions, CancellationToken)"/> for a cloud given as a Math.NET matrix
+    /// (one point per row) with Math.NET weights.
+    /// </summary>
+    /// <param name="x">The points (n×d).</param>
+    /// <param name="a">Their weights (n), or null for uniform.</param>
+    /// <param name="options">The solve's options.</param>
+    /// <param name="cancellationToken">Checked inside the solve.</param>
+    /// <returns>The solved plan; dispose it.</returns>
+    /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0, tolerance ≤ 0, or TauA ≠ TauB (named TauB).</exception>
+    public static SinkhornResult SolveSelf(MathNetMatrix x, MathNetVector? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
+        SolveSelfCore(Arrays.ToMatrix(x, nameof(x)), Arrays.Weights(a), options, cancellationToken);
+
+    private static SinkhornResult SolveSelfCore(Matrix points, FSharpOption<double[]>? a, SinkhornOptions? options, CancellationToken cancellationToken)
     {
         options ??= SinkhornOptions.Default;
         // Named here, where the caller can see it (the core's symmetric solve says only that its problem is not a self-transport).
@@ -231,8 +248,7 @@ public static class EntropicOT
             throw new ArgumentException(
                 $"A self-transport relaxes both sides alike: TauA and TauB must be equal, got TauA = {options.TauA}, TauB = {options.TauB}.",
                 nameof(SinkhornOptions.TauB));
-        var points = Arrays.ToMatrix(x, nameof(x));
-        var problem = Points(points, points, Arrays.Option(a), Arrays.Option(a), options);
+        var problem = Points(points, points, a, a, options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
         return new SinkhornResult(Sinkhorn.solveSymmetric(backend, problem, options.ToCore(cancellationToken)), note, MapOf(options));
@@ -426,6 +442,7 @@ public static class EntropicOT
     /// <param name="cancellationToken">Checked inside the solves.</param>
     /// <returns>The dense Hessian ((n·d)×(n·d)), symmetric.</returns>
     /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
+    [OverloadResolutionPriority(1)]
     public static double[,] DivergenceHessian(double[,] x, double[,] y, SinkhornOptions? options = null, double threshold = 1e-10,
         CancellationToken cancellationToken = default) =>
         DivergenceHessian(x, y, null, null, options, threshold, cancellationToken);
@@ -442,11 +459,33 @@ public static class EntropicOT
     /// <param name="cancellationToken">Checked inside the solves.</param>
     /// <returns>The dense Hessian ((n·d)×(n·d), index k·d + q), symmetric.</returns>
     /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
+    [OverloadResolutionPriority(1)]
     public static double[,] DivergenceHessian(double[,] x, double[,] y, double[]? a, double[]? b, SinkhornOptions? options = null,
         double threshold = 1e-10, CancellationToken cancellationToken = default)
     {
         using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
         return d.Hessian(threshold, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="DivergenceHessian(double[,], double[,], double[], double[], SinkhornOptions, double, CancellationToken)"/> for
+    /// clouds given as Math.NET matrices (one point per row) with Math.NET weights; the Hessian as a Math.NET matrix.
+    /// </summary>
+    /// <param name="x">Source points, one per row (n×d, finite).</param>
+    /// <param name="y">Target points, one per row (m×d, the same d as <paramref name="x"/>, finite).</param>
+    /// <param name="a">Source weights (length n, positive, summing to one), or null for uniform weights 1/n.</param>
+    /// <param name="b">Target weights (length m, positive, summing to one), or null for uniform weights 1/m.</param>
+    /// <param name="options">The solves' settings, or null for <see cref="SinkhornOptions.Default"/>.</param>
+    /// <param name="threshold">Eigenvalues of the H-matrices at or below this absolute value are dropped from their
+    /// pseudo-inverses (default 1e-10).</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>The dense Hessian ((n·d)×(n·d), index k·d + q), symmetric.</returns>
+    /// <exception cref="InsufficientMemoryException">The dense matrices cannot fit; the message says what they need.</exception>
+    public static MathNetMatrix DivergenceHessian(MathNetMatrix x, MathNetMatrix y, MathNetVector? a = null, MathNetVector? b = null,
+        SinkhornOptions? options = null, double threshold = 1e-10, CancellationToken cancellationToken = default)
+    {
+        using var d = SolveDivergence(x, y, a, b, options, cancellationToken);
+        return MathNetMatrix.Build.DenseOfArray(d.Hessian(threshold, cancellationToken));
     }
 
     /// <summary>
@@ -510,6 +549,7 @@ public static class EntropicOT
     /// <exception cref="ArgumentException">A problem's input is invalid; the parameter named says which problem (<c>problems[3].X</c>).</exception>
     /// <exception cref="BatchProblemException">A problem failed numerically; <see cref="BatchProblemException.ProblemIndex"/> says which.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    [OverloadResolutionPriority(1)]
     public static BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options = null,
         bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
         bool sharpValues = false, CancellationToken cancellationToken = default)
@@ -524,6 +564,31 @@ public static class EntropicOT
             hvpDirections, cg, sharpValues, cancellationToken, stopOnInvalid: true));
     }
 
+    /// <summary>
+    /// <see cref="SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/>
+    /// for clouds given as Math.NET matrices (one point per row); the items as there.
+    /// </summary>
+    /// <param name="problems">The problems, each a source and a target cloud (uniform weights).</param>
+    /// <param name="options">The options of every solve.</param>
+    /// <param name="gradients">Whether each item carries ∂L_ε/∂x.</param>
+    /// <param name="hessians">Whether each item carries the dense Hessian.</param>
+    /// <param name="hvpDirections">One direction per problem (n×d) whose Hessian-vector product each item carries, or null.</param>
+    /// <param name="cg">The CG settings of those products, or null for the defaults.</param>
+    /// <param name="sharpValues">Whether each item carries the sharp distance ⟨P, C⟩.</param>
+    /// <param name="cancellationToken">Checked inside the solves.</param>
+    /// <returns>One item per problem, in order.</returns>
+    /// <exception cref="BatchProblemException">A problem failed; its index and the reason are in the exception.</exception>
+    public static BatchItem[] SolveBatch(IReadOnlyList<(MathNetMatrix X, MathNetMatrix Y)> problems, SinkhornOptions? options = null,
+        bool gradients = true, bool hessians = false, IReadOnlyList<double[,]>? hvpDirections = null, CgOptions? cg = null,
+        bool sharpValues = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        return SolveBatch(problems.Select((p, i) => (
+                (p.X ?? throw new ArgumentNullException($"problems[{i}].X")).ToArray(),
+                (p.Y ?? throw new ArgumentNullException($"problems[{i}].Y")).ToArray())).ToArray(),
+            options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
+    }
+
     /// <summary>Pairs of clouds as problems with uniform weights.</summary>
     internal static BatchProblem[] AsBatchProblems(IReadOnlyList<(double[,] X, double[,] Y)> problems)
     {
@@ -532,7 +597,7 @@ public static class EntropicOT
     }
 
     /// <summary>
-    /// <see cref="SolveBatch"/> that never throws for one problem: each outcome carries the problem's results or why it
+    /// <see cref="SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/> that never throws for one problem: each outcome carries the problem's results or why it
     /// failed (invalid input, a numerical failure, a CG solve above its tolerance), so one bad problem does not cost the
     /// others. Problems may carry weights (<see cref="BatchProblem"/>). Cancellation still throws.
     /// </summary>
@@ -564,7 +629,7 @@ public static class EntropicOT
     /// A batch's inputs checked and converted one problem at a time (an invalid one is that problem's outcome), the valid
     /// ones run by <paramref name="attempt"/> (on this process, or across MPI ranks: an empty result on ranks other than 0),
     /// and each item's CG report held to <paramref name="cg"/>'s rule. With <paramref name="stopOnInvalid"/> the first
-    /// invalid problem's <see cref="ArgumentException"/> is thrown before any is solved (<see cref="SolveBatch"/>).
+    /// invalid problem's <see cref="ArgumentException"/> is thrown before any is solved (<see cref="SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/>).
     /// </summary>
     internal static BatchOutcome[] TryBatch(Func<OtProblem[], Core.SinkhornOptions, BatchRequest, Microsoft.FSharp.Core.FSharpResult<Core.BatchItem, Exception>[]> attempt,
         IReadOnlyList<BatchProblem> problems, SinkhornOptions options, bool gradients, bool hessians,

@@ -90,12 +90,28 @@ public sealed class HessianOperator
     /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
     /// <returns>The products in the directions' order, and the worst column's CG report.</returns>
     /// <exception cref="CgConvergenceException">A column's CG stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    [OverloadResolutionPriority(1)]
     public (IReadOnlyList<double[,]> Products, CgReport Cg) ApplyMany(IReadOnlyList<double[,]> directions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(directions);
         var (products, report) = Operator(cancellationToken)
             .ApplyMany(directions.Select((d, i) => _map.Points(Arrays.ToMatrix(d, $"directions[{i}]"))).ToArray()).ToValueTuple();
         return (products.Select(p => _map.Gradient(p).ToArray2D()).ToArray(), Options.Accept(CgReport.Of(report), "Hessian-vector products"));
+    }
+
+    /// <summary>
+    /// <see cref="ApplyMany(IReadOnlyList{double[,]}, CancellationToken)"/> for directions given as Math.NET matrices; the
+    /// products as Math.NET matrices.
+    /// </summary>
+    /// <param name="directions">The directions (each n×d, the shape of x).</param>
+    /// <param name="cancellationToken">Checked between CG iterations; a cancelled token throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The products in the directions' order, and the worst column's CG report.</returns>
+    /// <exception cref="CgConvergenceException">A column's CG stopped above its tolerance and <see cref="CgOptions.AllowUnconverged"/> is not set.</exception>
+    public (IReadOnlyList<MathNetMatrix> Products, CgReport Cg) ApplyMany(IReadOnlyList<MathNetMatrix> directions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directions);
+        var (products, report) = ApplyMany(directions.Select((d, i) => (d ?? throw new ArgumentNullException($"directions[{i}]")).ToArray()).ToArray(), cancellationToken);
+        return (products.Select(p => MathNetMatrix.Build.DenseOfArray(p)).ToArray(), report);
     }
 
     /// <summary>∇²_θ L for the linear model x = Xθ (design X: n×p), dense or matrix-free, whichever is cheaper.</summary>

@@ -12,7 +12,7 @@ internal interface IRegisteredMpiSession
     /// <summary>The backend that splits one problem's rows across the ranks.</summary>
     IBackend Backend { get; }
 
-    /// <summary><see cref="EntropicOT.SolveBatch"/> spread across the ranks; rank 0 receives every item.</summary>
+    /// <summary><see cref="EntropicOT.SolveBatch(IReadOnlyList{ValueTuple{double[,], double[,]}}, SinkhornOptions, bool, bool, IReadOnlyList{double[,]}, CgOptions, bool, CancellationToken)"/> spread across the ranks; rank 0 receives every item.</summary>
     BatchItem[] SolveBatch(IReadOnlyList<(double[,] X, double[,] Y)> problems, SinkhornOptions? options, bool gradients, bool hessians,
         IReadOnlyList<double[,]>? hvpDirections, CgOptions? cg, bool sharpValues, CancellationToken cancellationToken);
 

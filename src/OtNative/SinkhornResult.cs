@@ -151,6 +151,10 @@ public sealed class SinkhornResult : IDisposable
     /// <returns>P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε), n×m doubles (a new array on each call).</returns>
     public double[,] Plan() => _plan.Materialise().ToArray2D();
 
+    /// <summary>The transport plan P (n×m), materialised as a Math.NET matrix.</summary>
+    /// <returns>P (n×m).</returns>
+    public MathNetMatrix PlanMatrix() => Arrays.ToMathNet(_plan.Materialise());
+
     /// <summary>∂L_ε/∂C, which is the plan P (n×m).</summary>
     /// <returns>The plan P (n×m), a new array on each call.</returns>
     public double[,] CostGradient() => Plan();

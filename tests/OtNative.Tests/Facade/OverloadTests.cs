@@ -240,4 +240,35 @@ public class OverloadTests
         }
         Assert.True(last < first, $"the divergence did not decrease: {first} → {last}");
     }
+
+    [Fact]
+    public void TheRemainingMathNetTwinsAreTheArrayForms()
+    {
+        using (var arrays = EntropicOT.SolveSelf(X, A, Tight))
+        using (var mathNet = EntropicOT.SolveSelf(M(X), V(A), Tight))
+        {
+            SameSolve(arrays, mathNet);
+            SameBits(arrays.Plan(), mathNet.PlanMatrix());
+            var (products, report) = arrays.HessianOperator().ApplyMany([M(Direction), M(X)]);
+            var (expected, expectedReport) = arrays.HessianOperator().ApplyMany([Direction, X]);
+            SameBits(expected[0], products[0]);
+            SameBits(expected[1], products[1]);
+            Assert.Equal(expectedReport, report);
+        }
+        SameBits(EntropicOT.DivergenceHessian(X, Y, A, B, Tight), EntropicOT.DivergenceHessian(M(X), M(Y), V(A), V(B), Tight));
+        SameBits(EntropicOT.DivergenceHessian(X, Y, Tight), EntropicOT.DivergenceHessian(M(X), M(Y), options: Tight));
+        var items = EntropicOT.SolveBatch([(X, Y), (Y, X)], Tight);
+        var mathNetItems = EntropicOT.SolveBatch([(M(X), M(Y)), (M(Y), M(X))], Tight);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(items[i].Value, mathNetItems[i].Value);
+            SameBits(items[i].Gradient!, mathNetItems[i].Gradient!);
+        }
+        var outcome = EntropicOT.TrySolveBatch([BatchProblem.From(M(X), M(Y), V(A), V(B), "p")], Tight)[0];
+        using var weighted = EntropicOT.Solve(X, Y, A, B, Tight);
+        Assert.Equal(weighted.Value, outcome.Item!.Value);
+        // A literal null still binds the double[,] forms and names the argument.
+        Assert.Equal("x", Assert.Throws<ArgumentNullException>(() => EntropicOT.SolveSelf(null!)).ParamName);
+        Assert.Equal("problems", Assert.Throws<ArgumentNullException>(() => EntropicOT.SolveBatch(null!)).ParamName);
+    }
 }
