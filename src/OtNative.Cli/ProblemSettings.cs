@@ -45,10 +45,12 @@ public class SolverSettings : CommandSettings
 
     [CommandOption("--tau-a <T>")]
     [Description("Unbalanced transport: relax P1 = a to the penalty T·KL(P1 ‖ a), T > 0 in the cost's units (default: balanced).")]
+    [TypeConverter(typeof(PenaltyConverter))]
     public double? TauA { get; init; }
 
     [CommandOption("--tau-b <T>")]
     [Description("Unbalanced transport: relax Pᵀ1 = b to the penalty T·KL(Pᵀ1 ‖ b), T > 0 (default: balanced).")]
+    [TypeConverter(typeof(PenaltyConverter))]
     public double? TauB { get; init; }
 
     [CommandOption("--cost <COST>")]

@@ -50,6 +50,17 @@ public class CliUnbalancedTests
             Assert.Equal(1.0, doc.RootElement.GetProperty("mass").GetDouble(), 9);
         }
         Assert.Equal(2, CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tau-a", "0").Code);
+        // ∞ as one writes it is a balanced side; a word that is no number is a usage error naming it.
+        foreach (var infinity in new[] { "inf", "∞", "Infinity" })
+        {
+            (code, error) = CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tau-a", infinity, "--no-divergence", "--json", P("i.json"));
+            Assert.True(code == 0, error);
+            using var doc = JsonDocument.Parse(File.ReadAllText(P("i.json")));
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("tauA").ValueKind);
+        }
+        var word = CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tau-a", "lots");
+        Assert.Equal(2, word.Code);
+        Assert.Contains("'lots'", word.Error);
         Assert.Equal(2, CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tau-b", "1", "--solver", "lbfgs").Code);
     }
 
