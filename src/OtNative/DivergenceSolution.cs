@@ -81,7 +81,13 @@ public sealed class DivergenceSolution : IDisposable
     {
         var (n, d) = SinkhornResult.PointShape(_plans.Cross);
         Arrays.RequireLength(destination.Length, n, d, nameof(destination));
-        Arrays.CopyTo(_map.Gradient(_plans.Gradient()), destination);
+        // G_xy − G_xx straight from the two plans' cached moments into the buffer (no allocation) unless a ground cost maps it back.
+        if (_map.IsIdentity)
+        {
+            Gradients.writeEot(_plans.Cross, destination, 1.0, false);
+            Gradients.writeEot(_plans.SourceSelf, destination, -1.0, true);
+        }
+        else Arrays.CopyTo(_map.Gradient(_plans.Gradient()), destination);
     }
 
     /// <summary>

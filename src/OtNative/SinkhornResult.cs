@@ -128,7 +128,9 @@ public sealed class SinkhornResult : IDisposable
     {
         var (n, d) = PointShape(_plan);
         Arrays.RequireLength(destination.Length, n, d, nameof(destination));
-        Arrays.CopyTo(XGradient(), destination);
+        // Straight from the plan's cached moments into the buffer (no allocation) unless a ground cost maps it back.
+        if (_map.IsIdentity) Gradients.writeEot(_plan, destination, 1.0, false);
+        else Arrays.CopyTo(XGradient(), destination);
     }
 
     /// <summary>∂L_ε/∂x in the caller's coordinates (mapped back from the ground cost's, <see cref="SinkhornOptions.Cost"/>).</summary>

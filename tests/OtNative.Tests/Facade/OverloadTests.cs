@@ -271,4 +271,19 @@ public class OverloadTests
         Assert.Equal("x", Assert.Throws<ArgumentNullException>(() => EntropicOT.SolveSelf(null!)).ParamName);
         Assert.Equal("problems", Assert.Throws<ArgumentNullException>(() => EntropicOT.SolveBatch(null!)).ParamName);
     }
+
+    [Fact]
+    public void AGradientIntoTheCallersBufferAllocatesNothing()
+    {
+        using var result = EntropicOT.Solve(X, Y, A, B, Tight);
+        using var divergence = EntropicOT.SolveDivergence(X, Y, A, B, Tight);
+        var buffer = new double[X.Length];
+        result.Gradient(buffer);          // the first calls may compile code
+        divergence.Gradient(buffer);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        result.Gradient(buffer);
+        divergence.Gradient(buffer);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SameBits(divergence.Gradient(), buffer);
+    }
 }
