@@ -4,10 +4,19 @@ namespace OtNative.Core
 module Gradients =
     /// Theorem 1 from the plan's moments: G_k = Σ_j P_kj ∇c_kj = 2 (r_k x_k − (P y)_k), with the plan's
     /// own row mass r = P1, so it is the exact gradient of the computed plan even before convergence.
-    /// The one place this formula is written: streamed plans, dense plans and the comparison methods call it.
-    let assemble (x: Matrix) (rowMass: float[]) (transportedTargets: Matrix) =
+    /// The one place this formula is written (`scale` × G row-major into `destination`, or added to what it holds):
+    /// streamed plans, dense plans, the comparison methods and the buffer form below call it.
+    let private write (x: Matrix, rowMass: float[], transportedTargets: Matrix, destination: System.Span<float>, scale: float, add: bool) =
         let d = x.Cols
-        Matrix(x.Rows, d, Array.init (x.Rows * d) (fun t -> 2.0 * (rowMass.[t / d] * x.Data.[t] - transportedTargets.Data.[t])))
+        for t in 0 .. x.Data.Length - 1 do
+            let g = scale * 2.0 * (rowMass.[t / d] * x.Data.[t] - transportedTargets.Data.[t])
+            destination.[t] <- if add then destination.[t] + g else g
+
+    /// G (n×d) as a new matrix.
+    let assemble (x: Matrix) (rowMass: float[]) (transportedTargets: Matrix) =
+        let data = Array.zeroCreate x.Data.Length
+        write (x, rowMass, transportedTargets, System.Span data, 1.0, false)
+        Matrix(x.Rows, x.Cols, data)
 
     /// ∂L_ε/∂x (n×d) of a solved point-cloud problem (Theorem 1).
     let eot (plan: SolvedPlan) = assemble plan.Problem.X plan.RowMass plan.TransportedTargets
@@ -16,13 +25,10 @@ module Gradients =
     /// moments give it with no allocation, for a gradient flow that reuses one buffer (the divergence's G_xy − G_xx is one
     /// write and one subtraction).
     let writeEot (plan: SolvedPlan, destination: System.Span<float>, scale: float, add: bool) =
-        let x, r, py = plan.Problem.X, plan.RowMass, plan.TransportedTargets
-        let d = x.Cols
+        let x = plan.Problem.X
         if destination.Length <> x.Data.Length then
             raise (System.ArgumentException(sprintf "The destination holds %d values; the gradient has n·d = %d." destination.Length x.Data.Length, "destination"))
-        for t in 0 .. x.Data.Length - 1 do
-            let g = scale * 2.0 * (r.[t / d] * x.Data.[t] - py.Data.[t])
-            destination.[t] <- if add then destination.[t] + g else g
+        write (x, plan.RowMass, plan.TransportedTargets, destination, scale, add)
 
     /// Chain rule for a linear model x = Xθ: ∇_θ L = Xᵀ G (p×d).
     let linearModel (design: Matrix) (gradient: Matrix) =

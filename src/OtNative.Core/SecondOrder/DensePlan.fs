@@ -22,9 +22,8 @@ type DensePlan =
       HRow: float[]
       /// The H-matrix's column diagonal: s, or s(1 + ε/τ_b).
       HCol: float[]
-      /// Whether both marginals are imposed: H then has the null vector (1, −1), a relaxed plan's H is positive definite.
-      Balanced: bool
-      /// The relaxation of the plan's problem (τ_a, τ_b; ∞ on a balanced side).
+      /// The relaxation of the plan's problem (τ_a, τ_b; ∞ on a balanced side). Balanced, H has the null vector (1, −1);
+      /// a relaxed plan's H is positive definite.
       Relaxation: Relaxation
       /// The gradient G_k = Σ_j P_kj ∇c_kj (Theorem 1); not a potential (`SolvedPlan.G` is one).
       Gradient: Matrix
@@ -63,19 +62,18 @@ module DensePlan =
     /// From a materialised plan between the clouds x and y at ε.
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
-        { Plan = plan; X = x; Y = y; R = r; S = s; HRow = r; HCol = s; Balanced = true; Relaxation = Relaxation.Balanced
+        { Plan = plan; X = x; Y = y; R = r; S = s; HRow = r; HCol = s; Relaxation = Relaxation.Balanced
           Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
           Width = Simd.configured.Value }
 
     /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
     /// same plan (no second pass over the dense matrix).
     let ofSolved (plan: SolvedPlan) =
-        let relaxation = plan.Problem.Relaxation
+        let hRow, hCol = HMatrix.diagonalsOf plan
         { Plan = plan.Materialise(); X = plan.Problem.X; Y = plan.Problem.Y; R = plan.RowMass; S = plan.ColumnMass
-          HRow = HMatrix.diagonal relaxation.TauA plan.Epsilon plan.RowMass
-          HCol = HMatrix.diagonal relaxation.TauB plan.Epsilon plan.ColumnMass
-          Balanced = relaxation.IsBalanced
-          Relaxation = relaxation
+          HRow = hRow
+          HCol = hCol
+          Relaxation = plan.Problem.Relaxation
           Gradient = Gradients.eot plan; Eps = plan.Epsilon
           Kernels =
             match plan.Operator with
@@ -87,8 +85,8 @@ module DensePlan =
 module PlanSpectrum =
     let ofSolved (plan: SolvedPlan) =
         let relaxation = plan.Problem.Relaxation
-        let h = HMatrix.denseWith (plan.Materialise()) (HMatrix.diagonal relaxation.TauA plan.Epsilon plan.RowMass)
-                    (HMatrix.diagonal relaxation.TauB plan.Epsilon plan.ColumnMass)
+        let hRow, hCol = HMatrix.diagonalsOf plan
+        let h = HMatrix.denseWith (plan.Materialise()) hRow hCol
         HMatrix.spectrumOf plan.LinearAlgebra relaxation.IsBalanced h
 
 /// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).

@@ -34,6 +34,11 @@ module HMatrix =
     let diagonal (tau: float) (eps: float) (mass: float[]) =
         if Double.IsPositiveInfinity tau then mass else Array.map (fun v -> v * (1.0 + eps / tau)) mass
 
+    /// A solved plan's two H diagonals: r and s, each times 1 + ε/τ on a relaxed side.
+    let diagonalsOf (plan: SolvedPlan) =
+        let relaxation = plan.Problem.Relaxation
+        diagonal relaxation.TauA plan.Epsilon plan.RowMass, diagonal relaxation.TauB plan.Epsilon plan.ColumnMass
+
     /// The dense (n+m)×(n+m) matrix [[diag(hRow), P], [Pᵀ, diag(hCol)]]: the H-matrix of a relaxed plan, whose
     /// diagonals carry the penalties (`diagonal`).
     let denseWith (plan: Matrix) (hRow: float[]) (hCol: float[]) =

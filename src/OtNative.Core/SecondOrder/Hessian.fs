@@ -254,7 +254,7 @@ module Hessian =
                 // Eliminate the f-block: S = diag(s) − Pᵀ diag(1/r) P (m×m), R_S = R_g − Pᵀ diag(1/r) R_f,
                 // Hess₁ = (blockdiag(G_k G_kᵀ / r_k) + R_Sᵀ S⁺ R_S)/ε; a relaxed plan's H-diagonals in place of r and s.
                 let q = scaleRows (Array.map (fun v -> (if PlanMass.usable v then 1.0 / sqrt v else 0.0)) pm.HRow) pm.Plan
-                let inverse = schurGram la o pm.Balanced (schurComplement (la.Gram(q, true)) pm.HCol) (gBlock pm true (1.0 / rootEps))
+                let inverse = schurGram la o pm.Relaxation.IsBalanced (schurComplement (la.Gram(q, true)) pm.HCol) (gBlock pm true (1.0 / rootEps))
                 let h = inverse.Gram
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do
@@ -272,7 +272,7 @@ module Hessian =
                 for i in 0 .. rs.Data.Length - 1 do rs.Data.[i] <- -rs.Data.[i]
                 for k in 0 .. n - 1 do
                     for a in 0 .. d - 1 do rs.[k, k * d + a] <- rs.[k, k * d + a] + pm.Gradient.[k, a] / rootEps
-                let inverse = schurGram la o pm.Balanced (schurComplement (la.Gram(q, false)) pm.HRow) rs
+                let inverse = schurGram la o pm.Relaxation.IsBalanced (schurComplement (la.Gram(q, false)) pm.HRow) rs
                 let direct = la.Gram(rgScaled, true)
                 for i in 0 .. inverse.Gram.Data.Length - 1 do inverse.Gram.Data.[i] <- inverse.Gram.Data.[i] + direct.Data.[i]
                 inverse

@@ -63,8 +63,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     // H's diagonals: r and s, or r(1 + ε/τ_a) and s(1 + ε/τ_b) for a relaxed plan (math.md §9), whose H and Schur
     // complement are positive definite — no null space to project the right-hand sides off.
     let relaxation = p.Relaxation
-    let hr = HMatrix.diagonal relaxation.TauA eps r
-    let hs = HMatrix.diagonal relaxation.TauB eps s
+    let hr, hs = HMatrix.diagonalsOf plan
     // The coordinate-dependent terms, cached by the plan (a cost-matrix problem has none).
     let coordinates =
         lazy { X = p.X; Y = p.Y; D = p.X.Cols; TransportedTargets = plan.TransportedTargets; Gradient = Gradients.eot plan }

@@ -221,3 +221,15 @@ let ``a relaxed self-transport solved by the symmetric update equals the alterna
         Assert.True(relativeError (symmetric.Materialise()).Data flat < 1e-9)
         // One τ on both sides only: the same cloud relaxed unevenly is no self-transport.
         Assert.Throws<ArgumentException>(fun () -> Sinkhorn.solveSymmetric cpu (OtProblem.relaxed tau (2.0 * tau) p) opts |> ignore) |> ignore
+
+[<Fact>]
+let ``a relaxed solve in mixed precision converges by the float64 measure at every width and gives the float64 value`` () =
+    let p = OtProblem.relaxed 0.5 0.8 (OtProblem.create (cloud (Random 17) 300 2) (cloud (Random 18) 280 2) None None)
+    let options precision = { sinkhornAt (RelativeToMeanCost 0.05) with Tolerance = 1e-8; Precision = precision }
+    use reference = Sinkhorn.solve cpu p (options Precision.Double)
+    Assert.True(reference.Converged)
+    for width in [ SimdWidth.Bits512; SimdWidth.Bits256; SimdWidth.Bits128; SimdWidth.Scalar ] do
+        use mixed = Sinkhorn.solve (CpuBackend(LinearAlgebraProviders.preferred, width)) p (options Precision.Mixed)
+        Assert.True(mixed.Converged && mixed.MarginalError < 1e-8, sprintf "%A: error %g" width mixed.MarginalError)
+        Assert.True(mixed.Solution.MixedIterations > 0, sprintf "%A: no float32 sweep ran" width)
+        Assert.True(abs (mixed.Value - reference.Value) < 1e-7 * abs reference.Value, sprintf "%A: %.15g vs %.15g" width mixed.Value reference.Value)
