@@ -47,6 +47,7 @@ type internal MpiTransportOperator(problem: OtProblem, backend: IBackend, comm: 
                 match problem.Geometry with
                 | PointClouds (x, y) -> OtProblem.create (rowsOf x) y (Some a) (Some problem.B)
                 | CostMatrix c -> OtProblem.ofCost (rowsOf c) (Some a) (Some problem.B)
+                | CloudsWithCost (x, y, cost) -> OtProblem.create (rowsOf x) y (Some a) (Some problem.B) |> OtProblem.withCost cost
             Some (local.Prepare part)
 
     /// This rank's rows of f with its slice's mass folded in: ã_i exp(f̃_i/ε) = a_i exp(f_i/ε).

@@ -737,7 +737,7 @@ public static class EntropicOT
 
     /// <summary>A cost-matrix problem; a ground cost other than the default is refused (the matrix is its own cost).</summary>
     private static OtProblem OfCost(Matrix cost, FSharpOption<double[]>? a, FSharpOption<double[]>? b, SinkhornOptions? options) =>
-        MapOf(options).IsIdentity
+        MapOf(options).IsIdentity && options?.Cost.PairCost is null
             ? OtProblemModule.ofCost(cost, a, b)
             : throw new ArgumentException("A ground cost (SinkhornOptions.Cost) applies to point clouds; a cost matrix is its own cost.", nameof(SinkhornOptions.Cost));
 
@@ -750,6 +750,7 @@ public static class EntropicOT
     /// </summary>
     internal static OtProblem Mapped(OtProblem problem, SinkhornOptions? options)
     {
+        if (options?.Cost.PairCost is { } pairCost) return OtProblemModule.withCost(pairCost, problem);
         var map = MapOf(options);
         if (map.IsIdentity) return problem;
         map.RequireDimension(problem.X.Cols, nameof(SinkhornOptions.Cost));

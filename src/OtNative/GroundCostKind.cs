@@ -7,4 +7,10 @@ public enum GroundCostKind
     SquaredEuclidean,
     /// <summary>c(x, y) = (x − y)ᵀ M (x − y) for a symmetric positive semi-definite M.</summary>
     Mahalanobis,
+    /// <summary>c(x, y) = ‖x − y‖.</summary>
+    Euclidean,
+    /// <summary>c(x, y) = ‖x − y‖ᵖ for p ≥ 1, p ∉ {1, 2}.</summary>
+    PNorm,
+    /// <summary>A user's <see cref="ICostFunction"/>.</summary>
+    Custom,
 }

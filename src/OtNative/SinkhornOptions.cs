@@ -121,8 +121,9 @@ public sealed record SinkhornOptions
     public double TauB { get; init; } = double.PositiveInfinity;
 
     /// <summary>
-    /// The ground cost c(x, y) between point clouds: <see cref="GroundCost.SquaredEuclidean"/> (the default) or
-    /// <see cref="GroundCost.Mahalanobis"/>. Derivatives are in the caller's coordinates whatever the cost. A cost matrix
+    /// The ground cost c(x, y) between point clouds: <see cref="GroundCost.SquaredEuclidean"/> (the default),
+    /// <see cref="GroundCost.Mahalanobis"/>, <see cref="GroundCost.Euclidean"/>, <see cref="GroundCost.PNorm"/> or a
+    /// user's <see cref="GroundCost.Custom"/>. Derivatives are in the caller's coordinates whatever the cost. A cost matrix
     /// (<see cref="EntropicOT.SolveCost(double[,], SinkhornOptions, CancellationToken)"/>) is its own cost: a cost other
     /// than the default is then refused.
     /// </summary>

@@ -85,18 +85,31 @@ type ICoupledApply =
     /// out (m × k) = Pᵀ diag(rowWeights) P V for V (m × k) and rowWeights (n); checks `cancellation` between blocks of rows.
     abstract Coupled: eps: float * f: float[] * g: float[] * rowWeights: float[] * v: Matrix * cancellation: Threading.CancellationToken -> Matrix
 
-/// Per-pair contractions of a point-cloud plan, with the difference x_i − y_j formed for every pair (math.md §3): the
-/// sums behind the HVP and the dense Hessian's blocks, for operators with kernels of their own (CUDA). Without them
-/// the same numbers come from `Apply` and the plan's moments; `PairContractions.reference` defines them.
+/// Per-pair contractions of a point-cloud plan, with the half gradient h_ij = ∇ₓc(x_i, y_j)/2 formed for every pair
+/// (math.md §3, §10) — the difference x_i − y_j for the squared Euclidean cost: the sums behind the HVP and the dense
+/// Hessian's blocks, for operators with kernels of their own (CUDA) and for every cost other than the squared Euclidean
+/// one. Without them the same numbers come from `Apply` and the plan's moments; `PairContractions.reference` defines them.
 type IPairContractions =
-    /// out (n × k(d+1)): for each column c of w (m × k), Σ_j P_ij w_jc, then the d entries Σ_j P_ij w_jc (x_i − y_j).
+    /// out (n × k(d+1)): for each column c of w (m × k), Σ_j P_ij w_jc, then the d entries Σ_j P_ij w_jc h_ij.
     abstract ContractRows: eps: float * f: float[] * g: float[] * w: Matrix -> Matrix
-    /// out (m × k): Σ_i P_ij (x_i − y_j) · v_i,c for the k directions v_i,c = v[i, c·d … c·d + d) (v is n × k·d).
+    /// out (m × k): Σ_i P_ij h_ij · v_i,c for the k directions v_i,c = v[i, c·d … c·d + d) (v is n × k·d).
     abstract DotCols: eps: float * f: float[] * g: float[] * v: Matrix -> Matrix
-    /// out (n × k·d): Σ_j P_ij (x_i − y_j)((x_i − y_j) · a_i,c) for each row's own directions a_i,c (a is n × k·d).
+    /// out (n × k·d): Σ_j P_ij h_ij (h_ij · a_i,c) for each row's own directions a_i,c (a is n × k·d).
     abstract OuterRows: eps: float * f: float[] * g: float[] * a: Matrix -> Matrix
-    /// The Hessian's R_g block (m × n·d) times scale: scale · P_ij (2 (x_i − y_j)_q − gOverR[i·d + q]).
+    /// The Hessian's R_g block (m × n·d) times scale: scale · P_ij (2 h_ij,q − gOverR[i·d + q]).
     abstract RBlock: eps: float * f: float[] * g: float[] * gOverR: float[] * scale: float -> Matrix
+
+/// The contractions a ground cost other than the squared Euclidean one adds to `IPairContractions` (math.md §10): the
+/// terms in which the default cost's constants (∇²c = 2I, and C∇c expanded in moments) stood.
+type ICostContractions =
+    /// out (n × k·d): Σ_j P_ij ∇²ₓc_ij a_i,c for each row's own directions a_i,c (a is n × k·d).
+    abstract CurvatureRows: eps: float * f: float[] * g: float[] * a: Matrix -> Matrix
+    /// out (n × d): Σ_j P_ij C_ij ∇ₓc_ij, the sharp gradient's cost-weighted term.
+    abstract CostWeightedRows: eps: float * f: float[] * g: float[] -> Matrix
+    /// out (n × k·d): Σ_j P_ij ((4/ε) h_ij (h_ij · b_j,c) − ∇²ₓc_ij b_j,c) for directions b_j,c of the columns' points
+    /// (b is m × k·d): the direct part of the mixed Hessian ∂²L/∂x∂y applied to b, for a translation-invariant cost
+    /// (∇_y c = −∇ₓc, ∇²ₓᵧc = −∇²ₓc).
+    abstract MixedRows: eps: float * f: float[] * g: float[] * b: Matrix -> Matrix
 
 /// One half-step of many prepared problems at once (CUDA: one launch for all of them): results.[p] is what problem p's
 /// own operator's `Softmin(side, eps.[p], others.[p], …)` gives.

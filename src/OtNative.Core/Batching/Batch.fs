@@ -56,7 +56,7 @@ module Batch =
     let private lockstepOn (backend: IBackend) (problems: OtProblem[]) (opts: SinkhornOptions) =
         match backend with
         | :? IBatchingBackend as batching when Lockstep.isLockstep opts && problems.Length > 1 ->
-            let pointClouds = problems |> Array.forall (fun p -> p.Relaxation.IsBalanced && (match p.Geometry with PointClouds _ -> true | CostMatrix _ -> false))
+            let pointClouds = problems |> Array.forall (fun p -> p.Relaxation.IsBalanced && (match p.Geometry with PointClouds _ -> true | CostMatrix _ | CloudsWithCost _ -> false))
             if pointClouds && problems |> Array.forall (fun p -> backend.Supports p = Supported && p.X.Cols = problems.[0].X.Cols)
             then Some batching else None
         | _ -> None

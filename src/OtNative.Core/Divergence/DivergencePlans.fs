@@ -9,15 +9,31 @@ module DivergenceHessian =
     /// P_kl (4/ε (x_k − y_l)(x_k − y_l)ᵀ − 2I), H⁺ Algorithm 1's truncated pseudo-inverse (eigenvalues ≤ τ dropped).
     /// R_x is the Hessian's right-hand side; R_y its analogue for y: the f-block P_kl ∇_y c_kl, the g-block
     /// δ_jl Σ_k P_kl ∇_y c_kl, with ∇_y c = −2(x − y). `values, vectors`: H's eigendecomposition (`Hessian.eigenOfH`).
-    let mixed (la: ILinearAlgebra) (pm: DensePlan) (tau: float) (values: float[], vectors: Matrix) =
+    /// Under another cost (`cost`, translation-invariant: ∇_y c = −∇ₓc, ∇²ₓᵧc = −∇²ₓc) the same with ∇ₓc in place of
+    /// 2(x − y) and ∇²ₓc in place of 2I (math.md §10).
+    let mixed (la: ILinearAlgebra) (pm: DensePlan) (cost: IPairCost option) (tau: float) (values: float[], vectors: Matrix) =
         let n, m, d = pm.Plan.Rows, pm.Plan.Cols, pm.X.Cols
         let plan, x, y = pm.Plan, pm.X, pm.Y
+        // ∇ₓc and ∇²ₓc of pair (k, l) into the buffers.
+        let derivatives k l (gradient: float[]) (hessian: float[]) =
+            match cost with
+            | Some c ->
+                let xk = System.ReadOnlySpan(x.Data, k * d, d)
+                let yl = System.ReadOnlySpan(y.Data, l * d, d)
+                c.Gradient(xk, yl, System.Span gradient)
+                c.Hessian(xk, yl, System.Span hessian)
+            | None ->
+                for a in 0 .. d - 1 do
+                    gradient.[a] <- 2.0 * (x.[k, a] - y.[l, a])
+                    for b in 0 .. d - 1 do hessian.[a * d + b] <- if a = b then 2.0 else 0.0
+        let gradient, hessian = Array.zeroCreate d, Array.zeroCreate (d * d)
         let rx = Hessian.rightHandSide pm 1.0
         let ry = Matrix.Zeros(n + m, m * d)
         for k in 0 .. n - 1 do
             for l in 0 .. m - 1 do
+                derivatives k l gradient hessian
                 for b in 0 .. d - 1 do
-                    let v = -2.0 * plan.[k, l] * (x.[k, b] - y.[l, b])
+                    let v = -plan.[k, l] * gradient.[b]
                     ry.[k, l * d + b] <- v
                     ry.[n + l, l * d + b] <- ry.[n + l, l * d + b] + v
         let keep = [| for i in 0 .. values.Length - 1 do if values.[i] > tau then yield i |]
@@ -32,9 +48,10 @@ module DivergenceHessian =
         for k in 0 .. n - 1 do
             for l in 0 .. m - 1 do
                 let pkl = plan.[k, l]
+                derivatives k l gradient hessian
                 for a in 0 .. d - 1 do
                     for b in 0 .. d - 1 do
-                        let direct = pkl * (4.0 / pm.Eps * (x.[k, a] - y.[l, a]) * (x.[k, b] - y.[l, b]) - (if a = b then 2.0 else 0.0))
+                        let direct = pkl * (gradient.[a] * gradient.[b] / pm.Eps - hessian.[a * d + b])
                         h.[k * d + a, l * d + b] <- h.[k * d + a, l * d + b] + direct
         h
 
@@ -49,14 +66,17 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
     let live () = if disposed then raise (ObjectDisposedException(nameof DivergencePlans, "This divergence was disposed; solve it again to use it."))
 
     /// The self-transport problem of one cloud with its weights.
-    static member private SelfProblem (points: Matrix) (weights: float[]) (tau: float) =
-        { Geometry = PointClouds(points, points); A = weights; B = weights; Relaxation = { TauA = tau; TauB = tau } }
+    static member private SelfProblem (cost: IPairCost option) (points: Matrix) (weights: float[]) (tau: float) =
+        let geometry = match cost with Some c -> CloudsWithCost(points, points, c) | None -> PointClouds(points, points)
+        { Geometry = geometry; A = weights; B = weights; Relaxation = { TauA = tau; TauB = tau } }
 
     /// Solves the cross term and the source's self-term of `problem` (point clouds) at the cross term's ε.
     static member Solve(backend: IBackend, problem: OtProblem, options: SinkhornOptions) =
         match problem.Geometry with
         | CostMatrix _ -> raise (NotSupportedException "The debiased divergence needs point clouds: a cost matrix does not define the self-transport costs.")
-        | PointClouds _ ->
+        | CloudsWithCost (_, _, cost) when not cost.Symmetric ->
+            raise (NotSupportedException(sprintf "The debiased divergence needs a symmetric cost (c(x, y) = c(y, x)): its self-terms transport a cloud onto itself. The cost %s does not say it is symmetric." cost.Name))
+        | PointClouds _ | CloudsWithCost _ ->
             let relaxation = problem.Relaxation
             // The unbalanced divergence debiases with one τ (math.md §9): its self-terms relax both sides alike.
             if relaxation.TauA <> relaxation.TauB then
@@ -68,8 +88,8 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
             // A cloud against itself is a self-transport too: the same solver then gives the divergence 0 exactly.
             let cross = (if OtProblem.isSelfTransport problem then Sinkhorn.solveSymmetric else Sinkhorn.solve) backend problem atEps
             try
-                let sourceSelf = Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.X problem.A relaxation.TauA) selfOptions
-                let targetSelf = lazy (Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.Y problem.B relaxation.TauB) selfOptions)
+                let sourceSelf = Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.PairCost problem.X problem.A relaxation.TauA) selfOptions
+                let targetSelf = lazy (Sinkhorn.solveSymmetric backend (DivergencePlans.SelfProblem problem.PairCost problem.Y problem.B relaxation.TauB) selfOptions)
                 // On MPI the solve is collective: every rank solves it now, not when one rank first reads the value (a
                 // rank-0-only step in between would leave the others waiting in its collectives).
                 if backend :? ICollectiveBackend then targetSelf.Force() |> ignore
@@ -88,6 +108,14 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
         DenseRequest.require (sprintf "The divergence's dense Hessian (n = %d, d = %d: %.0f × %.0f)" n d nd nd)
             (crossBytes + selfBytes + 8.0 * 3.0 * nd * nd) (max crossLargest selfLargest)
             "its Hessian-vector products (otnative hvp --loss divergence, DivergenceSolution.HessianVectorProduct) need O((n + m)·d) memory"
+
+    /// The self-term's mixed Hessian ∂²L/∂x∂y is written with ∇_y c = −∇ₓc: it fails for a cost that does not say it is
+    /// a function of x − y.
+    member private _.RequireMixedDerivatives() =
+        match cross.Problem.PairCost with
+        | Some cost when not cost.TranslationInvariant ->
+            raise (NotSupportedException(sprintf "The divergence's second derivatives need a translation-invariant cost (a function of x − y), which %s does not say it is; its value and gradient need only symmetry." cost.Name))
+        | _ -> ()
 
     /// The (a, b) plan.
     member _.Cross = live (); cross
@@ -112,8 +140,9 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
     /// ∇²ₓS · A for several directions A (n×d), matrix-free: the cross plan's HVPs minus the self-term's (H₁₁ + H₁₂) A
     /// (`SelfTermProducts.applyMany`), two CG solves, each pass carrying every direction. The products and the
     /// worse of the two CG reports.
-    member _.HessianVectorProducts(cg: CgOptions, directions: Matrix[]) =
+    member this.HessianVectorProducts(cg: CgOptions, directions: Matrix[]) =
         live ()
+        this.RequireMixedDerivatives()
         let crossProducts, crossReport = HessianOperator(cross, cg).ApplyMany directions
         let own, selfReport = SelfTermProducts.applyMany sourceSelf cg directions
         Array.map2 (fun (c: Matrix) (o: Matrix) -> Matrix(c.Rows, c.Cols, Array.map2 (-) c.Data o.Data)) crossProducts own,
@@ -123,8 +152,9 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
     /// point d²L(x, x) = H₁₁ + H₁₂ + H₂₁ + H₂₂ with H₂₂ = H₁₁ and H₂₁ = H₁₂ᵀ — all by Algorithm 1 with the absolute
     /// threshold τ, the self-term's two from one eigendecomposition of its H (computing it for each paid the dominant
     /// cost twice).
-    member _.Hessian(tau: float, cancellation: Threading.CancellationToken) =
+    member this.Hessian(tau: float, cancellation: Threading.CancellationToken) =
         live ()
+        this.RequireMixedDerivatives()
         Validation.positive "threshold" tau
         let p = cross.Problem
         DivergencePlans.RequireHessianMemory(p.N, p.M, p.X.Cols)
@@ -135,7 +165,7 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
         let eigen = Hessian.eigenOfH la pm
         cancellation.ThrowIfCancellationRequested()
         let own = (Hessian.computeDense la pm hessianOptions (Some eigen)).Hessian
-        let h12 = DivergenceHessian.mixed la pm tau eigen
+        let h12 = DivergenceHessian.mixed la pm sourceSelf.Problem.PairCost tau eigen
         let size = crossHessian.Rows
         Matrix(size, size, Array.init (size * size) (fun t ->
             let i, j = t / size, t % size

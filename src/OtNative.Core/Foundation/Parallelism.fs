@@ -30,3 +30,11 @@ module Parallelism =
 
     /// Options for a loop that is not cancellable.
     let capped () = ParallelOptions(MaxDegreeOfParallelism = degree ())
+
+    /// Runs a parallel loop and rethrows the first exception its body raised as itself, not wrapped in an
+    /// AggregateException: an error raised inside — a user's cost that throws, a cost that is not finite — reaches the
+    /// caller as it was raised.
+    let run (loop: unit -> ParallelLoopResult) =
+        try loop () |> ignore
+        with :? AggregateException as e when e.InnerExceptions.Count > 0 ->
+            Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions.[0]).Throw()

@@ -9,6 +9,8 @@ type Geometry =
     | PointClouds of x: Matrix * y: Matrix
     /// A user-given n×m cost matrix (materialised; for small problems or custom costs).
     | CostMatrix of cost: Matrix
+    /// Two point clouds with a ground cost other than the squared Euclidean one (math.md §10), evaluated on the fly.
+    | CloudsWithCost of x: Matrix * y: Matrix * cost: IPairCost
 
 /// How strictly a problem imposes its marginals (math.md §9). Balanced (τ = ∞ on both sides, the default): P1 = a and
 /// Pᵀ1 = b. Unbalanced: the constraints are replaced by penalties τ_a KL(P1 ‖ a) + τ_b KL(Pᵀ1 ‖ b), so mass may be
@@ -39,14 +41,26 @@ type OtProblem =
     /// The source cloud; fails for a cost-matrix problem.
     member p.X =
         match p.Geometry with
-        | PointClouds (x, _) -> x
+        | PointClouds (x, _) | CloudsWithCost (x, _, _) -> x
         | CostMatrix _ -> raise (System.NotSupportedException "This problem was given as a cost matrix: it has no point coordinates.")
 
     /// The target cloud; fails for a cost-matrix problem.
     member p.Y =
         match p.Geometry with
-        | PointClouds (_, y) -> y
+        | PointClouds (_, y) | CloudsWithCost (_, y, _) -> y
         | CostMatrix _ -> raise (System.NotSupportedException "This problem was given as a cost matrix: it has no point coordinates.")
+
+    /// The ground cost of a point-cloud problem whose cost is not the squared Euclidean one.
+    member p.PairCost =
+        match p.Geometry with
+        | CloudsWithCost (_, _, cost) -> Some cost
+        | PointClouds _ | CostMatrix _ -> None
+
+    /// Whether the problem has point coordinates (any ground cost).
+    member p.HasPoints =
+        match p.Geometry with
+        | PointClouds _ | CloudsWithCost _ -> true
+        | CostMatrix _ -> false
 
 /// How ε is given.
 type Epsilon =
@@ -115,10 +129,37 @@ module OtProblem =
         check "TauB" tauB
         { p with Relaxation = { TauA = tauA; TauB = tauB } }
 
+    /// Visits the rows of a general cost's matrix, in parallel: visit i row with row = c(x_i, y_·) (a per-task buffer).
+    /// Fails, naming the pair, where the cost gives a value that is not finite.
+    let private eachCostRow (x: Matrix) (y: Matrix) (cost: IPairCost) (visit: int -> float[] -> unit) =
+        let d, m = x.Cols, y.Rows
+        Parallelism.run (fun () ->
+            System.Threading.Tasks.Parallel.For(0, x.Rows, Parallelism.capped (), (fun () -> Array.zeroCreate m), (fun i _ (row: float[]) ->
+                cost.Row(System.ReadOnlySpan(x.Data, i * d, d), System.ReadOnlySpan(y.Data), System.Span row)
+                let j = System.Array.FindIndex(row, fun v -> not (Double.IsFinite v))
+                if j >= 0 then
+                    raise (System.ArgumentException(sprintf "The ground cost %s gave c(x_%d, y_%d) = %g: costs must be finite." cost.Name i j row.[j], "cost"))
+                visit i row
+                row), ignore))
+
+    /// The problem with the ground cost `cost` in place of the squared Euclidean one (a point-cloud problem).
+    let withCost (cost: IPairCost) (p: OtProblem) =
+        match p.Geometry with
+        | PointClouds (x, y) -> { p with Geometry = CloudsWithCost(x, y, cost) }
+        | CloudsWithCost _ | CostMatrix _ -> raise (System.ArgumentException("A ground cost applies to point clouds with the default cost; this problem has its own.", "cost"))
+
     /// Weighted mean cost Σ a_i b_j C_ij; O((n+m)d) for point clouds via
-    /// Σa‖x‖² + Σb‖y‖² − 2 x̄·ȳ, computed after centring so it does not cancel.
+    /// Σa‖x‖² + Σb‖y‖² − 2 x̄·ȳ, computed after centring so it does not cancel; one pass over the pairs for another cost.
     let meanCost (p: OtProblem) =
         match p.Geometry with
+        | CloudsWithCost (x, y, cost) ->
+            // Per-row sums, added in row order: the same value on any number of threads.
+            let rowSums = Array.zeroCreate x.Rows
+            eachCostRow x y cost (fun i row ->
+                let mutable s = 0.0
+                for j in 0 .. row.Length - 1 do s <- s + p.B.[j] * row.[j]
+                rowSums.[i] <- p.A.[i] * s)
+            Array.sum rowSums
         | PointClouds (x, y) ->
             let xm = Dense.weightedMeanRow x p.A
             let ym = Dense.weightedMeanRow y p.B
@@ -138,11 +179,8 @@ module OtProblem =
                     s <- s + p.A.[i] * p.B.[j] * c.[i, j]
             s
 
-    /// An upper bound on every cost C_ij: the squared diagonal of the box holding both clouds, or max |C|.
-    /// O((n+m)·d) for point clouds. Infinite when the coordinates are so large that squared distances overflow.
-    let costBound (p: OtProblem) =
-        match p.Geometry with
-        | PointClouds (x, y) ->
+    /// The squared diagonal of the box holding both clouds: a bound on every squared distance, O((n+m)·d).
+    let private squaredBoxDiagonal (x: Matrix) (y: Matrix) =
             let d = x.Cols
             let mutable total = 0.0
             for k in 0 .. d - 1 do
@@ -154,6 +192,18 @@ module OtProblem =
                         hi <- max hi z.[i, k]
                 total <- total + (hi - lo) * (hi - lo)
             total
+
+    /// An upper bound on every |C_ij|: the squared diagonal of the box holding both clouds (to the power p/2 for a
+    /// ‖x − y‖ᵖ cost), or max |C| (a cost matrix, and a user's cost, whose pairs are evaluated once for it).
+    /// O((n+m)·d) for point clouds. Infinite when the coordinates are so large that squared distances overflow.
+    let costBound (p: OtProblem) =
+        match p.Geometry with
+        | CloudsWithCost (x, y, (:? DistancePower as power)) -> squaredBoxDiagonal x y ** (0.5 * power.P)
+        | CloudsWithCost (x, y, cost) ->
+            let rowMax = Array.zeroCreate x.Rows
+            eachCostRow x y cost (fun i row -> rowMax.[i] <- row |> Array.fold (fun acc v -> max acc (abs v)) 0.0)
+            Array.max rowMax
+        | PointClouds (x, y) -> squaredBoxDiagonal x y
         | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
 
     /// Below 2⁻³⁰ of the largest cost the exponents (g_j − C_ij)/ε exceed 10⁹ and the rounding of C itself
@@ -183,7 +233,7 @@ module OtProblem =
                     | PointClouds (x, y) ->
                         let largestSquare (z: Matrix) = z.Data |> Array.fold (fun acc v -> max acc (v * v)) 0.0
                         float x.Cols * max (largestSquare x) (largestSquare y)
-                    | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
+                    | CloudsWithCost _ | CostMatrix _ -> costBound p
                 if not (mc > 1e-24 * magnitude) then
                     raise (System.ArgumentException(
                         sprintf "A relative ε needs a positive mean cost, but the mean cost is %g, rounding noise of coordinates of size %g: all points coincide. Give ε absolutely." mc (sqrt magnitude), "Epsilon"))
@@ -213,25 +263,34 @@ module OtProblem =
     /// GPUs) lose digits in proportion to the distance from the origin, so solvers work on this copy. A cost matrix
     /// is returned as it is.
     let centred (p: OtProblem) =
-        match p.Geometry with
-        | PointClouds (x, y) ->
+        let shifted (x: Matrix) (y: Matrix) =
             let xm = Dense.weightedMeanRow x p.A
             let ym = Dense.weightedMeanRow y p.B
             let t = Array.map2 (fun u v -> 0.5 * (u + v)) xm ym
             let shift (z: Matrix) = Matrix(z.Rows, z.Cols, Array.init z.Data.Length (fun k -> z.Data.[k] - t.[k % z.Cols]))
-            { p with Geometry = PointClouds(shift x, shift y) }
-        | CostMatrix _ -> p
+            shift x, shift y
+        match p.Geometry with
+        | PointClouds (x, y) -> { p with Geometry = PointClouds(shifted x y) }
+        | CloudsWithCost (x, y, cost) when cost.TranslationInvariant ->
+            let sx, sy = shifted x y
+            { p with Geometry = CloudsWithCost(sx, sy, cost) }
+        | CloudsWithCost _ | CostMatrix _ -> p
 
     /// Whether the problem transports a cloud onto itself (the same points and weights on both sides).
     let isSelfTransport (p: OtProblem) =
         match p.Geometry with
-        | PointClouds (x, y) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && p.A = p.B && p.Relaxation.TauA = p.Relaxation.TauB
+        | CloudsWithCost (_, _, cost) when not cost.Symmetric -> false
+        | PointClouds (x, y) | CloudsWithCost (x, y, _) -> x.Rows = y.Rows && x.Cols = y.Cols && x.Data = y.Data && p.A = p.B && p.Relaxation.TauA = p.Relaxation.TauB
         | CostMatrix _ -> false
 
     /// Materialised cost matrix (n×m); O(nm) memory, for small problems and tests.
     let costMatrix (p: OtProblem) =
         match p.Geometry with
         | CostMatrix c -> c
+        | CloudsWithCost (x, y, cost) ->
+            let c = Matrix.Zeros(x.Rows, y.Rows)
+            eachCostRow x y cost (fun i row -> Array.blit row 0 c.Data (i * y.Rows) y.Rows)
+            c
         | PointClouds (x, y) ->
             let d = x.Cols
             let c = Matrix.Zeros(x.Rows, y.Rows)

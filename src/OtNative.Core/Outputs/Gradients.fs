@@ -18,17 +18,32 @@ module Gradients =
         write (x, rowMass, transportedTargets, System.Span data, 1.0, false)
         Matrix(x.Rows, x.Cols, data)
 
+    /// Σ_j P_kj ∇c_kj under a cost other than the squared Euclidean one (math.md §10), pair by pair: twice the
+    /// half-gradient contraction against w = 1.
+    let private ofPairs (plan: SolvedPlan) (contractions: IPairContractions) =
+        let n, m, d = plan.Problem.N, plan.Problem.M, plan.Problem.X.Cols
+        let sums = contractions.ContractRows(plan.Epsilon, plan.F, plan.G, Matrix.Column(Array.create m 1.0))
+        Matrix(n, d, Array.init (n * d) (fun t -> 2.0 * sums.[t / d, 1 + t % d]))
+
     /// ∂L_ε/∂x (n×d) of a solved point-cloud problem (Theorem 1).
-    let eot (plan: SolvedPlan) = assemble plan.Problem.X plan.RowMass plan.TransportedTargets
+    let eot (plan: SolvedPlan) =
+        match plan.Problem.PairCost with
+        | Some _ -> ofPairs plan (PairContractions.reference plan.Problem)
+        | None -> assemble plan.Problem.X plan.RowMass plan.TransportedTargets
 
     /// `scale` × ∂L_ε/∂x written row-major into `destination` (n·d values), or added to what it holds: the plan's cached
     /// moments give it with no allocation, for a gradient flow that reuses one buffer (the divergence's G_xy − G_xx is one
-    /// write and one subtraction).
+    /// write and one subtraction); under a cost other than the squared Euclidean one it takes a pass over the pairs.
     let writeEot (plan: SolvedPlan, destination: System.Span<float>, scale: float, add: bool) =
         let x = plan.Problem.X
         if destination.Length <> x.Data.Length then
             raise (System.ArgumentException(sprintf "The destination holds %d values; the gradient has n·d = %d." destination.Length x.Data.Length, "destination"))
-        write (x, plan.RowMass, plan.TransportedTargets, destination, scale, add)
+        match plan.Problem.PairCost with
+        | Some _ ->
+            let g = eot plan
+            for t in 0 .. g.Data.Length - 1 do
+                destination.[t] <- (if add then destination.[t] else 0.0) + scale * g.Data.[t]
+        | None -> write (x, plan.RowMass, plan.TransportedTargets, destination, scale, add)
 
     /// Chain rule for a linear model x = Xθ: ∇_θ L = Xᵀ G (p×d).
     let linearModel (design: Matrix) (gradient: Matrix) =

@@ -31,6 +31,9 @@ type DensePlan =
       /// The solving operator's pair kernels, where it has them (CUDA): the R block and the block diagonal are then
       /// built by them instead of by host loops over the plan.
       Kernels: PairKernels option
+      /// Under a cost other than the squared Euclidean one, its curvature contraction: the block diagonal's
+      /// Σ_j P_kj ∇²c_kj in place of 2 r_k I (math.md §10).
+      CostTerms: ICostContractions option
       /// The SIMD width of the host loops over the plan (the solving CPU backend's).
       Width: SimdWidth }
 
@@ -63,7 +66,7 @@ module DensePlan =
     let ofMatrix (x: Matrix) (y: Matrix) (plan: Matrix) (eps: float) =
         let r, s = HMatrix.marginals plan
         { Plan = plan; X = x; Y = y; R = r; S = s; HRow = r; HCol = s; Relaxation = Relaxation.Balanced
-          Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None
+          Gradient = Gradients.assemble x r (Dense.times plan y); Eps = eps; Kernels = None; CostTerms = None
           Width = Simd.configured.Value }
 
     /// Materialises a solved point-cloud plan; r, s and G come from the solved plan's own streamed passes over the
@@ -75,10 +78,8 @@ module DensePlan =
           HCol = hCol
           Relaxation = plan.Problem.Relaxation
           Gradient = Gradients.eot plan; Eps = plan.Epsilon
-          Kernels =
-            match plan.Operator with
-            | :? IPairContractions as c -> Some { Contractions = c; F = plan.F; G = plan.G }
-            | _ -> None
+          Kernels = PairContractions.ofOperator plan.Operator |> Option.map (fun c -> { Contractions = c; F = plan.F; G = plan.G })
+          CostTerms = PairContractions.costTermsOf plan.Problem
           Width = CpuBackend.HostWidth plan.Backend }
 
 /// The spectrum of a solved plan's H-matrix (math.md §4), with a relaxed plan's penalised diagonals (§9).
@@ -89,14 +90,15 @@ module PlanSpectrum =
         let h = HMatrix.denseWith (plan.Materialise()) hRow hCol
         HMatrix.spectrumOf plan.LinearAlgebra relaxation.IsBalanced h
 
-/// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + 2 r_k I_d).
+/// The block-diagonal part of the Hessian (math.md §3): δ_kl (−(1/ε) Σ_j P_kj ∇c_kj ∇c_kjᵀ + Σ_j P_kj ∇²c_kj), the last
+/// term 2 r_k I_d for the squared Euclidean cost.
 module BlockDiagonal =
-    /// Σ_j P_kj (x_k − y_j)(x_k − y_j)ᵀ for every k from the pair kernels (the outer contraction along the d unit
-    /// directions), as n × d·d.
+    /// The n × d·d matrix of the unit directions: contracted along them, a row contraction gives whole d × d blocks.
+    let private units n d = Matrix(n, d * d, Array.init (n * d * d) (fun t -> let c = t % (d * d) in if c / d = c % d then 1.0 else 0.0))
+
+    /// Σ_j P_kj h_kj h_kjᵀ for every k from the pair kernels (h = ∇c/2: x_k − y_j for the default cost), as n × d·d.
     let private byKernels (dp: DensePlan) (kernels: PairKernels) =
-        let n, d = dp.X.Rows, dp.X.Cols
-        let units = Matrix(n, d * d, Array.init (n * d * d) (fun t -> let c = t % (d * d) in if c / d = c % d then 1.0 else 0.0))
-        kernels.Contractions.OuterRows(dp.Eps, kernels.F, kernels.G, units)
+        kernels.Contractions.OuterRows(dp.Eps, kernels.F, kernels.G, units dp.X.Rows dp.X.Cols)
 
     /// Adds it to the (n·d)×(n·d) matrix h in place.
     let addTo (dp: DensePlan) (h: Matrix) =
@@ -104,6 +106,7 @@ module BlockDiagonal =
         let hd = h.Data
         let nd = n * d
         let outers = dp.Kernels |> Option.map (byKernels dp)
+        let curvatures = dp.CostTerms |> Option.map (fun terms -> terms.CurvatureRows(dp.Eps, dp.Kernels.Value.F, dp.Kernels.Value.G, units n d))
         let yT = if outers.IsNone then DenseKernels.byCoordinate dp.Y else null
         // Each k writes only its own d×d block: the rows run in parallel. The block is summed locally and written
         // once (writing through h for every pair cost more than the arithmetic).
@@ -124,5 +127,8 @@ module BlockDiagonal =
             for q in 0 .. d - 1 do
                 for t in 0 .. d - 1 do
                     hd.[block + q * nd + t] <- hd.[block + q * nd + t] - acc.[q * d + t]
-                hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * dp.R.[k])
+                match curvatures with
+                | Some c ->
+                    for t in 0 .. d - 1 do hd.[block + q * nd + t] <- hd.[block + q * nd + t] + c.[k, q * d + t]
+                | None -> hd.[block + q * nd + q] <- hd.[block + q * nd + q] + 2.0 * dp.R.[k])
         |> ignore

@@ -69,7 +69,10 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         lazy { X = p.X; Y = p.Y; D = p.X.Cols; TransportedTargets = plan.TransportedTargets; Gradient = Gradients.eot plan }
     /// The operator's own per-pair kernels, where it has them (CUDA): the contractions below then come from them
     /// instead of `Apply` passes over coordinate moments.
-    let pairs = match plan.Operator with :? IPairContractions as c -> Some c | _ -> None
+    let pairs = PairContractions.ofOperator plan.Operator
+    /// A cost other than the squared Euclidean one: its curvature Σ_j P_kj ∇²c_kj A_k in place of 2 r_k A_k, and its
+    /// cost-weighted gradient in place of the moments' (math.md §10).
+    let costTerms = PairContractions.costTermsOf p
     /// The directions side by side (n × k·d), as the pair contractions take them.
     let sideBySide (directions: Matrix[]) =
         let d = directions.[0].Cols
@@ -194,13 +197,18 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let zgs, report = solveH rfs rgs
         let contracted = contract zgs
         let zfs = Array.init k (fun c -> let _, pzVec = contracted.[c] in Array.init n (fun kk -> PlanMass.over hr.[kk] (rfs.[c].[kk] - pzVec.[kk])))
+        let curvature =
+            match costTerms with
+            | Some terms ->
+                let curved = terms.CurvatureRows(eps, plan.F, plan.G, sideBySide directions)
+                fun c kk a -> curved.[kk, c * d + a]
+            | None -> fun c kk a -> 2.0 * r.[kk] * directions.[c].[kk, a]
         let products =
             Array.init k (fun c ->
-                let direction = directions.[c]
                 let pz, _ = contracted.[c]
                 Matrix(n, d, Array.init (n * d) (fun t ->
                     let kk, a = t / d, t % d
-                    (zfs.[c].[kk] * gradient.[kk, a] + pz.[kk, a] - outer c kk a) / eps + 2.0 * r.[kk] * direction.[kk, a])))
+                    (zfs.[c].[kk] * gradient.[kk, a] + pz.[kk, a] - outer c kk a) / eps + curvature c kk a)))
         products, zfs, zgs, report
 
     /// The plan's row mass r = P1.
@@ -263,11 +271,16 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let ug = (cols (ones n) true).Data
         let wgs, report = solveH [| uf |] [| ug |]
         let pw, pwVec = (contract wgs).[0]
+        // Σ_j P_kj C_kj ∇c_kj: from the moments, 2 (x_k (P∘C 1)_k − ((P∘C) y)_k), or pair by pair under another cost.
+        let costWeighted =
+            match costTerms with
+            | Some terms -> terms.CostWeightedRows(eps, plan.F, plan.G)
+            | None -> Matrix(n, d, Array.init (n * d) (fun t -> let k, q = t / d, t % d in 2.0 * (x.[k, q] * uf.[k] - pc.[k, q + 1])))
         let out = Matrix.Zeros(n, d)
         for k in 0 .. n - 1 do
             let wf = PlanMass.over hr.[k] (uf.[k] - pwVec.[k])
             for q in 0 .. d - 1 do
-                let pcGrad = 2.0 * (x.[k, q] * uf.[k] - pc.[k, q + 1])
+                let pcGrad = costWeighted.[k, q]
                 out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
         out, report
 

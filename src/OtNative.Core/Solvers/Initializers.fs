@@ -18,12 +18,16 @@ module Initializers =
             s))
 
     /// The initialiser `Initializer.Auto` stands for on this problem: sorting for one-dimensional clouds, Gaussian for
-    /// other point clouds, none for a cost matrix.
+    /// other point clouds, none for a cost matrix or another ground cost. The data-dependent initialisers are written for
+    /// the squared Euclidean cost: under another cost they are refused.
     let resolve (initializer: Initializer) (problem: OtProblem) =
         match initializer, problem.Geometry with
         | Initializer.Auto, PointClouds (x, _) when x.Cols = 1 -> Initializer.Sorting
         | Initializer.Auto, PointClouds _ -> Initializer.Gaussian
-        | Initializer.Auto, CostMatrix _ -> Initializer.None
+        | Initializer.Auto, (CostMatrix _ | CloudsWithCost _) -> Initializer.None
+        | Initializer.None, _ -> Initializer.None
+        | chosen, CloudsWithCost (_, _, cost) ->
+            raise (NotSupportedException(sprintf "The %A initialiser is written for the squared Euclidean cost; this problem's cost is %s. Use Initializer.None (or Auto)." chosen cost.Name))
         | chosen, _ -> chosen
 
     /// The linear part of the Monge map between Gaussians with covariances Σa and Σb,
@@ -49,6 +53,7 @@ module Initializers =
     let private needsPointClouds (name: string) (problem: OtProblem) =
         match problem.Geometry with
         | CostMatrix _ -> raise (NotSupportedException(sprintf "The %s initialiser needs point clouds: a cost matrix has no coordinates to fit." name))
+        | CloudsWithCost (_, _, cost) -> raise (NotSupportedException(sprintf "The %s initialiser is written for the squared Euclidean cost, not %s." name cost.Name))
         | PointClouds (x, y) -> x, y
 
     /// Thornton & Cuturi's Gaussian initialiser: the potential of the Monge map between the clouds' weighted Gaussian
@@ -137,6 +142,7 @@ module Initializers =
     let sorting (problem: OtProblem) =
         match problem.Geometry with
         | CostMatrix _ -> raise (NotSupportedException "The sorting initialiser needs point clouds: a cost matrix has no coordinates to sort.")
+        | CloudsWithCost _ -> needsPointClouds "sorting" problem |> ignore; [||]
         | PointClouds (x, _) when x.Cols <> 1 ->
             raise (NotSupportedException(sprintf "The sorting initialiser is for one-dimensional clouds; these have d = %d (use the Gaussian one)." x.Cols))
         | PointClouds (x, y) ->
@@ -173,7 +179,7 @@ module Initializers =
             let largestOf (z: Matrix) = z.Data |> Array.fold (fun m v -> max m (abs v)) 0.0
             let largest = max (largestOf x) (largestOf y)
             if largest > 0.0 && Double.IsFinite largest then Math.Pow(2.0, -Math.Ceiling(Math.Log2 largest)) else 1.0
-        | CostMatrix _ -> 1.0
+        | CostMatrix _ | CloudsWithCost _ -> 1.0
 
     /// The problem with both clouds multiplied by `s` (a cost matrix by s²).
     let rescaled (problem: OtProblem) (s: float) =
@@ -181,6 +187,8 @@ module Initializers =
         match problem.Geometry with
         | PointClouds (x, y) -> { problem with Geometry = PointClouds(times x s, times y s) }
         | CostMatrix c -> { problem with Geometry = CostMatrix(times c (s * s)) }
+        | CloudsWithCost _ when s = 1.0 -> problem
+        | CloudsWithCost (_, _, cost) -> raise (NotSupportedException(sprintf "Rescaling changes a %s cost by more than a factor: only the squared Euclidean one rescales." cost.Name))
 
     /// Thornton & Cuturi's subsample initialiser on a prepared point-cloud problem: OT at ε between subsamples
     /// (`subsample`) of both clouds (weights renormalised), solved coarsely by `solveCoarse` (the Sinkhorn loop, injected:
@@ -192,6 +200,7 @@ module Initializers =
         let p = operator.Problem
         match p.Geometry with
         | CostMatrix _ -> raise (NotSupportedException "The subsample initialiser needs point clouds: subsample the cost matrix's rows and columns yourself.")
+        | CloudsWithCost _ -> needsPointClouds "subsample" p |> ignore; [||], 0
         | PointClouds (x, y) ->
             let xs, aS = subsample x p.A
             let ys, bS = subsample y p.B

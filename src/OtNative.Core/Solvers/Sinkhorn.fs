@@ -199,7 +199,7 @@ module Sinkhorn =
     /// solve.
     let private requireMemory (p: OtProblem) =
         match p.Geometry with
-        | PointClouds (x, y) ->
+        | PointClouds (x, y) | CloudsWithCost (x, y, _) ->
             let points = float x.Rows + float y.Rows
             DenseRequest.require (sprintf "The solve of %d × %d points (d = %d)" x.Rows y.Rows x.Cols)
                 (8.0 * (3.0 * float x.Cols + 24.0) * points) (points * float x.Cols)

@@ -28,7 +28,7 @@ type SolvedPlan(operator: ITransportOperator, solution: SinkhornSolution, ownsOp
     let rowMoments =
         lazy
             (live ()
-             let targets = match problem.Geometry with PointClouds (_, y) -> y | CostMatrix _ -> null
+             let targets = match problem.Geometry with PointClouds (_, y) | CloudsWithCost (_, y, _) -> y | CostMatrix _ -> null
              match operator with
              | :? IMomentPasses as passes ->
                  let d = if isNull targets then 0 else targets.Cols

@@ -28,6 +28,11 @@ type internal CpuTransportOperator<'V when 'V :> ILanes<'V> and 'V: struct>(prob
             true, CpuKernels.tabulatedLayoutsOfPoints lanes x y
         | PointClouds (x, y) -> false, (CpuKernels.layoutOfPoints lanes x y, CpuKernels.layoutOfPoints lanes y x)
         | CostMatrix c -> false, (CpuKernels.layoutOfCost lanes c, CpuKernels.layoutOfCost lanes (c.Transpose()))
+        // Small problems under another cost are tabulated as a cost matrix (evaluated once, pair by pair).
+        | CloudsWithCost (x, y, _) when int64 x.Rows * int64 y.Rows <= int64 CpuKernels.tabulatedPairs ->
+            let c = OtProblem.costMatrix problem
+            false, (CpuKernels.layoutOfCost lanes c, CpuKernels.layoutOfCost lanes (c.Transpose()))
+        | CloudsWithCost (x, y, cost) -> false, CpuKernels.layoutsOfCloudsWithCost lanes x y cost
     // 1 once disposed; set by one atomic exchange, so two Dispose calls cannot both return the pooled arrays.
     let mutable disposed = 0
     let live () = if Threading.Volatile.Read(&disposed) = 1 then raise (ObjectDisposedException("CpuTransportOperator", "This prepared problem was disposed (with the plan that owned it); solve again."))

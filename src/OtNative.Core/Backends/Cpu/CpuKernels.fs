@@ -21,6 +21,17 @@ let private rowsPerTask = 16
 /// Below this many pairs the thread hand-off costs more than it saves.
 let private parallelThreshold = 1 <<< 15
 
+/// What a point layout's pairs cost, from the squared distance s = ‖x − y‖² its point rows form (math.md §10).
+type PointCost =
+    /// s itself: the squared Euclidean cost.
+    | SquaredDistance
+    /// √s: the Euclidean cost.
+    | Distance
+    /// s^half: the cost ‖x − y‖ᵖ with half = p/2, as exp(half · log s).
+    | DistancePowerOf of half: float
+    /// Any other cost: `fill i row` writes row i's costs into row (its first Cols entries) before a kernel reads them.
+    | FilledRows of fill: (int -> float[] -> unit)
+
 /// One side's cost rows laid out for SIMD: row i against every (padded) column j.
 type CostLayout =
     { Rows: int
@@ -32,7 +43,9 @@ type CostLayout =
       /// Dim × ColsPadded, one coordinate per array row (point clouds) — null for a cost matrix.
       ColCoords: float[]
       /// Rows × ColsPadded (cost matrix) — null for point clouds.
-      CostRows: float[] }
+      CostRows: float[]
+      /// What the point rows' squared distances become (point clouds).
+      PointCost: PointCost }
 
 /// The layout of point clouds for registers of `lanes` float64.
 let layoutOfPoints lanes (rowPts: Matrix) (colPts: Matrix) =
@@ -43,7 +56,7 @@ let layoutOfPoints lanes (rowPts: Matrix) (colPts: Matrix) =
         for k in 0 .. d - 1 do
             coords.[k * cp + j] <- colPts.[j, k]
     { Rows = rowPts.Rows; Cols = m; ColsPadded = cp; Dim = d
-      RowPoints = Array.copy rowPts.Data; ColCoords = coords; CostRows = null }
+      RowPoints = Array.copy rowPts.Data; ColCoords = coords; CostRows = null; PointCost = SquaredDistance }
 
 /// Point clouds of at most this many pairs (those whose passes run on one thread) get their costs tabulated in both
 /// orientations: a pass then loads C_ij instead of forming it from d coordinates (n = m = 64, d = 3, values and
@@ -73,8 +86,27 @@ let tabulatedLayoutsOfPoints lanes (x: Matrix) (y: Matrix) =
                 c <- Math.FusedMultiplyAdd(t, t, c)
             rows.[i * cpRows + j] <- c
             cols.[j * cpCols + i] <- c
-    { Rows = n; Cols = m; ColsPadded = cpRows; Dim = d; RowPoints = null; ColCoords = null; CostRows = rows },
-    { Rows = m; Cols = n; ColsPadded = cpCols; Dim = d; RowPoints = null; ColCoords = null; CostRows = cols }
+    { Rows = n; Cols = m; ColsPadded = cpRows; Dim = d; RowPoints = null; ColCoords = null; CostRows = rows; PointCost = SquaredDistance },
+    { Rows = m; Cols = n; ColsPadded = cpCols; Dim = d; RowPoints = null; ColCoords = null; CostRows = cols; PointCost = SquaredDistance }
+
+/// The layouts (rows x against columns y, and y against x) of point clouds under a ground cost other than the squared
+/// Euclidean one (math.md §10): ‖x − y‖ᵖ streams the point rows through a SIMD square root or power; any other cost
+/// fills each row from the cost itself — its `Row` for x against y; for y against x its `Row` again when it is
+/// symmetric, else its `Value` pair by pair.
+let layoutsOfCloudsWithCost lanes (x: Matrix) (y: Matrix) (cost: IPairCost) =
+    let rows, cols = layoutOfPoints lanes x y, layoutOfPoints lanes y x
+    let both kind = { rows with PointCost = kind }, { cols with PointCost = kind }
+    match cost with
+    | :? DistancePower as power when power.P = 1.0 -> both Distance
+    | :? DistancePower as power -> both (DistancePowerOf(0.5 * power.P))
+    | _ ->
+        let d = x.Cols
+        let fillRows i (row: float[]) = cost.Row(ReadOnlySpan(x.Data, i * d, d), ReadOnlySpan y.Data, Span(row, 0, y.Rows))
+        let fillCols j (row: float[]) =
+            if cost.Symmetric then cost.Row(ReadOnlySpan(y.Data, j * d, d), ReadOnlySpan x.Data, Span(row, 0, x.Rows))
+            else
+                for i in 0 .. x.Rows - 1 do row.[i] <- cost.Value(ReadOnlySpan(x.Data, i * d, d), ReadOnlySpan(y.Data, j * d, d))
+        { rows with PointCost = FilledRows fillRows }, { cols with PointCost = FilledRows fillCols }
 
 /// The layout of a cost matrix for registers of `lanes` float64.
 let layoutOfCost lanes (cost: Matrix) =
@@ -83,7 +115,7 @@ let layoutOfCost lanes (cost: Matrix) =
     for i in 0 .. cost.Rows - 1 do
         Array.blit cost.Data (i * cost.Cols) rows (i * cp) cost.Cols
     { Rows = cost.Rows; Cols = cost.Cols; ColsPadded = cp; Dim = 0
-      RowPoints = null; ColCoords = null; CostRows = rows }
+      RowPoints = null; ColCoords = null; CostRows = rows; PointCost = SquaredDistance }
 
 // Row i's costs C_ij, the lanes at padded column j. One read-only struct per layout kind: the JIT specialises
 // every generic loop below for each (and each width) and inlines `At`, so the cost of a 2-D point pair is two
@@ -139,20 +171,62 @@ type private PointRowAny<'V when 'V :> ILanes<'V>>(c: float[], cp: int, pts: flo
 type IRowKernel<'V when 'V :> ILanes<'V>> =
     abstract Row<'C when 'C :> IRowCost<'V> and 'C: struct> : i: int * cost: 'C -> unit
 
+// A cost that is a function of the squared distance wraps the point rows' cost: √s, or s^h = exp(h log s) (0 at s = 0:
+// log 0 = −∞ and the exponential of −∞ is 0). The kernel wrappers hand the wrapped cost to the kernel they wrap, so the
+// JIT still specialises every loop for the (wrapped) cost struct.
+[<Struct; IsReadOnly>]
+type private RootRow<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct>(squared: 'C) =
+    interface IRowCost<'V> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j = 'V.Sqrt(squared.At j)
+
+[<Struct; IsReadOnly>]
+type private PowerRow<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct>(squared: 'C, half: 'V) =
+    interface IRowCost<'V> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        member _.At j = SimdMath.exp (half * 'V.Log(squared.At j))
+
+[<Struct; IsReadOnly>]
+type private RootKernel<'V, 'K when 'V :> ILanes<'V> and 'K :> IRowKernel<'V> and 'K: struct>(inner: 'K) =
+    interface IRowKernel<'V> with
+        member _.Row(i, cost) = inner.Row(i, RootRow<'V, _>(cost))
+
+[<Struct; IsReadOnly>]
+type private PowerKernel<'V, 'K when 'V :> ILanes<'V> and 'K :> IRowKernel<'V> and 'K: struct>(inner: 'K, half: 'V) =
+    interface IRowKernel<'V> with
+        member _.Row(i, cost) = inner.Row(i, PowerRow<'V, _>(cost, half))
+
+/// Runs `kernel` on rows lo … hi−1 of a point layout with the point-row cost struct of its dimension.
+let private eachPointRow<'V, 'K when 'V :> ILanes<'V> and 'V: struct and 'K :> IRowKernel<'V> and 'K: struct> (l: CostLayout) (kernel: 'K) lo hi =
+    let cp = l.ColsPadded
+    let c, x = l.ColCoords, l.RowPoints
+    match l.Dim with
+    | 1 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow1<'V>(c, 'V.Splat x.[i]))
+    | 2 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow2<'V>(c, cp, 'V.Splat x.[2 * i], 'V.Splat x.[2 * i + 1]))
+    | 3 ->
+        for i in lo .. hi - 1 do
+            kernel.Row(i, PointRow3<'V>(c, cp, 'V.Splat x.[3 * i], 'V.Splat x.[3 * i + 1], 'V.Splat x.[3 * i + 2]))
+    | d -> for i in lo .. hi - 1 do kernel.Row(i, PointRowAny<'V>(c, cp, x, i * d, d))
+
 /// Runs `kernel` on rows lo … hi−1 with the cost struct of l's kind (chosen once per block of rows).
 let private eachRow<'V, 'K when 'V :> ILanes<'V> and 'V: struct and 'K :> IRowKernel<'V> and 'K: struct> (l: CostLayout) (kernel: 'K) lo hi =
     let cp = l.ColsPadded
     if not (isNull l.CostRows) then
         for i in lo .. hi - 1 do kernel.Row(i, MatrixRow<'V>(l.CostRows, i * cp))
     else
-        let c, x = l.ColCoords, l.RowPoints
-        match l.Dim with
-        | 1 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow1<'V>(c, 'V.Splat x.[i]))
-        | 2 -> for i in lo .. hi - 1 do kernel.Row(i, PointRow2<'V>(c, cp, 'V.Splat x.[2 * i], 'V.Splat x.[2 * i + 1]))
-        | 3 ->
-            for i in lo .. hi - 1 do
-                kernel.Row(i, PointRow3<'V>(c, cp, 'V.Splat x.[3 * i], 'V.Splat x.[3 * i + 1], 'V.Splat x.[3 * i + 2]))
-        | d -> for i in lo .. hi - 1 do kernel.Row(i, PointRowAny<'V>(c, cp, x, i * d, d))
+        match l.PointCost with
+        | SquaredDistance -> eachPointRow<'V, 'K> l kernel lo hi
+        | Distance -> eachPointRow<'V, _> l (RootKernel<'V, 'K>(kernel)) lo hi
+        | DistancePowerOf half -> eachPointRow<'V, _> l (PowerKernel<'V, 'K>(kernel, 'V.Splat half)) lo hi
+        | FilledRows fill ->
+            // One row of costs per block of rows, its padding zero (the padded columns' −∞ term makes them vanish).
+            let row = Buffers.ArrayPool<float>.Shared.Rent cp
+            try
+                Array.fill row l.Cols (cp - l.Cols) 0.0
+                for i in lo .. hi - 1 do
+                    fill i row
+                    kernel.Row(i, MatrixRow<'V>(row, 0))
+            finally Buffers.ArrayPool<float>.Shared.Return row
 
 /// The unchecked loads rely on this: an array the loops stream over has at least the padded length they assume (a
 /// buffer rented from the pool may be longer; the loops read only the layout's length).
@@ -187,8 +261,7 @@ let private forRowBlocks (l: CostLayout) (cancellation: Threading.CancellationTo
     if not (worthThreads l) then body 0 l.Rows
     else
         let chunks = (l.Rows + rowsPerTask - 1) / rowsPerTask
-        Parallel.For(0, chunks, Parallelism.options cancellation, fun c -> body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)))
-        |> ignore
+        Parallelism.run (fun () -> Parallel.For(0, chunks, Parallelism.options cancellation, fun c -> body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask))))
 
 /// Runs body on blocks of rows, spread over threads when the pass is large, each thread with its own tile.
 let private forRows (l: CostLayout) (tile: float[]) (cancellation: Threading.CancellationToken) (body: int -> int -> float[] -> unit) =
@@ -199,9 +272,9 @@ let private forRows (l: CostLayout) (tile: float[]) (cancellation: Threading.Can
             body (c * rowsPerTask) (min l.Rows ((c + 1) * rowsPerTask)) s
             s
         // Cancellation is checked between blocks of rows: a half-step of a large problem stops within one block.
-        Parallel.For(0, chunks, Parallelism.options cancellation, Func<_>(fun () -> newTile l),
-                     Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore))
-        |> ignore
+        Parallelism.run (fun () ->
+            Parallel.For(0, chunks, Parallelism.options cancellation, Func<_>(fun () -> newTile l),
+                         Func<int, ParallelLoopState, _, _>(fun c _ s -> work c s), Action<_>(ignore)))
 
 /// Σ_j exp(colTerm_j − C_ij/ε − shift) over the padded columns, in one pass.
 let inline private shiftedSum<'V, 'C when 'V :> ILanes<'V> and 'C :> IRowCost<'V> and 'C: struct> (cost: 'C) (colTerm: float[]) (cols: int) (negInvEps: 'V) (shift: float) =

@@ -31,6 +31,10 @@ type ILanes<'V when 'V :> ILanes<'V>> =
     static abstract MaxNative: 'V * 'V -> 'V
     /// The sum of the lanes.
     static abstract Sum: 'V -> float
+    /// Lane-wise square root, correctly rounded (the Euclidean cost's kernels).
+    static abstract Sqrt: 'V -> 'V
+    /// Lane-wise natural logarithm (the runtime's vectorised one: log 0 = −∞), for the ‖x − y‖ᵖ cost's kernels.
+    static abstract Log: 'V -> 'V
     /// The largest lane; NaN when any lane is NaN.
     static abstract MaxLane: 'V -> float
     /// 2^k lane-wise from `shifted`, a value that the 1.5·2^52 rounding trick left holding the integer k in its low
@@ -214,6 +218,10 @@ type Lanes512 =
         static member MaxNative(a, b) = Lanes512(Vector512.MaxNative(a.V, b.V))
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Sum a = Vector512.Sum a.V
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sqrt a = Lanes512(Vector512.Sqrt a.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Log a = Lanes512(Vector512.Log a.V)
         static member MaxLane a =
             let mutable m = Double.NegativeInfinity
             for q in 0 .. Vector512<float>.Count - 1 do m <- Math.Max(m, a.V.GetElement q)
@@ -258,6 +266,10 @@ type Lanes256 =
         static member MaxNative(a, b) = Lanes256(Vector256.MaxNative(a.V, b.V))
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Sum a = Vector256.Sum a.V
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sqrt a = Lanes256(Vector256.Sqrt a.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Log a = Lanes256(Vector256.Log a.V)
         static member MaxLane a =
             let mutable m = Double.NegativeInfinity
             for q in 0 .. Vector256<float>.Count - 1 do m <- Math.Max(m, a.V.GetElement q)
@@ -302,6 +314,10 @@ type Lanes128 =
         static member MaxNative(a, b) = Lanes128(Vector128.MaxNative(a.V, b.V))
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Sum a = Vector128.Sum a.V
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Sqrt a = Lanes128(Vector128.Sqrt a.V)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+        static member Log a = Lanes128(Vector128.Log a.V)
         static member MaxLane a = Math.Max(a.V.GetElement 0, a.V.GetElement 1)
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Pow2OfRounded shifted =
@@ -344,6 +360,8 @@ type Lane1 =
         static member MaxNative(a, b) = if a.V > b.V then a else b
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Sum a = a.V
+        static member Sqrt a = Lane1(Math.Sqrt a.V)
+        static member Log a = Lane1(Math.Log a.V)
         static member MaxLane a = a.V
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         static member Pow2OfRounded shifted =

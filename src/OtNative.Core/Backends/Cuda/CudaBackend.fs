@@ -54,6 +54,7 @@ type internal CudaTransportOperator(problem: OtProblem, backend: IBackend, conte
         match problem.Geometry with
         | PointClouds (x, y) -> x, y
         | CostMatrix _ -> raise (NotSupportedException "The CUDA backend takes point clouds only: Softmin/Apply/Plan on a cost matrix are CPU operations.")
+        | CloudsWithCost (_, _, cost) -> raise (NotSupportedException(sprintf "The CUDA kernels evaluate the squared Euclidean cost only, not %s: solve it on the CPU." cost.Name))
     do context.MakeCurrent()
     let xs = DeviceBuffer<float>.Upload(ReadOnlySpan x.Data)
     let ys = DeviceBuffer<float>.Upload(ReadOnlySpan y.Data)
@@ -210,6 +211,7 @@ type CudaBatchOperator internal (problems: OtProblem[], context: CudaContext, ke
         problems |> Array.iteri (fun k p ->
             match p.Geometry with
             | CostMatrix _ -> invalidArg "problems" (sprintf "problems[%d] is a cost matrix; the CUDA kernels take point clouds." k)
+            | CloudsWithCost (_, _, cost) -> invalidArg "problems" (sprintf "problems[%d] has the cost %s; the CUDA kernels evaluate the squared Euclidean one." k cost.Name)
             | PointClouds _ -> ())
     let d = problems.[0].X.Cols
     let layout = CudaBatchLayout.create block (problems |> Array.map (fun p -> p.N)) (problems |> Array.map (fun p -> p.M))
@@ -288,6 +290,7 @@ type CudaBackend private () =
             // What the kernels cannot take is said first: it holds on every machine.
             match problem.Geometry, this.UnavailableReason with
             | CostMatrix _, _ -> Unsupported "the CUDA kernels take point clouds, not a cost matrix"
+            | CloudsWithCost (_, _, cost), _ -> Unsupported(sprintf "the CUDA kernels evaluate the squared Euclidean cost, not %s" cost.Name)
             | PointClouds (x, _), _ when x.Cols > maxDim -> Unsupported(sprintf "the CUDA kernels handle d ≤ %d, this problem has d = %d" maxDim x.Cols)
             | _, Some reason -> Unsupported("CUDA is unavailable: " + reason)
             | PointClouds _, None -> Supported

@@ -1,0 +1,302 @@
+using Xunit;
+
+namespace OtNative.Tests;
+
+/// <summary>
+/// The Euclidean, ‖x − y‖ᵖ and user-defined ground costs: values against the cost-matrix path and POT at every vector width,
+/// every derivative against finite differences, and a user's squared Euclidean cost against the built-in fast path.
+/// </summary>
+public class DistanceCostTests
+{
+    private static SinkhornOptions Options(GroundCost cost) => new()
+    {
+        Epsilon = 0.1, EpsilonRelative = false, Tolerance = 1e-12, MaxIterations = 200_000, Cost = cost,
+    };
+
+    /// <summary>c(x, y) for the cost's family, computed here from its definition.</summary>
+    private static double[,] CostMatrix(double[,] x, double[,] y, Func<double, double> ofSquaredDistance)
+    {
+        int n = x.GetLength(0), m = y.GetLength(0), d = x.GetLength(1);
+        var c = new double[n, m];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+            {
+                double s = 0;
+                for (int k = 0; k < d; k++) s += (x[i, k] - y[j, k]) * (x[i, k] - y[j, k]);
+                c[i, j] = ofSquaredDistance(s);
+            }
+        return c;
+    }
+
+    public static TheoryData<double> Exponents => new() { 1.0, 1.5, 3.0 };
+
+    /// <summary>The squared Euclidean cost written as a user would: the general path's reference.</summary>
+    private sealed class UserSquaredEuclidean : ICostFunction
+    {
+        public string Name => "user-sqeuclidean";
+        public bool IsSymmetric => true;
+        public bool IsTranslationInvariant => true;
+        public double Value(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+        {
+            double s = 0;
+            for (int k = 0; k < x.Length; k++) s += (x[k] - y[k]) * (x[k] - y[k]);
+            return s;
+        }
+        public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient)
+        {
+            for (int k = 0; k < x.Length; k++) gradient[k] = 2 * (x[k] - y[k]);
+        }
+        public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
+        {
+            hessian.Clear();
+            for (int k = 0; k < x.Length; k++) hessian[k * x.Length + k] = 2;
+        }
+    }
+
+    /// <summary>
+    /// c(x, y) = ‖x − y‖² + sin(x₀) y₁: neither symmetric nor translation-invariant, with a Hessian that is not a
+    /// multiple of the identity — what no built-in cost exercises.
+    /// </summary>
+    private sealed class Skewed : ICostFunction
+    {
+        public double Value(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+        {
+            double s = 0;
+            for (int k = 0; k < x.Length; k++) s += (x[k] - y[k]) * (x[k] - y[k]);
+            return s + Math.Sin(x[0]) * y[1];
+        }
+        public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient)
+        {
+            for (int k = 0; k < x.Length; k++) gradient[k] = 2 * (x[k] - y[k]);
+            gradient[0] += Math.Cos(x[0]) * y[1];
+        }
+        public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
+        {
+            hessian.Clear();
+            for (int k = 0; k < x.Length; k++) hessian[k * x.Length + k] = 2;
+            hessian[0] -= Math.Sin(x[0]) * y[1];
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Exponents))]
+    public void TheDistancePowerSolveIsTheCostMatrixSolveAtEveryWidth(double p)
+    {
+        var cost = GroundCost.PNorm(p);
+        // 12 × 10 pairs are tabulated; 190 × 180 stream the SIMD square root or power through every kernel.
+        foreach (var (n, m) in new[] { (12, 10), (190, 180) })
+        {
+            var x = TestData.Cloud(1, n, 3);
+            var y = TestData.Cloud(2, m, 3, 0.4);
+            var costs = CostMatrix(x, y, s => Math.Pow(s, p / 2));
+            using var matrix = EntropicOT.SolveCost(costs, Options(GroundCost.SquaredEuclidean));
+            foreach (var width in new[] { CpuVectorWidth.Scalar, CpuVectorWidth.Bits128, CpuVectorWidth.Bits256, CpuVectorWidth.Bits512 })
+            {
+                using var points = EntropicOT.Solve(x, y, Options(cost) with { VectorWidth = width });
+                Assert.Equal(matrix.Value, points.Value, 1e-10);
+                Assert.Equal(matrix.SharpValue, points.SharpValue, 1e-10);
+                Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"p = {p}, n = {n}, {width}: f {TestData.MaxRelativeError(points.F, matrix.F)}");
+            }
+            // ε relative to the mean cost is the cost's own.
+            using var relative = EntropicOT.Solve(x, y, Options(cost) with { Epsilon = 0.05, EpsilonRelative = true });
+            Assert.Equal(0.05 * costs.Cast<double>().Average(), relative.Epsilon, 12);
+        }
+        Assert.Equal(p == 1 ? "euclidean" : $"pnorm:{p}", cost.ToString());
+        Assert.Equal(p, cost.Exponent);
+    }
+
+    /// <summary>Gradient, dense Hessian (both paths), HVP, parameter Hessian and sharp gradient against finite differences.</summary>
+    private static void AssertDerivatives(GroundCost cost, double[,] x, double[,] y, double tolerance)
+    {
+        int n = x.GetLength(0), d = x.GetLength(1), nd = n * d;
+        var options = Options(cost);
+        using var result = EntropicOT.Solve(x, y, options);
+        var gradient = result.Gradient();
+        var fd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
+        {
+            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
+            return r.Value;
+        });
+        Assert.True(TestData.MaxRelativeError(gradient, fd) < tolerance, $"{cost}: gradient {TestData.MaxRelativeError(gradient, fd)}");
+        var buffer = new double[nd];
+        result.Gradient(buffer);
+        for (int t = 0; t < nd; t++) Assert.Equal(gradient[t / d, t % d], buffer[t], 14);
+        var sharpFd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
+        {
+            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
+            return r.SharpValue;
+        });
+        var sharp = result.SharpGradient();
+        Assert.True(TestData.MaxRelativeError(sharp, sharpFd) < tolerance, $"{cost}: sharp gradient {TestData.MaxRelativeError(sharp, sharpFd)}");
+        var eigen = result.Hessian(HessianMethod.Eigen).Matrix;
+        var schur = result.Hessian(HessianMethod.Schur).Matrix;
+        Assert.True(TestData.MaxRelativeError(schur, eigen) < 1e-9, $"{cost}: Schur against eigen {TestData.MaxRelativeError(schur, eigen)}");
+        const double step = 1e-5;
+        var expected = new double[nd, nd];
+        for (int t = 0; t < nd; t++)
+        {
+            double[,] GradientAt(double delta)
+            {
+                var moved = (double[,])x.Clone();
+                moved[t / d, t % d] += delta;
+                using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
+                return r.Gradient();
+            }
+            var plus = GradientAt(step);
+            var minus = GradientAt(-step);
+            for (int u = 0; u < nd; u++) expected[u, t] = (plus[u / d, u % d] - minus[u / d, u % d]) / (2 * step);
+        }
+        Assert.True(TestData.MaxRelativeError(eigen, expected) < 10 * tolerance, $"{cost}: Hessian {TestData.MaxRelativeError(eigen, expected)}");
+        var direction = TestData.Cloud(5, n, d);
+        var hvp = result.HessianOperator(new CgOptions { Tolerance = 1e-12 }).Apply(direction).Value;
+        var dense = new double[n, d];
+        for (int u = 0; u < nd; u++)
+            for (int t = 0; t < nd; t++) dense[u / d, u % d] += eigen[u, t] * direction[t / d, t % d];
+        Assert.True(TestData.MaxRelativeError(hvp, dense) < 1e-8, $"{cost}: HVP {TestData.MaxRelativeError(hvp, dense)}");
+        var identity = new double[n, n];
+        for (int i = 0; i < n; i++) identity[i, i] = 1;
+        Assert.True(TestData.MaxRelativeError(result.ParameterHessian(identity).Matrix, eigen) < 1e-8, $"{cost}: parameter Hessian");
+    }
+
+    [Theory]
+    [MemberData(nameof(Exponents))]
+    public void DistancePowerDerivativesEqualFiniteDifferences(double p) =>
+        AssertDerivatives(GroundCost.PNorm(p), TestData.Cloud(3, 6, 3), TestData.Cloud(4, 5, 3, 0.3), 1e-6);
+
+    [Fact]
+    public void AUserCostsDerivativesEqualFiniteDifferences() =>
+        AssertDerivatives(GroundCost.Custom(new Skewed()), TestData.Cloud(13, 6, 2), TestData.Cloud(14, 7, 2, 0.3), 1e-6);
+
+    [Fact]
+    public void AUsersSquaredEuclideanCostGivesWhatTheFastPathGives()
+    {
+        var x = TestData.Cloud(21, 9, 3);
+        var y = TestData.Cloud(22, 8, 3, 0.5);
+        var user = Options(GroundCost.Custom(new UserSquaredEuclidean()));
+        var fast = Options(GroundCost.SquaredEuclidean);
+        using var general = EntropicOT.Solve(x, y, user);
+        using var builtIn = EntropicOT.Solve(x, y, fast);
+        Assert.Equal(builtIn.Value, general.Value, 12);
+        Assert.True(TestData.MaxRelativeError(general.Gradient(), builtIn.Gradient()) < 1e-11);
+        Assert.True(TestData.MaxRelativeError(general.SharpGradient(), builtIn.SharpGradient()) < 1e-9);
+        Assert.True(TestData.MaxRelativeError(general.Hessian(HessianMethod.Schur).Matrix, builtIn.Hessian(HessianMethod.Schur).Matrix) < 1e-10);
+        var direction = TestData.Cloud(23, 9, 3);
+        Assert.True(TestData.MaxRelativeError(general.HessianVectorProduct(direction), builtIn.HessianVectorProduct(direction)) < 1e-9);
+        // The divergence: its value, gradient, HVP and dense Hessian (the self-terms' mixed derivatives included).
+        using var divergence = EntropicOT.SolveDivergence(x, y, options: user);
+        using var reference = EntropicOT.SolveDivergence(x, y, options: fast);
+        Assert.Equal(reference.Value, divergence.Value, 12);
+        Assert.True(TestData.MaxRelativeError(divergence.Gradient(), reference.Gradient()) < 1e-10);
+        Assert.True(TestData.MaxRelativeError(divergence.HessianVectorProduct(direction).Value, reference.HessianVectorProduct(direction).Value) < 1e-8);
+        Assert.True(TestData.MaxRelativeError(divergence.Hessian(), reference.Hessian()) < 1e-9);
+        // A user's Row is what the streamed passes call; the default one loops over Value.
+        var rows = new double[8];
+        ((ICostFunction)new UserSquaredEuclidean()).Row(new double[] { x[0, 0], x[0, 1], x[0, 2] }, y.Cast<double>().ToArray(), rows);
+        var costs = CostMatrix(x, y, s => s);
+        for (int j = 0; j < 8; j++) Assert.Equal(costs[0, j], rows[j], 14);
+    }
+
+    [Fact]
+    public void TheDivergenceUnderADistancePowerHasFiniteDifferenceDerivatives()
+    {
+        var x = TestData.Cloud(31, 5, 2);
+        var y = TestData.Cloud(32, 6, 2, 0.4);
+        var options = Options(GroundCost.PNorm(1.5));
+        using var divergence = EntropicOT.SolveDivergence(x, y, options: options);
+        var fd = TestData.CentralDifferences(x, 1e-6, (moved, _) => EntropicOT.Divergence(moved, y, options).Value);
+        var gradient = divergence.Gradient();
+        Assert.True(TestData.MaxRelativeError(gradient, fd) < 1e-6, $"divergence gradient {TestData.MaxRelativeError(gradient, fd)}");
+        var hessian = divergence.Hessian();
+        const double step = 1e-5;
+        for (int t = 0; t < 10; t++)
+        {
+            double[,] GradientAt(double delta)
+            {
+                var moved = (double[,])x.Clone();
+                moved[t / 2, t % 2] += delta;
+                using var r = EntropicOT.SolveDivergence(moved, y, options: options);
+                return r.Gradient();
+            }
+            var plus = GradientAt(step);
+            var minus = GradientAt(-step);
+            var column = new double[10, 1];
+            var expected = new double[10, 1];
+            for (int u = 0; u < 10; u++)
+            {
+                column[u, 0] = hessian[u, t];
+                expected[u, 0] = (plus[u / 2, u % 2] - minus[u / 2, u % 2]) / (2 * step);
+            }
+            Assert.True(TestData.MaxRelativeError(column, expected) < 1e-5, $"divergence Hessian column {t}: {TestData.MaxRelativeError(column, expected)}");
+        }
+        var direction = TestData.Cloud(33, 5, 2);
+        var dense = new double[5, 2];
+        for (int u = 0; u < 10; u++)
+            for (int t = 0; t < 10; t++) dense[u / 2, u % 2] += hessian[u, t] * direction[t / 2, t % 2];
+        Assert.True(TestData.MaxRelativeError(divergence.HessianVectorProduct(direction, new CgOptions { Tolerance = 1e-12 }).Value, dense) < 1e-8);
+    }
+
+    [Fact]
+    public void CoincidentPointsUnderTheEuclideanCostGiveFiniteDerivatives()
+    {
+        // A cloud against itself: every diagonal pair coincides, where ∇‖x − y‖ is taken as 0.
+        var x = TestData.Cloud(41, 7, 2);
+        var options = Options(GroundCost.Euclidean);
+        using var result = EntropicOT.Solve(x, x, options);
+        Assert.All(result.Gradient().Cast<double>(), v => Assert.True(double.IsFinite(v)));
+        Assert.All(result.Hessian().Matrix.Cast<double>(), v => Assert.True(double.IsFinite(v)));
+        using var divergence = EntropicOT.SolveDivergence(x, x, options: options);
+        Assert.Equal(0, divergence.Value, 12);
+        Assert.All(divergence.Gradient().Cast<double>(), v => Assert.Equal(0, v, 12));
+    }
+
+    private sealed class NotFinite : ICostFunction
+    {
+        public double Value(ReadOnlySpan<double> x, ReadOnlySpan<double> y) => x[0] > 0.5 ? double.NaN : 1;
+        public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient) => gradient.Fill(double.PositiveInfinity);
+        public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian) => hessian.Clear();
+    }
+
+    [Fact]
+    public void BadExponentsUnsupportedRequestsAndNonFiniteUserCostsFailClearly()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => GroundCost.PNorm(0.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GroundCost.PNorm(double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GroundCost.PNorm(double.PositiveInfinity));
+        Assert.Same(GroundCost.SquaredEuclidean, GroundCost.PNorm(2));
+        Assert.Same(GroundCost.Euclidean, GroundCost.PNorm(1));
+        Assert.Throws<ArgumentNullException>(() => GroundCost.Custom(null!));
+        var x = new double[,] { { 0.9, 0 }, { 0.1, 0.2 } };
+        var y = new double[,] { { 0.3, 0.1 }, { 0.2, 0.7 } };
+        var nan = Assert.Throws<ArgumentException>(() => EntropicOT.Solve(x, y, Options(GroundCost.Custom(new NotFinite()))));
+        Assert.Contains("NotFinite", nan.Message);
+        var okX = new double[,] { { 0.1, 0 }, { 0.2, 0.2 } };
+        using var solved = EntropicOT.Solve(okX, y, Options(GroundCost.Custom(new NotFinite())));
+        Assert.Contains("gradient", Assert.Throws<ArgumentException>(() => solved.Gradient()).Message);
+        // The data-dependent initialisers are the squared Euclidean cost's; the divergence needs a symmetric cost.
+        Assert.Throws<NotSupportedException>(() => EntropicOT.Solve(okX, y, Options(GroundCost.Euclidean) with { Initializer = SinkhornInitializer.Gaussian }));
+        Assert.Throws<NotSupportedException>(() => EntropicOT.SolveDivergence(okX, y, options: Options(GroundCost.Custom(new Skewed()))));
+        Assert.Equal("Cost", Assert.Throws<ArgumentException>(() => EntropicOT.SolveCost(new double[,] { { 1 } }, Options(GroundCost.Euclidean))).ParamName);
+    }
+
+    [PotFact]
+    public void DistancePowerPlansArePotsWithTheSameMetric()
+    {
+        var x = TestData.Cloud(8, 11, 3);
+        var y = TestData.Cloud(9, 13, 3, 0.2);
+        var dir = TestData.TempDirectory();
+        NpyFile.Write(Path.Combine(dir, "x.npy"), x);
+        NpyFile.Write(Path.Combine(dir, "y.npy"), y);
+        // POT builds the cost matrix itself (ot.dist), so its Euclidean and Minkowski metrics are checked, not ours.
+        UnbalancedFacadeTests.RunPython($$"""
+            import numpy as np, ot
+            x = np.load('{{dir}}/x.npy'); y = np.load('{{dir}}/y.npy')
+            a = np.full(len(x), 1 / len(x)); b = np.full(len(y), 1 / len(y))
+            for name, C in (('euclidean', ot.dist(x, y, metric='euclidean')), ('p3', ot.dist(x, y, metric='minkowski', p=2) ** 3)):
+                np.save('{{dir}}/' + name + '.npy', ot.sinkhorn(a, b, C, 0.1, method='sinkhorn_log', numItermax=1000000, stopThr=1e-15))
+            """);
+        using var euclidean = EntropicOT.Solve(x, y, Options(GroundCost.Euclidean));
+        using var cubic = EntropicOT.Solve(x, y, Options(GroundCost.PNorm(3)));
+        Assert.True(TestData.MaxRelativeError(euclidean.Plan(), NpyFile.Read(Path.Combine(dir, "euclidean.npy")).ToMatrix()) < 1e-8);
+        Assert.True(TestData.MaxRelativeError(cubic.Plan(), NpyFile.Read(Path.Combine(dir, "p3.npy")).ToMatrix()) < 1e-8);
+    }
+}
