@@ -64,6 +64,8 @@ public sealed record ProblemInput(double[,] X, double[,] Y, double[]? A, double[
     private static GroundCost CostOf(string spec)
     {
         if (spec == "sqeuclidean") return GroundCost.SquaredEuclidean;
+        if (spec == "euclidean") return GroundCost.Euclidean;
+        if (spec.StartsWith("pnorm:", StringComparison.Ordinal)) return GroundCost.PNorm(ProblemSettings.PNormExponent(spec));
         var path = spec["mahalanobis:".Length..];
         try { return GroundCost.Mahalanobis(ArrayFile.Read(path).ToMatrix()); }
         catch (ArgumentException e) { throw new ArgumentException($"--cost {spec}: {e.Message.Split(" (Parameter")[0]}"); }

@@ -54,9 +54,13 @@ public class SolverSettings : CommandSettings
     public double? TauB { get; init; }
 
     [CommandOption("--cost <COST>")]
-    [Description("The ground cost: sqeuclidean (‖x − y‖², default) or mahalanobis:M.npy ((x − y)ᵀM(x − y), M symmetric positive semi-definite d×d).")]
+    [Description("The ground cost: sqeuclidean (‖x − y‖², default), euclidean (‖x − y‖), pnorm:P (‖x − y‖ᵖ, P ≥ 1) or mahalanobis:M.npy ((x − y)ᵀM(x − y), M symmetric positive semi-definite d×d). Costs other than sqeuclidean and mahalanobis run on the CPU.")]
     [DefaultValue("sqeuclidean")]
     public string Cost { get; init; } = "sqeuclidean";
+
+    /// <summary>The P of <c>--cost pnorm:P</c>, or NaN where it is no number.</summary>
+    internal static double PNormExponent(string cost) =>
+        double.TryParse(cost["pnorm:".Length..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : double.NaN;
 
     [CommandOption("--backend <NAME>")]
     [Description("cpu, cuda or auto (default cpu).")]
@@ -89,8 +93,9 @@ public class SolverSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--anneal anneals Sinkhorn updates; --solver {Solver} has none: use --solver sinkhorn or sinkhorn-lbfgs with --anneal.");
         if (Precision is not ("double" or "mixed" or "auto"))
             return Spectre.Console.ValidationResult.Error($"--precision must be double, mixed or auto, got '{Precision}'.");
-        if (Cost != "sqeuclidean" && !Cost.StartsWith("mahalanobis:", StringComparison.Ordinal))
-            return Spectre.Console.ValidationResult.Error($"--cost must be sqeuclidean or mahalanobis:M.npy, got '{Cost}'.");
+        if (Cost is not ("sqeuclidean" or "euclidean") && !Cost.StartsWith("mahalanobis:", StringComparison.Ordinal)
+            && !(Cost.StartsWith("pnorm:", StringComparison.Ordinal) && PNormExponent(Cost) is >= 1 and < double.PositiveInfinity))
+            return Spectre.Console.ValidationResult.Error($"--cost must be sqeuclidean, euclidean, pnorm:P (a number P ≥ 1) or mahalanobis:M.npy, got '{Cost}'.");
         if (TauA is { } ta && !(ta > 0)) return Spectre.Console.ValidationResult.Error($"--tau-a must be positive, got {ta}.");
         if (TauB is { } tb && !(tb > 0)) return Spectre.Console.ValidationResult.Error($"--tau-b must be positive, got {tb}.");
         if ((Relaxed(TauA) is not null || Relaxed(TauB) is not null) && Solver is "lbfgs" or "sinkhorn-lbfgs")
