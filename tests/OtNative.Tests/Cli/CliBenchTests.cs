@@ -42,7 +42,7 @@ public class CliBenchTests
         var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToArray();
         Assert.Equal([2, 3], rows.Select(r => r.GetProperty("d").GetInt32()));
         var variants = doc.RootElement.GetProperty("variants").EnumerateArray().ToArray();
-        Assert.Equal(["unbalanced", "mahalanobis", "unbalanced", "mahalanobis"], variants.Select(v => v.GetProperty("variant").GetString()));
+        Assert.Equal(["unbalanced", "mahalanobis", "euclidean", "pnorm", "unbalanced", "mahalanobis", "euclidean", "pnorm"], variants.Select(v => v.GetProperty("variant").GetString()));
         foreach (var v in variants)
         {
             var plain = rows.Single(r => r.GetProperty("d").GetInt32() == v.GetProperty("d").GetInt32()).GetProperty("msPerIteration").GetDouble();

@@ -105,6 +105,32 @@ public class DistanceCostTests
         Assert.Equal(p, cost.Exponent);
     }
 
+    [Fact]
+    public void StreamedUserCostsAreTheirCostMatricesAtEveryWidthAndInMixedPrecision()
+    {
+        // 190 × 180 pairs: the rows are filled by the cost (its Row for x against y; for y against x its Row again when it
+        // is symmetric, its Value pair by pair when it is not), not tabulated.
+        var x = TestData.Cloud(51, 190, 2);
+        var y = TestData.Cloud(52, 180, 2, 0.3);
+        foreach (ICostFunction user in new ICostFunction[] { new Skewed(), new UserSquaredEuclidean() })
+        {
+            var costs = new double[190, 180];
+            for (int i = 0; i < 190; i++)
+                for (int j = 0; j < 180; j++) costs[i, j] = user.Value(new[] { x[i, 0], x[i, 1] }, new[] { y[j, 0], y[j, 1] });
+            using var matrix = EntropicOT.SolveCost(costs, Options(GroundCost.SquaredEuclidean));
+            foreach (var width in new[] { CpuVectorWidth.Scalar, CpuVectorWidth.Bits128, CpuVectorWidth.Bits256, CpuVectorWidth.Bits512 })
+            {
+                using var points = EntropicOT.Solve(x, y, Options(GroundCost.Custom(user)) with { VectorWidth = width });
+                Assert.Equal(matrix.Value, points.Value, 1e-10);
+                Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"{user.Name}, {width}");
+            }
+        }
+        // Mixed precision under a SIMD cost: float32 exponentials, float64 answer to the solve's tolerance.
+        using var exact = EntropicOT.Solve(x, y, Options(GroundCost.Euclidean) with { Tolerance = 1e-9 });
+        using var mixed = EntropicOT.Solve(x, y, Options(GroundCost.Euclidean) with { Tolerance = 1e-9, Precision = SinkhornPrecision.Mixed });
+        Assert.Equal(exact.Value, mixed.Value, 1e-8);
+    }
+
     /// <summary>Gradient, dense Hessian (both paths), HVP, parameter Hessian and sharp gradient against finite differences.</summary>
     private static void AssertDerivatives(GroundCost cost, double[,] x, double[,] y, double tolerance)
     {
