@@ -9,9 +9,8 @@ namespace OtNative;
 /// points L x and L y, so it runs on the same streamed kernels; every derivative in x (gradient, Hessian, Hessian-vector
 /// products, parameter Hessians, the sharp gradient) is mapped back: ∇ₓ = Lᵀ ∇, ∇²ₓ = (I ⊗ Lᵀ) ∇² (I ⊗ L). The Euclidean
 /// distance ‖x − y‖, its powers ‖x − y‖ᵖ and a user's <see cref="ICostFunction"/> run on streamed CPU kernels of their own
-/// (SIMD square roots and powers for the built-in ones), and their derivatives are formed pair by pair from ∇ₓc and ∇²ₓc
-/// (docs/math.md §10). Values, potentials and the plan are those of the cost itself. Costs apply to point clouds; a cost
-/// matrix is its own cost.
+/// (SIMD square roots and powers for the built-in ones), and their derivatives are formed pair by pair from ∇ₓc and ∇²ₓc.
+/// Values, potentials and the plan are those of the cost itself. Costs apply to point clouds; a cost matrix is its own cost.
 /// </summary>
 public sealed class GroundCost
 {

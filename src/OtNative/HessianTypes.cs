@@ -40,8 +40,9 @@ public enum HessianFactorisation
 /// <param name="RowSumError">The accuracy measure of Li et al. 2024 (their eq. 59), ‖Σ_l Hess[k,:,l,:] − 2 a_k I‖_F over all k
 /// with the input weights a: at the optimum the row sums are exactly 2 a_k I, so this says how far the Hessian's row sums
 /// are from what the marginal constraint implies — a property of the Hessian, not the plan's marginal error
-/// (<see cref="SinkhornResult.MarginalError"/>). NaN for unbalanced transport (SinkhornOptions.TauA, TauB), whose plan changes when every point moves alike, so
-/// the identity behind it does not hold.</param>
+/// (<see cref="SinkhornResult.MarginalError"/>). NaN for unbalanced transport (SinkhornOptions.TauA, TauB) and for a ground cost
+/// other than the squared Euclidean and Mahalanobis ones (<see cref="GroundCost.Euclidean"/>, <see cref="GroundCost.PNorm"/>,
+/// <see cref="GroundCost.Custom"/>), whose plans change when every source point moves alike, so the identity behind it does not hold.</param>
 /// <param name="Elapsed">Wall time of the Hessian alone.</param>
 /// <remarks>It serialises with <see cref="System.Text.Json.JsonSerializer"/> and reads back with the same numbers (<see cref="Array2DJsonConverter"/>).</remarks>
 [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]

@@ -4,7 +4,7 @@ namespace OtNative;
 /// A user-defined ground cost c(x, y) between a source point x and a target point y of d coordinates, with its derivatives
 /// in x for one pair. Wrap it with <see cref="GroundCost.Custom"/> and set it as <see cref="SinkhornOptions.Cost"/>: solves,
 /// values, gradients, the dense Hessian, Hessian-vector products and the spectrum then use it (on the CPU; the CUDA kernels
-/// evaluate the squared Euclidean cost only). Every formula is written through ∇ₓc and ∇²ₓc (docs/math.md §10).
+/// evaluate the squared Euclidean cost only). Every derivative is formed pair by pair from ∇ₓc and ∇²ₓc.
 /// The methods are called from several threads at once: an implementation must be thread-safe (a pure function is).
 /// </summary>
 public interface ICostFunction

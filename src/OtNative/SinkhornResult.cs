@@ -187,8 +187,10 @@ public sealed class SinkhornResult : IDisposable
         var weights = _plan.Problem.A;
         return new HessianResult(_map.Blocks(core.Hessian).ToArray2D(), method, core.Kept, core.Dropped, core.SmallestKept, CoreEnums.Of(core.Factorisation),
             core.Threshold,
-            // The measure rests on the plan not changing when every point moves alike: true of balanced transport only.
-            _plan.Problem.Relaxation.IsBalanced ? Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights) : double.NaN,
+            // The measure rests on the plan not changing when every source point moves alike: true of balanced transport
+            // under a quadratic cost only (its cost then changes by terms of one index each).
+            _plan.Problem.Relaxation.IsBalanced && _plan.Problem.PairCost is null
+                ? Core.Hessian.marginalError(core.Hessian, _plan.Problem.X.Cols, weights) : double.NaN,
             core.Elapsed);
     }
 

@@ -37,6 +37,29 @@ internal static class TestData
     }
 
     /// <summary>
+    /// The Hessian (n·d × n·d, index k·d + q) as central differences of step <paramref name="step"/> of
+    /// <paramref name="gradient"/> (n × d), one coordinate of x at a time: column t is the gradient's change along x's t-th coordinate.
+    /// </summary>
+    public static double[,] GradientDifferences(double[,] x, double step, Func<double[,], double[,]> gradient)
+    {
+        int n = x.GetLength(0), d = x.GetLength(1), nd = n * d;
+        var hessian = new double[nd, nd];
+        for (int t = 0; t < nd; t++)
+        {
+            double[,] At(double delta)
+            {
+                var moved = (double[,])x.Clone();
+                moved[t / d, t % d] += delta;
+                return gradient(moved);
+            }
+            var plus = At(step);
+            var minus = At(-step);
+            for (int u = 0; u < nd; u++) hessian[u, t] = (plus[u / d, u % d] - minus[u / d, u % d]) / (2 * step);
+        }
+        return hessian;
+    }
+
+    /// <summary>
     /// The gradient of <paramref name="value"/> at <paramref name="x"/> by central differences of step
     /// <paramref name="step"/>, one coordinate at a time; <paramref name="value"/> gets a moved copy of x and the
     /// coordinate it moved.
