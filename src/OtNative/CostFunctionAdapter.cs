@@ -25,6 +25,8 @@ internal sealed class CostFunctionAdapter(ICostFunction function) : IPairCost
 
     public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient)
     {
+        // The buffers are reused from pair to pair: an implementation that leaves an entry unwritten gets 0, not the last pair's.
+        gradient.Clear();
         Function.Gradient(x, y, gradient);
         foreach (var v in gradient)
             if (!double.IsFinite(v)) throw NotFinite("gradient", x, y);
@@ -32,6 +34,7 @@ internal sealed class CostFunctionAdapter(ICostFunction function) : IPairCost
 
     public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
     {
+        hessian.Clear();
         Function.Hessian(x, y, hessian);
         foreach (var v in hessian)
             if (!double.IsFinite(v)) throw NotFinite("Hessian", x, y);

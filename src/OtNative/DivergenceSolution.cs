@@ -73,7 +73,9 @@ public sealed class DivergenceSolution : IDisposable
 
     /// <summary>
     /// ∂S/∂x written row-major into <paramref name="destination"/> (element (k, q) at k·d + q): the numbers of
-    /// <see cref="Gradient()"/> with no result array allocated, for a flow loop that reuses one buffer.
+    /// <see cref="Gradient()"/> with no result array allocated, for a flow loop that reuses one buffer (under a
+    /// <see cref="GroundCost.Euclidean"/>, <see cref="GroundCost.PNorm"/> or <see cref="GroundCost.Custom"/> cost it takes
+    /// passes over the pairs and allocates).
     /// </summary>
     /// <param name="destination">n·d values, overwritten.</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> does not hold n·d values.</exception>

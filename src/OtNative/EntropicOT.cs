@@ -223,6 +223,7 @@ public static class EntropicOT
     /// <param name="cancellationToken">Checked inside the solve.</param>
     /// <returns>The solved plan; dispose it.</returns>
     /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0, tolerance ≤ 0, or TauA ≠ TauB (named TauB).</exception>
+    /// <exception cref="NotSupportedException">A custom cost that is not symmetric.</exception>
     [OverloadResolutionPriority(1)]
     public static SinkhornResult SolveSelf(double[,] x, double[]? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         SolveSelfCore(Arrays.ToMatrix(x, nameof(x)), Arrays.Option(a), options, cancellationToken);
@@ -237,6 +238,7 @@ public static class EntropicOT
     /// <param name="cancellationToken">Checked inside the solve.</param>
     /// <returns>The solved plan; dispose it.</returns>
     /// <exception cref="ArgumentException">Non-finite values, bad weights, an empty cloud, ε ≤ 0, tolerance ≤ 0, or TauA ≠ TauB (named TauB).</exception>
+    /// <exception cref="NotSupportedException">A custom cost that is not symmetric.</exception>
     public static SinkhornResult SolveSelf(MathNetMatrix x, MathNetVector? a = null, SinkhornOptions? options = null, CancellationToken cancellationToken = default) =>
         SolveSelfCore(Arrays.ToMatrix(x, nameof(x)), Arrays.Weights(a), options, cancellationToken);
 
@@ -248,6 +250,8 @@ public static class EntropicOT
             throw new ArgumentException(
                 $"A self-transport relaxes both sides alike: TauA and TauB must be equal, got TauA = {options.TauA}, TauB = {options.TauB}.",
                 nameof(SinkhornOptions.TauB));
+        if (options.Cost?.PairCost is { Symmetric: false } cost)
+            throw new NotSupportedException($"A self-transport needs a symmetric cost (c(x, y) = c(y, x)); the cost {cost.Name} does not say it is (ICostFunction.IsSymmetric).");
         var problem = Points(points, points, a, a, options);
         var (backend, note) = Backends.Resolve(options.Backend, problem, options.VectorWidth);
         Fallbacks.Log(options.Logger, backend, note);
@@ -558,8 +562,7 @@ public static class EntropicOT
         if (options.Backend == ComputeBackend.Mpi)
             return MpiRegistration.Required.SolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
         ArgumentNullException.ThrowIfNull(problems);
-        var backend = Backends.Resolve(options.Backend, options.VectorWidth);
-        Fallbacks.Log(options.Logger, backend, null);
+        var backend = BatchBackend(options);
         return Items(TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), AsBatchProblems(problems), options, gradients, hessians,
             hvpDirections, cg, sharpValues, cancellationToken, stopOnInvalid: true));
     }
@@ -619,8 +622,7 @@ public static class EntropicOT
         options ??= SinkhornOptions.Default;
         if (options.Backend == ComputeBackend.Mpi)
             return MpiRegistration.Required.TrySolveBatch(problems, options, gradients, hessians, hvpDirections, cg, sharpValues, cancellationToken);
-        var backend = Backends.Resolve(options.Backend, options.VectorWidth);
-        Fallbacks.Log(options.Logger, backend, null);
+        var backend = BatchBackend(options);
         return TryBatch((core, opts, request) => Batch.attempt(backend, core, opts, request), problems, options, gradients, hessians,
             hvpDirections, cg, sharpValues, cancellationToken);
     }
@@ -737,9 +739,27 @@ public static class EntropicOT
 
     /// <summary>A cost-matrix problem; a ground cost other than the default is refused (the matrix is its own cost).</summary>
     private static OtProblem OfCost(Matrix cost, FSharpOption<double[]>? a, FSharpOption<double[]>? b, SinkhornOptions? options) =>
-        MapOf(options).IsIdentity && options?.Cost.PairCost is null
+        MapOf(options).IsIdentity && options?.Cost?.PairCost is null
             ? OtProblemModule.ofCost(cost, a, b)
             : throw new ArgumentException("A ground cost (SinkhornOptions.Cost) applies to point clouds; a cost matrix is its own cost.", nameof(SinkhornOptions.Cost));
+
+    /// <summary>
+    /// The backend a batch runs on, logged: the one the options choose, except that under a ground cost the CUDA kernels do
+    /// not evaluate (<see cref="GroundCost.Euclidean"/>, <see cref="GroundCost.PNorm"/>, <see cref="GroundCost.Custom"/>)
+    /// <see cref="ComputeBackend.Auto"/> takes the CPU, as a single solve does.
+    /// </summary>
+    private static IBackend BatchBackend(SinkhornOptions options)
+    {
+        if (options.Backend == ComputeBackend.Auto && options.Cost?.PairCost is { } cost)
+        {
+            var cpu = Backends.Resolve(ComputeBackend.Cpu, options.VectorWidth);
+            Fallbacks.Log(options.Logger, cpu, $"the {cost.Name} cost runs on the CPU: the CUDA kernels evaluate the squared Euclidean cost only");
+            return cpu;
+        }
+        var backend = Backends.Resolve(options.Backend, options.VectorWidth);
+        Fallbacks.Log(options.Logger, backend, null);
+        return backend;
+    }
 
     /// <summary>The map of the options' ground cost (<see cref="SinkhornOptions.Cost"/>).</summary>
     internal static CoordinateMap MapOf(SinkhornOptions? options) => (options?.Cost ?? GroundCost.SquaredEuclidean).Map;
@@ -750,7 +770,7 @@ public static class EntropicOT
     /// </summary>
     internal static OtProblem Mapped(OtProblem problem, SinkhornOptions? options)
     {
-        if (options?.Cost.PairCost is { } pairCost) return OtProblemModule.withCost(pairCost, problem);
+        if (options?.Cost?.PairCost is { } pairCost) return OtProblemModule.withCost(pairCost, problem);
         var map = MapOf(options);
         if (map.IsIdentity) return problem;
         map.RequireDimension(problem.X.Cols, nameof(SinkhornOptions.Cost));

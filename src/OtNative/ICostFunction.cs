@@ -21,13 +21,14 @@ public interface ICostFunction
     /// <summary>∇ₓc(x, y).</summary>
     /// <param name="x">The source point (d values).</param>
     /// <param name="y">The target point (d values).</param>
-    /// <param name="gradient">Where to write the d partial derivatives.</param>
+    /// <param name="gradient">Where to write the d partial derivatives (zeroed before the call: entries left unwritten are 0).</param>
     void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient);
 
     /// <summary>∇²ₓc(x, y), symmetric.</summary>
     /// <param name="x">The source point (d values).</param>
     /// <param name="y">The target point (d values).</param>
-    /// <param name="hessian">Where to write the d × d second derivatives, row-major.</param>
+    /// <param name="hessian">Where to write the d × d second derivatives, row-major (zeroed before the call: entries left
+    /// unwritten are 0).</param>
     void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian);
 
     /// <summary>

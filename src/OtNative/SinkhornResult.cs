@@ -119,7 +119,9 @@ public sealed class SinkhornResult : IDisposable
 
     /// <summary>
     /// ∂L_ε/∂x written row-major into <paramref name="destination"/> (element (k, q) at k·d + q): the numbers of
-    /// <see cref="Gradient()"/> with no result array allocated, for a loop that reuses one buffer.
+    /// <see cref="Gradient()"/> with no result array allocated, for a loop that reuses one buffer (from the plan's cached
+    /// moments; under a <see cref="GroundCost.Euclidean"/>, <see cref="GroundCost.PNorm"/> or <see cref="GroundCost.Custom"/>
+    /// cost it takes a pass over the pairs and allocates its result first).
     /// </summary>
     /// <param name="destination">n·d values, overwritten.</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> does not hold n·d values.</exception>

@@ -60,11 +60,12 @@ type DistancePower(p: float) =
             let d = x.Length
             let s = squaredDistance x y
             let scale = if s > 0.0 then p * Math.Pow(s, 0.5 * p - 1.0) else 0.0
-            // (p − 2) u uᵀ = (p − 2) δ δᵀ / s.
-            let outer = if s > 0.0 then (p - 2.0) / s else 0.0
+            // u = δ/‖δ‖ formed first: (p − 2)/s would overflow for points closer than 1e-154.
+            let inverseNorm = if s > 0.0 then 1.0 / sqrt s else 0.0
             for a in 0 .. d - 1 do
                 for b in 0 .. d - 1 do
-                    hessian.[a * d + b] <- scale * ((if a = b then 1.0 else 0.0) + outer * (x.[a] - y.[a]) * (x.[b] - y.[b]))
+                    let uaub = (x.[a] - y.[a]) * inverseNorm * ((x.[b] - y.[b]) * inverseNorm)
+                    hessian.[a * d + b] <- scale * ((if a = b then 1.0 else 0.0) + (p - 2.0) * uaub)
         member this.Row(x, targets, costs) =
             let d = x.Length
             for j in 0 .. costs.Length - 1 do

@@ -219,6 +219,8 @@ module OtProblem =
     /// The absolute ε for this problem. Fails unless it is positive, finite and resolvable; a relative ε also
     /// needs a mean cost above rounding level (points that all coincide have none).
     let resolveEpsilon (p: OtProblem) (eps: Epsilon) =
+        // A user's cost is bounded by a pass over every pair: made once here for both uses.
+        let bound = lazy (costBound p)
         let e =
             match eps with
             | Absolute e ->
@@ -233,17 +235,26 @@ module OtProblem =
                     | PointClouds (x, y) ->
                         let largestSquare (z: Matrix) = z.Data |> Array.fold (fun acc v -> max acc (v * v)) 0.0
                         float x.Cols * max (largestSquare x) (largestSquare y)
-                    | CloudsWithCost _ | CostMatrix _ -> costBound p
+                    | CloudsWithCost _ | CostMatrix _ -> bound.Value
                 if not (mc > 1e-24 * magnitude) then
-                    raise (System.ArgumentException(
-                        sprintf "A relative ε needs a positive mean cost, but the mean cost is %g, rounding noise of coordinates of size %g: all points coincide. Give ε absolutely." mc (sqrt magnitude), "Epsilon"))
+                    let why =
+                        match p.Geometry with
+                        | PointClouds _ -> sprintf "the mean cost is %g, rounding noise of coordinates of size %g: all points coincide" mc (sqrt magnitude)
+                        | CloudsWithCost _ | CostMatrix _ -> sprintf "the weighted mean cost is %g against a largest |cost| of %g" mc magnitude
+                    raise (System.ArgumentException(sprintf "A relative ε needs a positive mean cost, but %s. Give ε absolutely." why, "Epsilon"))
                 s * mc
         // Below the normal float64 numbers 1/ε overflows (coordinates near 1e-154 give a subnormal mean cost): the updates
         // would turn non-finite on the first step, which reads as a numerical failure when the input is what is wrong.
         if not (Double.IsNormal e) then
             raise (System.ArgumentException(
                 sprintf "ε = %g is below what float64 resolves: it is not a normal float64 (at least 2.2e-308), so 1/ε overflows. Scale the coordinates (or costs) up, or give a larger ε." e, "Epsilon"))
-        let floor = smallestUsableEpsilon p
+        // A power of large distances can leave float64: the streamed rows would saturate where the tabulated ones overflow.
+        match p.Geometry with
+        | CloudsWithCost (_, _, cost) when not (Double.IsFinite bound.Value) ->
+            raise (System.ArgumentException(
+                sprintf "The %s costs of these clouds reach float64's largest value (their bound is %g): scale the coordinates down." cost.Name bound.Value, "cost"))
+        | _ -> ()
+        let floor = resolvableRatio * bound.Value
         if Double.IsFinite floor && e < floor then
             raise (System.ArgumentException(
                 sprintf "ε = %g is below the smallest usable ε ≈ %.3g for these costs (2⁻³⁰ × the largest cost %.3g): float64 cannot resolve the log-domain updates there. Use ε ≥ %.3g." e floor (floor / resolvableRatio) floor, "Epsilon"))

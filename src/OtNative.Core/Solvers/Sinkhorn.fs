@@ -214,7 +214,7 @@ module Sinkhorn =
     /// L_ε(a, a) and L_ε(b, b)) by the symmetric update; the plan owns its operator.
     let solveSymmetric (backend: IBackend) (problem: OtProblem) (options: SinkhornOptions) =
         if not (OtProblem.isSelfTransport problem) then
-            raise (ArgumentException("A symmetric solve needs a self-transport problem: the same points and weights on both sides, and for unbalanced transport one τ on both (TauA = TauB).", "problem"))
+            raise (ArgumentException("A symmetric solve needs a self-transport problem: the same points and weights on both sides, a symmetric ground cost (c(x, y) = c(y, x)), and for unbalanced transport one τ on both (TauA = TauB).", "problem"))
         requireMemory problem
         let operator = backend.Prepare(OtProblem.centred problem)
         try

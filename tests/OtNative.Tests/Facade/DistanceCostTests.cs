@@ -70,11 +70,41 @@ public class DistanceCostTests
             for (int k = 0; k < x.Length; k++) gradient[k] = 2 * (x[k] - y[k]);
             gradient[0] += Math.Cos(x[0]) * y[1];
         }
+        // Writes the diagonal only: the buffer arrives zeroed (ICostFunction.Hessian), not holding the last pair's values.
         public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
         {
-            hessian.Clear();
             for (int k = 0; k < x.Length; k++) hessian[k * x.Length + k] = 2;
             hessian[0] -= Math.Sin(x[0]) * y[1];
+        }
+    }
+
+    /// <summary>√(‖x − y‖² + 1) − x·y/10: symmetric but not a function of x − y.</summary>
+    private sealed class SymmetricOnly : ICostFunction
+    {
+        public bool IsSymmetric => true;
+        public double Value(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+        {
+            double s = 1, dot = 0;
+            for (int k = 0; k < x.Length; k++) { s += (x[k] - y[k]) * (x[k] - y[k]); dot += x[k] * y[k]; }
+            return Math.Sqrt(s) - 0.1 * dot;
+        }
+        public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient)
+        {
+            double r = Value(x, y);
+            double dot = 0;
+            for (int k = 0; k < x.Length; k++) dot += x[k] * y[k];
+            double root = r + 0.1 * dot;
+            for (int k = 0; k < x.Length; k++) gradient[k] = (x[k] - y[k]) / root - 0.1 * y[k];
+        }
+        public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
+        {
+            int d = x.Length;
+            double dot = 0;
+            for (int k = 0; k < d; k++) dot += x[k] * y[k];
+            double root = Value(x, y) + 0.1 * dot;
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b < d; b++)
+                    hessian[a * d + b] = ((a == b ? 1 : 0) - (x[a] - y[a]) * (x[b] - y[b]) / (root * root)) / root;
         }
     }
 
@@ -125,10 +155,85 @@ public class DistanceCostTests
                 Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"{user.Name}, {width}");
             }
         }
-        // Mixed precision under a SIMD cost: float32 exponentials, float64 answer to the solve's tolerance.
-        using var exact = EntropicOT.Solve(x, y, Options(GroundCost.Euclidean) with { Tolerance = 1e-9 });
-        using var mixed = EntropicOT.Solve(x, y, Options(GroundCost.Euclidean) with { Tolerance = 1e-9, Precision = SinkhornPrecision.Mixed });
-        Assert.Equal(exact.Value, mixed.Value, 1e-8);
+    }
+
+    [Fact]
+    public void MixedPrecisionUnderTheSimdCostsReachesTheFloat64Answer()
+    {
+        // float32 exponentials pay from min(n, m) = 256 on: below that a mixed solve runs float64.
+        var x = TestData.Cloud(53, 300, 2);
+        var y = TestData.Cloud(54, 260, 2, 0.3);
+        foreach (var cost in new[] { GroundCost.Euclidean, GroundCost.PNorm(1.5) })
+        {
+            var options = Options(cost) with { Tolerance = 1e-9, Solver = SinkhornSolver.Sinkhorn };
+            using var exact = EntropicOT.Solve(x, y, options);
+            using var mixed = EntropicOT.Solve(x, y, options with { Precision = SinkhornPrecision.Mixed });
+            Assert.True(mixed.MixedIterations > 0, $"{cost}: no float32 iteration");
+            Assert.Equal(exact.Value, mixed.Value, 1e-8);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void StreamedCostsAreTheirCostMatricesInEveryDimension(int d)
+    {
+        // The point rows of d = 1, 2, 3 and any d under the square root, the power and a user's filled rows.
+        var x = TestData.Cloud(55, 190, d);
+        var y = TestData.Cloud(56, 180, d, 0.2);
+        foreach (var (cost, of) in new (GroundCost, Func<double, double>)[]
+                 { (GroundCost.Euclidean, Math.Sqrt), (GroundCost.PNorm(3), s => Math.Pow(s, 1.5)), (GroundCost.Custom(new UserSquaredEuclidean()), s => s) })
+        {
+            using var matrix = EntropicOT.SolveCost(CostMatrix(x, y, of), Options(GroundCost.SquaredEuclidean));
+            using var points = EntropicOT.Solve(x, y, Options(cost));
+            Assert.Equal(matrix.Value, points.Value, 1e-10);
+            Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"{cost}, d = {d}");
+        }
+    }
+
+    [Fact]
+    public void StreamedDerivativesAgreeWithTheFastPathAndTheDenseHessian()
+    {
+        // 190 × 180 pairs: the CG's coupled passes, the plan and the applications all stream the cost's rows.
+        var x = TestData.Cloud(57, 190, 2);
+        var y = TestData.Cloud(58, 180, 2, 0.3);
+        var direction = TestData.Cloud(59, 190, 2);
+        var cg = new CgOptions { Tolerance = 1e-12 };
+        using var general = EntropicOT.Solve(x, y, Options(GroundCost.Custom(new UserSquaredEuclidean())));
+        using var builtIn = EntropicOT.Solve(x, y, Options(GroundCost.SquaredEuclidean));
+        Assert.True(TestData.MaxRelativeError(general.Gradient(), builtIn.Gradient()) < 1e-10);
+        Assert.True(TestData.MaxRelativeError(general.SharpGradient(), builtIn.SharpGradient()) < 1e-8);
+        Assert.True(TestData.MaxRelativeError(general.HessianOperator(cg).Apply(direction).Value, builtIn.HessianOperator(cg).Apply(direction).Value) < 1e-8);
+        using var power = EntropicOT.Solve(x, y, Options(GroundCost.PNorm(1.5)));
+        var hessian = power.Hessian(HessianMethod.Schur).Matrix;
+        var dense = new double[190, 2];
+        for (int u = 0; u < 380; u++)
+            for (int t = 0; t < 380; t++) dense[u / 2, u % 2] += hessian[u, t] * direction[t / 2, t % 2];
+        Assert.True(TestData.MaxRelativeError(power.HessianOperator(cg).Apply(direction).Value, dense) < 1e-8);
+    }
+
+    [Fact]
+    public void TheOtherSolversAndEntryPointsTakeTheCost()
+    {
+        var x = TestData.Cloud(61, 12, 2);
+        var y = TestData.Cloud(62, 10, 2, 0.5);
+        var options = Options(GroundCost.Euclidean);
+        using var sinkhorn = EntropicOT.Solve(x, y, options with { Solver = SinkhornSolver.Sinkhorn });
+        using var lbfgs = EntropicOT.Solve(x, y, options with { Solver = SinkhornSolver.Lbfgs });
+        using var annealed = EntropicOT.Solve(x, y, options with { Solver = SinkhornSolver.Sinkhorn, Anneal = true });
+        Assert.Equal(sinkhorn.Value, lbfgs.Value, 1e-10);
+        Assert.Equal(sinkhorn.Value, annealed.Value, 1e-10);
+        var item = EntropicOT.SolveBatch([(x, y)], options with { Backend = ComputeBackend.Auto })[0];
+        Assert.Equal(sinkhorn.Value, item.Value, 1e-10);
+        Assert.True(TestData.MaxRelativeError(item.Gradient!, sinkhorn.Gradient()) < 1e-8);
+        using var self = EntropicOT.SolveSelf(x, options: options);
+        using var both = EntropicOT.Solve(x, x, options);
+        Assert.Equal(both.Value, self.Value, 1e-10);
+        // A null cost is the default one.
+        using var nullCost = EntropicOT.Solve(x, y, Options(GroundCost.SquaredEuclidean) with { Cost = null! });
+        using var squared = EntropicOT.Solve(x, y, Options(GroundCost.SquaredEuclidean));
+        Assert.Equal(squared.Value, nullCost.Value, 14);
     }
 
     /// <summary>Gradient, dense Hessian (both paths), HVP, parameter Hessian and sharp gradient against finite differences.</summary>
@@ -283,6 +388,14 @@ public class DistanceCostTests
         // The data-dependent initialisers are the squared Euclidean cost's; the divergence needs a symmetric cost.
         Assert.Throws<NotSupportedException>(() => EntropicOT.Solve(okX, y, Options(GroundCost.Euclidean) with { Initializer = SinkhornInitializer.Gaussian }));
         Assert.Throws<NotSupportedException>(() => EntropicOT.SolveDivergence(okX, y, options: Options(GroundCost.Custom(new Skewed()))));
+        Assert.Throws<NotSupportedException>(() => EntropicOT.SolveSelf(okX, options: Options(GroundCost.Custom(new Skewed()))));
+        // A symmetric cost that is not a function of x − y: the divergence's value and gradient, not its second derivatives.
+        using var symmetric = EntropicOT.SolveDivergence(okX, y, options: Options(GroundCost.Custom(new SymmetricOnly())));
+        Assert.True(double.IsFinite(symmetric.Value));
+        Assert.Contains("translation-invariant", Assert.Throws<NotSupportedException>(() => symmetric.Hessian()).Message);
+        Assert.Throws<NotSupportedException>(() => symmetric.HessianVectorProduct(okX));
+        // Costs that leave float64.
+        Assert.Equal("cost", Assert.Throws<ArgumentException>(() => EntropicOT.Solve(new double[,] { { 1e200 } }, new double[,] { { -1e200 } }, Options(GroundCost.PNorm(3)))).ParamName);
         Assert.Equal("Cost", Assert.Throws<ArgumentException>(() => EntropicOT.SolveCost(new double[,] { { 1 } }, Options(GroundCost.Euclidean))).ParamName);
     }
 

@@ -512,7 +512,7 @@ let coupled<'V when 'V :> ILanes<'V> and 'V: struct> (l: CostLayout) (eps: float
             try eachRow<'V, _> l (CoupledRow<'V>(colTerm, l.ColsPadded, rowTerm, negInvEps, vT, k, rowWeights, row, acc)) lo hi
             finally Buffers.ArrayPool<float>.Shared.Return row
         if groups = 1 then run 0
-        else Parallel.For(0, groups, Parallelism.options cancellation, fun group -> run group) |> ignore
+        else Parallelism.run (fun () -> Parallel.For(0, groups, Parallelism.options cancellation, fun group -> run group))
         let out = Array.zeroCreate width
         for acc in accumulators do
             for t in 0 .. width - 1 do out.[t] <- out.[t] + acc.[t]
