@@ -30,7 +30,7 @@ let private closeTo (what: string) (tolerance: float) (expected: float[]) (actua
 /// Solves p at every vector width and at the scalar width and compares what each gives.
 let private agreeAtEveryWidth (p: OtProblem) (eps: Epsilon) =
     use reference = Sinkhorn.solve scalar p (fixedIterations eps)
-    let isPoints = match p.Geometry with PointClouds _ -> true | CostMatrix _ -> false
+    let isPoints = p.HasPoints
     let directions = if isPoints then [| Matrix(p.N, p.X.Cols, Array.init (p.N * p.X.Cols) (fun t -> sin (float t + 0.5))) |] else [||]
     let referenceHvp = if isPoints then Some (fst (HessianOperator(reference, cg).ApplyMany directions)) else None
     for width in [ SimdWidth.Bits512; SimdWidth.Bits256; SimdWidth.Bits128 ] do
