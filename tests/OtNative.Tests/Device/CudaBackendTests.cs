@@ -121,9 +121,15 @@ public class CudaBackendTests
     }
 
     [CudaFact]
-    public void SolutionsGradientsHvpsAndHessiansEqualTheCpuReference()
+    public void SolutionsGradientsHvpsAndHessiansEqualTheCpuReference() => AssertSolutionsAgree(Problem(3, 300, 250, 2));
+
+    /// <summary>The relaxed (κ-shrunk) updates, their marginal test and the penalised H diagonals on the device (math.md §9).</summary>
+    [CudaFact]
+    public void UnbalancedSolutionsGradientsHvpsAndHessiansEqualTheCpuReference() =>
+        AssertSolutionsAgree(OtProblemModule.relaxed(0.3, double.PositiveInfinity, Problem(4, 300, 250, 2)));
+
+    private static void AssertSolutionsAgree(OtProblem p)
     {
-        var p = Problem(3, 300, 250, 2);
         var opts = Core.SinkhornOptions.Default;
         using var rc = Sinkhorn.solve(Cpu, p, opts);
         using var rg = Sinkhorn.solve(Gpu, p, opts);

@@ -287,6 +287,54 @@ public class DistanceCostTests
     public void DistancePowerDerivativesEqualFiniteDifferences(double p) =>
         AssertDerivatives(GroundCost.PNorm(p), TestData.Cloud(3, 6, 3), TestData.Cloud(4, 5, 3, 0.3), 1e-6);
 
+    /// <summary>The README's example of a user cost, as it is printed there.</summary>
+    private sealed class PseudoHuber(double delta) : ICostFunction
+    {
+        public string Name => $"pseudo-huber:{delta}";
+        public bool IsSymmetric => true;              // c(x, y) = c(y, x)
+        public bool IsTranslationInvariant => true;   // a function of x − y
+
+        public double Value(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+        {
+            double s = delta * delta;
+            for (int k = 0; k < x.Length; k++) s += (x[k] - y[k]) * (x[k] - y[k]);
+            return Math.Sqrt(s);
+        }
+
+        public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient)
+        {
+            double c = Value(x, y);   // ∇ₓc = (x − y)/c
+            for (int k = 0; k < x.Length; k++) gradient[k] = (x[k] - y[k]) / c;
+        }
+
+        public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
+        {
+            int d = x.Length;
+            double c = Value(x, y);   // ∇²ₓc = (I − (x − y)(x − y)ᵀ/c²)/c
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b < d; b++)
+                    hessian[a * d + b] = ((a == b ? 1.0 : 0.0) - (x[a] - y[a]) * (x[b] - y[b]) / (c * c)) / c;
+        }
+    }
+
+    [Fact]
+    public void TheReadmesPseudoHuberCostHasFiniteDifferenceDerivativesAndADivergenceHessian()
+    {
+        var cost = GroundCost.Custom(new PseudoHuber(0.1));
+        var x = TestData.Cloud(73, 5, 2);
+        var y = TestData.Cloud(74, 6, 2, 0.4);
+        AssertDerivatives(cost, x, y, 1e-6);
+        var options = Options(cost);
+        using var divergence = EntropicOT.SolveDivergence(x, y, options: options);
+        var expected = TestData.GradientDifferences(x, 1e-5, moved =>
+        {
+            using var r = EntropicOT.SolveDivergence(moved, y, options: options);
+            return r.Gradient();
+        });
+        Assert.True(TestData.MaxRelativeError(divergence.Hessian(), expected) < 1e-5, $"divergence Hessian {TestData.MaxRelativeError(divergence.Hessian(), expected)}");
+        Assert.Equal("pseudo-huber:0.1", cost.ToString());
+    }
+
     [Fact]
     public void UnbalancedTransportUnderTheEuclideanCostHasFiniteDifferenceDerivatives() =>
         AssertDerivatives(GroundCost.Euclidean, TestData.Cloud(15, 6, 2), TestData.Cloud(16, 5, 2, 0.8), 1e-6, tau: 0.5);
@@ -397,6 +445,20 @@ public class DistanceCostTests
         // Costs that leave float64.
         Assert.Equal("cost", Assert.Throws<ArgumentException>(() => EntropicOT.Solve(new double[,] { { 1e200 } }, new double[,] { { -1e200 } }, Options(GroundCost.PNorm(3)))).ParamName);
         Assert.Equal("Cost", Assert.Throws<ArgumentException>(() => EntropicOT.SolveCost(new double[,] { { 1 } }, Options(GroundCost.Euclidean))).ParamName);
+    }
+
+    [Fact]
+    public void TheCudaBackendRefusesOtherCostsOnEveryMachine()
+    {
+        // The refusal comes before the device check: it holds with or without a GPU, and Auto then solves on the CPU.
+        var x = TestData.Cloud(71, 5, 2);
+        var problem = Core.OtProblemModule.withCost(new Core.DistancePower(1.0),
+            Core.OtProblemModule.create(Core.Matrix.OfArray2D(x), Core.Matrix.OfArray2D(x), null, null));
+        var support = ((Core.IBackend)Core.CudaBackend.Instance).Supports(problem);
+        Assert.True(support.IsUnsupported);
+        Assert.Contains("euclidean", ((Core.BackendSupport.Unsupported)support).reason);
+        using var auto = EntropicOT.Solve(x, x, Options(GroundCost.Euclidean) with { Backend = ComputeBackend.Auto });
+        Assert.Equal("cpu", auto.Backend);
     }
 
     [PotFact]
