@@ -28,6 +28,21 @@ public class DistanceCostTests
         return c;
     }
 
+    private static readonly CpuVectorWidth[] EveryWidth = [CpuVectorWidth.Scalar, CpuVectorWidth.Bits128, CpuVectorWidth.Bits256, CpuVectorWidth.Bits512];
+
+    /// <summary>The solve under <paramref name="cost"/> at each width is the solve of its cost matrix <paramref name="costs"/>.</summary>
+    private static void AssertSolvesAsItsCostMatrix(double[,] x, double[,] y, GroundCost cost, double[,] costs, params CpuVectorWidth[] widths)
+    {
+        using var matrix = EntropicOT.SolveCost(costs, Options(GroundCost.SquaredEuclidean));
+        foreach (var width in widths.Length == 0 ? [CpuVectorWidth.Auto] : widths)
+        {
+            using var points = EntropicOT.Solve(x, y, Options(cost) with { VectorWidth = width });
+            Assert.Equal(matrix.Value, points.Value, 1e-10);
+            Assert.Equal(matrix.SharpValue, points.SharpValue, 1e-10);
+            Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"{cost}, n = {x.GetLength(0)}, d = {x.GetLength(1)}, {width}: f {TestData.MaxRelativeError(points.F, matrix.F)}");
+        }
+    }
+
     public static TheoryData<double> Exponents => new() { 1.0, 1.5, 3.0 };
 
     /// <summary>The squared Euclidean cost written as a user would: the general path's reference.</summary>
@@ -119,14 +134,7 @@ public class DistanceCostTests
             var x = TestData.Cloud(1, n, 3);
             var y = TestData.Cloud(2, m, 3, 0.4);
             var costs = CostMatrix(x, y, s => Math.Pow(s, p / 2));
-            using var matrix = EntropicOT.SolveCost(costs, Options(GroundCost.SquaredEuclidean));
-            foreach (var width in new[] { CpuVectorWidth.Scalar, CpuVectorWidth.Bits128, CpuVectorWidth.Bits256, CpuVectorWidth.Bits512 })
-            {
-                using var points = EntropicOT.Solve(x, y, Options(cost) with { VectorWidth = width });
-                Assert.Equal(matrix.Value, points.Value, 1e-10);
-                Assert.Equal(matrix.SharpValue, points.SharpValue, 1e-10);
-                Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"p = {p}, n = {n}, {width}: f {TestData.MaxRelativeError(points.F, matrix.F)}");
-            }
+            AssertSolvesAsItsCostMatrix(x, y, cost, costs, EveryWidth);
             // ε relative to the mean cost is the cost's own.
             using var relative = EntropicOT.Solve(x, y, Options(cost) with { Epsilon = 0.05, EpsilonRelative = true });
             Assert.Equal(0.05 * costs.Cast<double>().Average(), relative.Epsilon, 12);
@@ -136,7 +144,7 @@ public class DistanceCostTests
     }
 
     [Fact]
-    public void StreamedUserCostsAreTheirCostMatricesAtEveryWidthAndInMixedPrecision()
+    public void StreamedUserCostsAreTheirCostMatricesAtEveryWidth()
     {
         // 190 × 180 pairs: the rows are filled by the cost (its Row for x against y; for y against x its Row again when it
         // is symmetric, its Value pair by pair when it is not), not tabulated.
@@ -147,13 +155,7 @@ public class DistanceCostTests
             var costs = new double[190, 180];
             for (int i = 0; i < 190; i++)
                 for (int j = 0; j < 180; j++) costs[i, j] = user.Value(new[] { x[i, 0], x[i, 1] }, new[] { y[j, 0], y[j, 1] });
-            using var matrix = EntropicOT.SolveCost(costs, Options(GroundCost.SquaredEuclidean));
-            foreach (var width in new[] { CpuVectorWidth.Scalar, CpuVectorWidth.Bits128, CpuVectorWidth.Bits256, CpuVectorWidth.Bits512 })
-            {
-                using var points = EntropicOT.Solve(x, y, Options(GroundCost.Custom(user)) with { VectorWidth = width });
-                Assert.Equal(matrix.Value, points.Value, 1e-10);
-                Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"{user.Name}, {width}");
-            }
+            AssertSolvesAsItsCostMatrix(x, y, GroundCost.Custom(user), costs, EveryWidth);
         }
     }
 
@@ -185,10 +187,7 @@ public class DistanceCostTests
         foreach (var (cost, of) in new (GroundCost, Func<double, double>)[]
                  { (GroundCost.Euclidean, Math.Sqrt), (GroundCost.PNorm(3), s => Math.Pow(s, 1.5)), (GroundCost.Custom(new UserSquaredEuclidean()), s => s) })
         {
-            using var matrix = EntropicOT.SolveCost(CostMatrix(x, y, of), Options(GroundCost.SquaredEuclidean));
-            using var points = EntropicOT.Solve(x, y, Options(cost));
-            Assert.Equal(matrix.Value, points.Value, 1e-10);
-            Assert.True(TestData.MaxRelativeError(points.F, matrix.F) < 1e-9, $"{cost}, d = {d}");
+            AssertSolvesAsItsCostMatrix(x, y, cost, CostMatrix(x, y, of));
         }
     }
 
