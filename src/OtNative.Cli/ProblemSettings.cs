@@ -93,7 +93,8 @@ public class SolverSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--anneal anneals Sinkhorn updates; --solver {Solver} has none: use --solver sinkhorn or sinkhorn-lbfgs with --anneal.");
         if (Precision is not ("double" or "mixed" or "auto"))
             return Spectre.Console.ValidationResult.Error($"--precision must be double, mixed or auto, got '{Precision}'.");
-        if (Cost is not ("sqeuclidean" or "euclidean") && !Cost.StartsWith("mahalanobis:", StringComparison.Ordinal)
+        // "mahalanobis:" alone named no file: reading the empty path failed with "File not found:" and no word of --cost.
+        if (Cost is not ("sqeuclidean" or "euclidean") && !(Cost.StartsWith("mahalanobis:", StringComparison.Ordinal) && Cost.Length > "mahalanobis:".Length)
             && !(Cost.StartsWith("pnorm:", StringComparison.Ordinal) && PNormExponent(Cost) is >= 1 and < double.PositiveInfinity))
             return Spectre.Console.ValidationResult.Error($"--cost must be sqeuclidean, euclidean, pnorm:P (a number P ≥ 1) or mahalanobis:M.npy, got '{Cost}'.");
         if (TauA is { } ta && !(ta > 0)) return Spectre.Console.ValidationResult.Error($"--tau-a must be positive, got {ta}.");

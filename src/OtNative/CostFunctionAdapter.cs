@@ -41,7 +41,13 @@ internal sealed class CostFunctionAdapter(ICostFunction function) : IPairCost
     }
 
     // The solve checks every pair's cost once (its ε needs the largest); the rows of later passes are not checked again.
-    public void Row(ReadOnlySpan<double> x, ReadOnlySpan<double> targets, Span<double> costs) => Function.Row(x, targets, costs);
+    // The span is a buffer rented from the shared pool: a Row that skips an entry would leave whatever an earlier user of
+    // the buffer wrote there, different from pass to pass. NaN in its place makes that check refuse the cost instead.
+    public void Row(ReadOnlySpan<double> x, ReadOnlySpan<double> targets, Span<double> costs)
+    {
+        costs.Fill(double.NaN);
+        Function.Row(x, targets, costs);
+    }
 
     private ArgumentException NotFinite(string what, ReadOnlySpan<double> x, ReadOnlySpan<double> y) =>
         new($"The cost {Name} gave a {what} that is not finite at x = ({string.Join(", ", x.ToArray())}), y = ({string.Join(", ", y.ToArray())}).", nameof(SinkhornOptions.Cost));

@@ -37,7 +37,8 @@ public interface ICostFunction
     /// </summary>
     /// <param name="x">The source point (d values).</param>
     /// <param name="targets">The m target points, row-major (m × d values).</param>
-    /// <param name="costs">Where to write the m costs.</param>
+    /// <param name="costs">Where to write the m costs: every one of them (the entries arrive as NaN, and a solve refuses a
+    /// cost that leaves one unwritten).</param>
     void Row(ReadOnlySpan<double> x, ReadOnlySpan<double> targets, Span<double> costs)
     {
         int d = x.Length;

@@ -81,7 +81,7 @@ type DivergencePlans private (cross: SolvedPlan, sourceSelf: SolvedPlan, targetS
             // The unbalanced divergence debiases with one τ (math.md §9): its self-terms relax both sides alike.
             if relaxation.TauA <> relaxation.TauB then
                 raise (NotSupportedException(sprintf "The unbalanced divergence needs one relaxation on both sides (τ_a = τ_b); got τ_a = %g, τ_b = %g." relaxation.TauA relaxation.TauB))
-            let eps = OtProblem.resolveEpsilon problem options.Epsilon
+            let eps = OtProblem.resolveEpsilonCancellable options.Cancellation problem options.Epsilon
             let atEps = { options with Epsilon = Absolute eps }
             // Self-terms start from zero: a warm start given for the cross problem means nothing to them.
             let selfOptions = { atEps with Start = Start.Initialised }

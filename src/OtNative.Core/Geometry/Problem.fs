@@ -130,11 +130,12 @@ module OtProblem =
         { p with Relaxation = { TauA = tauA; TauB = tauB } }
 
     /// Visits the rows of a general cost's matrix, in parallel: visit i row with row = c(x_i, y_·) (a per-task buffer).
-    /// Fails, naming the pair, where the cost gives a value that is not finite.
-    let private eachCostRow (x: Matrix) (y: Matrix) (cost: IPairCost) (visit: int -> float[] -> unit) =
+    /// Fails, naming the pair, where the cost gives a value that is not finite. A user's slow cost makes this pass as long
+    /// as a half-step of its own: it stops between rows when `cancellation` is cancelled.
+    let private eachCostRow (cancellation: System.Threading.CancellationToken) (x: Matrix) (y: Matrix) (cost: IPairCost) (visit: int -> float[] -> unit) =
         let d, m = x.Cols, y.Rows
         Parallelism.run (fun () ->
-            System.Threading.Tasks.Parallel.For(0, x.Rows, Parallelism.capped (), (fun () -> Array.zeroCreate m), (fun i _ (row: float[]) ->
+            System.Threading.Tasks.Parallel.For(0, x.Rows, Parallelism.options cancellation, (fun () -> Array.zeroCreate m), (fun i _ (row: float[]) ->
                 cost.Row(System.ReadOnlySpan(x.Data, i * d, d), System.ReadOnlySpan(y.Data), System.Span row)
                 let j = System.Array.FindIndex(row, fun v -> not (Double.IsFinite v))
                 if j >= 0 then
@@ -148,14 +149,13 @@ module OtProblem =
         | PointClouds (x, y) -> { p with Geometry = CloudsWithCost(x, y, cost) }
         | CloudsWithCost _ | CostMatrix _ -> raise (System.ArgumentException("A ground cost applies to point clouds with the default cost; this problem has its own.", "cost"))
 
-    /// Weighted mean cost Σ a_i b_j C_ij; O((n+m)d) for point clouds via
-    /// Σa‖x‖² + Σb‖y‖² − 2 x̄·ȳ, computed after centring so it does not cancel; one pass over the pairs for another cost.
-    let meanCost (p: OtProblem) =
+    /// `meanCost`, its pass over a general cost's pairs stopped by `cancellation`.
+    let meanCostCancellable (cancellation: System.Threading.CancellationToken) (p: OtProblem) =
         match p.Geometry with
         | CloudsWithCost (x, y, cost) ->
             // Per-row sums, added in row order: the same value on any number of threads.
             let rowSums = Array.zeroCreate x.Rows
-            eachCostRow x y cost (fun i row ->
+            eachCostRow cancellation x y cost (fun i row ->
                 let mutable s = 0.0
                 for j in 0 .. row.Length - 1 do s <- s + p.B.[j] * row.[j]
                 rowSums.[i] <- p.A.[i] * s)
@@ -179,6 +179,10 @@ module OtProblem =
                     s <- s + p.A.[i] * p.B.[j] * c.[i, j]
             s
 
+    /// Weighted mean cost Σ a_i b_j C_ij; O((n+m)d) for point clouds via
+    /// Σa‖x‖² + Σb‖y‖² − 2 x̄·ȳ, computed after centring so it does not cancel; one pass over the pairs for another cost.
+    let meanCost (p: OtProblem) = meanCostCancellable System.Threading.CancellationToken.None p
+
     /// The squared diagonal of the box holding both clouds: a bound on every squared distance, O((n+m)·d).
     let private squaredBoxDiagonal (x: Matrix) (y: Matrix) =
             let d = x.Cols
@@ -193,18 +197,21 @@ module OtProblem =
                 total <- total + (hi - lo) * (hi - lo)
             total
 
-    /// An upper bound on every |C_ij|: the squared diagonal of the box holding both clouds (to the power p/2 for a
-    /// ‖x − y‖ᵖ cost), or max |C| (a cost matrix, and a user's cost, whose pairs are evaluated once for it).
-    /// O((n+m)·d) for point clouds. Infinite when the coordinates are so large that squared distances overflow.
-    let costBound (p: OtProblem) =
+    /// `costBound`, its pass over a user's cost's pairs stopped by `cancellation`.
+    let costBoundCancellable (cancellation: System.Threading.CancellationToken) (p: OtProblem) =
         match p.Geometry with
         | CloudsWithCost (x, y, (:? DistancePower as power)) -> squaredBoxDiagonal x y ** (0.5 * power.P)
         | CloudsWithCost (x, y, cost) ->
             let rowMax = Array.zeroCreate x.Rows
-            eachCostRow x y cost (fun i row -> rowMax.[i] <- row |> Array.fold (fun acc v -> max acc (abs v)) 0.0)
+            eachCostRow cancellation x y cost (fun i row -> rowMax.[i] <- row |> Array.fold (fun acc v -> max acc (abs v)) 0.0)
             Array.max rowMax
         | PointClouds (x, y) -> squaredBoxDiagonal x y
         | CostMatrix c -> c.Data |> Array.fold (fun acc v -> max acc (abs v)) 0.0
+
+    /// An upper bound on every |C_ij|: the squared diagonal of the box holding both clouds (to the power p/2 for a
+    /// ‖x − y‖ᵖ cost), or max |C| (a cost matrix, and a user's cost, whose pairs are evaluated once for it).
+    /// O((n+m)·d) for point clouds. Infinite when the coordinates are so large that squared distances overflow.
+    let costBound (p: OtProblem) = costBoundCancellable System.Threading.CancellationToken.None p
 
     /// Below 2⁻³⁰ of the largest cost the exponents (g_j − C_ij)/ε exceed 10⁹ and the rounding of C itself
     /// (2⁻⁵³ relative) leaves the marginals with no correct digit at the default tolerance.
@@ -216,11 +223,10 @@ module OtProblem =
     /// The smallest ε the log-domain solver can resolve for this problem's costs.
     let smallestUsableEpsilon (p: OtProblem) = resolvableRatio * costBound p
 
-    /// The absolute ε for this problem. Fails unless it is positive, finite and resolvable; a relative ε also
-    /// needs a mean cost above rounding level (points that all coincide have none).
-    let resolveEpsilon (p: OtProblem) (eps: Epsilon) =
+    /// `resolveEpsilon`, its passes over a user's cost's pairs stopped by `cancellation` (what a solve passes).
+    let resolveEpsilonCancellable (cancellation: System.Threading.CancellationToken) (p: OtProblem) (eps: Epsilon) =
         // A user's cost is bounded by a pass over every pair: made once here for both uses.
-        let bound = lazy (costBound p)
+        let bound = lazy (costBoundCancellable cancellation p)
         let e =
             match eps with
             | Absolute e ->
@@ -228,7 +234,7 @@ module OtProblem =
                 e
             | RelativeToMeanCost s ->
                 Validation.positive "Epsilon" s
-                let mc = meanCost p
+                let mc = meanCostCancellable cancellation p
                 // The mean cost of coincident points is rounding noise of the squared coordinates.
                 let magnitude =
                     match p.Geometry with
@@ -254,6 +260,15 @@ module OtProblem =
             raise (System.ArgumentException(
                 sprintf "The %s costs of these clouds reach float64's largest value (their bound is %g): scale the coordinates down." cost.Name bound.Value, "cost"))
         | _ -> ()
+        // Squared distances below float64's normal range keep only some of their 52 bits: the ‖x − y‖ᵖ costs (and the ε)
+        // formed from them would be wrong from the fourth digit on, where the squared Euclidean cost refuses its subnormal ε.
+        match p.Geometry with
+        | CloudsWithCost (x, y, (:? DistancePower as cost)) ->
+            let largest = squaredBoxDiagonal x y
+            if largest > 0.0 && not (Double.IsNormal largest) then
+                raise (System.ArgumentException(
+                    sprintf "The %s costs of these clouds are formed from squared distances below float64's normal range (at most %g): they would lose digits. Scale the coordinates up." (cost :> IPairCost).Name largest, "cost"))
+        | _ -> ()
         let floor = resolvableRatio * bound.Value
         if Double.IsFinite floor && e < floor then
             raise (System.ArgumentException(
@@ -268,6 +283,10 @@ module OtProblem =
         requireResolvable "TauA" p.Relaxation.TauA
         requireResolvable "TauB" p.Relaxation.TauB
         e
+
+    /// The absolute ε for this problem. Fails unless it is positive, finite and resolvable; a relative ε also
+    /// needs a mean cost above rounding level (points that all coincide have none).
+    let resolveEpsilon (p: OtProblem) (eps: Epsilon) = resolveEpsilonCancellable System.Threading.CancellationToken.None p eps
 
     /// The same problem with both clouds moved by the midpoint of their weighted means. OT, its values and every
     /// derivative are translation invariant; formulas that expand moments (r x − P y, Σ P y yᵀ, the expanded cost on
@@ -300,7 +319,7 @@ module OtProblem =
         | CostMatrix c -> c
         | CloudsWithCost (x, y, cost) ->
             let c = Matrix.Zeros(x.Rows, y.Rows)
-            eachCostRow x y cost (fun i row -> Array.blit row 0 c.Data (i * y.Rows) y.Rows)
+            eachCostRow System.Threading.CancellationToken.None x y cost (fun i row -> Array.blit row 0 c.Data (i * y.Rows) y.Rows)
             c
         | PointClouds (x, y) ->
             let d = x.Cols

@@ -186,6 +186,15 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
                 4.0 * (r.[kk] * x.[kk, a] * xa - x.[kk, a] * pya - pyAll.[kk, a] * xa + m2a)
             rgs, outer
 
+    /// Fails where a result left float64. Its terms multiply costs, cost gradients and the direction (w_f G, Σ_j P C ∇c,
+    /// R A) before dividing by ε: they overflow while the result itself would be representable (the squared Euclidean
+    /// cost at coordinates of 1e140, ‖x − y‖^2.5 at 1e100), and a NaN returned as a derivative is worse than a refusal.
+    let requireFinite (what: string) (result: Matrix) =
+        if result.Data |> Array.exists (fun v -> not (Double.IsFinite v)) then
+            raise (OtNative.NumericalFailureException(
+                sprintf "The %s is not finite: its products of costs, cost gradients and directions overflow float64 for costs this large (ε = %g). Scale the coordinates (or the direction) down." what eps,
+                0, nan))
+
     /// The products ∇²L_ε · A with, for each, the solution z = [z_f; z_g] of H z = R A behind it, and the worst CG report.
     let productsAndSolutions (directions: Matrix[]) =
         let { D = d; Gradient = gradient } = coordinates.Force()
@@ -209,6 +218,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
                 Matrix(n, d, Array.init (n * d) (fun t ->
                     let kk, a = t / d, t % d
                     (zfs.[c].[kk] * gradient.[kk, a] + pz.[kk, a] - outer c kk a) / eps + curvature c kk a)))
+        products |> Array.iter (requireFinite "Hessian-vector product")
         products, zfs, zgs, report
 
     /// The plan's row mass r = P1.
@@ -282,6 +292,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
             for q in 0 .. d - 1 do
                 let pcGrad = costWeighted.[k, q]
                 out.[k, q] <- (wf * gradient.[k, q] + pw.[k, q] - pcGrad) / eps + gradient.[k, q]
+        requireFinite "sharp gradient" out
         out, report
 
     /// Derivative of the sharp distance with respect to the cost matrix (math.md §2, n×m, dense):

@@ -72,7 +72,7 @@ module Sinkhorn =
         let p = operator.Problem
         let sw = Stopwatch.StartNew()
         let stage = { options with Tolerance = max options.Tolerance 1e-2; MaxIterations = annealStageIterations; RequireConvergence = false }
-        let mutable stageEps = max eps (OtProblem.costBound p)
+        let mutable stageEps = max eps (OtProblem.costBoundCancellable options.Cancellation p)
         // The first stage starts where the solve would (a given f or g, or the initialiser, at its own ε); each next one
         // from the last.
         let mutable warm = if stageEps > eps then Some (start operator options stageEps) else None
@@ -149,7 +149,7 @@ module Sinkhorn =
     /// tolerance (the loose inner solves of annealing and initialisers must not turn a float64 solve mixed).
     let private resolved (operator: ITransportOperator) (options: SinkhornOptions) =
         SinkhornLoop.validateOptions operator.Problem options
-        { options with Precision = Precision.resolve options.Precision options.Tolerance }, OtProblem.resolveEpsilon operator.Problem options.Epsilon
+        { options with Precision = Precision.resolve options.Precision options.Tolerance }, OtProblem.resolveEpsilonCancellable options.Cancellation operator.Problem options.Epsilon
 
     /// The plain, annealed or L-BFGS iterations, as the options ask; Auto precision decided for each (`Precision`).
     let private run (operator: ITransportOperator) (options: SinkhornOptions) =
