@@ -46,6 +46,14 @@ type DistancePower(p: float) =
     /// The exponent p.
     member _.P = p
 
+    /// c(x, y), with ∇ₓc/2 written into `half`, from one power t = ‖δ‖^{p−2} (c = ‖δ‖² t, ∇c = p t δ): the per-pair
+    /// derivative passes call this for every pair, where `Value` and `Gradient` would take a power each.
+    member _.ValueAndHalfGradient(x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, half: Span<float>) =
+        let s = squaredDistance x y
+        let t = if s > 0.0 then (if p = 1.0 then 1.0 / sqrt s else Math.Pow(s, 0.5 * p - 1.0)) else 0.0
+        for k in 0 .. x.Length - 1 do half.[k] <- 0.5 * p * t * (x.[k] - y.[k])
+        s * t
+
     interface IPairCost with
         member _.Name = if p = 1.0 then "euclidean" else sprintf "pnorm:%s" (p.ToString("R", Globalization.CultureInfo.InvariantCulture))
         member _.Value(x, y) =
