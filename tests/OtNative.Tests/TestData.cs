@@ -37,6 +37,26 @@ internal static class TestData
     }
 
     /// <summary>
+    /// The gradient in x of <paramref name="value"/> of the solve at (x, y) by central differences of step
+    /// <paramref name="step"/>, each moved solve warm-started from <paramref name="f"/> (the unmoved solve's potential).
+    /// </summary>
+    public static double[,] SolveDifferences(double[,] x, double[,] y, SinkhornOptions options, IReadOnlyList<double> f, double step,
+        Func<SinkhornResult, double> value) =>
+        CentralDifferences(x, step, (moved, _) =>
+        {
+            using var r = EntropicOT.Solve(moved, y, options with { InitialF = f });
+            return value(r);
+        });
+
+    /// <summary>The Hessian in x of the solve's value: <see cref="GradientDifferences"/> of its warm-started gradients.</summary>
+    public static double[,] SolveHessianDifferences(double[,] x, double[,] y, SinkhornOptions options, IReadOnlyList<double> f, double step) =>
+        GradientDifferences(x, step, moved =>
+        {
+            using var r = EntropicOT.Solve(moved, y, options with { InitialF = f });
+            return r.Gradient();
+        });
+
+    /// <summary>
     /// The Hessian (n·d × n·d, index k·d + q) as central differences of step <paramref name="step"/> of
     /// <paramref name="gradient"/> (n × d), one coordinate of x at a time: column t is the gradient's change along x's t-th coordinate.
     /// </summary>
@@ -94,6 +114,17 @@ internal static class TestData
         var dir = Path.Combine(Path.GetTempPath(), "otnative-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    /// <summary>
+    /// A fresh directory holding each array as <c>name.npy</c>: the inputs of a command-line test. Returns the path of a
+    /// file in it (the inputs, and the outputs the command writes there).
+    /// </summary>
+    public static Func<string, string> NpyInputs(params (string Name, double[,] Data)[] arrays)
+    {
+        var dir = TempDirectory();
+        foreach (var (name, data) in arrays) NpyFile.Write(Path.Combine(dir, name + ".npy"), data);
+        return file => Path.Combine(dir, file);
     }
 }
 

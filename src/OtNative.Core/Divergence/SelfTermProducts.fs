@@ -13,10 +13,8 @@ module SelfTermProducts =
       | Some terms ->
         // Another (translation-invariant) cost: Σ_l P_kl ((1/ε) ∇c (∇c · B_l) − ∇²c B_l), pair by pair (math.md §10).
         let d = plan.Problem.X.Cols
-        let packed = terms.MixedRows(plan.Epsilon, plan.F, plan.G, Matrix(plan.Problem.M, directions.Length * d, Array.init (plan.Problem.M * directions.Length * d) (fun t ->
-                        let l, col = t / (directions.Length * d), t % (directions.Length * d)
-                        directions.[col / d].[l, col % d])))
-        directions |> Array.mapi (fun c _ -> Matrix(plan.Problem.N, d, Array.init (plan.Problem.N * d) (fun t -> packed.[t / d, c * d + t % d])))
+        let packed = terms.MixedRows(plan.Epsilon, plan.F, plan.G, Dense.sideBySide directions)
+        Array.init directions.Length (Dense.blockOf packed d)
       | None ->
         let x, y = plan.Problem.X, plan.Problem.Y
         let n, m, d = x.Rows, y.Rows, x.Cols

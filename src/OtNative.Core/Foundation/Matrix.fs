@@ -81,6 +81,17 @@ module Dense =
                         out.[i * q + j] <- out.[i * q + j] + aik * b.Data.[k * q + j]
         Matrix(n, q, out)
 
+    /// Matrices of one shape (rows × d) side by side: rows × k·d, block c in columns c·d … c·d + d − 1 (the layout the
+    /// per-pair contractions take several directions in).
+    let sideBySide (blocks: Matrix[]) =
+        let rows, d = blocks.[0].Rows, blocks.[0].Cols
+        let width = blocks.Length * d
+        Matrix(rows, width, Array.init (rows * width) (fun t -> let r, col = t / width, t % width in blocks.[col / d].[r, col % d]))
+
+    /// Block c (rows × d) of a matrix of blocks side by side (`sideBySide`'s inverse, one block).
+    let blockOf (packed: Matrix) (d: int) (c: int) =
+        Matrix(packed.Rows, d, Array.init (packed.Rows * d) (fun t -> packed.[t / d, c * d + t % d]))
+
     /// Frobenius norm.
     let frobenius (a: Matrix) = sqrt (Array.sumBy (fun v -> v * v) a.Data)
 

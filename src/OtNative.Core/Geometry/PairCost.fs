@@ -43,6 +43,10 @@ type DistancePower(p: float) =
             s <- s + t * t
         s
 
+    /// ‖δ‖^{p−2} = s^{p/2 − 1} for s = ‖δ‖², 0 at coincident points (the convention above): the one power behind c, ∇c
+    /// and ∇²c.
+    let powerOf (s: float) = if s > 0.0 then (if p = 1.0 then 1.0 / sqrt s else Math.Pow(s, 0.5 * p - 1.0)) else 0.0
+
     /// The exponent p.
     member _.P = p
 
@@ -50,7 +54,7 @@ type DistancePower(p: float) =
     /// derivative passes call this for every pair, where `Value` and `Gradient` would take a power each.
     member _.ValueAndHalfGradient(x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, half: Span<float>) =
         let s = squaredDistance x y
-        let t = if s > 0.0 then (if p = 1.0 then 1.0 / sqrt s else Math.Pow(s, 0.5 * p - 1.0)) else 0.0
+        let t = powerOf s
         for k in 0 .. x.Length - 1 do half.[k] <- 0.5 * p * t * (x.[k] - y.[k])
         s * t
 
@@ -60,14 +64,12 @@ type DistancePower(p: float) =
             let s = squaredDistance x y
             if p = 1.0 then sqrt s else Math.Pow(s, 0.5 * p)
         member _.Gradient(x, y, gradient) =
-            let s = squaredDistance x y
-            // p ‖δ‖^{p−2} = p s^{p/2 − 1}.
-            let scale = if s > 0.0 then p * Math.Pow(s, 0.5 * p - 1.0) else 0.0
+            let scale = p * powerOf (squaredDistance x y)
             for k in 0 .. x.Length - 1 do gradient.[k] <- scale * (x.[k] - y.[k])
         member _.Hessian(x, y, hessian) =
             let d = x.Length
             let s = squaredDistance x y
-            let scale = if s > 0.0 then p * Math.Pow(s, 0.5 * p - 1.0) else 0.0
+            let scale = p * powerOf s
             // u = δ/‖δ‖ formed first: (p − 2)/s would overflow for points closer than 1e-154.
             let inverseNorm = if s > 0.0 then 1.0 / sqrt s else 0.0
             for a in 0 .. d - 1 do

@@ -73,11 +73,6 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
     /// A cost other than the squared Euclidean one: its curvature Σ_j P_kj ∇²c_kj A_k in place of 2 r_k A_k, and its
     /// cost-weighted gradient in place of the moments' (math.md §10).
     let costTerms = PairContractions.costTermsOf p
-    /// The directions side by side (n × k·d), as the pair contractions take them.
-    let sideBySide (directions: Matrix[]) =
-        let d = directions.[0].Cols
-        let width = directions.Length * d
-        Matrix(n, width, Array.init (n * width) (fun t -> let kk, col = t / width, t % width in directions.[col / d].[kk, col % d]))
     let ridge = eps * cg.RidgeTau2
     /// Relative size below which a right-hand side is rounding noise of the terms it was formed from.
     let roundingLevel = 1e-12
@@ -161,7 +156,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let k = directions.Length
         match pairs with
         | Some pc ->
-            let packed = sideBySide directions
+            let packed = Dense.sideBySide directions
             let dots = pc.DotCols(eps, plan.F, plan.G, packed)
             let outers = pc.OuterRows(eps, plan.F, plan.G, packed)
             Array.init k (fun c -> Array.init m (fun j -> 2.0 * dots.[j, c])), (fun c kk a -> 4.0 * outers.[kk, c * d + a])
@@ -209,7 +204,7 @@ type HessianOperator(plan: SolvedPlan, cg: CgOptions) =
         let curvature =
             match costTerms with
             | Some terms ->
-                let curved = terms.CurvatureRows(eps, plan.F, plan.G, sideBySide directions)
+                let curved = terms.CurvatureRows(eps, plan.F, plan.G, Dense.sideBySide directions)
                 fun c kk a -> curved.[kk, c * d + a]
             | None -> fun c kk a -> 2.0 * r.[kk] * directions.[c].[kk, a]
         let products =

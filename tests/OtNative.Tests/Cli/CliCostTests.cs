@@ -10,14 +10,10 @@ public class CliCostTests
     [Fact]
     public void AMahalanobisCostFromAFileGivesTheLibrarysSolveAndGradient()
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
         var x = TestData.Cloud(1, 10, 2);
         var y = TestData.Cloud(2, 8, 2, 0.5);
         var metric = new double[,] { { 3.0, 0.5 }, { 0.5, 0.7 } };
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
-        NpyFile.Write(P("m.npy"), metric);
+        var P = TestData.NpyInputs(("x", x), ("y", y), ("m", metric));
         var (code, error) = CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-11",
             "--cost", "mahalanobis:" + P("m.npy"), "--json", P("s.json"));
         Assert.True(code == 0, error);
@@ -49,14 +45,10 @@ public class CliCostTests
     [InlineData("pnorm:3", 3.0)]
     public void DistancePowersGiveTheLibrarysSolveGradientAndHvp(string spec, double p)
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
         var x = TestData.Cloud(3, 9, 2);
         var y = TestData.Cloud(4, 7, 2, 0.5);
         var direction = TestData.Cloud(5, 9, 2);
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
-        NpyFile.Write(P("v.npy"), direction);
+        var P = TestData.NpyInputs(("x", x), ("y", y), ("v", direction));
         string[] common = ["--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-11", "--cost", spec];
         var (code, error) = CliRun.InProcess(["solve", .. common, "--json", P("s.json")]);
         Assert.True(code == 0, error);
@@ -85,9 +77,8 @@ public class CliCostTests
     [InlineData("Euclidean")]
     public void BadDistancePowersAreUsageErrors(string spec)
     {
-        var dir = TestData.TempDirectory();
-        NpyFile.Write(Path.Combine(dir, "x.npy"), TestData.Cloud(1, 4, 2));
-        var (code, error) = CliRun.InProcess("solve", "--x", Path.Combine(dir, "x.npy"), "--y", Path.Combine(dir, "x.npy"), "--eps", "0.2", "--cost", spec);
+        var P = TestData.NpyInputs(("x", TestData.Cloud(1, 4, 2)));
+        var (code, error) = CliRun.InProcess("solve", "--x", P("x.npy"), "--y", P("x.npy"), "--eps", "0.2", "--cost", spec);
         Assert.Equal(2, code);
         Assert.Contains("--cost", error);
     }

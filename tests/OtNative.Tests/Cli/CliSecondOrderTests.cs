@@ -10,13 +10,9 @@ public class CliSecondOrderTests
     /// <summary>Clouds x (n×2, seed) and y (m×2, seed + 1, offset 0.4) written as x.npy and y.npy in a fresh folder; P names a file in it.</summary>
     private static (Func<string, string> P, double[,] X, double[,] Y) CloudsOnDisk(int seed, int n, int m)
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
         var x = TestData.Cloud(seed, n, 2);
         var y = TestData.Cloud(seed + 1, m, 2, 0.4);
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
-        return (P, x, y);
+        return (TestData.NpyInputs(("x", x), ("y", y)), x, y);
     }
 
     [Fact]
@@ -114,11 +110,7 @@ public class CliSecondOrderTests
     [Fact]
     public void AnUnconvergedCgIsANumericalFailureUnlessAllowedAndItsReportIsWritten()
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
-        NpyFile.Write(P("x.npy"), TestData.Cloud(10, 12, 2));
-        NpyFile.Write(P("y.npy"), TestData.Cloud(11, 9, 2, 0.3));
-        NpyFile.Write(P("a.npy"), TestData.Cloud(12, 12, 2));
+        var P = TestData.NpyInputs(("x", TestData.Cloud(10, 12, 2)), ("y", TestData.Cloud(11, 9, 2, 0.3)), ("a", TestData.Cloud(12, 12, 2)));
         var common = new[] { "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.2", "--tol", "1e-12" };
         var (code, error) = CliRun.InProcess(["hvp", "--direction", P("a.npy"), "--out", P("ha.npy"), "--max-cg", "1", .. common]);
         Assert.Equal(1, code);
@@ -201,12 +193,9 @@ public class CliSecondOrderTests
     [Fact]
     public void HessianOfTheDivergenceIsTheFacadesAndTheDerivativeOfItsGradient()
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
         var x = TestData.Cloud(15, 4, 2);
         var y = TestData.Cloud(16, 5, 2, 0.3);
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
+        var P = TestData.NpyInputs(("x", x), ("y", y));
         Assert.Equal(0, Program.Run(["hessian", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.3", "--tol", "1e-13", "--max-iter", "200000", "--loss", "divergence", "--out", P("h.npy")]));
         var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, EpsilonRelative = false, Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };
         var h = NpyFile.Read(P("h.npy")).ToMatrix();
@@ -226,14 +215,10 @@ public class CliSecondOrderTests
     [Fact]
     public void HvpOfTheDivergenceIsItsDenseHessianTimesTheDirection()
     {
-        var dir = TestData.TempDirectory();
-        string P(string f) => Path.Combine(dir, f);
         var x = TestData.Cloud(17, 6, 2);
         var y = TestData.Cloud(18, 5, 2, 0.3);
         var a = TestData.Cloud(19, 6, 2);
-        NpyFile.Write(P("x.npy"), x);
-        NpyFile.Write(P("y.npy"), y);
-        NpyFile.Write(P("a.npy"), a);
+        var P = TestData.NpyInputs(("x", x), ("y", y), ("a", a));
         Assert.Equal(0, Program.Run(["hvp", "--x", P("x.npy"), "--y", P("y.npy"), "--eps", "0.3", "--tol", "1e-13", "--max-iter", "200000",
             "--loss", "divergence", "--direction", P("a.npy"), "--cg-tol", "1e-13", "--max-cg", "5000", "--out", P("ha.npy"), "--json", P("h.json")]));
         var options = new SinkhornOptions { Solver = SinkhornSolver.Sinkhorn, EpsilonRelative = false, Epsilon = 0.3, Tolerance = 1e-13, MaxIterations = 200_000 };

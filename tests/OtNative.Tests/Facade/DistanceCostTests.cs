@@ -45,29 +45,6 @@ public class DistanceCostTests
 
     public static TheoryData<double> Exponents => new() { 1.0, 1.5, 3.0 };
 
-    /// <summary>The squared Euclidean cost written as a user would: the general path's reference.</summary>
-    private sealed class UserSquaredEuclidean : ICostFunction
-    {
-        public string Name => "user-sqeuclidean";
-        public bool IsSymmetric => true;
-        public bool IsTranslationInvariant => true;
-        public double Value(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
-        {
-            double s = 0;
-            for (int k = 0; k < x.Length; k++) s += (x[k] - y[k]) * (x[k] - y[k]);
-            return s;
-        }
-        public void Gradient(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gradient)
-        {
-            for (int k = 0; k < x.Length; k++) gradient[k] = 2 * (x[k] - y[k]);
-        }
-        public void Hessian(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> hessian)
-        {
-            hessian.Clear();
-            for (int k = 0; k < x.Length; k++) hessian[k * x.Length + k] = 2;
-        }
-    }
-
     /// <summary>
     /// c(x, y) = ‖x − y‖² + sin(x₀) y₁: neither symmetric nor translation-invariant, with a Hessian that is not a
     /// multiple of the identity — what no built-in cost exercises.
@@ -169,9 +146,12 @@ public class DistanceCostTests
         {
             var options = Options(cost) with { Tolerance = 1e-9, Solver = SinkhornSolver.Sinkhorn };
             using var exact = EntropicOT.Solve(x, y, options);
-            using var mixed = EntropicOT.Solve(x, y, options with { Precision = SinkhornPrecision.Mixed });
-            Assert.True(mixed.MixedIterations > 0, $"{cost}: no float32 iteration");
-            Assert.Equal(exact.Value, mixed.Value, 1e-8);
+            foreach (var width in EveryWidth)
+            {
+                using var mixed = EntropicOT.Solve(x, y, options with { Precision = SinkhornPrecision.Mixed, VectorWidth = width });
+                Assert.True(mixed.MixedIterations > 0, $"{cost}, {width}: no float32 iteration");
+                Assert.Equal(exact.Value, mixed.Value, 1e-8);
+            }
         }
     }
 
@@ -242,20 +222,12 @@ public class DistanceCostTests
         var options = Options(cost) with { TauA = tau, TauB = tau };
         using var result = EntropicOT.Solve(x, y, options);
         var gradient = result.Gradient();
-        var fd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
-        {
-            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-            return r.Value;
-        });
+        var fd = TestData.SolveDifferences(x, y, options, result.F, 1e-6, r => r.Value);
         Assert.True(TestData.MaxRelativeError(gradient, fd) < tolerance, $"{cost}: gradient {TestData.MaxRelativeError(gradient, fd)}");
         var buffer = new double[nd];
         result.Gradient(buffer);
         for (int t = 0; t < nd; t++) Assert.Equal(gradient[t / d, t % d], buffer[t], 14);
-        var sharpFd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
-        {
-            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-            return r.SharpValue;
-        });
+        var sharpFd = TestData.SolveDifferences(x, y, options, result.F, 1e-6, r => r.SharpValue);
         var sharp = result.SharpGradient();
         Assert.True(TestData.MaxRelativeError(sharp, sharpFd) < tolerance, $"{cost}: sharp gradient {TestData.MaxRelativeError(sharp, sharpFd)}");
         var eigenResult = result.Hessian(HessianMethod.Eigen);
@@ -264,11 +236,7 @@ public class DistanceCostTests
         var eigen = eigenResult.Matrix;
         var schur = result.Hessian(HessianMethod.Schur).Matrix;
         Assert.True(TestData.MaxRelativeError(schur, eigen) < 1e-9, $"{cost}: Schur against eigen {TestData.MaxRelativeError(schur, eigen)}");
-        var expected = TestData.GradientDifferences(x, 1e-5, moved =>
-        {
-            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-            return r.Gradient();
-        });
+        var expected = TestData.SolveHessianDifferences(x, y, options, result.F, 1e-5);
         Assert.True(TestData.MaxRelativeError(eigen, expected) < 10 * tolerance, $"{cost}: Hessian {TestData.MaxRelativeError(eigen, expected)}");
         var direction = TestData.Cloud(5, n, d);
         var hvp = result.HessianOperator(new CgOptions { Tolerance = 1e-12 }).Apply(direction).Value;

@@ -50,19 +50,11 @@ public class GroundCostTests
         var options = Options(GroundCost.Mahalanobis(Metric));
         using var result = EntropicOT.Solve(x, y, options);
         var gradient = result.Gradient();
-        var fd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
-        {
-            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-            return r.Value;
-        });
+        var fd = TestData.SolveDifferences(x, y, options, result.F, 1e-6, r => r.Value);
         Assert.True(TestData.MaxRelativeError(gradient, fd) < 1e-6, $"gradient {TestData.MaxRelativeError(gradient, fd)}");
         // The Hessian's column for coordinate (k, a) is the finite difference of the gradient along it.
         var hessian = result.Hessian(HessianMethod.Schur).Matrix;
-        var expected = TestData.GradientDifferences(x, 1e-5, moved =>
-        {
-            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-            return r.Gradient();
-        });
+        var expected = TestData.SolveHessianDifferences(x, y, options, result.F, 1e-5);
         // Column by column: a wrong column of small norm would hide in the whole matrix's error.
         for (int t = 0; t < 18; t++)
         {

@@ -49,11 +49,7 @@ public class UnbalancedFacadeTests
         var options = Relaxed(0.7, 2.0);
         using var result = EntropicOT.Solve(x, y, options);
         var gradient = result.SharpGradient();
-        var fd = TestData.CentralDifferences(x, 1e-6, (moved, _) =>
-        {
-            using var r = EntropicOT.Solve(moved, y, options with { InitialF = result.F });
-            return r.SharpValue;
-        });
+        var fd = TestData.SolveDifferences(x, y, options, result.F, 1e-6, r => r.SharpValue);
         Assert.True(TestData.MaxRelativeError(gradient, fd) < 1e-5, $"{TestData.MaxRelativeError(gradient, fd)}");
     }
 
